@@ -1,0 +1,108 @@
+/**
+ * Every failure bttls reports is a named error class with a stable `code`.
+ * Tests assert on `name` (as js-libp2p's do), tooling on `code`.
+ * Errors that belong to one area (torrent files, storage) live next to that area and extend BttlsError.
+ */
+export abstract class BttlsError extends Error {
+  abstract readonly code: string
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+// --- connection establishment (src/handshake) ---
+
+/** The peer did not finish a handshake step within its time bound. */
+export class HandshakeTimeoutError extends BttlsError {
+  override name = 'HandshakeTimeoutError'
+  readonly code = 'ERR_HANDSHAKE_TIMEOUT'
+}
+
+/** The TLS layer failed (bad ClientHello, alert, wrong version). `cause` holds the node:tls error. */
+export class TlsHandshakeError extends BttlsError {
+  override name = 'TlsHandshakeError'
+  readonly code = 'ERR_TLS_HANDSHAKE'
+}
+
+/** The peer negotiated something other than TLS 1.3; the BEP forbids anything older. */
+export class TlsVersionError extends BttlsError {
+  override name = 'TlsVersionError'
+  readonly code = 'ERR_TLS_VERSION'
+}
+
+/** The first bytes on a listening socket were too many, too few or not a protocol we speak. */
+export class UnrecognizedProtocolError extends BttlsError {
+  override name = 'UnrecognizedProtocolError'
+  readonly code = 'ERR_UNRECOGNIZED_PROTOCOL'
+}
+
+/** An AuthHello/AuthReply had the wrong length, version or reserved bits. */
+export class MalformedAuthMessageError extends BttlsError {
+  override name = 'MalformedAuthMessageError'
+  readonly code = 'ERR_MALFORMED_AUTH_MESSAGE'
+}
+
+/** Responder: no torrent we serve matches the initiator's proof (wrong infohash, wrong secret, or an outsider). */
+export class UnknownSwarmError extends BttlsError {
+  override name = 'UnknownSwarmError'
+  readonly code = 'ERR_UNKNOWN_SWARM'
+}
+
+/** Initiator: the responder's proof does not verify: it does not know the swarm key, or a MITM sits between us. */
+export class ProofMismatchError extends BttlsError {
+  override name = 'ProofMismatchError'
+  readonly code = 'ERR_PROOF_MISMATCH'
+}
+
+/** The peer closed the connection before the handshake finished (for the initiator: the responder refused our proof). */
+export class PeerClosedError extends BttlsError {
+  override name = 'PeerClosedError'
+  readonly code = 'ERR_PEER_CLOSED'
+}
+
+/** The security level of the offered connection is not the one this torrent requires. */
+export class LevelMismatchError extends BttlsError {
+  override name = 'LevelMismatchError'
+  readonly code = 'ERR_LEVEL_MISMATCH'
+}
+
+/** The session policy forbids this transport (e.g. a plaintext peer under require-tls). */
+export class PolicyViolationError extends BttlsError {
+  override name = 'PolicyViolationError'
+  readonly code = 'ERR_POLICY'
+}
+
+// --- peer wire (src/wire) ---
+
+/** The BitTorrent handshake inside the secured channel names another torrent than the one authenticated. */
+export class InfohashMismatchError extends BttlsError {
+  override name = 'InfohashMismatchError'
+  readonly code = 'ERR_INFOHASH_MISMATCH'
+}
+
+/** A peer wire message broke BEP 3/6/9/10 framing or limits. */
+export class MalformedMessageError extends BttlsError {
+  override name = 'MalformedMessageError'
+  readonly code = 'ERR_MALFORMED_MESSAGE'
+}
+
+/** A bencoded value exceeded the size we accept from a peer. */
+export class OversizedBencodeError extends BttlsError {
+  override name = 'OversizedBencodeError'
+  readonly code = 'ERR_OVERSIZED_BENCODE'
+}
+
+/** A peer sent a message larger than the wire allows. */
+export class OversizedMessageError extends BttlsError {
+  override name = 'OversizedMessageError'
+  readonly code = 'ERR_OVERSIZED_MESSAGE'
+}
+
+/** Every way to reach a peer failed; `attempts` says how each transport failed. */
+export class DialError extends BttlsError {
+  override name = 'DialError'
+  readonly code = 'ERR_DIAL'
+  constructor (message: string, readonly attempts: ReadonlyArray<{ transport: string, error: Error }>) {
+    super(message)
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Every protocol constant of the bttls BEP (bep/bep-xxxx.rst, "Constants") lives here and only here.
+ * The BEP's test vectors are computed from these values and test/bep-vectors.test.ts checks them,
+ * so a change here that is not made in the BEP fails the tests.
+ */
+
+/** Version byte of the AuthHello/AuthReply messages. */
+export const PROTOCOL_VERSION = 0x01
+
+/** HKDF salt for every swarm key: domain separation from any other use of an infohash. */
+export const SWARM_KEY_SALT = 'BitTorrent over TLS v1'
+
+/** HKDF info for the Basic level's swarm key (IKM = the infohash). */
+export const BASIC_KEY_INFO = 'bttls v1 basic swarm key'
+
+/** RFC 8446 §7.5 exporter label; the exporter output binds the proofs to this one TLS connection. */
+export const EXPORTER_LABEL = 'EXPORTER-BitTorrent-TLS-v1'
+export const EXPORTER_LENGTH = 32
+
+/** HMAC labels of the two proofs. Distinct labels stop a proof being reflected back to its sender. */
+export const INITIATOR_PROOF_LABEL = 'bttls v1 initiator proof'
+export const RESPONDER_PROOF_LABEL = 'bttls v1 responder proof'
+
+/** Size of an AuthHello or AuthReply: version(1) level(1) reserved(2) proof(32). */
+export const AUTH_HEADER_LENGTH = 4
+export const PROOF_LENGTH = 32
+export const AUTH_MESSAGE_LENGTH = AUTH_HEADER_LENGTH + PROOF_LENGTH
+
+/** Level codes carried in the AuthHello/AuthReply level byte. */
+export const LEVEL_CODES = { basic: 0x01, strict: 0x02, 'full-strict': 0x03 } as const
+
+/** Time bounds of each handshake step (BEP: "Timeouts"). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
+export const AUTH_TIMEOUT_MS = 10_000
+/** How long the one-port listener waits for enough bytes to classify a connection. */
+export const SNIFF_TIMEOUT_MS = 10_000
+
+/**
+ * Largest ClientHello handshake message the responder accepts. A real ClientHello is well under 2 KiB
+ * (about 1.8 KiB even with a post-quantum key share); one TLS record carries at most 16 KiB.
+ */
+export const MAX_CLIENT_HELLO_LENGTH = 16_384
+
+/** TLS 1.3 cipher suites bttls offers, in preference order (BEP: "TLS 1.3 profile"). */
+export const CIPHER_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384'] as const
+/** Key-exchange groups, in preference order. */
+export const GROUPS = ['X25519', 'P-256'] as const

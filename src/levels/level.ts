@@ -1,0 +1,32 @@
+/**
+ * One interface for every security level (BEP: "Overview"). The handshake code asks the level of a
+ * torrent for its swarm keys and lets it add TLS options and peer checks; it never branches on the level.
+ */
+import type { ConnectionOptions, TLSSocket } from 'node:tls'
+import type { LevelName } from '../handshake/auth-message.js'
+
+export type { LevelName }
+
+/** A key that identifies and authenticates one swarm. A hybrid torrent has two (v1 and v2 infohash). */
+export interface SwarmKey {
+  /** The infohash this key was derived from (20 bytes v1, 32 bytes v2). Never sent in cleartext. */
+  readonly infoHash: Uint8Array
+  /** 32-byte HKDF output; the HMAC key of both proofs. */
+  readonly key: Uint8Array
+}
+
+export interface PeerCheck {
+  readonly role: 'initiator' | 'responder'
+  readonly socket: TLSSocket
+  readonly exporter: Uint8Array
+}
+
+export interface SwarmLevel {
+  readonly name: LevelName
+  /** Keys the peer may identify with. The initiator proves with the first; the responder tries all. */
+  readonly swarmKeys: readonly SwarmKey[]
+  /** Extra node:tls options this level needs on the initiator side (e.g. a client certificate). */
+  initiatorTlsOptions (): Partial<ConnectionOptions>
+  /** Runs after both proofs verified; throws a BttlsError to refuse the peer. */
+  verifyPeer (check: PeerCheck): void | Promise<void>
+}
