@@ -34,6 +34,9 @@ export function proofMatches (expected: Uint8Array, received: Uint8Array): boole
 }
 
 /** The exporter value both ends of one TLS 1.3 connection share. */
-export function connectionExporter (socket: { exportKeyingMaterial (length: number, label: string): Buffer }): Buffer {
-  return socket.exportKeyingMaterial(EXPORTER_LENGTH, EXPORTER_LABEL)
+export function connectionExporter (socket: { exportKeyingMaterial (length: number, label: string, context: Buffer): Buffer }): Buffer {
+  // TLS 1.3 makes an absent and an empty context the same (RFC 8446 §7.5); the BEP says "empty".
+  return socket.exportKeyingMaterial(EXPORTER_LENGTH, EXPORTER_LABEL, EXPORTER_CONTEXT)
 }
+
+const EXPORTER_CONTEXT = Buffer.alloc(0)

@@ -1,0 +1,35 @@
+/**
+ * Reads exactly `length` bytes from a stream within `timeoutMs`, leaving any further bytes in the
+ * stream's buffer for whoever reads next (the peer wire). Every handshake read goes through here, so
+ * each step is bounded in bytes and in time.
+ */
+import type { Duplex } from 'node:stream'
+import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
+
+export function readExactly (stream: Duplex, length: number, timeoutMs: number, what: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const finish = (err: Error | null, bytes?: Buffer): void => {
+      clearTimeout(timer)
+      stream.off('readable', tryRead)
+      stream.off('end', onEnd)
+      stream.off('close', onEnd)
+      stream.off('error', onError)
+      if (err) reject(err)
+      else resolve(bytes!)
+    }
+    const tryRead = (): void => {
+      const bytes = stream.read(length) as Buffer | null
+      if (bytes === null) return
+      if (bytes.length < length) finish(new PeerClosedError(`peer closed after ${bytes.length} of the ${length} bytes of ${what}`))
+      else finish(null, bytes)
+    }
+    const onEnd = (): void => finish(new PeerClosedError(`peer closed the connection before sending ${what}`))
+    const onError = (err: Error): void => finish(new PeerClosedError(`connection failed while waiting for ${what}: ${err.message}`, { cause: err }))
+    const timer = setTimeout(() => finish(new HandshakeTimeoutError(`no ${what} within ${timeoutMs} ms`)), timeoutMs)
+    stream.on('readable', tryRead)
+    stream.once('end', onEnd)
+    stream.once('close', onEnd)
+    stream.once('error', onError)
+    tryRead()
+  })
+}

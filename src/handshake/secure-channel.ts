@@ -1,0 +1,20 @@
+/** The result of a finished bttls handshake on either side: a TLS 1.3 socket bound to one swarm. */
+import type { TLSSocket } from 'node:tls'
+import type { SwarmKey, SwarmLevel } from '../levels/level.js'
+import type { TlsDetails } from '../wire/peer-link.js'
+import { TlsVersionError } from '../errors.js'
+
+export interface SecureChannel {
+  readonly socket: TLSSocket
+  readonly level: SwarmLevel
+  /** The key both proofs verified with; its infoHash names the swarm. */
+  readonly swarmKey: SwarmKey
+  readonly details: TlsDetails
+}
+
+/** TLS 1.3 or nothing: node:tls is configured for it, this re-checks what was actually negotiated. */
+export function negotiatedDetails (socket: TLSSocket, level: SwarmLevel): TlsDetails {
+  const protocol = socket.getProtocol()
+  if (protocol !== 'TLSv1.3') throw new TlsVersionError(`negotiated ${String(protocol)}, the BEP requires TLSv1.3`)
+  return { protocol, cipher: socket.getCipher().standardName, level: level.name }
+}

@@ -1,0 +1,135 @@
+/**
+ * The responder's side of a bttls connection, read top to bottom:
+ *
+ *   1. TLS 1.3 handshake with a certificate that authenticates nothing (see throwaway-cert.ts).
+ *   2. exporter := TLS-Exporter(EXPORTER_LABEL, "", 32)
+ *   3. read exactly one AuthHello (bounded in bytes and time).
+ *   4. find the swarm: try the key of every swarm we serve at the offered level, as MSE's responder
+ *      tries HASH('req2', infohash) for every torrent. No match: close without a word.
+ *   5. send AuthReply with our proof; the level's own peer checks.
+ *
+ * The caller then sends its BitTorrent handshake first (the responder speaks first in bttls).
+ */
+import { createServer, type Server, type TLSSocket } from 'node:tls'
+import type { Socket } from 'node:net'
+import { HandshakeTimeoutError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
+import type { SwarmKey, SwarmLevel } from '../levels/level.js'
+import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
+import { readExactly } from './bounded-read.js'
+import { AUTH_MESSAGE_LENGTH, AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS } from './constants.js'
+import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
+import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
+import { createThrowawayCertificate } from './throwaway-cert.js'
+import { responderContextOptions } from './tls-profile.js'
+
+/** A swarm the responder serves, with whatever the caller wants back when it matches. */
+export interface SwarmCandidate<T> {
+  readonly level: SwarmLevel
+  readonly swarm: T
+}
+
+export interface InboundChannel<T> extends SecureChannel {
+  readonly swarm: T
+}
+
+export interface ResponderOptions {
+  readonly keylog?: (line: Buffer) => void
+  readonly tlsTimeoutMs?: number
+  readonly authTimeoutMs?: number
+}
+
+type Pending = { resolve: (socket: TLSSocket) => void, reject: (err: Error) => void }
+
+/**
+ * Runs TLS handshakes for sockets the one-port listener already accepted. A real tls.Server (never
+ * listening) does the work because only a server-owned TLSSocket reports keylog lines.
+ */
+export class TlsResponder {
+  private readonly pending = new WeakMap<Socket, Pending>()
+
+  private constructor (private readonly server: Server, private readonly authTimeoutMs: number) {
+    server.on('secureConnection', (socket: TLSSocket) => this.settle(socket, null))
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      this.settle(socket, err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+        ? new HandshakeTimeoutError('TLS handshake not finished in time', { cause: err })
+        : new TlsHandshakeError(`TLS handshake failed: ${err.message}`, { cause: err }))
+    })
+  }
+
+  static async create (options: ResponderOptions = {}): Promise<TlsResponder> {
+    const { cert, key } = await createThrowawayCertificate()
+    const server = createServer({
+      ...responderContextOptions(),
+      cert,
+      key,
+      handshakeTimeout: options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS
+    })
+    if (options.keylog) server.on('keylog', options.keylog)
+    return new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS)
+  }
+
+  /** Step 1: the TLS handshake on an accepted TCP socket whose first bytes looked like a ClientHello. */
+  handshake (raw: Socket): Promise<TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const onClose = (): void => {
+        this.pending.delete(raw)
+        reject(new TlsHandshakeError('peer closed the connection during the TLS handshake'))
+      }
+      raw.once('close', onClose)
+      this.pending.set(raw, {
+        resolve: (s) => { raw.off('close', onClose); resolve(s) },
+        reject: (e) => { raw.off('close', onClose); reject(e) }
+      })
+      this.server.emit('connection', raw)
+    })
+  }
+
+  /** Steps 1–5. Destroys the connection on any failure. */
+  async accept<T> (raw: Socket, candidates: () => Iterable<SwarmCandidate<T>>): Promise<InboundChannel<T>> {
+    let socket: TLSSocket | undefined
+    try {
+      socket = await this.handshake(raw)
+      const exporter = connectionExporter(socket)
+      const hello = decodeAuthMessage(await readExactly(socket, AUTH_MESSAGE_LENGTH, this.authTimeoutMs, 'AuthHello'))
+      const header = authHeader(hello.level)
+
+      const match = findSwarm(candidates(), hello.level, header, exporter, hello.proof)
+      if (!match) {
+        throw new UnknownSwarmError(`no swarm served here matches the initiator's ${hello.level} proof (wrong infohash or secret, or an outsider)`)
+      }
+      const details = negotiatedDetails(socket, match.candidate.level)
+      socket.write(encodeAuthMessage({ level: hello.level, proof: computeProof(match.key.key, 'responder', header, exporter) }))
+      await match.candidate.level.verifyPeer({ role: 'responder', socket, exporter })
+      return { socket, level: match.candidate.level, swarmKey: match.key, swarm: match.candidate.swarm, details }
+    } catch (err) {
+      socket?.destroy()
+      raw.destroy()
+      throw err
+    }
+  }
+
+  private settle (socket: TLSSocket, err: Error | null): void {
+    // node:tls keeps the wrapped TCP socket as `_parent`; it is how a server-emitted TLSSocket is
+    // matched to the accepted socket we handed in.
+    const raw = (socket as unknown as { _parent?: Socket })._parent
+    const waiter = raw ? this.pending.get(raw) : undefined
+    if (!waiter) { socket.destroy(); return }
+    this.pending.delete(raw!)
+    if (err) waiter.reject(err)
+    else waiter.resolve(socket)
+  }
+}
+
+/** Tries every key; no early exit, so the time taken does not say which swarm matched. */
+function findSwarm<T> (
+  candidates: Iterable<SwarmCandidate<T>>, level: string, header: Buffer, exporter: Buffer, proof: Uint8Array
+): { candidate: SwarmCandidate<T>, key: SwarmKey } | undefined {
+  let found: { candidate: SwarmCandidate<T>, key: SwarmKey } | undefined
+  for (const candidate of candidates) {
+    if (candidate.level.name !== level) continue
+    for (const key of candidate.level.swarmKeys) {
+      if (proofMatches(computeProof(key.key, 'initiator', header, exporter), proof) && !found) found = { candidate, key }
+    }
+  }
+  return found
+}

@@ -1,0 +1,79 @@
+/**
+ * The initiator's side of a bttls connection (BEP: "Binding the BitTorrent session to the TLS session"),
+ * read top to bottom:
+ *
+ *   1. TLS 1.3 handshake: no SNI, no ALPN, the responder's certificate is not trusted for anything.
+ *   2. exporter := TLS-Exporter(EXPORTER_LABEL, "", 32)
+ *   3. send AuthHello with our proof under the swarm key.
+ *   4. read exactly one AuthReply (bounded in bytes and time) and verify the responder's proof.
+ *   5. the level's own peer checks.
+ *
+ * Only then may the caller send a BitTorrent byte: the BT handshake names the infohash, which a man
+ * in the middle must not learn. Any failure destroys the socket.
+ */
+import { connect, type TLSSocket } from 'node:tls'
+import type { Socket } from 'node:net'
+import { HandshakeTimeoutError, LevelMismatchError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
+import type { SwarmLevel } from '../levels/level.js'
+import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
+import { readExactly } from './bounded-read.js'
+import { AUTH_MESSAGE_LENGTH, AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS } from './constants.js'
+import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
+import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
+import { initiatorOptions } from './tls-profile.js'
+
+export interface OutboundOptions {
+  /** Receives SSLKEYLOGFILE lines (for --keylog). */
+  readonly keylog?: (line: Buffer) => void
+  readonly tlsTimeoutMs?: number
+  readonly authTimeoutMs?: number
+}
+
+export async function secureOutbound (raw: Socket, level: SwarmLevel, options: OutboundOptions = {}): Promise<SecureChannel> {
+  const socket = connect({ socket: raw, ...initiatorOptions(), ...level.initiatorTlsOptions() })
+  if (options.keylog) socket.on('keylog', options.keylog)
+  try {
+    await tlsHandshake(socket, options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS)
+    const details = negotiatedDetails(socket, level)
+    const exporter = connectionExporter(socket)
+
+    const swarmKey = level.swarmKeys[0]!
+    const header = authHeader(level.name)
+    socket.write(encodeAuthMessage({ level: level.name, proof: computeProof(swarmKey.key, 'initiator', header, exporter) }))
+
+    const replyBytes = await readExactly(socket, AUTH_MESSAGE_LENGTH, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply')
+    const reply = decodeAuthMessage(replyBytes)
+    if (reply.level !== level.name) {
+      throw new LevelMismatchError(`responder answered at level ${reply.level}, we asked for ${level.name}`)
+    }
+    if (!proofMatches(computeProof(swarmKey.key, 'responder', header, exporter), reply.proof)) {
+      throw new ProofMismatchError('the responder\'s proof does not verify: it does not know the swarm key, or a man in the middle is relaying')
+    }
+    await level.verifyPeer({ role: 'initiator', socket, exporter })
+    return { socket, level, swarmKey, details }
+  } catch (err) {
+    socket.destroy()
+    raw.destroy()
+    throw err
+  }
+}
+
+function tlsHandshake (socket: TLSSocket, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer)
+      socket.off('secureConnect', onSecure)
+      socket.off('error', onError)
+      socket.off('close', onClose)
+      if (err) reject(err)
+      else resolve()
+    }
+    const onSecure = (): void => done()
+    const onError = (err: Error): void => done(new TlsHandshakeError(`TLS handshake failed: ${err.message}`, { cause: err }))
+    const onClose = (): void => done(new TlsHandshakeError('peer closed the connection during the TLS handshake'))
+    const timer = setTimeout(() => done(new HandshakeTimeoutError(`TLS handshake not finished within ${timeoutMs} ms`)), timeoutMs)
+    socket.once('secureConnect', onSecure)
+    socket.once('error', onError)
+    socket.once('close', onClose)
+  })
+}

@@ -1,0 +1,38 @@
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { basicLevel } from '../src/levels/basic.js'
+import { secureOutbound } from '../src/handshake/secure-outbound.js'
+import { TlsResponder } from '../src/handshake/secure-inbound.js'
+import { closed, rejection, tcpPair } from './helpers/tcp.js'
+
+const ihA = randomBytes(20)
+const ihB = randomBytes(32)
+const served = [{ level: basicLevel([ihA]), swarm: 'A' }, { level: basicLevel([ihB]), swarm: 'B' }]
+
+t.test('initiator and responder agree on swarm, TLS 1.3, and the wire flows after the proofs', async t => {
+  const responder = await TlsResponder.create()
+  for (const [ih, name] of [[ihA, 'A'], [ihB, 'B']] as const) {
+    const { client, server } = await tcpPair()
+    const [out, inc] = await Promise.all([secureOutbound(client, basicLevel([ih])), responder.accept(server, () => served)])
+    t.equal(inc.swarm, name, 'responder found the swarm from the proof alone')
+    t.equal(out.details.protocol, 'TLSv1.3')
+    t.equal(inc.details.cipher, out.details.cipher)
+    t.same(Buffer.from(inc.swarmKey.infoHash), ih)
+    inc.socket.write('hello')
+    const got = await new Promise<Buffer>(resolve => out.socket.once('data', resolve))
+    t.equal(got.toString(), 'hello')
+    out.socket.destroy(); inc.socket.destroy()
+  }
+})
+
+t.test('wrong infohash: responder refuses with UnknownSwarmError, initiator sees the close', async t => {
+  const responder = await TlsResponder.create()
+  const { client, server } = await tcpPair()
+  const [outErr, inErr] = await Promise.all([
+    rejection(secureOutbound(client, basicLevel([randomBytes(20)]))),
+    rejection(responder.accept(server, () => served))
+  ])
+  t.equal(inErr.name, 'UnknownSwarmError')
+  t.equal(outErr.name, 'PeerClosedError')
+  await Promise.all([closed(client), closed(server)])
+})
