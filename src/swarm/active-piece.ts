@@ -1,0 +1,89 @@
+/**
+ * One piece being downloaded: its blocks' request state and the bytes received so far, kept in
+ * memory until the whole piece can be handed to PieceStore.writePiece (which verifies it).
+ * `S` identifies a block's source, so a failed piece can be blamed on the peers that sent it.
+ */
+export const BLOCK_SIZE = 16384
+
+const FREE = 0
+const REQUESTED = 1
+const RECEIVED = 2
+
+export class ActivePiece<S> {
+  readonly blockCount: number
+  readonly data: Buffer
+  /** Per block: how many peers it is outstanding at (more than one only in endgame). */
+  readonly requesters: Uint8Array
+  readonly sources: Array<S | undefined>
+  private readonly status: Uint8Array
+  private received = 0
+  /** Blocks below this index are not FREE; keeps picking O(1) on the common in-order path. */
+  private freeHint = 0
+
+  constructor (readonly index: number, readonly length: number) {
+    this.blockCount = Math.ceil(length / BLOCK_SIZE)
+    this.data = Buffer.allocUnsafe(length)
+    this.requesters = new Uint8Array(this.blockCount)
+    this.status = new Uint8Array(this.blockCount)
+    this.sources = new Array<S | undefined>(this.blockCount)
+  }
+
+  blockLength (block: number): number {
+    return block === this.blockCount - 1 ? this.length - block * BLOCK_SIZE : BLOCK_SIZE
+  }
+
+  /** The first block nobody has been asked for, or -1. */
+  nextFree (): number {
+    while (this.freeHint < this.blockCount && this.status[this.freeHint] !== FREE) this.freeHint++
+    return this.freeHint < this.blockCount ? this.freeHint : -1
+  }
+
+  isRequested (block: number): boolean {
+    return this.status[block] === REQUESTED
+  }
+
+  isReceived (block: number): boolean {
+    return this.status[block] === RECEIVED
+  }
+
+  markRequested (block: number): void {
+    if (this.status[block] === RECEIVED) return
+    this.status[block] = REQUESTED
+    this.requesters[block]!++
+  }
+
+  /** One requester gave up the block (timeout, reject, disconnect, cancel). */
+  release (block: number): void {
+    if (this.requesters[block]! > 0) this.requesters[block]!--
+    if (this.status[block] === REQUESTED && this.requesters[block] === 0) {
+      this.status[block] = FREE
+      if (block < this.freeHint) this.freeHint = block
+    }
+  }
+
+  /** Returns false for a duplicate (endgame) copy of a block already received. */
+  receive (block: number, bytes: Uint8Array, source: S): boolean {
+    if (this.requesters[block]! > 0) this.requesters[block]!--
+    if (this.status[block] === RECEIVED) return false
+    this.status[block] = RECEIVED
+    this.sources[block] = source
+    this.data.set(bytes, block * BLOCK_SIZE)
+    this.received++
+    return true
+  }
+
+  get complete (): boolean {
+    return this.received === this.blockCount
+  }
+
+  get hasUnreceived (): boolean {
+    return this.received < this.blockCount
+  }
+
+  /** Distinct sources of the received blocks. */
+  contributors (): Set<S> {
+    const set = new Set<S>()
+    for (const s of this.sources) if (s !== undefined) set.add(s)
+    return set
+  }
+}

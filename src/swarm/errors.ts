@@ -1,0 +1,28 @@
+/**
+ * Errors the swarm engine closes links with or reports. Wire-level framing errors reuse the shared
+ * classes of src/errors.ts (MalformedMessageError, OversizedBencodeError, InfohashMismatchError).
+ */
+import { BttlsError } from '../errors.js'
+
+/** BEP 9: the metadata a peer served does not hash to the torrent's infohash, or does not parse. */
+export class MetadataMismatchError extends BttlsError {
+  override name = 'MetadataMismatchError'
+  readonly code = 'ERR_METADATA_MISMATCH'
+}
+
+/** The peer sent data that failed piece verification often enough (or alone) to be banned. */
+export class BadPeerError extends BttlsError {
+  override name = 'BadPeerError'
+  readonly code = 'ERR_BAD_PEER'
+}
+
+/** The swarm was destroyed while the link was open. */
+export class SwarmDestroyedError extends BttlsError {
+  override name = 'SwarmDestroyedError'
+  readonly code = 'ERR_SWARM_DESTROYED'
+}
+
+/** The storage layer's verification failure (src/storage/errors.ts), detected by name so the swarm does not depend on it. */
+export function isPieceHashMismatch (err: unknown): boolean {
+  return err instanceof Error && err.name === 'PieceHashMismatchError'
+}

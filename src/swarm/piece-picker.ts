@@ -1,0 +1,105 @@
+/**
+ * Piece-level state of a download and the rarest-first choice of the next piece to start.
+ *
+ * Availability is counted per piece, except for peers that have everything (have-all, or a full
+ * bitfield): they are counted once in `seeds`, since they add the same amount to every piece and so
+ * never change which piece is rarest, and connecting a seed should not cost a pass over all pieces.
+ */
+import type { Bitfield } from './bitfield.js'
+
+const MISSING = 0
+const ACTIVE = 1
+const DONE = 2
+
+export class PiecePicker {
+  private readonly availability: Uint32Array
+  private readonly state: Uint8Array
+  private seeds = 0
+  private done = 0
+
+  constructor (readonly pieceCount: number, have: Iterable<number>) {
+    this.availability = new Uint32Array(pieceCount)
+    this.state = new Uint8Array(pieceCount)
+    for (const i of have) {
+      if (i >= 0 && i < pieceCount && this.state[i] !== DONE) {
+        this.state[i] = DONE
+        this.done++
+      }
+    }
+  }
+
+  get doneCount (): number {
+    return this.done
+  }
+
+  get complete (): boolean {
+    return this.done === this.pieceCount
+  }
+
+  isDone (index: number): boolean {
+    return this.state[index] === DONE
+  }
+
+  isMissing (index: number): boolean {
+    return this.state[index] === MISSING
+  }
+
+  availabilityOf (index: number): number {
+    return this.availability[index]! + this.seeds
+  }
+
+  addSeed (): void { this.seeds++ }
+  removeSeed (): void { this.seeds-- }
+
+  addHave (index: number): void {
+    this.availability[index]!++
+  }
+
+  addBitfield (bits: Bitfield): void {
+    for (let i = 0; i < this.pieceCount; i++) if (bits.get(i)) this.availability[i]!++
+  }
+
+  removeBitfield (bits: Bitfield): void {
+    for (let i = 0; i < this.pieceCount; i++) if (bits.get(i)) this.availability[i]!--
+  }
+
+  markActive (index: number): void {
+    if (this.state[index] === MISSING) this.state[index] = ACTIVE
+  }
+
+  /** A piece whose download was abandoned or failed verification becomes pickable again. */
+  markMissing (index: number): void {
+    if (this.state[index] === ACTIVE) this.state[index] = MISSING
+  }
+
+  markDone (index: number): void {
+    if (this.state[index] === DONE) return
+    this.state[index] = DONE
+    this.done++
+  }
+
+  /**
+   * The missing piece with the fewest holders among those `has` accepts; -1 when there is none.
+   * Ties are broken by scanning from a random start, which costs one random number per pick
+   * instead of one per tied piece. A piece held by exactly one peer cannot be beaten, so the scan
+   * stops there.
+   */
+  pick (has: (index: number) => boolean, accept?: (index: number) => boolean): number {
+    const n = this.pieceCount
+    if (n === 0) return -1
+    const start = Math.floor(Math.random() * n)
+    let best = -1
+    let bestAvailability = Infinity
+    for (let k = 0; k < n; k++) {
+      const i = start + k < n ? start + k : start + k - n
+      if (this.state[i] !== MISSING) continue
+      const a = this.availability[i]!
+      if (a >= bestAvailability || !has(i)) continue
+      if (accept !== undefined && !accept(i)) continue
+      best = i
+      bestAvailability = a
+      if (a + this.seeds <= 1) break
+    }
+    return best
+  }
+}
