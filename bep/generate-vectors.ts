@@ -32,7 +32,7 @@ function range (from: number, count: number): Buffer {
   return Buffer.from(Array.from({ length: count }, (_, i) => from + i))
 }
 
-function basicVector (heading: string, infoHash: Buffer, exporter: Buffer): string {
+function basicVector (heading: string, note: string, infoHash: Buffer, exporter: Buffer): string {
   const key = deriveSwarmKey(infoHash, BASIC_KEY_INFO)
   const header = authHeader('basic')
   const iInput = Buffer.concat([Buffer.from(INITIATOR_PROOF_LABEL, 'latin1'), header, exporter])
@@ -41,6 +41,7 @@ function basicVector (heading: string, infoHash: Buffer, exporter: Buffer): stri
   const rProof = computeProof(key, 'responder', header, exporter)
   return [
     title(heading),
+    `${note}\n`,
     block('level', 'basic'),
     block('infohash', infoHash),
     block('exporter', exporter),
@@ -57,7 +58,7 @@ function basicVector (heading: string, infoHash: Buffer, exporter: Buffer): stri
   ].join('\n')
 }
 
-function hybridVector (heading: string, v1: Buffer, v2: Buffer, exporter: Buffer): string {
+function hybridVector (heading: string, note: string, v1: Buffer, v2: Buffer, exporter: Buffer): string {
   const level = basicLevel([v2, v1])
   const [k2, k1] = level.swarmKeys
   const header = authHeader('basic')
@@ -65,6 +66,7 @@ function hybridVector (heading: string, v1: Buffer, v2: Buffer, exporter: Buffer
   const rProof = computeProof(k2!.key, 'responder', header, exporter)
   return [
     title(heading),
+    `${note}\n`,
     block('level', 'basic'),
     block('v1 infohash', v1),
     block('v2 infohash', v2),
@@ -81,8 +83,16 @@ const v1 = createHash('sha1').update('bttls test vector v1').digest()
 const v2 = createHash('sha256').update('bttls test vector v2').digest()
 
 process.stdout.write([
-  basicVector('Test 1 (Basic, v1 infohash)', v1, range(0x00, 32)),
-  basicVector('Test 2 (Basic, v2 infohash)', v2, range(0x00, 32)),
-  hybridVector('Test 3 (Basic, hybrid torrent)', v1, v2, range(0x00, 32)),
-  basicVector('Test 4 (Basic, v1 infohash, another connection)', v1, range(0x20, 32))
+  basicVector('Test 1 (Basic, v1 infohash)', 'A v1 torrent: the infohash is 20 bytes.', v1, range(0x00, 32)),
+  basicVector('Test 2 (Basic, v2 infohash)', 'A v2 torrent: the infohash is 32 bytes, used at full length.', v2, range(0x00, 32)),
+  hybridVector('Test 3 (Basic, hybrid torrent)', [
+    'The infohashes of tests 1 and 2 taken as the v1 and v2 infohashes of one hybrid torrent (any',
+    'pair would do). The initiator knows the v2 infohash, so it proves with the v2 key: its AuthHello',
+    'is that of test 2. The responder holds both keys and also accepts the AuthHello of test 1. The',
+    'wire infohash of both BitTorrent handshakes is the v2 infohash truncated to 20 bytes.'
+  ].join('\n'), v1, v2, range(0x00, 32)),
+  basicVector('Test 4 (Basic, v1 infohash, another connection)', [
+    'The infohash of test 1 on another connection (exporter 0x20 to 0x3f). Both proofs differ from',
+    'those of test 1, so a proof relayed from one connection to another does not verify.'
+  ].join('\n'), v1, range(0x20, 32))
 ].join('\n\n'))
