@@ -128,9 +128,12 @@ export function decodeBencode (bytes: Uint8Array, limits: BencodeLimits): Bencod
   return value
 }
 
-/** What encodeBencode accepts. Object and Map keys are text (encoded UTF-8); undefined members are left out. */
+/**
+ * What encodeBencode accepts. Object keys and string Map keys are text (encoded UTF-8); Uint8Array Map
+ * keys are raw bytes (BEP 52 `piece layers` is keyed by binary hashes); undefined members are left out.
+ */
 export type Encodable = number | bigint | string | Uint8Array | readonly Encodable[] |
-ReadonlyMap<string, Encodable> | { readonly [key: string]: Encodable | undefined }
+ReadonlyMap<string | Uint8Array, Encodable> | { readonly [key: string]: Encodable | undefined }
 
 /** Encode with dict keys sorted by their UTF-8 bytes (BEP 3), which JS string order does not always give. */
 export function encodeBencode (value: Encodable): Buffer {
@@ -147,12 +150,12 @@ export function encodeBencode (value: Encodable): Buffer {
       for (const item of v as readonly Encodable[]) put(item)
       chunks.push(Buffer.from('e'))
     } else {
-      const entries = v instanceof Map
-        ? [...(v as ReadonlyMap<string, Encodable>).entries()]
+      const entries: Array<[string | Uint8Array, Encodable | undefined]> = v instanceof Map
+        ? [...(v as ReadonlyMap<string | Uint8Array, Encodable>).entries()]
         : Object.entries(v as { readonly [key: string]: Encodable | undefined })
       const keyed = entries
-        .filter((e): e is [string, Encodable] => e[1] !== undefined)
-        .map(([k, val]) => [Buffer.from(k, 'utf8'), val] as const)
+        .filter((e): e is [string | Uint8Array, Encodable] => e[1] !== undefined)
+        .map(([k, val]) => [typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k), val] as const)
         .sort((a, b) => Buffer.compare(a[0], b[0]))
       chunks.push(Buffer.from('d'))
       for (const [k, val] of keyed) {

@@ -1,0 +1,142 @@
+/**
+ * Magnet links (BEP 9 for v1 `urn:btih:`, BEP 52 for v2 `urn:btmh:` with a SHA-256 multihash; a hybrid
+ * link carries both). Parsing is strict: a link from a user or a web page is untrusted input.
+ */
+import { isIPv6 } from 'node:net'
+import { InvalidMagnetError } from './errors.js'
+import type { MagnetLink, Metainfo } from './metainfo.js'
+
+const MAX_URI_LENGTH = 64 * 1024
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+/** Multihash prefix of a 32-byte SHA-256 digest: code 0x12, length 0x20. */
+const SHA256_MULTIHASH = '1220'
+
+const invalid = (message: string): never => {
+  throw new InvalidMagnetError(message)
+}
+
+export function parseMagnet (uri: string): MagnetLink {
+  if (uri.length > MAX_URI_LENGTH) invalid(`magnet URI longer than ${MAX_URI_LENGTH} characters`)
+  if (!/^magnet:\?/i.test(uri)) invalid('not a magnet URI (must start with "magnet:?")')
+  let infoHashV1: Buffer | undefined
+  let infoHashV2: Buffer | undefined
+  let name: string | undefined
+  const trackers = new Set<string>()
+  const peers = new Set<string>()
+
+  for (const part of uri.slice('magnet:?'.length).split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    if (eq < 0) continue // a bare flag: nothing BitTorrent defines
+    // BEP 9 allows numbered repeats (xt.1, tr.2); they mean the same as the plain key.
+    const key = part.slice(0, eq).toLowerCase().replace(/\.\d+$/, '')
+    const value = percentDecode(part.slice(eq + 1), key)
+    switch (key) {
+      case 'xt': {
+        const lower = value.toLowerCase()
+        if (lower.startsWith('urn:btih:')) {
+          const h = decodeBtih(value.slice(9))
+          if (infoHashV1 !== undefined && !infoHashV1.equals(h)) invalid('two different urn:btih infohashes')
+          infoHashV1 = h
+        } else if (lower.startsWith('urn:btmh:')) {
+          const h = decodeBtmh(value.slice(9))
+          if (infoHashV2 !== undefined && !infoHashV2.equals(h)) invalid('two different urn:btmh infohashes')
+          infoHashV2 = h
+        }
+        // Other URNs (urn:sha1:, urn:ed2k:) name the content for other networks: ignored.
+        break
+      }
+      case 'dn':
+        name = value
+        break
+      case 'tr':
+        trackers.add(checkTracker(value))
+        break
+      case 'x.pe':
+        peers.add(checkPeer(value))
+        break
+      default:
+        break
+    }
+  }
+  if (infoHashV1 === undefined && infoHashV2 === undefined) invalid('no urn:btih or urn:btmh exact topic (xt)')
+  const wireInfoHash = infoHashV1 ?? infoHashV2!.subarray(0, 20)
+  return {
+    ...(infoHashV1 !== undefined ? { infoHashV1 } : {}),
+    ...(infoHashV2 !== undefined ? { infoHashV2 } : {}),
+    wireInfoHash,
+    ...(name !== undefined ? { name } : {}),
+    trackers: [...trackers],
+    peers: [...peers]
+  }
+}
+
+/** A magnet link for a torrent (xt for each infohash it has, dn, tr; x.pe for a MagnetLink's peers). */
+export function magnetUri (m: Metainfo | MagnetLink): string {
+  const parts: string[] = []
+  if (m.infoHashV1 !== undefined) parts.push(`xt=urn:btih:${m.infoHashV1.toString('hex')}`)
+  if (m.infoHashV2 !== undefined) parts.push(`xt=urn:btmh:${SHA256_MULTIHASH}${m.infoHashV2.toString('hex')}`)
+  if (m.name !== undefined) parts.push(`dn=${encodeURIComponent(m.name)}`)
+  for (const tr of m.trackers) parts.push(`tr=${encodeURIComponent(tr)}`)
+  if ('peers' in m) for (const pe of m.peers) parts.push(`x.pe=${encodeURIComponent(pe)}`)
+  return `magnet:?${parts.join('&')}`
+}
+
+function percentDecode (raw: string, key: string): string {
+  // '+' as space is a form-encoding habit many magnet generators follow for dn; in URLs it is literal.
+  const text = key === 'dn' ? raw.replace(/\+/g, ' ') : raw
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return invalid(`bad percent-encoding in ${key}`)
+  }
+}
+
+function decodeBtih (s: string): Buffer {
+  if (/^[0-9a-f]{40}$/i.test(s)) return Buffer.from(s, 'hex')
+  if (/^[a-z2-7]{32}$/i.test(s)) return base32Decode(s.toUpperCase())
+  return invalid(`urn:btih: must be 40 hex or 32 base32 characters, got ${JSON.stringify(s.slice(0, 80))}`)
+}
+
+function decodeBtmh (s: string): Buffer {
+  if (!/^[0-9a-f]{68}$/i.test(s)) invalid('urn:btmh: must be a 34-byte multihash in hex (1220 + 64 hex)')
+  if (s.slice(0, 4) !== SHA256_MULTIHASH) invalid(`urn:btmh: multihash ${s.slice(0, 4)} is not SHA-256 (1220)`)
+  return Buffer.from(s.slice(4), 'hex')
+}
+
+function base32Decode (s: string): Buffer {
+  const out = Buffer.alloc(20)
+  let bits = 0
+  let value = 0
+  let i = 0
+  for (const ch of s) {
+    value = (value << 5) | BASE32.indexOf(ch)
+    bits += 5
+    if (bits >= 8) {
+      out[i++] = (value >>> (bits - 8)) & 0xff
+      bits -= 8
+    }
+  }
+  return out
+}
+
+function checkTracker (value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return invalid(`tr ${JSON.stringify(value.slice(0, 200))} is not a URL`)
+  }
+  if (!/^(https?|udp|wss?):$/.test(url.protocol)) invalid(`tr ${JSON.stringify(value.slice(0, 200))} is not an http(s), udp or ws(s) tracker`)
+  return value
+}
+
+/** x.pe is host:port; an IPv6 host is in brackets. Returned as given (brackets kept). */
+function checkPeer (value: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):(\d{1,5})$/.exec(value)
+  if (m === null) return invalid(`x.pe ${JSON.stringify(value.slice(0, 200))} is not host:port`)
+  if (m[1]!.startsWith('[') && !isIPv6(m[1]!.slice(1, -1))) invalid(`x.pe ${value} has a malformed IPv6 address`)
+  const port = Number(m[2])
+  if (port < 1 || port > 65535) invalid(`x.pe ${value} has port ${port} outside 1..65535`)
+  return value
+}
