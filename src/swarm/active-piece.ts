@@ -61,9 +61,11 @@ export class ActivePiece<S> {
     }
   }
 
-  /** Returns false for a duplicate (endgame) copy of a block already received. */
+  /**
+   * Store a block (the caller releases its own request first). Returns false for a duplicate
+   * (endgame) copy of a block already received.
+   */
   receive (block: number, bytes: Uint8Array, source: S): boolean {
-    if (this.requesters[block]! > 0) this.requesters[block]!--
     if (this.status[block] === RECEIVED) return false
     this.status[block] = RECEIVED
     this.sources[block] = source

@@ -1,0 +1,91 @@
+/**
+ * The swarm's view of one connected peer. Wire-level state (choking, interest) stays on the Wire;
+ * what the engine decides with lives here, in typed fields instead of flags spread over the wire.
+ */
+import type Wire from 'bittorrent-protocol'
+import type { PeerLink, TransportKind } from '../wire/peer-link.js'
+import type { UtMetadata } from '../wire/ut-metadata.js'
+import { Bitfield } from './bitfield.js'
+import { BlockRequests } from './block-requests.js'
+
+/** What events and stats say about a peer. */
+export interface PeerInfo {
+  readonly transport: TransportKind
+  readonly direction: 'inbound' | 'outbound'
+  readonly address: string
+  readonly port: number
+  /** Hex peer id, once the peer's handshake arrived. */
+  readonly peerId: string | undefined
+}
+
+export type PeerPhase =
+  /** Waiting for the peer's BitTorrent handshake. */
+  | 'handshaking'
+  /** Handshake checked; the swarm has no metadata yet. */
+  | 'ready'
+  /** Exchanging pieces. */
+  | 'active'
+  | 'closed'
+
+export class Peer {
+  readonly wire: Wire
+  phase: PeerPhase = 'handshaking'
+  id = ''
+  /** Its pieces once we know the piece count; `all` for have-all peers and full bitfields. */
+  pieces: Bitfield | undefined
+  all = false
+  /** Pieces it has that we still need: drives our interest without rescanning bitfields. */
+  needCount = 0
+  /** Announcements received before we knew the piece count, applied at activation. */
+  early: { bitfield?: Uint8Array, haves: number[], all: boolean } = { haves: [], all: false }
+  readonly requests = new BlockRequests()
+  /** Last time it delivered a block, or started owing us one; the stall clock. */
+  lastProgress = 0
+  /** Stalled once: allowed a single request until it delivers again. */
+  snubbed = false
+  /** Pieces it rejected while unchoking us: do not ask it for them again. */
+  readonly refused = new Set<number>()
+  /** Requests for pieces we do not have; an honest peer only asks for what we announced. */
+  unavailableRequests = 0
+  downloaded = 0
+  uploaded = 0
+  /** Bytes in either direction since the last choke round (the choker's rate). */
+  roundDownloaded = 0
+  roundUploaded = 0
+  sentInitialPieces = false
+  metadataOffer: number | undefined
+  ut: UtMetadata | undefined
+  closeError: Error | undefined
+
+  constructor (readonly link: PeerLink) {
+    this.wire = link.wire
+  }
+
+  get info (): PeerInfo {
+    return {
+      transport: this.link.transport,
+      direction: this.link.direction,
+      address: this.link.remoteAddress,
+      port: this.link.remotePort,
+      peerId: this.id === '' ? undefined : this.id
+    }
+  }
+
+  has (index: number): boolean {
+    return this.all || (this.pieces?.get(index) ?? false)
+  }
+
+  get isSeed (): boolean {
+    return this.all || (this.pieces?.full ?? false)
+  }
+
+  get closed (): boolean {
+    return this.phase === 'closed'
+  }
+
+  close (err?: Error): void {
+    if (this.closed) return
+    this.closeError ??= err
+    this.link.close(err)
+  }
+}

@@ -1,0 +1,814 @@
+/**
+ * The swarm engine: downloads and seeds one torrent over the PeerLinks the connection layer hands
+ * it. It never sees sockets or TLS; it trusts nothing a peer sends (every index, offset and length
+ * is checked against the torrent before use) and nothing it downloads (PieceStore.writePiece
+ * verifies each piece before a byte reaches disk).
+ *
+ * Containment: every wire event runs under `guard`, so a peer that sends something we cannot
+ * handle only closes its own link, with a typed error.
+ */
+import { EventEmitter } from 'node:events'
+import { createHash, randomBytes } from 'node:crypto'
+import type { PieceStore } from '../storage/piece-store.js'
+import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
+import type { PeerLink, RemoteHandshake, TransportKind } from '../wire/peer-link.js'
+import { InfohashMismatchError, MalformedMessageError } from '../errors.js'
+import { DEFAULT_MAX_METADATA_SIZE, utMetadataExtension } from '../wire/ut-metadata.js'
+import type { UtMetadataHost } from '../wire/ut-metadata.js'
+import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
+import { BadPieces } from './bad-pieces.js'
+import { Bitfield } from './bitfield.js'
+import { blockKey, keyBlock, keyIndex } from './block-requests.js'
+import { Choker } from './choker.js'
+import { BadPeerError, MetadataMismatchError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
+import { MetadataFetcher } from './metadata-fetcher.js'
+import { Peer } from './peer.js'
+import { PiecePicker } from './piece-picker.js'
+import type { PeerInfo } from './peer.js'
+
+export type { PeerInfo } from './peer.js'
+
+/**
+ * Largest block we serve. BEP 3: "All current implementations use 2^14 (16 kiB), and close
+ * connections which request an amount greater than that." Every client we interoperate with
+ * requests 16 KiB, and a larger cap would let one queued request pin 8x more of our memory.
+ */
+export const MAX_REQUEST_LENGTH = BLOCK_SIZE
+
+export interface SwarmOptions {
+  /** 20 bytes; default '-BT0001-' and 12 random bytes. */
+  peerId?: Uint8Array
+  /** Requests kept outstanding per peer. Loopback/LAN rates need a deep pipeline. Default 128. */
+  pipelineDepth?: number
+  /** A peer that delivers nothing for this long has its requests reassigned. Default 20 s. */
+  requestTimeoutMs?: number
+  /** Peers we upload to at once (one of them optimistic). Default 8. */
+  uploadSlots?: number
+  /** Default 10 s. */
+  chokeIntervalMs?: number
+  /** Requests a peer may have queued at us; more are rejected. Default 512. */
+  maxQueuedRequests?: number
+  /** Largest info dict we fetch over BEP 9. Default 16 MiB. */
+  maxMetadataSize?: number
+  /** Close links to peers that are seeds once we are one too (neither needs the other). Default true. */
+  closeSeedLinks?: boolean
+}
+
+/** A torrent whose metainfo we have: seed it, or download into `store`. */
+export interface SwarmTorrentSource {
+  metainfo: Metainfo
+  /** `have` must already reflect what is on disk (call verifyExisting first when resuming). */
+  store: PieceStore
+}
+
+/** A magnet link: fetch the info dict over BEP 9, then download. */
+export interface SwarmMagnetSource {
+  magnet: MagnetLink
+  /** Parse a verified info dict (the torrent module's parser). Throwing rejects the peer's copy. */
+  parseInfo: (infoBytes: Buffer) => Metainfo
+  /** Open storage for the torrent once its metainfo is known; `have` filled. The swarm closes it on destroy. */
+  openStore: (metainfo: Metainfo) => Promise<PieceStore>
+}
+
+export type SwarmSource = SwarmTorrentSource | SwarmMagnetSource
+
+export interface TransportStats {
+  peers: number
+  downloaded: number
+  uploaded: number
+}
+
+export interface SwarmStats {
+  /** Payload bytes of blocks we used (duplicates and unusable blocks are `wasted`). */
+  downloaded: number
+  uploaded: number
+  wasted: number
+  piecesDone: number
+  /** 0 until the metadata is known. */
+  piecesTotal: number
+  peers: number
+  hashFailures: number
+  transports: Record<TransportKind, TransportStats>
+}
+
+export interface SwarmEvents {
+  metadata: [metainfo: Metainfo]
+  'metadata-rejected': [peer: PeerInfo, error: Error]
+  piece: [index: number]
+  complete: []
+  peer: [peer: PeerInfo]
+  'peer-closed': [peer: PeerInfo, error: Error | undefined]
+  'bad-piece': [index: number, peers: PeerInfo[]]
+  'peer-banned': [peer: PeerInfo, error: Error]
+  /** Storage failures other than verification (disk full, I/O). Only emitted when listened to. */
+  error: [error: Error]
+}
+
+/** Bound on announcements buffered before the metadata tells us the piece count. */
+const MAX_EARLY_HAVES = 400_000
+/** Requests for pieces we never announced that we tolerate before closing the link. */
+const MAX_UNAVAILABLE_REQUESTS = 64
+const KEEP_ALIVE_MS = 60_000
+const MAX_PIECE_LENGTH = 64 * 1024 * 1024
+
+function noop (): void {}
+
+function isMagnet (source: SwarmSource): source is SwarmMagnetSource {
+  return 'magnet' in source
+}
+
+function defaultPeerId (): Buffer {
+  return Buffer.concat([Buffer.from('-BT0001-', 'latin1'), randomBytes(12)])
+}
+
+export class Swarm extends EventEmitter<SwarmEvents> {
+  readonly peerId: Buffer
+  readonly infoHash: Buffer
+  private metainfoValue: Metainfo | undefined
+  private store: PieceStore | undefined
+  private readonly ownsStore: boolean
+  private readonly magnet: SwarmMagnetSource | undefined
+  private readonly fetcher: MetadataFetcher<Peer> | undefined
+
+  private readonly pipelineDepth: number
+  private readonly requestTimeoutMs: number
+  private readonly chokeIntervalMs: number
+  private readonly maxQueuedRequests: number
+  private readonly maxMetadataSize: number
+  private readonly closeSeedLinks: boolean
+  private readonly uploadSlots: number
+
+  private readonly peers = new Set<Peer>()
+  private picker: PiecePicker | undefined
+  private readonly active = new Map<number, ActivePiece<Peer>>()
+  /** Pieces that failed verification, and the ids of the peers whose copies failed. */
+  private readonly avoid = new Map<number, Set<string>>()
+  private readonly badPieces = new BadPieces<Peer>(p => p.id)
+  private readonly choker: Choker<Peer>
+  private readonly timer: NodeJS.Timeout
+  private lastChoke = Date.now()
+  private lastKeepAlive = Date.now()
+  private destroyed = false
+  private counters = { downloaded: 0, uploaded: 0, wasted: 0, hashFailures: 0 }
+  private readonly transportBytes: Record<TransportKind, { downloaded: number, uploaded: number }> = {
+    tls: { downloaded: 0, uploaded: 0 },
+    plain: { downloaded: 0, uploaded: 0 },
+    mse: { downloaded: 0, uploaded: 0 }
+  }
+
+  constructor (source: SwarmSource, options: SwarmOptions = {}) {
+    super()
+    this.peerId = options.peerId !== undefined ? Buffer.from(options.peerId) : defaultPeerId()
+    if (this.peerId.length !== 20) throw new RangeError('peerId must be 20 bytes')
+    this.pipelineDepth = options.pipelineDepth ?? 128
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 20_000
+    this.chokeIntervalMs = options.chokeIntervalMs ?? 10_000
+    this.maxQueuedRequests = options.maxQueuedRequests ?? 512
+    this.maxMetadataSize = options.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE
+    this.closeSeedLinks = options.closeSeedLinks ?? true
+    this.uploadSlots = options.uploadSlots ?? 8
+    this.choker = new Choker(this.uploadSlots)
+
+    if (isMagnet(source)) {
+      this.magnet = source
+      this.infoHash = Buffer.from(source.magnet.wireInfoHash)
+      this.ownsStore = true
+      this.fetcher = new MetadataFetcher<Peer>((peer, piece) => peer.ut?.request(piece))
+    } else {
+      this.infoHash = Buffer.from(source.metainfo.wireInfoHash)
+      this.ownsStore = false
+      this.init(source.metainfo, source.store)
+    }
+    // The tick drives timeouts, choking and keep-alives; it must never keep the process alive.
+    const tickMs = Math.max(50, Math.min(1000, Math.floor(this.requestTimeoutMs / 4)))
+    this.timer = setInterval(() => this.tick(), tickMs)
+    this.timer.unref()
+  }
+
+  get metainfo (): Metainfo | undefined {
+    return this.metainfoValue
+  }
+
+  get complete (): boolean {
+    return this.picker?.complete ?? false
+  }
+
+  /** Take over a connected link (see PeerLink for the rules it follows). */
+  addLink (link: PeerLink): void {
+    if (this.destroyed) {
+      link.close(new SwarmDestroyedError('swarm destroyed'))
+      return
+    }
+    const peer = new Peer(link)
+    this.peers.add(peer)
+    link.closed.then(err => this.onClosed(peer, err), err => this.onClosed(peer, err as Error))
+    this.emit('peer', peer.info)
+    this.guard(peer, () => {
+      if (!Buffer.from(link.infoHash).equals(this.infoHash)) {
+        throw new InfohashMismatchError('link was established for another torrent')
+      }
+      this.attach(peer)
+      // Registered before our handshake, which carries the extended handshake's "m" dictionary.
+      peer.wire.use(utMetadataExtension(this.metadataHost(peer)))
+      peer.wire.handshake(this.infoHash, this.peerId, { dht: false, fast: true, extended: true })
+    })
+    link.remoteHandshake.then(
+      hs => this.guard(peer, () => this.onHandshake(peer, hs)),
+      err => peer.close(err as Error)
+    )
+  }
+
+  stats (): SwarmStats {
+    const transports = {} as Record<TransportKind, TransportStats>
+    for (const kind of ['tls', 'plain', 'mse'] as const) {
+      transports[kind] = { peers: 0, ...this.transportBytes[kind] }
+    }
+    for (const p of this.peers) transports[p.link.transport].peers++
+    return {
+      ...this.counters,
+      piecesDone: this.picker?.doneCount ?? 0,
+      piecesTotal: this.picker?.pieceCount ?? 0,
+      peers: this.peers.size,
+      transports
+    }
+  }
+
+  peerInfos (): PeerInfo[] {
+    return [...this.peers].map(p => p.info)
+  }
+
+  /** Close every link and stop every timer. Closes the store only if the swarm opened it (magnet). */
+  async destroy (): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    clearInterval(this.timer)
+    for (const p of this.peers) p.close()
+    this.active.clear()
+    if (this.ownsStore && this.store !== undefined) await this.store.close()
+  }
+
+  // --- peer lifecycle ---
+
+  private attach (peer: Peer): void {
+    const w = peer.wire
+    const on = (event: string, fn: (...args: any[]) => void): void => {
+      w.on(event, (...args: any[]) => this.guard(peer, () => fn(...args)))
+    }
+    w.on('error', (err: Error) => peer.close(err))
+    on('bitfield', (bf: { buffer: Uint8Array }) => this.onBitfield(peer, bf.buffer))
+    on('have', (index: number) => this.onHave(peer, index))
+    on('have-all', () => this.onHaveAll(peer))
+    on('unchoke', () => this.fill(peer))
+    on('choke', () => this.onChoke(peer))
+    on('reject', (index: number, offset: number, length: number) => this.onReject(peer, index, offset, length))
+    on('piece', (index: number, offset: number, block: Uint8Array) => this.onBlock(peer, index, offset, block))
+    on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) =>
+      this.onRequest(peer, index, offset, length, respond))
+    on('interested', () => this.onInterest(peer))
+    on('uninterested', () => this.onInterest(peer))
+    on('upload', (length: number) => {
+      peer.uploaded += length
+      peer.roundUploaded += length
+      this.counters.uploaded += length
+      this.transportBytes[peer.link.transport].uploaded += length
+    })
+  }
+
+  private onHandshake (peer: Peer, hs: RemoteHandshake): void {
+    if (peer.closed) return
+    if (!Buffer.from(hs.infoHash).equals(this.infoHash)) {
+      throw new InfohashMismatchError('peer handshake names another torrent')
+    }
+    peer.id = Buffer.from(hs.peerId).toString('hex')
+    if (this.badPieces.isBanned(peer.id)) throw new BadPeerError('peer is banned for sending bad data')
+    peer.phase = 'ready'
+    if (this.picker !== undefined) {
+      this.activate(peer)
+    } else {
+      // BEP 6: with fast, something must state our pieces first; without it, silence means none.
+      if (peer.wire.hasFast) peer.wire.haveNone()
+      peer.sentInitialPieces = true
+      if (peer.metadataOffer !== undefined) this.fetcher?.offer(peer, peer.metadataOffer)
+    }
+  }
+
+  /** Metadata and handshake both known: adopt the peer's announcements and announce ours. */
+  private activate (peer: Peer): void {
+    const picker = this.picker
+    const store = this.store
+    if (picker === undefined || store === undefined || peer.phase !== 'ready') return
+    const n = picker.pieceCount
+    peer.phase = 'active'
+
+    if (peer.early.all) {
+      peer.all = true
+    } else {
+      const bits = peer.early.bitfield !== undefined ? Bitfield.fromWire(peer.early.bitfield, n) : new Bitfield(n)
+      if (bits === undefined) throw new MalformedMessageError('bitfield does not match the piece count')
+      for (const i of peer.early.haves) {
+        if (i >= n) throw new MalformedMessageError(`have ${i} beyond the last piece`)
+        bits.set(i)
+      }
+      if (bits.full) peer.all = true
+      else peer.pieces = bits
+    }
+    peer.early = { haves: [], all: false }
+    if (peer.all) {
+      picker.addSeed()
+      peer.needCount = n - picker.doneCount
+    } else if (peer.pieces !== undefined) {
+      picker.addBitfield(peer.pieces)
+      peer.needCount = 0
+      for (let i = 0; i < n; i++) if (peer.pieces.get(i) && !picker.isDone(i)) peer.needCount++
+    }
+
+    const w = peer.wire
+    if (!peer.sentInitialPieces) {
+      peer.sentInitialPieces = true
+      if (picker.complete && w.hasFast) w.haveAll()
+      else if (picker.doneCount === 0 && w.hasFast) w.haveNone()
+      else if (picker.doneCount > 0) w.bitfield(this.ourBitfield(n))
+    } else if (picker.complete && w.hasFast) {
+      w.haveAll()
+    } else {
+      for (const i of store.have) w.have(i)
+    }
+    if (this.dropIfBothSeeds(peer)) return
+    this.updateInterest(peer)
+    this.onInterest(peer)
+    this.fill(peer)
+  }
+
+  private ourBitfield (n: number): Uint8Array {
+    const bits = new Bitfield(n)
+    for (let i = 0; i < n; i++) if (this.picker?.isDone(i) === true) bits.set(i)
+    return bits.bytes
+  }
+
+  private onClosed (peer: Peer, err: Error | undefined): void {
+    if (peer.closed) return
+    const wasActive = peer.phase === 'active'
+    peer.phase = 'closed'
+    this.peers.delete(peer)
+    // Its outstanding blocks go back to the pool at once, so the other peers pick them up now.
+    for (const key of peer.requests.giveUpAll(Date.now())) this.release(key)
+    if (wasActive && this.picker !== undefined) {
+      if (peer.all) this.picker.removeSeed()
+      else if (peer.pieces !== undefined) this.picker.removeBitfield(peer.pieces)
+    }
+    this.fetcher?.remove(peer)
+    this.safeEmit('peer-closed', peer.info, peer.closeError ?? err)
+    if (!this.destroyed) {
+      this.fillAll()
+      if (!peer.wire.amChoking) this.rechoke(false)
+    }
+  }
+
+  // --- what peers have ---
+
+  private onBitfield (peer: Peer, bytes: Uint8Array): void {
+    if (peer.phase !== 'active') {
+      peer.early.bitfield = Uint8Array.from(bytes)
+      return
+    }
+    const picker = this.picker!
+    const bits = Bitfield.fromWire(bytes, picker.pieceCount)
+    if (bits === undefined) throw new MalformedMessageError('bitfield does not match the piece count')
+    // A late bitfield replaces what we knew (BEP 3 allows it only first; tolerate, but stay consistent).
+    if (peer.all) picker.removeSeed()
+    else if (peer.pieces !== undefined) picker.removeBitfield(peer.pieces)
+    peer.all = false
+    peer.pieces = bits
+    picker.addBitfield(bits)
+    peer.needCount = 0
+    for (let i = 0; i < picker.pieceCount; i++) if (bits.get(i) && !picker.isDone(i)) peer.needCount++
+    this.afterAnnouncement(peer)
+  }
+
+  private onHave (peer: Peer, index: number): void {
+    if (peer.phase !== 'active') {
+      if (peer.early.haves.length >= MAX_EARLY_HAVES) throw new MalformedMessageError('too many have messages')
+      peer.early.haves.push(index)
+      return
+    }
+    const picker = this.picker!
+    if (index >= picker.pieceCount) throw new MalformedMessageError(`have ${index} beyond the last piece`)
+    if (peer.all || peer.pieces === undefined || !peer.pieces.set(index)) return
+    picker.addHave(index)
+    if (!picker.isDone(index)) peer.needCount++
+    if (peer.pieces.full) {
+      picker.removeBitfield(peer.pieces)
+      peer.pieces = undefined
+      peer.all = true
+      picker.addSeed()
+    }
+    this.afterAnnouncement(peer)
+  }
+
+  private onHaveAll (peer: Peer): void {
+    if (peer.phase !== 'active') {
+      peer.early.all = true
+      return
+    }
+    if (peer.all) return
+    const picker = this.picker!
+    if (peer.pieces !== undefined) picker.removeBitfield(peer.pieces)
+    peer.pieces = undefined
+    peer.all = true
+    picker.addSeed()
+    peer.needCount = picker.pieceCount - picker.doneCount
+    this.afterAnnouncement(peer)
+  }
+
+  private afterAnnouncement (peer: Peer): void {
+    if (this.dropIfBothSeeds(peer)) return
+    this.updateInterest(peer)
+    this.fill(peer)
+  }
+
+  private updateInterest (peer: Peer): void {
+    if (peer.needCount > 0) peer.wire.interested()
+    else peer.wire.uninterested()
+  }
+
+  private dropIfBothSeeds (peer: Peer): boolean {
+    if (!this.closeSeedLinks || !this.complete || !peer.isSeed) return false
+    peer.close()
+    return true
+  }
+
+  // --- downloading ---
+
+  private onChoke (peer: Peer): void {
+    // With BEP 6 the peer rejects what it will not serve; without it, a choke drops every request.
+    if (peer.wire.hasFast) return
+    for (const key of peer.requests.giveUpAll(Date.now())) this.release(key)
+    this.fillAll()
+  }
+
+  private onReject (peer: Peer, index: number, offset: number, length: number): void {
+    if (offset % BLOCK_SIZE !== 0) return
+    const key = blockKey(index, offset / BLOCK_SIZE)
+    if (!peer.requests.drop(key)) return
+    // Rejected while unchoked: it will not serve that piece, so asking again would loop.
+    if (!peer.wire.peerChoking) peer.refused.add(index)
+    this.release(key)
+    this.fillAll()
+  }
+
+  private onBlock (peer: Peer, index: number, offset: number, block: Uint8Array): void {
+    const picker = this.picker
+    if (picker === undefined || peer.phase !== 'active') throw new MalformedMessageError('piece message before we requested anything')
+    const n = picker.pieceCount
+    if (index >= n || offset % BLOCK_SIZE !== 0) throw new MalformedMessageError(`piece message at ${index}:${offset} is off the block grid`)
+    const b = offset / BLOCK_SIZE
+    const size = this.metainfoValue!.pieceSize(index)
+    const expected = Math.min(BLOCK_SIZE, size - offset)
+    if (expected <= 0 || block.length !== expected) throw new MalformedMessageError(`piece message ${index}:${offset} has ${block.length} bytes`)
+
+    const key = blockKey(index, b)
+    const arrival = peer.requests.take(key)
+    if (arrival === 'unrequested') throw new MalformedMessageError(`piece ${index}:${offset} was never requested`)
+    const now = Date.now()
+    peer.lastProgress = now
+    peer.snubbed = false
+    const ap = this.active.get(index)
+    if (arrival === 'requested') ap?.release(b)
+    if (ap === undefined || !ap.receive(b, block, peer)) {
+      this.counters.wasted += block.length
+      this.fill(peer)
+      return
+    }
+    peer.downloaded += block.length
+    peer.roundDownloaded += block.length
+    this.counters.downloaded += block.length
+    this.transportBytes[peer.link.transport].downloaded += block.length
+
+    // Endgame duplicates of this block are now useless.
+    if (ap.requesters[b]! > 0) {
+      for (const other of this.peers) {
+        if (other === peer || !other.requests.giveUp(key, now)) continue
+        ap.release(b)
+        other.wire.cancel(index, offset, expected)
+        this.fill(other)
+      }
+    }
+    if (ap.complete) {
+      this.active.delete(index)
+      void this.writePiece(ap)
+    }
+    this.fill(peer)
+  }
+
+  private fillAll (): void {
+    for (const p of this.peers) {
+      if (p.phase === 'active') this.guard(p, () => this.fill(p))
+    }
+  }
+
+  /** Keep `peer`'s pipeline full: blocks of started pieces, then new rarest pieces, then endgame duplicates. */
+  private fill (peer: Peer): void {
+    const picker = this.picker
+    if (picker === undefined || this.destroyed || peer.phase !== 'active' || peer.wire.peerChoking || picker.complete) return
+    let room = (peer.snubbed ? 1 : this.pipelineDepth) - peer.requests.size
+    if (room <= 0) return
+    const now = Date.now()
+
+    for (const ap of this.active.values()) {
+      if (!this.mayAsk(peer, ap.index)) continue
+      for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
+        this.send(peer, ap, b, now)
+        room--
+      }
+      if (room === 0) return
+    }
+
+    while (room > 0) {
+      const index = picker.pick(i => peer.has(i), i => this.mayAsk(peer, i))
+      if (index < 0) break
+      const ap = new ActivePiece<Peer>(index, this.metainfoValue!.pieceSize(index))
+      this.active.set(index, ap)
+      picker.markActive(index)
+      for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
+        this.send(peer, ap, b, now)
+        room--
+      }
+    }
+    if (room === 0) return
+
+    // Endgame: nothing left that nobody was asked for, so race the slowest holders for their blocks.
+    for (const ap of this.active.values()) {
+      if (!this.mayAsk(peer, ap.index)) continue
+      for (let b = 0; b < ap.blockCount && room > 0; b++) {
+        if (!ap.isRequested(b) || ap.requesters[b]! >= 2 || peer.requests.has(blockKey(ap.index, b))) continue
+        this.send(peer, ap, b, now)
+        room--
+      }
+      if (room === 0) return
+    }
+  }
+
+  private mayAsk (peer: Peer, index: number): boolean {
+    if (!peer.has(index) || peer.refused.has(index)) return false
+    const avoid = this.avoid.get(index)
+    if (avoid === undefined || !avoid.has(peer.id)) return true
+    // Its copy of this piece failed before: use it again only if no other peer can serve the piece.
+    for (const other of this.peers) {
+      if (other !== peer && other.phase === 'active' && !other.wire.peerChoking && other.has(index) && !avoid.has(other.id)) return false
+    }
+    return true
+  }
+
+  private send (peer: Peer, ap: ActivePiece<Peer>, b: number, now: number): void {
+    const key = blockKey(ap.index, b)
+    if (peer.requests.size === 0) peer.lastProgress = now
+    peer.requests.add(key, now)
+    ap.markRequested(b)
+    peer.wire.request(ap.index, b * BLOCK_SIZE, ap.blockLength(b), noop)
+  }
+
+  private release (key: number): void {
+    this.active.get(keyIndex(key))?.release(keyBlock(key))
+  }
+
+  private async writePiece (ap: ActivePiece<Peer>): Promise<void> {
+    const store = this.store!
+    const picker = this.picker!
+    try {
+      await store.writePiece(ap.index, ap.data)
+    } catch (err) {
+      if (this.destroyed) return
+      picker.markMissing(ap.index)
+      if (isPieceHashMismatch(err)) this.onBadPiece(ap)
+      else if (this.listenerCount('error') > 0) this.safeEmit('error', err as Error)
+      this.fillAll()
+      return
+    }
+    if (this.destroyed) return
+    picker.markDone(ap.index)
+    this.avoid.delete(ap.index)
+    for (const bad of this.badPieces.success(ap.index, ap.data)) this.ban(bad)
+    this.safeEmit('piece', ap.index)
+    for (const p of this.peers) {
+      if (p.phase !== 'active') continue
+      this.guard(p, () => {
+        if (p.has(ap.index)) {
+          if (--p.needCount === 0) p.wire.uninterested()
+        } else {
+          p.wire.have(ap.index)
+        }
+      })
+    }
+    if (picker.complete) {
+      this.safeEmit('complete')
+      for (const p of [...this.peers]) if (p.phase === 'active') this.dropIfBothSeeds(p)
+    }
+  }
+
+  private onBadPiece (ap: ActivePiece<Peer>): void {
+    this.counters.hashFailures++
+    const verdict = this.badPieces.failure(ap.index, ap.data, ap.sources)
+    const avoid = this.avoid.get(ap.index) ?? new Set<string>()
+    for (const p of verdict.contributors) avoid.add(p.id)
+    this.avoid.set(ap.index, avoid)
+    this.safeEmit('bad-piece', ap.index, verdict.contributors.map(p => p.info))
+    for (const p of verdict.banned) this.ban(p)
+  }
+
+  private ban (peer: Peer): void {
+    const err = new BadPeerError(`peer ${peer.id} sent data that failed verification`)
+    this.safeEmit('peer-banned', peer.info, err)
+    peer.close(err)
+  }
+
+  // --- seeding ---
+
+  private onRequest (peer: Peer, index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void {
+    const store = this.store
+    const meta = this.metainfoValue
+    if (store === undefined || meta === undefined) {
+      respond(new Error('no metadata yet'))
+      return
+    }
+    if (index >= meta.pieceCount || length === 0 || length > MAX_REQUEST_LENGTH || offset + length > meta.pieceSize(index)) {
+      throw new MalformedMessageError(`request ${index}:${offset}+${length} is outside the torrent or over 16 KiB`)
+    }
+    if (!store.have.has(index)) {
+      if (++peer.unavailableRequests > MAX_UNAVAILABLE_REQUESTS) throw new MalformedMessageError('requests for pieces we never announced')
+      respond(new Error('piece not available'))
+      return
+    }
+    if (peer.wire.peerRequests.length > this.maxQueuedRequests) {
+      respond(new Error('request queue full'))
+      return
+    }
+    store.readBlock(index, offset, length).then(
+      buf => this.guard(peer, () => respond(null, buf)),
+      err => this.guard(peer, () => respond(err as Error))
+    )
+  }
+
+  private onInterest (peer: Peer): void {
+    const w = peer.wire
+    if (this.store === undefined || peer.phase !== 'active') return
+    if (!w.peerInterested) {
+      if (!w.amChoking) {
+        w.choke()
+        this.rechoke(false)
+      }
+      return
+    }
+    if (!w.amChoking) return
+    let unchoked = 0
+    for (const p of this.peers) if (!p.wire.amChoking) unchoked++
+    if (unchoked < this.uploadSlots) w.unchoke()
+  }
+
+  /** Periodic (full) rounds re-rank everyone; otherwise only free slots are filled. */
+  private rechoke (full: boolean): void {
+    if (this.store === undefined) return
+    const candidates = [...this.peers].filter(p => p.phase === 'active')
+    if (!full) {
+      for (const p of candidates) this.guard(p, () => this.onInterest(p))
+      return
+    }
+    const seeding = this.complete
+    const unchoke = this.choker.decide(candidates.map(p => ({
+      key: p,
+      interested: p.wire.peerInterested,
+      rate: seeding ? p.roundUploaded : p.roundDownloaded
+    })))
+    for (const p of candidates) {
+      p.roundDownloaded = 0
+      p.roundUploaded = 0
+      this.guard(p, () => {
+        if (unchoke.has(p)) p.wire.unchoke()
+        else p.wire.choke()
+      })
+    }
+  }
+
+  // --- metadata (BEP 9) ---
+
+  private metadataHost (peer: Peer): UtMetadataHost {
+    return {
+      maxMetadataSize: this.maxMetadataSize,
+      infoBytes: () => this.metainfoValue?.infoBytes,
+      onOffer: (ext, size) => {
+        peer.ut = ext
+        peer.metadataOffer = size
+        if (peer.phase === 'ready') this.fetcher?.offer(peer, size)
+      },
+      onData: (ext, piece, totalSize, data) => this.guard(peer, () => {
+        const whole = this.fetcher?.data(peer, piece, totalSize, data)
+        if (whole !== undefined) this.onMetadata(peer, whole)
+      }),
+      onReject: () => this.fetcher?.reject(peer),
+      onProtocolError: (_ext, err) => peer.close(err)
+    }
+  }
+
+  private onMetadata (peer: Peer, infoBytes: Buffer): void {
+    const magnet = this.magnet!
+    let metainfo: Metainfo
+    try {
+      metainfo = this.verifyMetadata(magnet, infoBytes)
+    } catch (err) {
+      const typed = err instanceof MetadataMismatchError ? err : new MetadataMismatchError('peer served metadata that does not parse', { cause: err })
+      this.fetcher!.mismatch(peer)
+      this.safeEmit('metadata-rejected', peer.info, typed)
+      peer.close(typed)
+      return
+    }
+    this.fetcher!.succeeded()
+    this.metainfoValue = metainfo
+    this.safeEmit('metadata', metainfo)
+    magnet.openStore(metainfo).then(store => {
+      if (this.destroyed) {
+        store.close().catch(noop)
+        return
+      }
+      this.init(metainfo, store)
+      for (const p of [...this.peers]) {
+        if (p.phase === 'ready') this.guard(p, () => this.activate(p))
+      }
+      if (this.complete) this.safeEmit('complete')
+    }, err => {
+      if (this.listenerCount('error') > 0) this.safeEmit('error', err as Error)
+    })
+  }
+
+  /** The infohash is the only trust anchor of a magnet link: check every hash it names ourselves. */
+  private verifyMetadata (magnet: SwarmMagnetSource, infoBytes: Buffer): Metainfo {
+    const m = magnet.magnet
+    const sha1 = createHash('sha1').update(infoBytes).digest()
+    const sha256 = createHash('sha256').update(infoBytes).digest()
+    const ok = (m.infoHashV1 === undefined || sha1.equals(m.infoHashV1)) &&
+      (m.infoHashV2 === undefined || sha256.equals(m.infoHashV2)) &&
+      (sha1.equals(m.wireInfoHash) || sha256.subarray(0, 20).equals(m.wireInfoHash))
+    if (!ok) throw new MetadataMismatchError('metadata does not hash to the infohash')
+    const metainfo = magnet.parseInfo(infoBytes)
+    if (!Buffer.from(metainfo.wireInfoHash).equals(this.infoHash)) {
+      throw new MetadataMismatchError('parsed metadata names another infohash')
+    }
+    if (metainfo.pieceLength > MAX_PIECE_LENGTH) {
+      throw new MetadataMismatchError(`piece length ${metainfo.pieceLength} exceeds what we buffer`)
+    }
+    return metainfo
+  }
+
+  private init (metainfo: Metainfo, store: PieceStore): void {
+    this.metainfoValue = metainfo
+    this.store = store
+    this.picker = new PiecePicker(metainfo.pieceCount, store.have)
+  }
+
+  // --- housekeeping ---
+
+  private tick (): void {
+    if (this.destroyed) return
+    const now = Date.now()
+    for (const p of this.peers) {
+      if (p.phase !== 'active') continue
+      p.requests.prune(now)
+      if (p.requests.size === 0 || now - p.lastProgress <= this.requestTimeoutMs) continue
+      // Stalled: hand its blocks to the others; it keeps one request so it can prove itself again.
+      this.guard(p, () => {
+        p.snubbed = true
+        for (const key of p.requests.giveUpAll(now)) {
+          this.release(key)
+          const ap = this.active.get(keyIndex(key))
+          p.wire.cancel(keyIndex(key), keyBlock(key) * BLOCK_SIZE, ap?.blockLength(keyBlock(key)) ?? BLOCK_SIZE)
+        }
+      })
+      this.fillAll()
+    }
+    this.fetcher?.tick(this.requestTimeoutMs)
+    if (now - this.lastChoke >= this.chokeIntervalMs) {
+      this.lastChoke = now
+      this.rechoke(true)
+    }
+    if (now - this.lastKeepAlive >= KEEP_ALIVE_MS) {
+      this.lastKeepAlive = now
+      for (const p of this.peers) this.guard(p, () => (p.wire as unknown as { keepAlive: () => void }).keepAlive())
+    }
+  }
+
+  /** Run `fn` for `peer`: whatever it throws closes that peer's link and nothing else. */
+  private guard (peer: Peer, fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      peer.close(err instanceof Error ? err : new MalformedMessageError(String(err)))
+    }
+  }
+
+  /** Listener bugs must not unwind into wire parsing (which would blame the peer) or the process. */
+  private safeEmit<K extends keyof SwarmEvents> (event: K, ...args: SwarmEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: SwarmEvents[K]) => boolean)(event, ...args)
+    } catch (err) {
+      process.nextTick(() => { throw err })
+    }
+  }
+}
