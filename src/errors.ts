@@ -36,6 +36,12 @@ export class UnrecognizedProtocolError extends BttlsError {
   readonly code = 'ERR_UNRECOGNIZED_PROTOCOL'
 }
 
+/** The MSE/PE handshake failed or timed out (the peer may not speak MSE). */
+export class MseHandshakeError extends BttlsError {
+  override name = 'MseHandshakeError'
+  readonly code = 'ERR_MSE_HANDSHAKE'
+}
+
 /** An AuthHello/AuthReply had the wrong length, version or reserved bits. */
 export class MalformedAuthMessageError extends BttlsError {
   override name = 'MalformedAuthMessageError'

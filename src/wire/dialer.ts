@@ -1,0 +1,83 @@
+/**
+ * Outgoing connections. The policy (policy.ts) gives the transports to try in order; the next one is
+ * tried only when the peer plainly does not speak the previous one (its TLS or MSE handshake failed).
+ * A failure that says something is wrong (a proof that does not verify, a TLS responder that refuses
+ * our proof) never falls back: retrying in the clear would hand the infohash to whoever caused it.
+ */
+import net from 'node:net'
+import { DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
+import { secureOutbound } from '../handshake/secure-outbound.js'
+import { AUTH_TIMEOUT_MS } from '../handshake/constants.js'
+import type { SwarmLevel } from '../levels/level.js'
+import { pipeWire } from './listener.js'
+import type { PeerLink, TransportKind } from './peer-link.js'
+import { dialOrder, type Policy } from './policy.js'
+
+export interface DialOptions {
+  readonly host: string
+  readonly port: number
+  readonly level: SwarmLevel
+  /** 20-byte infohash of the BitTorrent handshake. */
+  readonly wireInfoHash: Buffer
+  readonly policy: Policy
+  /** What capability signalling says of this peer (see policy.ts). */
+  readonly knownTls?: boolean
+  readonly keylog?: (line: Buffer) => void
+  readonly connectTimeoutMs?: number
+  /** Source address for outgoing connections (e.g. a distinct 127.0.0.x per peer in tests). */
+  readonly localAddress?: string
+}
+
+export const CONNECT_TIMEOUT_MS = 10_000
+
+export async function dial (options: DialOptions): Promise<PeerLink> {
+  const order = dialOrder(options.policy, options.level.name, options.knownTls)
+  const attempts: Array<{ transport: string, error: Error }> = []
+  for (const transport of order) {
+    try {
+      return await dialOnce(transport, options)
+    } catch (err) {
+      attempts.push({ transport, error: err as Error })
+      if (!peerLacksTransport(err as Error)) break
+    }
+  }
+  const summary = attempts.map(a => `${a.transport}: ${a.error.name}: ${a.error.message}`).join('; ')
+  throw new DialError(`could not connect to ${options.host}:${options.port} (${summary})`, attempts)
+}
+
+/** Errors meaning "this peer does not speak that transport", after which the next may be tried. */
+function peerLacksTransport (err: Error): boolean {
+  return err instanceof TlsHandshakeError || err instanceof MseHandshakeError ||
+    (err instanceof HandshakeTimeoutError && err.message.startsWith('TLS handshake'))
+}
+
+async function dialOnce (transport: TransportKind, options: DialOptions): Promise<PeerLink> {
+  const raw = await connectTcp(options)
+  if (transport === 'tls') {
+    const channel = await secureOutbound(raw, options.level, { keylog: options.keylog })
+    return pipeWire(channel.socket, 'tcpOutgoing', 0, 'tls', raw, options.wireInfoHash, channel.details).link
+  }
+  if (transport === 'plain') return pipeWire(raw, 'tcpOutgoing', 0, 'plain', raw, options.wireInfoHash).link
+
+  // MSE: RC4 only (crypto_provide 0x02); a peer that wants plaintext is reached by the 'plain' step.
+  const control = pipeWire(raw, 'tcpOutgoing', 2, 'mse', raw, options.wireInfoHash)
+  const { wire } = control.link
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new MseHandshakeError(`MSE handshake not finished within ${AUTH_TIMEOUT_MS} ms`)), AUTH_TIMEOUT_MS)
+    const fail = (err: Error): void => { clearTimeout(timer); control.fail(err); reject(err) }
+    wire.once('crypto-handshake', () => { clearTimeout(timer); resolve() })
+    void control.link.closed.then(err => fail(new MseHandshakeError(`MSE handshake failed: ${err?.message ?? 'peer closed the connection'}`)))
+    wire.startEncryption(options.wireInfoHash.toString('hex'))
+  })
+  return control.link
+}
+
+function connectTcp (options: DialOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: options.host, port: options.port, localAddress: options.localAddress })
+    const timeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+    const timer = setTimeout(() => { socket.destroy(); reject(new HandshakeTimeoutError(`TCP connect not finished within ${timeoutMs} ms`)) }, timeoutMs)
+    socket.once('connect', () => { clearTimeout(timer); socket.setNoDelay(true); resolve(socket) })
+    socket.once('error', err => { clearTimeout(timer); reject(err) })
+  })
+}

@@ -1,0 +1,221 @@
+/**
+ * One listening port for every torrent and every transport (BEP: "Same-port detection").
+ * Each accepted connection is classified by its first bytes (sniff.ts) and then:
+ *
+ *   tls    bttls handshake (secure-inbound.ts): the initiator's proof selects the swarm.
+ *   plain  the peer's BEP 3 handshake names the infohash.
+ *   mse    MSE/PE: HASH('req2', infohash) XOR HASH('req3', S) selects the swarm.
+ *
+ * The policy and the swarm's level decide what may join. Refusals are reported as 'refused' events
+ * with a typed error; nothing a peer sends can throw out of here.
+ */
+import { EventEmitter } from 'node:events'
+import { createHash } from 'node:crypto'
+import net from 'node:net'
+import type Wire from 'bittorrent-protocol'
+import { HandshakeTimeoutError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
+import { SNIFF_TIMEOUT_MS } from '../handshake/constants.js'
+import { TlsResponder } from '../handshake/secure-inbound.js'
+import { SNIFF_MAX_BYTES, sniff } from '../handshake/sniff.js'
+import type { SwarmLevel } from '../levels/level.js'
+import { createGuardedWire } from './guarded-wire.js'
+import { awaitHandshake, createLink, type LinkControl } from './link.js'
+import type { PeerLink, TransportKind } from './peer-link.js'
+import { acceptsInbound, type Policy } from './policy.js'
+
+export interface ServedSwarm {
+  /** The 20-byte infohash of BitTorrent handshakes (v1, or v2 truncated). */
+  readonly wireInfoHash: Buffer
+  readonly level: SwarmLevel
+}
+
+export interface ListenerOptions {
+  readonly port?: number
+  readonly host?: string
+  readonly policy: Policy
+  readonly swarms: () => Iterable<ServedSwarm>
+  readonly keylog?: (line: Buffer) => void
+  readonly sniffTimeoutMs?: number
+  readonly tlsTimeoutMs?: number
+  readonly authTimeoutMs?: number
+}
+
+export interface Refusal {
+  readonly error: Error
+  readonly transport?: TransportKind
+  readonly remoteAddress: string
+  readonly remotePort: number
+}
+
+export interface PeerListenerEvents {
+  link: [PeerLink]
+  refused: [Refusal]
+}
+
+export class PeerListener extends EventEmitter<PeerListenerEvents> {
+  private readonly sockets = new Set<net.Socket>()
+
+  private constructor (
+    private readonly server: net.Server,
+    private readonly responder: TlsResponder,
+    private readonly options: ListenerOptions
+  ) {
+    super()
+    server.on('connection', raw => { void this.route(raw) })
+  }
+
+  static async listen (options: ListenerOptions): Promise<PeerListener> {
+    const responder = await TlsResponder.create(options)
+    const server = net.createServer({ pauseOnConnect: true })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
+    return new PeerListener(server, responder, options)
+  }
+
+  get port (): number {
+    return (this.server.address() as net.AddressInfo).port
+  }
+
+  async close (): Promise<void> {
+    for (const socket of this.sockets) socket.destroy()
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
+  }
+
+  private async route (raw: net.Socket): Promise<void> {
+    this.sockets.add(raw)
+    raw.once('close', () => this.sockets.delete(raw))
+    raw.on('error', () => {}) // reported through the step that was waiting on the socket
+    const remoteAddress = raw.remoteAddress ?? ''
+    const remotePort = raw.remotePort ?? 0
+    let transport: TransportKind | undefined
+    try {
+      const first = await readFirstBytes(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS)
+      transport = classify(first)
+      raw.unshift(first)
+      if (transport !== 'tls' && this.options.policy === 'require-tls') {
+        throw new PolicyViolationError(`${transport} connection refused: policy is require-tls`)
+      }
+      const link = transport === 'tls'
+        ? await this.acceptTls(raw)
+        : transport === 'plain' ? await this.acceptPlain(raw) : await this.acceptMse(raw)
+      this.emit('link', link)
+    } catch (err) {
+      raw.destroy()
+      this.emit('refused', { error: err as Error, transport, remoteAddress, remotePort })
+    }
+  }
+
+  private async acceptTls (raw: net.Socket): Promise<PeerLink> {
+    const channel = await this.responder.accept(raw, () => candidates(this.options.swarms()))
+    const control = pipeWire(channel.socket, 'tcpIncoming', 0, 'tls', raw, channel.swarm.wireInfoHash, channel.details)
+    return control.link
+  }
+
+  private async acceptPlain (raw: net.Socket): Promise<PeerLink> {
+    const wire = createGuardedWire('tcpIncoming', 0, err => raw.destroy(err))
+    return await this.acceptLegacy(raw, wire, 'plain', () => Promise.resolve())
+  }
+
+  private async acceptMse (raw: net.Socket): Promise<PeerLink> {
+    let swarm: ServedSwarm | undefined
+    const wire = createGuardedWire('tcpIncoming', 1, err => raw.destroy(err))
+    const identified = new Promise<void>((resolve, reject) => {
+      wire.once('crypto-infohash', (req2Hex: string) => {
+        swarm = [...this.options.swarms()].find(s => mseReq2(s.wireInfoHash) === req2Hex)
+        if (!swarm) { reject(new UnknownSwarmError('MSE peer asked for a swarm not served here')); return }
+        if (!acceptsInbound(this.options.policy, swarm.level.name, 'mse')) {
+          reject(new PolicyViolationError(`MSE connection refused for a ${swarm.level.name} torrent`)); return
+        }
+        wire.setInfoHash(swarm.wireInfoHash.toString('hex'))
+        resolve()
+      })
+    })
+    return await this.acceptLegacy(raw, wire, 'mse', () => identified)
+  }
+
+  /** Plain and MSE: pipe the wire, wait (bounded) for the peer's BT handshake, then check the swarm. */
+  private async acceptLegacy (raw: net.Socket, wire: Wire, transport: 'plain' | 'mse', identified: () => Promise<void>): Promise<PeerLink> {
+    const closed = new Promise<Error | undefined>(resolve => raw.once('close', () => resolve(new UnrecognizedProtocolError(`connection closed during the ${transport} handshake`))))
+    const handshake = awaitHandshake(wire, closed)
+    handshake.catch(() => {})
+    raw.pipe(wire as unknown as NodeJS.WritableStream)
+    wire.pipe(raw)
+    raw.resume()
+    try {
+      await identified()
+      const remote = await handshake
+      const swarm = [...this.options.swarms()].find(s => s.wireInfoHash.equals(remote.infoHash))
+      if (!swarm) throw new UnknownSwarmError(`${transport} peer asked for infohash ${remote.infoHash.toString('hex')}, not served here`)
+      if (!acceptsInbound(this.options.policy, swarm.level.name, transport)) {
+        throw new PolicyViolationError(`${transport} connection refused for a ${swarm.level.name} torrent`)
+      }
+      return createLink({
+        socket: raw, wire, transport, direction: 'inbound', infoHash: swarm.wireInfoHash,
+        remoteHandshake: remote, remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
+      }).link
+    } catch (err) {
+      wire.destroy()
+      throw err
+    }
+  }
+}
+
+function * candidates (swarms: Iterable<ServedSwarm>): Iterable<{ level: SwarmLevel, swarm: ServedSwarm }> {
+  for (const swarm of swarms) yield { level: swarm.level, swarm }
+}
+
+function classify (first: Buffer): TransportKind {
+  const kind = sniff(first)
+  return kind === 'need-more' ? 'mse' : kind
+}
+
+/** HASH('req2', SKEY) as bittorrent-protocol's MSE responder reports it (hex). */
+export function mseReq2 (infoHash: Buffer): string {
+  return createHash('sha1').update('req2').update(infoHash).digest('hex')
+}
+
+/** Reads until sniff() can decide or SNIFF_MAX_BYTES arrived, within the time bound. */
+function readFirstBytes (raw: net.Socket, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0)
+    const finish = (err: Error | null): void => {
+      clearTimeout(timer)
+      raw.off('data', onData)
+      raw.off('close', onClose)
+      raw.pause()
+      if (err) reject(err)
+      else resolve(buffered)
+    }
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk])
+      try {
+        if (sniff(buffered) !== 'need-more' || buffered.length >= SNIFF_MAX_BYTES) finish(null)
+      } catch (err) {
+        finish(err as Error)
+      }
+    }
+    const onClose = (): void => finish(new UnrecognizedProtocolError(`connection closed after ${buffered.length} bytes, before its protocol was known`))
+    const timer = setTimeout(() => finish(new HandshakeTimeoutError(`too few bytes to recognise a protocol within ${timeoutMs} ms`)), timeoutMs)
+    raw.on('data', onData)
+    raw.once('close', onClose)
+    raw.resume()
+  })
+}
+
+/** TLS (both directions) and the dialer's legacy transports: a guarded wire piped over `socket`. */
+export function pipeWire (
+  socket: net.Socket, type: 'tcpIncoming' | 'tcpOutgoing', peEnabled: 0 | 1 | 2, transport: TransportKind,
+  raw: net.Socket, infoHash: Buffer, tls?: PeerLink['tls']
+): LinkControl {
+  let control: LinkControl | undefined
+  const wire = createGuardedWire(type, peEnabled, err => control?.fail(err))
+  control = createLink({
+    socket, wire, transport, direction: type === 'tcpIncoming' ? 'inbound' : 'outbound', infoHash, tls,
+    remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
+  })
+  socket.pipe(wire as unknown as NodeJS.WritableStream)
+  wire.pipe(socket)
+  return control
+}

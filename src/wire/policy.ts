@@ -1,0 +1,42 @@
+/**
+ * Transport policy of a session (BEP: "Capability signalling and downgrade handling").
+ *
+ *   require-tls  TLS only, both directions. Never falls back.
+ *   prefer-tls   (default) dial TLS first; if the peer does not speak TLS, MSE, then plaintext.
+ *                Accept every transport inbound.
+ *   allow-plain  dial TLS only to peers known to speak it; others MSE, then plaintext.
+ *
+ * Under every policy a peer known to speak TLS is dialed over TLS only (no silent downgrade).
+ *
+ * Strict and Full Strict torrents are TLS-only whatever the policy: their infohash alone must not
+ * let anyone in, and MSE/plaintext authenticate nothing beyond the infohash.
+ */
+import type { LevelName } from '../handshake/auth-message.js'
+import type { TransportKind } from './peer-link.js'
+
+export const POLICIES = ['require-tls', 'prefer-tls', 'allow-plain'] as const
+export type Policy = typeof POLICIES[number]
+export const DEFAULT_POLICY: Policy = 'prefer-tls'
+
+export function isPolicy (value: string): value is Policy {
+  return (POLICIES as readonly string[]).includes(value)
+}
+
+/** Whether an inbound connection of this transport may join a swarm at this level. */
+export function acceptsInbound (policy: Policy, level: LevelName, transport: TransportKind): boolean {
+  if (transport === 'tls') return true
+  return policy !== 'require-tls' && level === 'basic'
+}
+
+/**
+ * The transports to try, in order, when dialing. `knownTls` is what capability signalling says of the
+ * peer: true (advertised TLS), false (known legacy-only), undefined (unknown).
+ */
+export function dialOrder (policy: Policy, level: LevelName, knownTls: boolean | undefined): TransportKind[] {
+  if (policy === 'require-tls' || level !== 'basic') return ['tls']
+  // A peer that advertised TLS is never dialed in the clear: otherwise anyone who can reset our TLS
+  // connections could turn it into a plaintext peer.
+  if (knownTls === true) return ['tls']
+  if (policy === 'allow-plain' || knownTls === false) return ['mse', 'plain']
+  return ['tls', 'mse', 'plain']
+}
