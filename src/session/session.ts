@@ -1,0 +1,145 @@
+/**
+ * A bttls session: one listening port shared by every torrent and transport, a swarm engine per
+ * torrent, and outgoing connections made under the session's policy. This is the library entry
+ * point the CLI and the demo use.
+ */
+import { EventEmitter } from 'node:events'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { DialError } from '../errors.js'
+import type { SwarmLevel } from '../levels/level.js'
+import { openFileStore } from '../storage/file-store.js'
+import { Swarm, type SwarmOptions } from '../swarm/swarm.js'
+import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
+import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
+import { dial } from '../wire/dialer.js'
+import { PeerListener, type Refusal } from '../wire/listener.js'
+import type { PeerLink } from '../wire/peer-link.js'
+import { DEFAULT_POLICY, type Policy } from '../wire/policy.js'
+import { levelFor } from './torrent-level.js'
+
+export interface SessionOptions {
+  /** Listening port; 0 picks a free one. */
+  readonly port?: number
+  /** Listening address. Default 127.0.0.1. */
+  readonly host?: string
+  readonly policy?: Policy
+  /** Append TLS secrets in SSLKEYLOGFILE format to this file (for Wireshark). */
+  readonly keylogFile?: string
+  readonly swarm?: SwarmOptions
+}
+
+export interface TorrentHandle {
+  readonly swarm: Swarm
+  readonly level: SwarmLevel
+  readonly wireInfoHash: Buffer
+}
+
+export interface SessionEvents {
+  /** A peer connection reached a swarm (any transport, either direction). */
+  link: [PeerLink]
+  /** An inbound connection was refused (typed error). */
+  refused: [Refusal]
+  /** An outgoing connection failed on every transport the policy allows. */
+  'dial-failed': [{ host: string, port: number, error: DialError }]
+}
+
+export class Session extends EventEmitter<SessionEvents> {
+  private readonly torrents = new Map<string, TorrentHandle>()
+
+  private constructor (
+    private readonly listener: PeerListener,
+    private readonly options: SessionOptions,
+    private readonly keylog: WriteStream | undefined
+  ) {
+    super()
+    listener.on('link', link => this.attach(link))
+    listener.on('refused', refusal => this.emit('refused', refusal))
+  }
+
+  static async start (options: SessionOptions = {}): Promise<Session> {
+    const keylog = options.keylogFile ? createWriteStream(options.keylogFile, { flags: 'a' }) : undefined
+    let session: Session | undefined
+    const listener = await PeerListener.listen({
+      port: options.port,
+      host: options.host,
+      policy: options.policy ?? DEFAULT_POLICY,
+      keylog: keylog ? line => keylog.write(line) : undefined,
+      swarms: () => session?.servedSwarms() ?? []
+    })
+    session = new Session(listener, options, keylog)
+    return session
+  }
+
+  get port (): number {
+    return this.listener.port
+  }
+
+  get policy (): Policy {
+    return this.options.policy ?? DEFAULT_POLICY
+  }
+
+  /** Seed or download a torrent whose metainfo we have, with its data under `dir`. */
+  async addTorrent (metainfo: Metainfo, dir: string): Promise<TorrentHandle> {
+    const store = await openFileStore(metainfo, dir)
+    await store.verifyExisting()
+    const swarm = new Swarm({ metainfo, store }, this.options.swarm)
+    return this.register(swarm, levelFor(metainfo))
+  }
+
+  /** Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. */
+  addMagnet (magnet: MagnetLink, dir: string): TorrentHandle {
+    const swarm = new Swarm({
+      magnet,
+      parseInfo: infoBytes => metainfoFromInfoDict(infoBytes, magnet, magnet.trackers),
+      openStore: async metainfo => {
+        const store = await openFileStore(metainfo, dir)
+        await store.verifyExisting()
+        return store
+      }
+    }, this.options.swarm)
+    return this.register(swarm, levelFor(magnet))
+  }
+
+  /**
+   * Connect to a peer for a torrent. Resolves true once the link is handed to the swarm, false if
+   * every transport the policy allows failed (reported as 'dial-failed').
+   */
+  async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean): Promise<boolean> {
+    try {
+      const link = await dial({
+        host, port, knownTls, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy,
+        keylog: this.keylog ? line => this.keylog!.write(line) : undefined
+      })
+      this.attach(link)
+      return true
+    } catch (err) {
+      const error = err instanceof DialError ? err : new DialError(String(err), [])
+      this.emit('dial-failed', { host, port, error })
+      return false
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.listener.close()
+    await Promise.all([...this.torrents.values()].map(t => t.swarm.destroy()))
+    this.torrents.clear()
+    await new Promise<void>(resolve => this.keylog ? this.keylog.end(resolve) : resolve())
+  }
+
+  private * servedSwarms (): Iterable<{ wireInfoHash: Buffer, level: SwarmLevel }> {
+    for (const t of this.torrents.values()) yield { wireInfoHash: t.wireInfoHash, level: t.level }
+  }
+
+  private register (swarm: Swarm, level: SwarmLevel): TorrentHandle {
+    const handle: TorrentHandle = { swarm, level, wireInfoHash: swarm.infoHash }
+    this.torrents.set(swarm.infoHash.toString('hex'), handle)
+    return handle
+  }
+
+  private attach (link: PeerLink): void {
+    const handle = this.torrents.get(link.infoHash.toString('hex'))
+    if (!handle) { link.close(); return }
+    this.emit('link', link)
+    handle.swarm.addLink(link)
+  }
+}
