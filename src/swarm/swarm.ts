@@ -88,6 +88,9 @@ export interface SwarmStats {
   piecesTotal: number
   peers: number
   hashFailures: number
+  /** Requests outstanding at peers, and the same count as seen from the pieces' side (equal unless a bug leaks blocks). */
+  outstandingRequests: number
+  blocksInFlight: number
   transports: Record<TransportKind, TransportStats>
 }
 
@@ -223,8 +226,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const kind of ['tls', 'plain', 'mse'] as const) {
       transports[kind] = { peers: 0, ...this.transportBytes[kind] }
     }
-    for (const p of this.peers) transports[p.link.transport].peers++
+    let outstandingRequests = 0
+    for (const p of this.peers) {
+      transports[p.link.transport].peers++
+      outstandingRequests += p.requests.size
+    }
+    let blocksInFlight = 0
+    for (const ap of this.active.values()) for (const r of ap.requesters) blocksInFlight += r
     return {
+      outstandingRequests,
+      blocksInFlight,
       ...this.counters,
       piecesDone: this.picker?.doneCount ?? 0,
       piecesTotal: this.picker?.pieceCount ?? 0,
