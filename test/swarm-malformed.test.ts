@@ -31,6 +31,21 @@ async function until (cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise(resolve => setTimeout(resolve, 5))
 }
 
+t.test('a handshake naming another torrent closes the link with InfohashMismatchError', async t => {
+  const torrent = makeTorrent(randomBytes(65536), 65536)
+  const seeder = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
+  t.teardown(async () => { await seeder.destroy() })
+  const [raw, theirs] = await linkPair(torrent.metainfo.wireInfoHash)
+  const seen: Array<Error | undefined> = []
+  seeder.on('peer-closed', (_p, err) => seen.push(err))
+  seeder.addLink(theirs)
+  raw.wire.handshake(randomBytes(20), randomBytes(20), { dht: false, fast: true, extended: true })
+  t.equal((await theirs.closed)?.name, 'InfohashMismatchError')
+  await until(() => seen.length === 1)
+  t.equal(seen[0]?.name, 'InfohashMismatchError', 'reported with peer-closed')
+  t.equal(seeder.stats().peers, 0)
+})
+
 t.test('seeder: impossible requests close only the offending link', async t => {
   const torrent = makeTorrent(randomBytes(8 * 65536), 65536)
   const seeder = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
