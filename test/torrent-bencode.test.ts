@@ -60,3 +60,8 @@ t.test('encode sorts keys by UTF-8 bytes and round-trips', async t => {
   t.equal(encodeBencode(new Map<string | Uint8Array, number>([[Buffer.from([0xff]), 1], ['a', 2]])).toString('latin1'), 'd1:ai2e1:\u00ffi1ee')
   t.throws(() => encodeBencode(1.5))
 })
+
+t.test('a decoded dict re-encodes to the same bytes, binary keys included', async t => {
+  const raw = Buffer.concat([Buffer.from('d1:ad1:b0:e2:'), Buffer.from([0xff, 0xfe]), Buffer.from('i1ee')])
+  t.ok(encodeBencode(dec(raw) as BencodeDict).equals(raw))
+})

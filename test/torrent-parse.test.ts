@@ -21,7 +21,7 @@ t.test('reads libtorrent 2.0.8 torrents with the infohashes libtorrent reports',
     t.equal(m.private, false)
     t.equal(createHash(m.infoHashV1 !== undefined ? 'sha1' : 'sha256').update(m.infoBytes).digest('hex'), e.infoHashV1 ?? e.infoHashV2)
     // libtorrent lists v2 implicit padding as pad files; we list real files and hybrid (BEP 47) pads.
-    const real = (fs: Array<{ path: string, pad: boolean }>) => fs.filter(f => !f.pad)
+    const real = <F extends { pad: boolean }>(fs: F[]) => fs.filter(f => !f.pad)
     const ours = m.files.map(f => ({ ...f, path: m.singleFile ? f.path.join('/') : [m.name, ...f.path].join('/') }))
     t.same(real(ours).map(f => [f.path, f.length, f.offset, hex(f.piecesRoot) ?? null]),
       real(e.files).map(f => [f.path, f.length, f.offset, f.piecesRoot]), `${file} files`)
@@ -191,7 +191,7 @@ t.test('metainfoFromInfoDict verifies the metadata against the magnet infohashes
     t.same(m.trackers, ['udp://t:1'])
     t.equal(m.pieceLayers, undefined, 'piece layers are not part of the info dict')
     const wrong = Buffer.from(full.infoBytes)
-    wrong[wrong.length - 2] ^= 1
+    wrong[wrong.length - 2] = wrong[wrong.length - 2]! ^ 1
     t.throws(() => metainfoFromInfoDict(wrong, expectedHashes), { name: 'MetadataMismatchError' }, `${file} tampered`)
   }
   const v1 = parseTorrent(torrentBytes('multi-v1.torrent'))

@@ -129,8 +129,8 @@ export function decodeBencode (bytes: Uint8Array, limits: BencodeLimits): Bencod
 }
 
 /**
- * What encodeBencode accepts. Object keys and string Map keys are text (encoded UTF-8); Uint8Array Map
- * keys are raw bytes (BEP 52 `piece layers` is keyed by binary hashes); undefined members are left out.
+ * What encodeBencode accepts. Object keys and string Map keys are text (encoded UTF-8), except in a
+ * BencodeDict (latin1, as decoded, so decode/encode round-trips); Uint8Array Map keys are raw bytes (BEP 52 `piece layers` is keyed by binary hashes); undefined members are left out.
  */
 export type Encodable = number | bigint | string | Uint8Array | readonly Encodable[] |
 ReadonlyMap<string | Uint8Array, Encodable> | { readonly [key: string]: Encodable | undefined }
@@ -155,7 +155,8 @@ export function encodeBencode (value: Encodable): Buffer {
         : Object.entries(v as { readonly [key: string]: Encodable | undefined })
       const keyed = entries
         .filter((e): e is [string | Uint8Array, Encodable] => e[1] !== undefined)
-        .map(([k, val]) => [typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k), val] as const)
+        // A decoded BencodeDict's keys are raw bytes in latin1: re-encode them as such.
+        .map(([k, val]) => [typeof k !== 'string' ? Buffer.from(k) : Buffer.from(k, v instanceof BencodeDict ? 'latin1' : 'utf8'), val] as const)
         .sort((a, b) => Buffer.compare(a[0], b[0]))
       chunks.push(Buffer.from('d'))
       for (const [k, val] of keyed) {
