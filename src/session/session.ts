@@ -101,21 +101,21 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Connect to a peer for a torrent. Resolves true once the link is handed to the swarm, false if
-   * every transport the policy allows failed (reported as 'dial-failed').
+   * Connect to a peer for a torrent. Resolves with the link once it is handed to the swarm, or
+   * undefined if every transport the policy allows failed (reported as 'dial-failed').
    */
-  async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean): Promise<boolean> {
+  async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean): Promise<PeerLink | undefined> {
     try {
       const link = await dial({
         host, port, knownTls, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy,
         keylog: this.keylog ? line => this.keylog!.write(line) : undefined
       })
       this.attach(link)
-      return true
+      return link
     } catch (err) {
       const error = err instanceof DialError ? err : new DialError(String(err), [])
       this.emit('dial-failed', { host, port, error })
-      return false
+      return undefined
     }
   }
 

@@ -1,0 +1,62 @@
+/** Options shared by `seed` and `get`, and the session they start. */
+import { Session, type TorrentHandle } from '../../session/session.js'
+import type { Policy } from '../../wire/policy.js'
+import { levelFor } from '../../session/torrent-level.js'
+import { reportSession, type Reporter } from '../reporter.js'
+import { dataDirectory, readTorrentInput } from '../torrent-input.js'
+import type { TransportKind } from '../../wire/peer-link.js'
+
+export interface PeerCommandArgs {
+  input: string
+  /** `--data` (seed: the torrent's file/dir or its parent) or `--out` (get: the parent directory). */
+  dir: string
+  dirMode: 'data' | 'out'
+  peers: Array<{ host: string, port: number }>
+  port: number
+  host: string
+  policy: Policy
+  keylog?: string
+}
+
+export interface StartedPeer {
+  session: Session
+  handle: TorrentHandle
+  /** Peers dialed or accepted over the whole run, by transport. */
+  peersSeen: Record<TransportKind, number>
+  peers: Array<{ host: string, port: number }>
+  /** Directory the torrent's files live under. */
+  storeDir: string
+}
+
+export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
+  const input = await readTorrentInput(args.input)
+  const session = await Session.start({ port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog })
+  const peersSeen: Record<TransportKind, number> = { tls: 0, plain: 0, mse: 0 }
+  session.on('link', link => { peersSeen[link.transport]++ })
+  reportSession(session, reporter)
+  reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${args.host}:${session.port} (policy ${args.policy})`)
+
+  let handle: TorrentHandle
+  let storeDir: string
+  const peers = [...args.peers]
+  if (input.kind === 'torrent') {
+    const m = input.metainfo
+    storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
+    handle = await session.addTorrent(m, storeDir)
+    reporter.event('torrent', {
+      infoHash: m.wireInfoHash.toString('hex'), infoHashV1: m.infoHashV1?.toString('hex'), infoHashV2: m.infoHashV2?.toString('hex'),
+      name: m.name, version: m.version, level: levelFor(m).name, pieces: m.pieceCount, have: handle.swarm.stats().piecesDone
+    }, `${m.name}: ${m.version} torrent, level ${levelFor(m).name}, ${handle.swarm.stats().piecesDone}/${m.pieceCount} pieces on disk`)
+  } else {
+    const m = input.magnet
+    storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
+    handle = session.addMagnet(m, storeDir)
+    for (const p of m.peers) {
+      const match = /^\[?(.+?)\]?:(\d+)$/.exec(p)
+      if (match) peers.push({ host: match[1]!, port: Number(match[2]) })
+    }
+    reporter.event('torrent', { infoHash: m.wireInfoHash.toString('hex'), name: m.name, level: levelFor(m).name, magnet: true },
+      `magnet ${m.wireInfoHash.toString('hex')}: fetching metadata over BEP 9`)
+  }
+  return { session, handle, peersSeen, peers, storeDir }
+}

@@ -1,0 +1,103 @@
+/**
+ * `bttls`: create, inspect, seed and download torrents over BitTorrent-over-TLS (the bttls BEP).
+ * Exit status: 0 success, 1 failure (one line on stderr saying why), 2 usage error.
+ */
+import { parseArgs } from 'node:util'
+import { isPolicy, DEFAULT_POLICY, POLICIES, type Policy } from '../wire/policy.js'
+import { createCommand } from './commands/create.js'
+import { getCommand } from './commands/get.js'
+import { inspectCommand } from './commands/inspect.js'
+import { seedCommand } from './commands/seed.js'
+import { errorJson, Reporter } from './reporter.js'
+import { parsePeer, UsageError } from './torrent-input.js'
+
+export const USAGE = `usage:
+  bttls create <path> -o <file.torrent> [--v1|--v2|--hybrid] [--piece-length N] [--tracker URL]...
+  bttls seed <file.torrent|magnet> --data <path> [--port N] [--host ADDR] [--policy P] [--peer host:port]... [--keylog FILE] [--json]
+  bttls get <file.torrent|magnet> --out <dir> [--peer host:port]... [--port N] [--host ADDR] [--policy P] [--keylog FILE] [--json]
+  bttls inspect <file.torrent|magnet> [--json]
+
+  --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY})
+  --port       listening port for peers, all transports (default 0: any free port)
+  --host       listening address (default 127.0.0.1; 0.0.0.0 to accept peers from the network)
+  --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt)
+  --json       one JSON object per line on stdout instead of human output
+`
+
+const options = {
+  output: { type: 'string', short: 'o' },
+  v1: { type: 'boolean' },
+  v2: { type: 'boolean' },
+  hybrid: { type: 'boolean' },
+  'piece-length': { type: 'string' },
+  tracker: { type: 'string', multiple: true },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  peer: { type: 'string', multiple: true },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  policy: { type: 'string' },
+  keylog: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+export async function main (argv: string[]): Promise<number> {
+  let json = argv.includes('--json')
+  let reporter = new Reporter(json)
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    json = values.json === true
+    reporter = new Reporter(json)
+    const [command, target, ...extra] = positionals
+    if (values.help || command === undefined || command === 'help') { process.stdout.write(USAGE); return command === undefined && !values.help ? 2 : 0 }
+    if (target === undefined) throw new UsageError(`${command} needs a ${command === 'create' ? 'path' : 'torrent file or magnet link'}`)
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`)
+    const policy = values.policy ?? DEFAULT_POLICY
+    if (!isPolicy(policy)) throw new UsageError(`--policy must be one of ${POLICIES.join(', ')}`)
+    const port = values.port === undefined ? 0 : Number(values.port)
+    if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError('--port must be 0..65535')
+    const common = {
+      input: target, peers: (values.peer ?? []).map(parsePeer), port, host: values.host ?? '127.0.0.1', policy: policy as Policy, keylog: values.keylog
+    }
+    switch (command) {
+      case 'create': {
+        if (!values.output) throw new UsageError('create needs -o <file.torrent>')
+        const chosen = (['v1', 'v2', 'hybrid'] as const).filter(v => values[v])
+        if (chosen.length > 1) throw new UsageError('choose one of --v1, --v2, --hybrid')
+        return await createCommand({
+          path: target, output: values.output, version: chosen[0] ?? 'hybrid',
+          pieceLength: values['piece-length'] === undefined ? undefined : Number(values['piece-length']), trackers: values.tracker ?? []
+        }, reporter)
+      }
+      case 'seed':
+        if (!values.data) throw new UsageError('seed needs --data <path>')
+        return await seedCommand({ ...common, dir: values.data, dirMode: 'data' }, reporter)
+      case 'get':
+        if (!values.out) throw new UsageError('get needs --out <dir>')
+        return await getCommand({ ...common, dir: values.out, dirMode: 'out' }, reporter)
+      case 'inspect':
+        return await inspectCommand(target, reporter)
+      default:
+        throw new UsageError(`unknown command "${command}"`)
+    }
+  } catch (err) {
+    const e = errorJson(err)
+    if (json) process.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
+    process.stderr.write(`bttls: ${e.name === 'UsageError' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '' : `${e.name}: `}${e.message}\n`)
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    if (usage) process.stderr.write('run "bttls --help" for usage\n')
+    return usage ? 2 : 1
+  }
+}
+
+// A closed stdout (e.g. `bttls inspect x | head`) is not an error of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err })
+
+// Run when executed (bin/bttls.js imports this module), not when imported by tests.
+if (process.argv[1] !== undefined && /bttls(\.js)?$|cli[/\\]main\.js$/.test(process.argv[1])) {
+  main(process.argv.slice(2)).then(code => { process.exitCode = code }, err => {
+    process.stderr.write(`bttls: internal error: ${String(err?.stack ?? err)}\n`)
+    process.exitCode = 1
+  })
+}

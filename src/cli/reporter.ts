@@ -1,0 +1,88 @@
+/**
+ * What the CLI tells its user: JSON lines (`--json`, one object per line with an `event` field, for
+ * tooling such as the interop harness) or human lines plus a progress bar when stderr is a TTY.
+ */
+import type { Session } from '../session/session.js'
+import type { Swarm } from '../swarm/swarm.js'
+import type { TransportKind } from '../wire/peer-link.js'
+
+export interface ErrorJson { name: string, code?: string, message: string }
+
+export function errorJson (err: unknown): ErrorJson {
+  const e = err as { name?: string, code?: string, message?: string }
+  return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err) }
+}
+
+export class Reporter {
+  private lastBar = 0
+  constructor (readonly json: boolean, private readonly out = process.stdout, private readonly err = process.stderr) {}
+
+  event (event: string, fields: Record<string, unknown> = {}, human?: string): void {
+    if (this.json) this.out.write(JSON.stringify({ event, ...fields }) + '\n')
+    else if (human !== undefined) { this.clearBar(); this.err.write(human + '\n') }
+  }
+
+  /** Human summary line on stdout (JSON mode: the `complete` event carries the same numbers). */
+  line (text: string): void {
+    if (!this.json) { this.clearBar(); this.out.write(text + '\n') }
+  }
+
+  progress (done: number, total: number, bytes: number, seconds: number): void {
+    if (this.json || !this.err.isTTY || total === 0) return
+    const now = Date.now()
+    if (now - this.lastBar < 100 && done < total) return
+    this.lastBar = now
+    const width = 30
+    const filled = Math.round(width * done / total)
+    const rate = seconds > 0 ? bytes / seconds / 2 ** 20 : 0
+    this.err.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(100 * done / total).toFixed(1)}% ${done}/${total} pieces ${rate.toFixed(1)} MiB/s `)
+  }
+
+  private clearBar (): void {
+    if (!this.json && this.err.isTTY && this.lastBar !== 0) this.err.write('\r\x1b[K')
+  }
+}
+
+/** Reports the session's peer connections, refusals and failed dials. */
+export function reportSession (session: Session, reporter: Reporter): void {
+  session.on('link', link => {
+    link.closed.then(error => reporter.event('peer-closed', {
+      address: link.remoteAddress, port: link.remotePort, transport: link.transport, error: error ? errorJson(error) : undefined
+    }, error ? `peer ${link.remoteAddress}:${link.remotePort} (${link.transport}) closed: ${error.name}: ${error.message}` : undefined), () => {})
+    const tls = link.tls ? ` ${link.tls.protocol} ${link.tls.cipher} level ${link.tls.level}` : ''
+    reporter.event('peer', {
+      transport: link.transport, direction: link.direction, address: link.remoteAddress, port: link.remotePort, tls: link.tls
+    }, `peer ${link.direction} ${link.remoteAddress}:${link.remotePort} over ${link.transport}${tls}`)
+  })
+  session.on('refused', r => reporter.event('refused', {
+    transport: r.transport, address: r.remoteAddress, port: r.remotePort, error: errorJson(r.error)
+  }, `refused ${r.remoteAddress}:${r.remotePort}${r.transport ? ` (${r.transport})` : ''}: ${r.error.name}: ${r.error.message}`))
+  session.on('dial-failed', f => reporter.event('dial-failed', { host: f.host, port: f.port, error: errorJson(f.error) },
+    `could not connect to ${f.host}:${f.port}: ${f.error.message}`))
+}
+
+export function reportSwarm (swarm: Swarm, reporter: Reporter, started: number): void {
+  swarm.on('piece', index => {
+    const s = swarm.stats()
+    reporter.event('piece', { index, done: s.piecesDone, total: s.piecesTotal })
+    reporter.progress(s.piecesDone, s.piecesTotal, s.downloaded, (Date.now() - started) / 1000)
+  })
+  swarm.on('bad-piece', (index, peers) => reporter.event('bad-piece', { index, peers: peers.map(p => `${p.address}:${p.port}`) },
+    `piece ${index} failed verification (from ${peers.map(p => `${p.address}:${p.port}`).join(', ')}); it will be fetched again`))
+  swarm.on('peer-banned', (peer, error) => reporter.event('peer-banned', { address: peer.address, port: peer.port, error: errorJson(error) },
+    `banned ${peer.address}:${peer.port}: ${error.message}`))
+  swarm.on('metadata', m => reporter.event('metadata', { name: m.name, pieces: m.pieceCount }, `metadata received: ${m.name} (${m.pieceCount} pieces)`))
+}
+
+export function transportCounts (swarm: Swarm): { peers: Record<TransportKind, number>, bytes: Record<TransportKind, number> } {
+  const t = swarm.stats().transports
+  return {
+    peers: { tls: t.tls.peers, plain: t.plain.peers, mse: t.mse.peers },
+    bytes: { tls: t.tls.downloaded + t.tls.uploaded, plain: t.plain.downloaded + t.plain.uploaded, mse: t.mse.downloaded + t.mse.uploaded }
+  }
+}
+
+export function cpuSeconds (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
