@@ -10,8 +10,8 @@ import type { Policy } from '../src/wire/policy.js'
 const ihA = randomBytes(20)
 const ihB = randomBytes(20)
 const swarms: ServedSwarm[] = [
-  { wireInfoHash: ihA, level: basicLevel([ihA]) },
-  { wireInfoHash: ihB, level: basicLevel([ihB]) }
+  { wireInfoHashes: [ihA], level: basicLevel([ihA]) },
+  { wireInfoHashes: [ihB], level: basicLevel([ihB]) }
 ]
 
 async function listener (t: Test, policy: Policy = 'prefer-tls') {

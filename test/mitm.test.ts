@@ -49,7 +49,7 @@ async function mitm (target: number, behaviour: Behaviour): Promise<{ port: numb
 }
 
 async function responder (t: Test): Promise<{ port: number, refusals: Refusal[], links: PeerLink[], nextRefusal: Promise<Refusal> }> {
-  const l = await PeerListener.listen({ policy: 'prefer-tls', swarms: () => [{ wireInfoHash: ih, level: basicLevel([ih]) }] })
+  const l = await PeerListener.listen({ policy: 'prefer-tls', swarms: () => [{ wireInfoHashes: [ih], level: basicLevel([ih]) }] })
   t.teardown(() => l.close())
   const refusals: Refusal[] = []
   const links: PeerLink[] = []

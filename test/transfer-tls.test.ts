@@ -23,3 +23,21 @@ for (const version of ['v1', 'v2', 'hybrid'] as const) {
     t.equal(handle.swarm.stats().transports.tls.downloaded, metainfo.totalLength - (metainfo.files.filter(f => f.pad).reduce((a, f) => a + f.length, 0)))
   })
 }
+
+t.test('hybrid: the BT handshakes carry the 20-byte form of the infohash whose key verified', async t => {
+  const dir = await tempDir(t)
+  await randomFile(join(dir, 'seed'), 'h.bin', 200_000)
+  const { bytes } = await createTorrent(join(dir, 'seed', 'h.bin'), { version: 'hybrid', pieceLength: 32 * 1024 })
+  const metainfo = parseTorrent(bytes)
+  const seeder = await session(t, { policy: 'require-tls' })
+  const leecher = await session(t, { policy: 'require-tls' })
+  await seeder.addTorrent(metainfo, join(dir, 'seed'))
+  const handle = await leecher.addTorrent(metainfo, join(dir, 'leech'))
+  const inbound = new Promise<import('../src/wire/peer-link.js').PeerLink>(resolve => seeder.once('link', resolve))
+  const link = await leecher.connect(handle, '127.0.0.1', seeder.port)
+  const v2Form = metainfo.infoHashV2!.subarray(0, 20)
+  t.same(link!.infoHash, v2Form, 'initiator proved with the v2 key, so its handshake names the truncated v2 infohash')
+  t.same((await inbound).infoHash, v2Form, 'the responder expects the same form')
+  t.same((await link!.remoteHandshake).infoHash, v2Form)
+  await completed(handle.swarm)
+})

@@ -15,6 +15,14 @@ export interface SwarmKey {
   readonly key: Uint8Array
 }
 
+/**
+ * The 20 bytes a BitTorrent handshake carries for an infohash: a v1 infohash as it is, a v2 infohash
+ * truncated (BEP 52). Over bttls the handshake must carry this form of the infohash whose key verified.
+ */
+export function wireForm (infoHash: Uint8Array): Buffer {
+  return Buffer.from(infoHash.subarray(0, 20))
+}
+
 export interface PeerCheck {
   readonly role: 'initiator' | 'responder'
   readonly socket: TLSSocket

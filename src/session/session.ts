@@ -121,18 +121,19 @@ export class Session extends EventEmitter<SessionEvents> {
 
   async close (): Promise<void> {
     await this.listener.close()
-    await Promise.all([...this.torrents.values()].map(t => t.swarm.destroy()))
+    await Promise.all([...new Set(this.torrents.values())].map(t => t.swarm.destroy()))
     this.torrents.clear()
     await new Promise<void>(resolve => this.keylog ? this.keylog.end(resolve) : resolve())
   }
 
-  private * servedSwarms (): Iterable<{ wireInfoHash: Buffer, level: SwarmLevel }> {
-    for (const t of this.torrents.values()) yield { wireInfoHash: t.wireInfoHash, level: t.level }
+  private * servedSwarms (): Iterable<{ wireInfoHashes: readonly Buffer[], level: SwarmLevel }> {
+    for (const t of new Set(this.torrents.values())) yield { wireInfoHashes: t.swarm.wireInfoHashes, level: t.level }
   }
 
   private register (swarm: Swarm, level: SwarmLevel): TorrentHandle {
     const handle: TorrentHandle = { swarm, level, wireInfoHash: swarm.infoHash }
-    this.torrents.set(swarm.infoHash.toString('hex'), handle)
+    // Routed by every 20-byte form its peers' handshakes may carry.
+    for (const h of swarm.wireInfoHashes) this.torrents.set(h.toString('hex'), handle)
     return handle
   }
 

@@ -120,6 +120,11 @@ function isMagnet (source: SwarmSource): source is SwarmMagnetSource {
   return 'magnet' in source
 }
 
+function wireInfoHashesOf (t: { wireInfoHash: Buffer, infoHashV1?: Buffer, infoHashV2?: Buffer }): Buffer[] {
+  const forms = [t.wireInfoHash, t.infoHashV1, t.infoHashV2?.subarray(0, 20)].filter((h): h is Buffer => h !== undefined)
+  return forms.filter((h, i) => forms.findIndex(o => o.equals(h)) === i).map(h => Buffer.from(h))
+}
+
 function defaultPeerId (): Buffer {
   return Buffer.concat([Buffer.from('-BT0001-', 'latin1'), randomBytes(12)])
 }
@@ -127,6 +132,11 @@ function defaultPeerId (): Buffer {
 export class Swarm extends EventEmitter<SwarmEvents> {
   readonly peerId: Buffer
   readonly infoHash: Buffer
+  /**
+   * Every 20-byte infohash a handshake for this torrent may carry: a hybrid torrent is reached by its
+   * v1 infohash and by its truncated v2 infohash (BEP 52). A link names the one its peer uses.
+   */
+  readonly wireInfoHashes: readonly Buffer[]
   private metainfoValue: Metainfo | undefined
   private store: PieceStore | undefined
   private readonly ownsStore: boolean
@@ -175,10 +185,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (isMagnet(source)) {
       this.magnet = source
       this.infoHash = Buffer.from(source.magnet.wireInfoHash)
+      this.wireInfoHashes = wireInfoHashesOf(source.magnet)
       this.ownsStore = true
       this.fetcher = new MetadataFetcher<Peer>((peer, piece) => peer.ut?.request(piece))
     } else {
       this.infoHash = Buffer.from(source.metainfo.wireInfoHash)
+      this.wireInfoHashes = wireInfoHashesOf(source.metainfo)
       this.ownsStore = false
       this.init(source.metainfo, source.store)
     }
@@ -207,13 +219,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     link.closed.then(err => this.onClosed(peer, err), err => this.onClosed(peer, err as Error))
     this.emit('peer', peer.info)
     this.guard(peer, () => {
-      if (!Buffer.from(link.infoHash).equals(this.infoHash)) {
+      if (!this.wireInfoHashes.some(h => h.equals(link.infoHash))) {
         throw new InfohashMismatchError('link was established for another torrent')
       }
       this.attach(peer)
       // Registered before our handshake, which carries the extended handshake's "m" dictionary.
       peer.wire.use(utMetadataExtension(this.metadataHost(peer)))
-      peer.wire.handshake(this.infoHash, this.peerId, { dht: false, fast: true, extended: true })
+      peer.wire.handshake(link.infoHash, this.peerId, { dht: false, fast: true, extended: true })
     })
     link.remoteHandshake.then(
       hs => this.guard(peer, () => this.onHandshake(peer, hs)),
@@ -287,8 +299,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private onHandshake (peer: Peer, hs: RemoteHandshake): void {
     if (peer.closed) return
-    if (!Buffer.from(hs.infoHash).equals(this.infoHash)) {
-      throw new InfohashMismatchError('peer handshake names another torrent')
+    if (!Buffer.from(hs.infoHash).equals(peer.link.infoHash)) {
+      throw new InfohashMismatchError('peer handshake names another infohash than the one its link was established for')
     }
     peer.id = Buffer.from(hs.peerId).toString('hex')
     if (this.badPieces.isBanned(peer.id)) throw new BadPeerError('peer is banned for sending bad data')

@@ -8,7 +8,7 @@ import net from 'node:net'
 import { DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
 import { secureOutbound } from '../handshake/secure-outbound.js'
 import { AUTH_TIMEOUT_MS } from '../handshake/constants.js'
-import type { SwarmLevel } from '../levels/level.js'
+import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { pipeWire } from './listener.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
 import { dialOrder, type Policy } from './policy.js'
@@ -17,7 +17,8 @@ export interface DialOptions {
   readonly host: string
   readonly port: number
   readonly level: SwarmLevel
-  /** 20-byte infohash of the BitTorrent handshake. */
+  /** 20-byte infohash of the BitTorrent handshake over MSE and plaintext. Over TLS the handshake
+   *  carries the 20-byte form of the infohash the initiator proved with (the level's first key). */
   readonly wireInfoHash: Buffer
   readonly policy: Policy
   /** What capability signalling says of this peer (see policy.ts). */
@@ -55,7 +56,7 @@ async function dialOnce (transport: TransportKind, options: DialOptions): Promis
   const raw = await connectTcp(options)
   if (transport === 'tls') {
     const channel = await secureOutbound(raw, options.level, { keylog: options.keylog })
-    return pipeWire(channel.socket, 'tcpOutgoing', 0, 'tls', raw, options.wireInfoHash, channel.details).link
+    return pipeWire(channel.socket, 'tcpOutgoing', 0, 'tls', raw, wireForm(channel.swarmKey.infoHash), channel.details).link
   }
   if (transport === 'plain') return pipeWire(raw, 'tcpOutgoing', 0, 'plain', raw, options.wireInfoHash).link
 

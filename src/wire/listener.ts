@@ -17,15 +17,15 @@ import { HandshakeTimeoutError, PolicyViolationError, UnknownSwarmError, Unrecog
 import { SNIFF_TIMEOUT_MS } from '../handshake/constants.js'
 import { TlsResponder } from '../handshake/secure-inbound.js'
 import { SNIFF_MAX_BYTES, sniff } from '../handshake/sniff.js'
-import type { SwarmLevel } from '../levels/level.js'
+import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { createGuardedWire } from './guarded-wire.js'
 import { awaitHandshake, createLink, type LinkControl } from './link.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
 import { acceptsInbound, type Policy } from './policy.js'
 
 export interface ServedSwarm {
-  /** The 20-byte infohash of BitTorrent handshakes (v1, or v2 truncated). */
-  readonly wireInfoHash: Buffer
+  /** The 20-byte infohashes BitTorrent handshakes may carry for it (hybrid: v1 and truncated v2). */
+  readonly wireInfoHashes: readonly Buffer[]
   readonly level: SwarmLevel
 }
 
@@ -109,7 +109,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
 
   private async acceptTls (raw: net.Socket): Promise<PeerLink> {
     const channel = await this.responder.accept(raw, () => candidates(this.options.swarms()))
-    const control = pipeWire(channel.socket, 'tcpIncoming', 0, 'tls', raw, channel.swarm.wireInfoHash, channel.details)
+    // The BT handshakes must carry the form of the infohash whose key verified (BEP: "Rules for both sides").
+    const control = pipeWire(channel.socket, 'tcpIncoming', 0, 'tls', raw, wireForm(channel.swarmKey.infoHash), channel.details)
     return control.link
   }
 
@@ -119,16 +120,15 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   }
 
   private async acceptMse (raw: net.Socket): Promise<PeerLink> {
-    let swarm: ServedSwarm | undefined
     const wire = createGuardedWire('tcpIncoming', 1, err => raw.destroy(err))
     const identified = new Promise<void>((resolve, reject) => {
       wire.once('crypto-infohash', (req2Hex: string) => {
-        swarm = [...this.options.swarms()].find(s => mseReq2(s.wireInfoHash) === req2Hex)
-        if (!swarm) { reject(new UnknownSwarmError('MSE peer asked for a swarm not served here')); return }
-        if (!acceptsInbound(this.options.policy, swarm.level.name, 'mse')) {
-          reject(new PolicyViolationError(`MSE connection refused for a ${swarm.level.name} torrent`)); return
+        const found = findByInfoHash(this.options.swarms(), h => mseReq2(h) === req2Hex)
+        if (!found) { reject(new UnknownSwarmError('MSE peer asked for a swarm not served here')); return }
+        if (!acceptsInbound(this.options.policy, found.swarm.level.name, 'mse')) {
+          reject(new PolicyViolationError(`MSE connection refused for a ${found.swarm.level.name} torrent`)); return
         }
-        wire.setInfoHash(swarm.wireInfoHash.toString('hex'))
+        wire.setInfoHash(found.infoHash.toString('hex'))
         resolve()
       })
     })
@@ -146,13 +146,13 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     try {
       await identified()
       const remote = await handshake
-      const swarm = [...this.options.swarms()].find(s => s.wireInfoHash.equals(remote.infoHash))
-      if (!swarm) throw new UnknownSwarmError(`${transport} peer asked for infohash ${remote.infoHash.toString('hex')}, not served here`)
-      if (!acceptsInbound(this.options.policy, swarm.level.name, transport)) {
-        throw new PolicyViolationError(`${transport} connection refused for a ${swarm.level.name} torrent`)
+      const found = findByInfoHash(this.options.swarms(), h => h.equals(remote.infoHash))
+      if (!found) throw new UnknownSwarmError(`${transport} peer asked for infohash ${remote.infoHash.toString('hex')}, not served here`)
+      if (!acceptsInbound(this.options.policy, found.swarm.level.name, transport)) {
+        throw new PolicyViolationError(`${transport} connection refused for a ${found.swarm.level.name} torrent`)
       }
       return createLink({
-        socket: raw, wire, transport, direction: 'inbound', infoHash: swarm.wireInfoHash,
+        socket: raw, wire, transport, direction: 'inbound', infoHash: found.infoHash,
         remoteHandshake: remote, remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
       }).link
     } catch (err) {
@@ -164,6 +164,11 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
 
 function * candidates (swarms: Iterable<ServedSwarm>): Iterable<{ level: SwarmLevel, swarm: ServedSwarm }> {
   for (const swarm of swarms) yield { level: swarm.level, swarm }
+}
+
+function findByInfoHash (swarms: Iterable<ServedSwarm>, match: (infoHash: Buffer) => boolean): { swarm: ServedSwarm, infoHash: Buffer } | undefined {
+  for (const swarm of swarms) for (const infoHash of swarm.wireInfoHashes) if (match(infoHash)) return { swarm, infoHash }
+  return undefined
 }
 
 function classify (first: Buffer): TransportKind {
