@@ -6,8 +6,8 @@
  *   13 'BitTorrent protocol'          the BEP 3 handshake                              -> 'plain'
  *   anything else                     MSE/PE starts with 96 random bytes (Ya)           -> 'mse'
  *
- * A random MSE Ya begins like a ClientHello header with probability about 2^-35 (6 fixed bytes and a
- * length range), so the checks are strict enough that MSE peers are not misrouted in practice.
+ * A random MSE Ya passes the TLS checks with probability about 2^-32 (bytes 0, 1 and 5 fixed, byte 2
+ * one of four values, the record length in range), so MSE peers are not misrouted in practice.
  */
 import { UnrecognizedProtocolError } from '../errors.js'
 import { MAX_CLIENT_HELLO_LENGTH } from './constants.js'
@@ -18,6 +18,7 @@ const BT_PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1')
 /** Bytes needed to decide in the worst case (the BT handshake prefix). */
 export const SNIFF_MAX_BYTES = BT_PROTOCOL.length
 const TLS_PREFIX_LENGTH = 9
+const MAX_PLAINTEXT_RECORD = 16_384
 
 export function sniff (bytes: Uint8Array): SniffResult {
   if (bytes.length === 0) return 'need-more'
@@ -39,7 +40,8 @@ function sniffTls (bytes: Uint8Array): SniffResult {
   if (have < TLS_PREFIX_LENGTH) return 'need-more'
   const recordLength = (bytes[3]! << 8) | bytes[4]!
   const helloLength = (bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!
-  if (recordLength === 0 || recordLength > 16_384 + 256) return 'mse'
+  // RFC 8446 §5.1: a TLSPlaintext record (which carries the ClientHello) is at most 2^14 bytes.
+  if (recordLength === 0 || recordLength > MAX_PLAINTEXT_RECORD) return 'mse'
   if (helloLength > MAX_CLIENT_HELLO_LENGTH) {
     throw new UnrecognizedProtocolError(`ClientHello of ${helloLength} bytes exceeds the ${MAX_CLIENT_HELLO_LENGTH}-byte limit`)
   }
