@@ -43,5 +43,6 @@ export const MAX_CLIENT_HELLO_LENGTH = 16_384
 
 /** TLS 1.3 cipher suites bttls offers, in preference order (BEP: "TLS 1.3 profile"). */
 export const CIPHER_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384'] as const
+export type CipherSuite = typeof CIPHER_SUITES[number]
 /** Key-exchange groups, in preference order. */
 export const GROUPS = ['X25519', 'P-256'] as const

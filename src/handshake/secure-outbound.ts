@@ -11,13 +11,13 @@
  * Only then may the caller send a BitTorrent byte: the BT handshake names the infohash, which a man
  * in the middle must not learn. Any failure destroys the socket.
  */
-import { connect, type TLSSocket } from 'node:tls'
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
 import { HandshakeTimeoutError, LevelMismatchError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
 import type { SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
 import { readExactly } from './bounded-read.js'
-import { AUTH_MESSAGE_LENGTH, AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS } from './constants.js'
+import { AUTH_MESSAGE_LENGTH, AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from './constants.js'
 import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
 import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
 import { initiatorOptions } from './tls-profile.js'
@@ -27,10 +27,22 @@ export interface OutboundOptions {
   readonly keylog?: (line: Buffer) => void
   readonly tlsTimeoutMs?: number
   readonly authTimeoutMs?: number
+  /**
+   * Offer only these TLS 1.3 suites (a subset of the BEP's CIPHER_SUITES, in preference order). A
+   * benchmark and test knob: the responder takes the initiator's order, so this picks the suite.
+   */
+  readonly cipherSuites?: readonly CipherSuite[]
 }
 
 export async function secureOutbound (raw: Socket, level: SwarmLevel, options: OutboundOptions = {}): Promise<SecureChannel> {
-  const socket = connect({ socket: raw, ...initiatorOptions(), ...level.initiatorTlsOptions() })
+  let profile: ConnectionOptions
+  try {
+    profile = initiatorOptions(options.cipherSuites)
+  } catch (err) {
+    raw.destroy()
+    throw err
+  }
+  const socket = connect({ socket: raw, ...profile, ...level.initiatorTlsOptions() })
   if (options.keylog) socket.on('keylog', options.keylog)
   try {
     await tlsHandshake(socket, options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS)

@@ -11,7 +11,7 @@ import { openFileStore } from '../storage/file-store.js'
 import { Swarm, type SwarmOptions } from '../swarm/swarm.js'
 import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
-import { dial } from '../wire/dialer.js'
+import { dial, type DialOptions } from '../wire/dialer.js'
 import { PeerListener, type Refusal } from '../wire/listener.js'
 import type { PeerLink } from '../wire/peer-link.js'
 import { DEFAULT_POLICY, type Policy } from '../wire/policy.js'
@@ -27,6 +27,9 @@ export interface SessionOptions {
   readonly keylogFile?: string
   readonly swarm?: SwarmOptions
 }
+
+/** Test and benchmark knobs of Session.connect (see DialOptions). */
+export type ConnectOverrides = Pick<DialOptions, 'transport' | 'cipherSuites'>
 
 export interface TorrentHandle {
   readonly swarm: Swarm
@@ -103,10 +106,12 @@ export class Session extends EventEmitter<SessionEvents> {
   /**
    * Connect to a peer for a torrent. Resolves with the link once it is handed to the swarm, or
    * undefined if every transport the policy allows failed (reported as 'dial-failed').
+   * `overrides` is for tests and benchmarks: force one transport or cipher suite.
    */
-  async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean): Promise<PeerLink | undefined> {
+  async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
     try {
       const link = await dial({
+        ...overrides,
         host, port, knownTls, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy,
         keylog: this.keylog ? line => this.keylog!.write(line) : undefined
       })

@@ -7,7 +7,7 @@
 import net from 'node:net'
 import { DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
 import { secureOutbound } from '../handshake/secure-outbound.js'
-import { AUTH_TIMEOUT_MS } from '../handshake/constants.js'
+import { AUTH_TIMEOUT_MS, type CipherSuite } from '../handshake/constants.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { pipeWire } from './listener.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
@@ -27,12 +27,20 @@ export interface DialOptions {
   readonly connectTimeoutMs?: number
   /** Source address for outgoing connections (e.g. a distinct 127.0.0.x per peer in tests). */
   readonly localAddress?: string
+  /**
+   * Test and benchmark knob: try only this transport. It narrows the policy's order, never widens it:
+   * a transport the policy would not dial fails with DialError without connecting.
+   */
+  readonly transport?: TransportKind
+  /** Test and benchmark knob: the TLS 1.3 suites to offer (see OutboundOptions.cipherSuites). */
+  readonly cipherSuites?: readonly CipherSuite[]
 }
 
 export const CONNECT_TIMEOUT_MS = 10_000
 
 export async function dial (options: DialOptions): Promise<PeerLink> {
-  const order = dialOrder(options.policy, options.level.name, options.knownTls)
+  const allowed = dialOrder(options.policy, options.level.name, options.knownTls)
+  const order = options.transport === undefined ? allowed : allowed.filter(t => t === options.transport)
   const attempts: Array<{ transport: string, error: Error }> = []
   for (const transport of order) {
     try {
@@ -41,6 +49,9 @@ export async function dial (options: DialOptions): Promise<PeerLink> {
       attempts.push({ transport, error: err as Error })
       if (!peerLacksTransport(err as Error)) break
     }
+  }
+  if (order.length === 0) {
+    throw new DialError(`policy ${options.policy} does not dial ${String(options.transport)} to ${options.host}:${options.port}`, attempts)
   }
   const summary = attempts.map(a => `${a.transport}: ${a.error.name}: ${a.error.message}`).join('; ')
   throw new DialError(`could not connect to ${options.host}:${options.port} (${summary})`, attempts)
@@ -55,7 +66,7 @@ function peerLacksTransport (err: Error): boolean {
 async function dialOnce (transport: TransportKind, options: DialOptions): Promise<PeerLink> {
   const raw = await connectTcp(options)
   if (transport === 'tls') {
-    const channel = await secureOutbound(raw, options.level, { keylog: options.keylog })
+    const channel = await secureOutbound(raw, options.level, { keylog: options.keylog, cipherSuites: options.cipherSuites })
     return pipeWire(channel.socket, 'tcpOutgoing', 0, 'tls', raw, wireForm(channel.swarmKey.infoHash), channel.details).link
   }
   if (transport === 'plain') return pipeWire(raw, 'tcpOutgoing', 0, 'plain', raw, options.wireInfoHash).link
