@@ -26,6 +26,8 @@ export interface SessionOptions {
   /** Append TLS secrets in SSLKEYLOGFILE format to this file (for Wireshark). */
   readonly keylogFile?: string
   readonly swarm?: SwarmOptions
+  /** Inbound handshake time bounds (default: the BEP's, see handshake/constants.ts); tests shorten them. */
+  readonly timeouts?: { readonly sniffMs?: number, readonly tlsMs?: number, readonly authMs?: number }
 }
 
 /** Test and benchmark knobs of Session.connect (see DialOptions). */
@@ -67,7 +69,10 @@ export class Session extends EventEmitter<SessionEvents> {
       host: options.host,
       policy: options.policy ?? DEFAULT_POLICY,
       keylog: keylog ? line => keylog.write(line) : undefined,
-      swarms: () => session?.servedSwarms() ?? []
+      swarms: () => session?.servedSwarms() ?? [],
+      sniffTimeoutMs: options.timeouts?.sniffMs,
+      tlsTimeoutMs: options.timeouts?.tlsMs,
+      authTimeoutMs: options.timeouts?.authMs
     })
     session = new Session(listener, options, keylog)
     return session

@@ -13,8 +13,8 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import net from 'node:net'
 import type Wire from 'bittorrent-protocol'
-import { HandshakeTimeoutError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
-import { SNIFF_TIMEOUT_MS } from '../handshake/constants.js'
+import { HandshakeTimeoutError, MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
+import { AUTH_TIMEOUT_MS, SNIFF_TIMEOUT_MS } from '../handshake/constants.js'
 import { TlsResponder } from '../handshake/secure-inbound.js'
 import { SNIFF_MAX_BYTES, sniff } from '../handshake/sniff.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
@@ -143,9 +143,20 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     raw.pipe(wire as unknown as NodeJS.WritableStream)
     wire.pipe(raw)
     raw.resume()
+    // One bound for the whole legacy handshake, as for the TLS steps: without it an MSE peer that
+    // stalls (or sends garbage the wire gives up on) was never refused and held its socket forever.
+    const timeoutMs = this.options.authTimeoutMs ?? AUTH_TIMEOUT_MS
+    let timer: NodeJS.Timeout | undefined
+    const failed = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new HandshakeTimeoutError(`${transport} handshake not finished within ${timeoutMs} ms`)), timeoutMs)
+      // bittorrent-protocol ends the wire without an error when MSE fails (no sync marker in range, bad VC).
+      if (transport === 'mse') wire.once('finish', () => reject(new MseHandshakeError('MSE handshake failed: the peer sent no valid MSE/PE handshake, or closed the connection')))
+      handshake.catch(reject)
+    })
+    failed.catch(() => {})
     try {
-      await identified()
-      const remote = await handshake
+      await Promise.race([identified(), failed])
+      const remote = await Promise.race([handshake, failed])
       const found = findByInfoHash(this.options.swarms(), h => h.equals(remote.infoHash))
       if (!found) throw new UnknownSwarmError(`${transport} peer asked for infohash ${remote.infoHash.toString('hex')}, not served here`)
       if (!acceptsInbound(this.options.policy, found.swarm.level.name, transport)) {
@@ -158,6 +169,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     } catch (err) {
       wire.destroy()
       throw err
+    } finally {
+      clearTimeout(timer)
     }
   }
 }
