@@ -1,0 +1,308 @@
+/**
+ * The scenario matrix: each client and transport, bttls seeding and bttls leeching, each torrent
+ * version the client supports. A scenario fills in its Outcome as it goes (so a failure still shows
+ * what was seen), throws SkipScenario when it cannot run here, and anything else it throws is a FAIL.
+ */
+import { join } from 'node:path'
+import { aria2Leech, aria2Seed } from './aria2.js'
+import { bttlsGet, bttlsLinks, bttlsSeed, type Policy } from './bttls.js'
+import type { Clients } from './clients.js'
+import { PAYLOAD_NAME, SkipScenario, type Outcome, type RunContext, type ScenarioContext, type TorrentFile } from './context.js'
+import { sameBytes } from './files.js'
+import { ltFinish, ltStart, ltTransport, type LtEnc } from './libtorrent.js'
+import type { Peer } from './processes.js'
+import { transmissionDone, transmissionStart } from './transmission.js'
+
+export type Direction = 'bttls seeds' | 'bttls leeches' | 'control: libtorrent ↔ libtorrent'
+
+export interface Scenario {
+  id: string
+  title: string
+  direction: Direction
+  /** The client under test (its version goes in the row). */
+  client: keyof Clients
+  /** Everything the scenario needs installed. */
+  needs: Array<keyof Clients>
+  torrent: string
+  limitMs: number
+  /** A reason this scenario cannot run at all (known client limitation), decided before it starts. */
+  skip?: (run: RunContext) => string | undefined
+  run: (ctx: ScenarioContext, out: Outcome) => Promise<void>
+}
+
+/** bttls dials TLS first and falls back to MSE, then plain: the policy a real user would run. */
+const POLICY: Policy = 'prefer-tls'
+const SSL_SKIP = 'bttls Full Strict/libtorrent SSL profile not implemented yet (issue 6)'
+
+function dl (ctx: ScenarioContext): string { return join(ctx.dir, 'dl') }
+
+async function checkBytes (ctx: ScenarioContext, out: Outcome, path: string): Promise<void> {
+  const r = await sameBytes(path, ctx.sourceSha256)
+  out.sha256Ok = r.ok
+  if (!r.ok) out.problems.push(r.detail)
+}
+
+function rate (ctx: ScenarioContext, out: Outcome, seconds: number, timedBy: string): void {
+  out.seconds = seconds
+  out.mibPerSecond = ctx.payloadBytes / 2 ** 20 / seconds
+  out.timedBy = timedBy
+}
+
+/** bttls' transport (and cipher) from its JSON events, with the expectation for this row. */
+function bttlsSaw (out: Outcome, peer: Peer, expect?: string[]): void {
+  const links = bttlsLinks(peer.events)
+  out.bttlsTransport = links.transport
+  out.cipher = links.cipher
+  if (links.links.length === 0) out.problems.push('bttls reported no peer link')
+  const kinds = [...new Set(links.links.map(l => l.transport))]
+  if (expect && kinds.some(k => !expect.includes(k))) out.problems.push(`bttls used ${kinds.join(', ')}; expected ${expect.join(' or ')}`)
+  for (const t of links.troubles.slice(0, 4)) out.notes.push(`bttls: ${t}`)
+}
+
+function ltSaw (out: Outcome, peer: Peer, expect?: string): void {
+  const lt = ltTransport(peer.events)
+  out.clientTransport = lt.transport
+  if (expect && lt.transport !== expect) out.problems.push(`libtorrent saw ${lt.transport}; expected ${expect}`)
+}
+
+function magnetOf (t: TorrentFile): string {
+  const xt = [t.infoHashV1 && `xt=urn:btih:${t.infoHashV1}`, t.infoHashV2 && `xt=urn:btmh:1220${t.infoHashV2}`].filter(Boolean)
+  return `magnet:?${xt.join('&')}&dn=${PAYLOAD_NAME}`
+}
+
+// ---- libtorrent ----------------------------------------------------------------------------------
+
+interface LtRow { title: string, enc: LtEnc, version: keyof RunContext['torrents'], magnet?: boolean, bttlsExpect?: string[], ltExpect?: string }
+
+function libtorrentScenarios (row: LtRow): Scenario[] {
+  const base = { client: 'libtorrent' as const, needs: ['libtorrent' as const], torrent: row.magnet ? `${row.version} magnet` : row.version, limitMs: 30000 }
+  const slug = `lt-${row.enc}-${row.version}${row.magnet ? '-magnet' : ''}`
+  return [{
+    ...base,
+    id: `${slug}-seed`,
+    title: row.title,
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      const t = ctx.torrents[row.version]
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+      const lt = await ltStart(ctx, {
+        mode: 'leech', ...(row.magnet ? { magnet: magnetOf(t) } : { torrent: t.path }), save: dl(ctx), port: ctx.port(2), enc: row.enc, connect: [`127.0.0.1:${ctx.port(1)}`]
+      })
+      const complete = await ltFinish(ctx, lt)
+      rate(ctx, out, complete.seconds as number, row.magnet ? 'libtorrent (add magnet → complete)' : 'libtorrent (add torrent → complete)')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, row.bttlsExpect)
+      ltSaw(out, lt, row.ltExpect)
+    }
+  }, {
+    ...base,
+    id: `${slug}-leech`,
+    title: row.title,
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      const t = ctx.torrents[row.version]
+      const lt = await ltStart(ctx, { mode: 'seed', torrent: t.path, save: ctx.srcDir, port: ctx.port(2), enc: row.enc })
+      const input = row.magnet ? magnetOf(t) : t.path
+      try {
+        const { peer, complete } = await bttlsGet(ctx, input, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+        rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+        bttlsSaw(out, peer, row.bttlsExpect)
+      } finally {
+        await ctx.procs.stop(lt)
+        ltSaw(out, lt, row.ltExpect)
+      }
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }]
+}
+
+// ---- libtorrent SSL torrents ---------------------------------------------------------------------
+
+/** The flags bttls will take for a Full Strict certificate, once issue 6 adds them (none today). */
+function bttlsSslFlags (help: string, leaf: { cert: string, key: string }): string[] | undefined {
+  return /--cert\b/.test(help) && /--key\b/.test(help) ? ['--cert', leaf.cert, '--key', leaf.key] : undefined
+}
+
+function sslReady (ctx: ScenarioContext): NonNullable<RunContext['ssl']> {
+  if (!ctx.ssl) throw new SkipScenario(`SSL torrent setup failed: ${ctx.sslError ?? 'unknown'}`)
+  return ctx.ssl
+}
+
+const sslScenarios: Scenario[] = [{
+  id: 'lt-ssl-seed',
+  title: 'libtorrent SSL torrent',
+  direction: 'bttls seeds',
+  client: 'libtorrent',
+  needs: ['libtorrent', 'openssl'],
+  torrent: 'v1 + ssl-cert',
+  limitMs: 30000,
+  skip: run => bttlsSslFlags(run.bttlsHelp, { cert: '', key: '' }) ? undefined : SSL_SKIP,
+  async run (ctx, out) {
+    const ssl = sslReady(ctx)
+    const bttls = await bttlsSeed(ctx, ssl.torrent.path, { port: ctx.port(1), policy: 'require-tls', extra: bttlsSslFlags(ctx.bttlsHelp, ssl.seeder) })
+    const lt = await ltStart(ctx, { mode: 'leech', torrent: ssl.torrent.path, save: dl(ctx), port: ctx.port(2), enc: 'default', ssl: ssl.leecher, connect: [`127.0.0.1:${ctx.port(1)}`] })
+    const complete = await ltFinish(ctx, lt)
+    rate(ctx, out, complete.seconds as number, 'libtorrent (add torrent → complete)')
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    await ctx.procs.stop(bttls)
+    bttlsSaw(out, bttls, ['tls'])
+    ltSaw(out, lt, 'ssl')
+  }
+}, {
+  id: 'lt-ssl-leech',
+  title: 'libtorrent SSL torrent',
+  direction: 'bttls leeches',
+  client: 'libtorrent',
+  needs: ['libtorrent', 'openssl'],
+  torrent: 'v1 + ssl-cert',
+  limitMs: 30000,
+  skip: run => bttlsSslFlags(run.bttlsHelp, { cert: '', key: '' }) ? undefined : SSL_SKIP,
+  async run (ctx, out) {
+    const ssl = sslReady(ctx)
+    const lt = await ltStart(ctx, { mode: 'seed', torrent: ssl.torrent.path, save: ctx.srcDir, port: ctx.port(2), enc: 'default', ssl: ssl.seeder })
+    try {
+      const { peer, complete } = await bttlsGet(ctx, ssl.torrent.path, dl(ctx), {
+        port: ctx.port(1), policy: 'require-tls', peers: [`127.0.0.1:${ctx.port(2)}`], extra: bttlsSslFlags(ctx.bttlsHelp, ssl.leecher)
+      })
+      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+      bttlsSaw(out, peer, ['tls'])
+    } finally {
+      await ctx.procs.stop(lt)
+      ltSaw(out, lt, 'ssl')
+    }
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+  }
+}, {
+  id: 'lt-ssl-control',
+  title: 'libtorrent SSL torrent (control: shows the lt recipe works; not a bttls result)',
+  direction: 'control: libtorrent ↔ libtorrent',
+  client: 'libtorrent',
+  needs: ['libtorrent', 'openssl'],
+  torrent: 'v1 + ssl-cert',
+  limitMs: 30000,
+  async run (ctx, out) {
+    const ssl = sslReady(ctx)
+    await ltStart(ctx, { mode: 'seed', name: 'libtorrent ssl seed', torrent: ssl.torrent.path, save: ctx.srcDir, port: ctx.port(2), enc: 'default', ssl: ssl.seeder })
+    const leech = await ltStart(ctx, {
+      mode: 'leech', name: 'libtorrent ssl leech', torrent: ssl.torrent.path, save: dl(ctx), port: ctx.port(3), enc: 'default', ssl: ssl.leecher, connect: [`127.0.0.1:${ctx.port(2)}`]
+    })
+    const complete = await ltFinish(ctx, leech)
+    rate(ctx, out, complete.seconds as number, 'libtorrent leecher (add torrent → complete)')
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    out.bttlsTransport = '— (control)'
+    out.cipher = 'TLS (libtorrent ↔ libtorrent)'
+    ltSaw(out, leech, 'ssl')
+  }
+}]
+
+// ---- aria2 ---------------------------------------------------------------------------------------
+
+function needTracker (ctx: ScenarioContext): NonNullable<RunContext['tracker']> {
+  if (!ctx.tracker) throw new SkipScenario(`aria2 needs a tracker and opentracker did not start: ${ctx.trackerError ?? 'unknown'}`)
+  return ctx.tracker
+}
+
+function aria2Scenarios (forceMse: boolean): Scenario[] {
+  const title = forceMse ? 'aria2 forced MSE (--bt-require-crypto, arc4)' : 'aria2 default (MSE first, legacy fallback)'
+  const expect = forceMse ? ['mse'] : ['mse', 'plain']
+  const base = { title, client: 'aria2' as const, needs: ['aria2' as const, 'opentracker' as const], torrent: 'v1', limitMs: 40000 }
+  const slug = `aria2-${forceMse ? 'mse' : 'plain'}`
+  const hybridSkip = 'aria2 1.36 does not support v2: it computes another infohash for hybrid torrents, so the swarms never meet'
+  return [{
+    ...base,
+    id: `${slug}-seed`,
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      const tracker = needTracker(ctx)
+      const t = ctx.torrents.v1
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+      // bttls has no tracker client yet: announce its port on its behalf so aria2 learns it.
+      await tracker.announce(t.infoHashV1!, ctx.port(1))
+      out.notes.push('harness announced bttls\' port to opentracker on its behalf')
+      const started = Date.now()
+      const aria2 = aria2Leech(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), forceMse })
+      await aria2.until('exit', () => !aria2.running, ctx.left())
+      if (aria2.exitCode !== 0) throw new Error(`aria2c exited ${aria2.exitCode ?? aria2.signal}${aria2.lastWords()}`)
+      rate(ctx, out, (Date.now() - started) / 1000, 'aria2 process wall time (includes its ~3 s tracker/startup overhead)')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, expect)
+      out.clientTransport = 'n/a'
+    }
+  }, {
+    ...base,
+    id: `${slug}-leech`,
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      needTracker(ctx)
+      const t = ctx.torrents.v1
+      await aria2Seed(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), forceMse })
+      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+      bttlsSaw(out, peer, expect)
+      out.clientTransport = 'n/a'
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }, ...(forceMse
+    ? []
+    : (['bttls seeds', 'bttls leeches'] as const).map((direction): Scenario => ({
+        ...base, title: 'aria2', id: `aria2-hybrid-${direction === 'bttls seeds' ? 'seed' : 'leech'}`, direction, torrent: 'hybrid', skip: () => hybridSkip, run: async () => {}
+      })))]
+}
+
+// ---- Transmission --------------------------------------------------------------------------------
+
+function transmissionScenarios (): Scenario[] {
+  const base = { title: 'Transmission (encryption tolerated, prefers plaintext)', client: 'transmission' as const, needs: ['transmission' as const], torrent: 'v1', limitMs: 60000 }
+  const hybridSkip = 'Transmission 3.00 rejects hybrid torrents ("invalid or corrupt torrent file")'
+  return [{
+    ...base,
+    id: 'transmission-seed',
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      const t = ctx.torrents.v1
+      const tr = await transmissionStart(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), encryption: 'tolerated', mode: 'leech' })
+      const started = Date.now()
+      // Transmission never dials loopback peers, so bttls dials it.
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+      await transmissionDone(ctx, tr)
+      rate(ctx, out, (Date.now() - started) / 1000, 'harness (bttls start → Transmission says "Seeding")')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, ['mse', 'plain'])
+      out.clientTransport = 'n/a'
+    }
+  }, {
+    ...base,
+    id: 'transmission-leech',
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      const t = ctx.torrents.v1
+      await transmissionStart(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), encryption: 'tolerated', mode: 'seed' })
+      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+      bttlsSaw(out, peer, ['mse', 'plain'])
+      out.clientTransport = 'n/a'
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }, ...(['bttls seeds', 'bttls leeches'] as const).map((direction): Scenario => ({
+    ...base, title: 'Transmission', id: `transmission-hybrid-${direction === 'bttls seeds' ? 'seed' : 'leech'}`, direction, torrent: 'hybrid', skip: () => hybridSkip, run: async () => {}
+  }))]
+}
+
+export function allScenarios (): Scenario[] {
+  return [
+    ...libtorrentScenarios({ title: 'libtorrent plain (encryption disabled)', enc: 'plain', version: 'v1', bttlsExpect: ['plain'], ltExpect: 'plain' }),
+    ...libtorrentScenarios({ title: 'libtorrent plain (encryption disabled)', enc: 'plain', version: 'hybrid', bttlsExpect: ['plain'], ltExpect: 'plain' }),
+    ...libtorrentScenarios({ title: 'libtorrent plain (encryption disabled)', enc: 'plain', version: 'v2', bttlsExpect: ['plain'], ltExpect: 'plain' }),
+    ...libtorrentScenarios({ title: 'libtorrent MSE forced RC4', enc: 'rc4', version: 'v1', bttlsExpect: ['mse'], ltExpect: 'rc4_encrypted' }),
+    ...libtorrentScenarios({ title: 'libtorrent MSE forced RC4', enc: 'rc4', version: 'hybrid', bttlsExpect: ['mse'], ltExpect: 'rc4_encrypted' }),
+    ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'v1', magnet: true }),
+    ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'hybrid', magnet: true }),
+    ...sslScenarios,
+    ...aria2Scenarios(false),
+    ...aria2Scenarios(true),
+    ...transmissionScenarios()
+  ]
+}
