@@ -72,6 +72,30 @@ export class LevelMismatchError extends BttlsError {
   readonly code = 'ERR_LEVEL_MISMATCH'
 }
 
+/** Strict level: the secret given does not match the torrent's commitment (caught before any dial). */
+export class StrictSecretMismatchError extends BttlsError {
+  override name = 'StrictSecretMismatchError'
+  readonly code = 'ERR_STRICT_SECRET_MISMATCH'
+}
+
+/** Strict level: the torrent needs a secret, passphrase or publisher key that was not given. */
+export class MissingCredentialError extends BttlsError {
+  override name = 'MissingCredentialError'
+  readonly code = 'ERR_MISSING_CREDENTIAL'
+}
+
+/** Strict publisher mode: the peer's publisher signature does not verify under the torrent's key. */
+export class PublisherProofError extends BttlsError {
+  override name = 'PublisherProofError'
+  readonly code = 'ERR_PUBLISHER_PROOF'
+}
+
+/** Strict publisher mode: we require the peer to be the publisher, and it sent no publisher signature. */
+export class PublisherRequiredError extends BttlsError {
+  override name = 'PublisherRequiredError'
+  readonly code = 'ERR_PUBLISHER_REQUIRED'
+}
+
 /** The session policy forbids this transport (e.g. a plaintext peer under require-tls). */
 export class PolicyViolationError extends BttlsError {
   override name = 'PolicyViolationError'

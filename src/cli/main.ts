@@ -4,7 +4,10 @@
  */
 import { parseArgs } from 'node:util'
 import { isPolicy, DEFAULT_POLICY, POLICIES, type Policy } from '../wire/policy.js'
-import { createCommand } from './commands/create.js'
+import { createCommand, type CreateArgs } from './commands/create.js'
+import { createPrivateKey } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import type { StrictCredentials } from '../levels/strict.js'
 import { getCommand } from './commands/get.js'
 import { inspectCommand } from './commands/inspect.js'
 import { seedCommand } from './commands/seed.js'
@@ -13,15 +16,27 @@ import { parsePeer, UsageError } from './torrent-input.js'
 
 export const USAGE = `usage:
   bttls create <path> -o <file.torrent> [--v1|--v2|--hybrid] [--piece-length N] [--tracker URL]...
+               [--strict-secret [--passphrase P] | --strict-cert <cert.pem>]
   bttls seed <file.torrent|magnet> --data <path> [--port N] [--host ADDR] [--policy P] [--peer host:port]... [--keylog FILE] [--json]
   bttls get <file.torrent|magnet> --out <dir> [--peer host:port]... [--port N] [--host ADDR] [--policy P] [--keylog FILE] [--json]
   bttls inspect <file.torrent|magnet> [--json]
+
+  Strict torrents (seed/get): [--secret HEX] [--passphrase P] [--publisher-key key.pem] [--require-publisher]
 
   --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY})
   --port       listening port for peers, all transports (default 0: any free port)
   --host       listening address (default 127.0.0.1; 0.0.0.0 to accept peers from the network)
   --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt)
   --json       one JSON object per line on stdout instead of human output
+
+  --strict-secret      create a Strict torrent with a fresh 256-bit secret (carried by the .torrent
+                       and its magnet link); with --passphrase, a passphrase torrent instead (nothing
+                       secret is stored; peers need the passphrase)
+  --strict-cert FILE   create a Strict publisher torrent naming the Ed25519 key of FILE (certificate
+                       or public key, PEM); seeds holding the private key (--publisher-key) prove it
+  --secret HEX         the secret of a Strict torrent whose .torrent or magnet does not carry it
+  --publisher-key FILE the publisher's Ed25519 private key (PEM): sign as an authentic publisher peer
+  --require-publisher  accept only peers that prove they hold the publisher key
 `
 
 const options = {
@@ -39,8 +54,32 @@ const options = {
   policy: { type: 'string' },
   keylog: { type: 'string' },
   json: { type: 'boolean' },
+  'strict-secret': { type: 'boolean' },
+  'strict-cert': { type: 'string' },
+  passphrase: { type: 'string' },
+  secret: { type: 'string' },
+  'publisher-key': { type: 'string' },
+  'require-publisher': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
 } as const
+
+function strictCreate (values: { 'strict-secret'?: boolean, 'strict-cert'?: string, passphrase?: string }): CreateArgs['strict'] {
+  if (values['strict-secret'] && values['strict-cert'] !== undefined) throw new UsageError('choose one of --strict-secret and --strict-cert')
+  if (values.passphrase !== undefined && !values['strict-secret']) throw new UsageError('--passphrase at create goes with --strict-secret')
+  if (values['strict-cert'] !== undefined) return { mode: 'publisher', certFile: values['strict-cert'] }
+  if (values['strict-secret']) return values.passphrase !== undefined ? { mode: 'passphrase' } : { mode: 'secret' }
+  return undefined
+}
+
+async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean }): Promise<StrictCredentials> {
+  if (values.secret !== undefined && !/^[0-9a-f]{64}$/i.test(values.secret)) throw new UsageError('--secret must be 64 hex characters')
+  return {
+    ...(values.secret !== undefined ? { secret: Buffer.from(values.secret, 'hex') } : {}),
+    ...(values.passphrase !== undefined ? { passphrase: values.passphrase } : {}),
+    ...(values['publisher-key'] !== undefined ? { publisherPrivateKey: createPrivateKey(await readFile(values['publisher-key'], 'utf8')) } : {}),
+    ...(values['require-publisher'] === true ? { requirePublisher: true } : {})
+  }
+}
 
 export async function main (argv: string[]): Promise<number> {
   let json = argv.includes('--json')
@@ -58,7 +97,8 @@ export async function main (argv: string[]): Promise<number> {
     const port = values.port === undefined ? 0 : Number(values.port)
     if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError('--port must be 0..65535')
     const common = {
-      input: target, peers: (values.peer ?? []).map(parsePeer), port, host: values.host ?? '127.0.0.1', policy: policy as Policy, keylog: values.keylog
+      input: target, peers: (values.peer ?? []).map(parsePeer), port, host: values.host ?? '127.0.0.1', policy: policy as Policy, keylog: values.keylog,
+      credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {}
     }
     switch (command) {
       case 'create': {
@@ -67,7 +107,8 @@ export async function main (argv: string[]): Promise<number> {
         if (chosen.length > 1) throw new UsageError('choose one of --v1, --v2, --hybrid')
         return await createCommand({
           path: target, output: values.output, version: chosen[0] ?? 'hybrid',
-          pieceLength: values['piece-length'] === undefined ? undefined : Number(values['piece-length']), trackers: values.tracker ?? []
+          pieceLength: values['piece-length'] === undefined ? undefined : Number(values['piece-length']), trackers: values.tracker ?? [],
+          strict: strictCreate(values)
         }, reporter)
       }
       case 'seed':

@@ -13,6 +13,30 @@ export const SWARM_KEY_SALT = 'BitTorrent over TLS v1'
 /** HKDF info for the Basic level's swarm key (IKM = the infohash). */
 export const BASIC_KEY_INFO = 'bttls v1 basic swarm key'
 
+/** HKDF info for the Strict level's swarm key (IKM = infohash || strict input: secret or publisher key). */
+export const STRICT_KEY_INFO = 'bttls v1 strict swarm key'
+
+/** Strict secret mode: length of the secret (256 random bits need no stretching). */
+export const STRICT_SECRET_LENGTH = 32
+/** Strict secret mode: the info dict commits to the secret, so a wrong secret is caught before dialing. */
+export const STRICT_COMMITMENT_LABEL = 'bttls v1 strict secret commitment'
+
+/**
+ * Strict passphrase mode: secret = scrypt(passphrase (UTF-8, NFC), PASSPHRASE_SALT_LABEL || infohash).
+ * N = 2^17, r = 8, p = 1: 128 MiB and about 0.6 s per guess on the reference machine.
+ */
+export const PASSPHRASE_SALT_LABEL = 'bttls v1 passphrase'
+export const SCRYPT_N = 131_072
+export const SCRYPT_R = 8
+export const SCRYPT_P = 1
+
+/** Strict publisher mode: an Ed25519 signature over this label, the role label, the header and the exporter. */
+export const PUBLISHER_PROOF_LABEL = 'bttls v1 publisher proof'
+export const PUBLISHER_KEY_LENGTH = 32
+export const PUBLISHER_SIGNATURE_LENGTH = 64
+/** Flag in the auth message header: a publisher signature (64 bytes) follows the proof. */
+export const FLAG_PUBLISHER_SIGNATURE = 0x0001
+
 /** RFC 8446 §7.5 exporter label; the exporter output binds the proofs to this one TLS connection. */
 export const EXPORTER_LABEL = 'EXPORTER-BitTorrent-TLS-v1'
 export const EXPORTER_LENGTH = 32
@@ -21,7 +45,7 @@ export const EXPORTER_LENGTH = 32
 export const INITIATOR_PROOF_LABEL = 'bttls v1 initiator proof'
 export const RESPONDER_PROOF_LABEL = 'bttls v1 responder proof'
 
-/** Size of an AuthHello or AuthReply: version(1) level(1) reserved(2) proof(32). */
+/** Size of an AuthHello or AuthReply: version(1) level(1) flags(2) proof(32), before any extension. */
 export const AUTH_HEADER_LENGTH = 4
 export const PROOF_LENGTH = 32
 export const AUTH_MESSAGE_LENGTH = AUTH_HEADER_LENGTH + PROOF_LENGTH

@@ -12,11 +12,12 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { HandshakeTimeoutError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
+import { HandshakeTimeoutError, LevelMismatchError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
+import { basicSwarmKey } from '../levels/basic.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
-import { readExactly } from './bounded-read.js'
-import { AUTH_MESSAGE_LENGTH, AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS } from './constants.js'
+import { readAuthMessage } from './bounded-read.js'
+import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
 import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
 import { createThrowawayCertificate } from './throwaway-cert.js'
@@ -90,16 +91,25 @@ export class TlsResponder {
     try {
       socket = await this.handshake(raw)
       const exporter = connectionExporter(socket)
-      const hello = decodeAuthMessage(await readExactly(socket, AUTH_MESSAGE_LENGTH, this.authTimeoutMs, 'AuthHello'))
-      const header = authHeader(hello.level)
+      const hello = decodeAuthMessage(await readAuthMessage(socket, this.authTimeoutMs, 'AuthHello'))
+      const helloHeader = authHeader(hello.level, hello.flags)
 
-      const match = findSwarm(candidates(), hello.level, header, exporter, hello.proof)
+      const match = findSwarm(candidates(), hello.level, helloHeader, exporter, hello.proof)
       if (!match) {
+        // The peer gets the same silent close either way; only our log says which it was.
+        if (hello.level === 'basic' && basicProofForStricterSwarm(candidates(), helloHeader, exporter, hello.proof)) {
+          throw new LevelMismatchError('the initiator knows the infohash of a Strict torrent served here but not its secret: it offered a Basic proof')
+        }
         throw new UnknownSwarmError(`no swarm served here matches the initiator's ${hello.level} proof (wrong infohash or secret, or an outsider)`)
       }
-      const details = negotiatedDetails(socket, match.candidate.level)
-      socket.write(encodeAuthMessage({ level: hello.level, proof: computeProof(match.key.key, 'responder', header, exporter) }))
-      await match.candidate.level.verifyPeer({ role: 'responder', socket, exporter })
+      const { level } = match.candidate
+      const details = negotiatedDetails(socket, level)
+      const flags = level.authFlags()
+      const header = authHeader(hello.level, flags)
+      socket.write(encodeAuthMessage({
+        level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), signature: level.authExtension('responder', header, exporter)
+      }))
+      await level.verifyPeer({ role: 'responder', socket, exporter, peerHeader: helloHeader, peerSignature: hello.signature })
       return { socket, level: match.candidate.level, swarmKey: match.key, swarm: match.candidate.swarm, details }
     } catch (err) {
       socket?.destroy()
@@ -118,6 +128,17 @@ export class TlsResponder {
     if (err) waiter.reject(err)
     else waiter.resolve(socket)
   }
+}
+
+/** Whether a Basic proof was made with the infohash of a swarm we serve at a stricter level. */
+function basicProofForStricterSwarm<T> (candidates: Iterable<SwarmCandidate<T>>, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
+  for (const candidate of candidates) {
+    if (candidate.level.name === 'basic') continue
+    for (const key of candidate.level.swarmKeys) {
+      if (proofMatches(computeProof(basicSwarmKey(key.infoHash).key, 'initiator', header, exporter), proof)) return true
+    }
+  }
+  return false
 }
 
 /** Tries every key; no early exit, so the time taken does not say which swarm matched. */

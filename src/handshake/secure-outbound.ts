@@ -13,11 +13,11 @@
  */
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { HandshakeTimeoutError, LevelMismatchError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
+import { HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
 import type { SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
-import { readExactly } from './bounded-read.js'
-import { AUTH_MESSAGE_LENGTH, AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from './constants.js'
+import { readAuthMessage } from './bounded-read.js'
+import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from './constants.js'
 import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
 import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
 import { initiatorOptions } from './tls-profile.js'
@@ -50,18 +50,25 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     const exporter = connectionExporter(socket)
 
     const swarmKey = level.swarmKeys[0]!
-    const header = authHeader(level.name)
-    socket.write(encodeAuthMessage({ level: level.name, proof: computeProof(swarmKey.key, 'initiator', header, exporter) }))
+    const flags = level.authFlags()
+    const header = authHeader(level.name, flags)
+    socket.write(encodeAuthMessage({
+      level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), signature: level.authExtension('initiator', header, exporter)
+    }))
 
-    const replyBytes = await readExactly(socket, AUTH_MESSAGE_LENGTH, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply')
-    const reply = decodeAuthMessage(replyBytes)
+    const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply').catch((err: Error) => {
+      throw err instanceof PeerClosedError
+        ? new PeerClosedError(`the responder closed without an AuthReply: it does not serve this swarm at level ${level.name}${level.name === 'basic' ? '' : ', or our secret, passphrase or key is not the swarm\'s'}`)
+        : err
+    }))
     if (reply.level !== level.name) {
       throw new LevelMismatchError(`responder answered at level ${reply.level}, we asked for ${level.name}`)
     }
-    if (!proofMatches(computeProof(swarmKey.key, 'responder', header, exporter), reply.proof)) {
+    const replyHeader = authHeader(reply.level, reply.flags)
+    if (!proofMatches(computeProof(swarmKey.key, 'responder', replyHeader, exporter), reply.proof)) {
       throw new ProofMismatchError('the responder\'s proof does not verify: it does not know the swarm key, or a man in the middle is relaying')
     }
-    await level.verifyPeer({ role: 'initiator', socket, exporter })
+    await level.verifyPeer({ role: 'initiator', socket, exporter, peerHeader: replyHeader, peerSignature: reply.signature })
     return { socket, level, swarmKey, details }
   } catch (err) {
     socket.destroy()

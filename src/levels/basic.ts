@@ -25,6 +25,8 @@ export function basicLevel (infoHashes: readonly Uint8Array[]): SwarmLevel {
     name: 'basic',
     swarmKeys,
     initiatorTlsOptions: () => ({}),
+    authFlags: () => 0,
+    authExtension: () => undefined,
     verifyPeer: () => {}
   }
 }

@@ -24,9 +24,14 @@ export function wireForm (infoHash: Uint8Array): Buffer {
 }
 
 export interface PeerCheck {
+  /** Our role on this connection. */
   readonly role: 'initiator' | 'responder'
   readonly socket: TLSSocket
   readonly exporter: Uint8Array
+  /** The 4-byte header of the peer's auth message (its flags say what it added). */
+  readonly peerHeader: Uint8Array
+  /** The peer's publisher signature, when its flags announced one. */
+  readonly peerSignature?: Uint8Array
 }
 
 export interface SwarmLevel {
@@ -35,6 +40,10 @@ export interface SwarmLevel {
   readonly swarmKeys: readonly SwarmKey[]
   /** Extra node:tls options this level needs on the initiator side (e.g. a client certificate). */
   initiatorTlsOptions (): Partial<ConnectionOptions>
+  /** Header flags this side sets in its auth message (0 unless the level adds something). */
+  authFlags (): number
+  /** What follows our proof when authFlags() announces it (a publisher signature); the header is ours. */
+  authExtension (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): Uint8Array | undefined
   /** Runs after both proofs verified; throws a BttlsError to refuse the peer. */
   verifyPeer (check: PeerCheck): void | Promise<void>
 }

@@ -16,6 +16,17 @@ import { PeerListener, type Refusal } from '../wire/listener.js'
 import type { PeerLink } from '../wire/peer-link.js'
 import { DEFAULT_POLICY, type Policy } from '../wire/policy.js'
 import { levelFor } from './torrent-level.js'
+import { secretCommitment } from '../levels/strict-keys.js'
+import type { StrictCredentials, StrictInfo } from '../levels/strict.js'
+import { MetadataMismatchError } from '../torrent/errors.js'
+
+function sameStrict (fromInfo: StrictInfo | undefined, fromMagnet: StrictInfo | undefined, secret: Uint8Array | undefined): boolean {
+  if (fromInfo === undefined || fromMagnet === undefined) return fromInfo === fromMagnet
+  if (fromInfo.mode !== fromMagnet.mode) return false
+  if (fromInfo.mode === 'publisher') return fromInfo.publisherKey!.equals(fromMagnet.publisherKey!)
+  if (fromInfo.mode === 'secret') return secret !== undefined && secretCommitment(secret).equals(fromInfo.commitment!)
+  return true
+}
 
 export interface SessionOptions {
   /** Listening port; 0 picks a free one. */
@@ -86,26 +97,39 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.options.policy ?? DEFAULT_POLICY
   }
 
-  /** Seed or download a torrent whose metainfo we have, with its data under `dir`. */
-  async addTorrent (metainfo: Metainfo, dir: string): Promise<TorrentHandle> {
+  /**
+   * Seed or download a torrent whose metainfo we have, with its data under `dir`. A Strict torrent
+   * needs its credentials (unless the .torrent carries its secret): the level is checked before any
+   * disk or network work, so a wrong secret fails here with a typed error.
+   */
+  async addTorrent (metainfo: Metainfo, dir: string, credentials: StrictCredentials = {}): Promise<TorrentHandle> {
+    const level = levelFor(metainfo, credentials)
     const store = await openFileStore(metainfo, dir)
     await store.verifyExisting()
     const swarm = new Swarm({ metainfo, store }, this.options.swarm)
-    return this.register(swarm, levelFor(metainfo))
+    return this.register(swarm, level)
   }
 
   /** Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. */
-  addMagnet (magnet: MagnetLink, dir: string): TorrentHandle {
+  addMagnet (magnet: MagnetLink, dir: string, credentials: StrictCredentials = {}): TorrentHandle {
+    const level = levelFor(magnet, credentials)
     const swarm = new Swarm({
       magnet,
-      parseInfo: infoBytes => metainfoFromInfoDict(infoBytes, magnet, magnet.trackers),
+      parseInfo: infoBytes => {
+        const parsed = metainfoFromInfoDict(infoBytes, magnet, magnet.trackers)
+        // The magnet's Strict claims chose our keys; the info dict (covered by the infohash) must agree.
+        if (!sameStrict(parsed.strict, magnet.strict, magnet.strictSecret ?? credentials.secret)) {
+          throw new MetadataMismatchError('the torrent\'s Strict parameters differ from what the magnet link says')
+        }
+        return parsed
+      },
       openStore: async metainfo => {
         const store = await openFileStore(metainfo, dir)
         await store.verifyExisting()
         return store
       }
     }, this.options.swarm)
-    return this.register(swarm, levelFor(magnet))
+    return this.register(swarm, level)
   }
 
   /**

@@ -17,6 +17,8 @@ import type { TorrentVersion } from './metainfo.js'
 import { parseTorrent } from './parse-torrent.js'
 import type { ParsedTorrent } from './parsed-torrent.js'
 import { unsafeComponentReason } from './path-component.js'
+import { encodeStrictInfo, INFO_KEY, SECRET_KEY } from './bttls-fields.js'
+import type { StrictInfo } from '../levels/strict.js'
 
 export interface CreateTorrentOptions {
   readonly version: TorrentVersion
@@ -29,6 +31,8 @@ export interface CreateTorrentOptions {
   readonly private?: boolean
   /** `creation date` in seconds since the epoch. Default: now. */
   readonly creationDate?: number
+  /** Make a Strict torrent: its parameters go into info["bttls"], a secret into the top-level "bttls secret". */
+  readonly strict?: { readonly info: StrictInfo, readonly secret?: Buffer }
 }
 
 export const CREATED_BY = 'bttls/0.1.0'
@@ -96,6 +100,7 @@ export async function createTorrent (path: string, options: CreateTorrentOptions
     info['meta version'] = 2
     info['file tree'] = fileTree(files, roots, singleFile ? name : undefined)
   }
+  if (options.strict !== undefined) info[INFO_KEY] = encodeStrictInfo(options.strict.info)
 
   const torrent: Record<string, Encodable | undefined> = {
     info,
@@ -105,6 +110,7 @@ export async function createTorrent (path: string, options: CreateTorrentOptions
   const trackers = options.trackers ?? []
   if (trackers.length > 0) torrent.announce = trackers[0]
   if (trackers.length > 1) torrent['announce-list'] = trackers.map(t => [t])
+  if (options.strict?.secret !== undefined) torrent[SECRET_KEY] = options.strict.secret
   if (withV2) torrent['piece layers'] = new Map([...layers].map(([hex, layer]) => [Buffer.from(hex, 'hex'), layer]))
   const bytes = encodeBencode(torrent)
   return { bytes, metainfo: parseTorrent(bytes, { maxBytes: Math.max(bytes.length, 16 * 1024 * 1024) }) }

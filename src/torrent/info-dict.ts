@@ -10,6 +10,12 @@ import { BLOCK_SIZE, HASH_SIZE, rootFromPieceLayer } from './merkle.js'
 import type { TorrentFile, TorrentVersion } from './metainfo.js'
 import type { ParsedTorrent } from './parsed-torrent.js'
 import { decodeUtf8, unsafeComponentReason } from './path-component.js'
+import { INFO_KEY, parseStrictInfo } from './bttls-fields.js'
+import type { StrictInfo } from '../levels/strict.js'
+
+function strictField (strict: StrictInfo | undefined): { strict?: StrictInfo } {
+  return strict === undefined ? {} : { strict }
+}
 
 /** Largest piece we accept: a piece is held in memory whole while it is verified. */
 export const MAX_PIECE_LENGTH = 256 * 1024 * 1024
@@ -127,6 +133,7 @@ export function parseInfoDict (input: InfoDictInput): ParsedTorrent {
     infoBytes,
     trackers: input.trackers,
     private: info.get('private') === 1,
+    ...strictField(parseStrictInfo(info.get(INFO_KEY))),
     pieceSize,
     singleFile,
     contentLength,

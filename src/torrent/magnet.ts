@@ -5,6 +5,7 @@
 import { isIPv6 } from 'node:net'
 import { InvalidMagnetError } from './errors.js'
 import type { MagnetLink, Metainfo } from './metainfo.js'
+import type { StrictMode } from '../levels/strict.js'
 
 const MAX_URI_LENGTH = 64 * 1024
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
@@ -23,6 +24,9 @@ export function parseMagnet (uri: string): MagnetLink {
   let name: string | undefined
   const trackers = new Set<string>()
   const peers = new Set<string>()
+  let strictMode: StrictMode | undefined
+  let strictSecret: Buffer | undefined
+  let publisherKey: Buffer | undefined
 
   for (const part of uri.slice('magnet:?'.length).split('&')) {
     if (part === '') continue
@@ -55,11 +59,25 @@ export function parseMagnet (uri: string): MagnetLink {
       case 'x.pe':
         peers.add(checkPeer(value))
         break
+      // bttls (BEP: "Magnet links"): the Strict mode, and what an infohash alone does not give.
+      case 'x.bttls':
+        if (!/^strict-(secret|passphrase|publisher)$/.test(value)) invalid(`x.bttls must be strict-secret, strict-passphrase or strict-publisher, got "${value.slice(0, 40)}"`)
+        strictMode = value.slice('strict-'.length) as StrictMode
+        break
+      case 'x.bttls.secret':
+        strictSecret = hex32(value, 'x.bttls.secret')
+        break
+      case 'x.bttls.pk':
+        publisherKey = hex32(value, 'x.bttls.pk')
+        break
       default:
         break
     }
   }
   if (infoHashV1 === undefined && infoHashV2 === undefined) invalid('no urn:btih or urn:btmh exact topic (xt)')
+  if (strictMode === undefined && (strictSecret !== undefined || publisherKey !== undefined)) invalid('x.bttls.secret and x.bttls.pk need x.bttls')
+  if (strictMode === 'publisher' && publisherKey === undefined) invalid('x.bttls=strict-publisher needs x.bttls.pk')
+  if (strictSecret !== undefined && strictMode !== 'secret') invalid('x.bttls.secret goes with x.bttls=strict-secret only')
   const wireInfoHash = infoHashV1 ?? infoHashV2!.subarray(0, 20)
   return {
     ...(infoHashV1 !== undefined ? { infoHashV1 } : {}),
@@ -67,18 +85,34 @@ export function parseMagnet (uri: string): MagnetLink {
     wireInfoHash,
     ...(name !== undefined ? { name } : {}),
     trackers: [...trackers],
-    peers: [...peers]
+    peers: [...peers],
+    ...(strictMode !== undefined ? { strict: strictMode === 'publisher' ? { mode: strictMode, publisherKey: publisherKey! } : { mode: strictMode } } : {}),
+    ...(strictSecret !== undefined ? { strictSecret } : {})
   }
 }
 
-/** A magnet link for a torrent (xt for each infohash it has, dn, tr; x.pe for a MagnetLink's peers). */
-export function magnetUri (m: Metainfo | MagnetLink): string {
+function hex32 (value: string, key: string): Buffer {
+  if (!/^[0-9a-f]{64}$/i.test(value)) invalid(`${key} must be 64 hex characters`)
+  return Buffer.from(value, 'hex')
+}
+
+/**
+ * A magnet link for a torrent (xt for each infohash it has, dn, tr; x.pe for a MagnetLink's peers;
+ * x.bttls for a Strict torrent). The Strict secret goes in only when `secret` is given: such a link
+ * is a credential.
+ */
+export function magnetUri (m: Metainfo | MagnetLink, options: { secret?: Buffer } = {}): string {
   const parts: string[] = []
   if (m.infoHashV1 !== undefined) parts.push(`xt=urn:btih:${m.infoHashV1.toString('hex')}`)
   if (m.infoHashV2 !== undefined) parts.push(`xt=urn:btmh:${SHA256_MULTIHASH}${m.infoHashV2.toString('hex')}`)
   if (m.name !== undefined) parts.push(`dn=${encodeURIComponent(m.name)}`)
   for (const tr of m.trackers) parts.push(`tr=${encodeURIComponent(tr)}`)
   if ('peers' in m) for (const pe of m.peers) parts.push(`x.pe=${encodeURIComponent(pe)}`)
+  if (m.strict !== undefined) {
+    parts.push(`x.bttls=strict-${m.strict.mode}`)
+    if (m.strict.publisherKey !== undefined) parts.push(`x.bttls.pk=${m.strict.publisherKey.toString('hex')}`)
+    if (options.secret !== undefined && m.strict.mode === 'secret') parts.push(`x.bttls.secret=${options.secret.toString('hex')}`)
+  }
   return `magnet:?${parts.join('&')}`
 }
 

@@ -5,6 +5,8 @@
  * For v2 and hybrid every file starts on a piece boundary (hybrid torrents carry BEP 47 pad files to
  * make that true for v1 too; pure v2 torrents have implicit padding), so one model serves all three.
  */
+import type { StrictInfo } from '../levels/strict.js'
+
 export type TorrentVersion = 'v1' | 'v2' | 'hybrid'
 
 export interface TorrentFile {
@@ -38,6 +40,8 @@ export interface Metainfo {
   /** Tracker URLs (announce + announce-list, flattened, deduplicated). */
   readonly trackers: readonly string[]
   readonly private: boolean
+  /** The torrent's Strict level parameters (info["bttls"]); undefined for an ordinary (Basic) torrent. */
+  readonly strict?: StrictInfo
   /** Byte length of piece `index` (the last piece of a file or torrent may be short). */
   pieceSize (index: number): number
 }
@@ -51,4 +55,8 @@ export interface MagnetLink {
   readonly trackers: readonly string[]
   /** x.pe peer addresses, "host:port". */
   readonly peers: readonly string[]
+  /** x.bttls: the torrent's Strict mode (its info dict has the full parameters). */
+  readonly strict?: StrictInfo
+  /** x.bttls.secret: the Strict secret, for secret-mode torrents shared by magnet. */
+  readonly strictSecret?: Buffer
 }

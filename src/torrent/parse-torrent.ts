@@ -9,6 +9,7 @@ import { InvalidTorrentError, MalformedBencodeError, MetadataMismatchError, Over
 import { parseInfoDict } from './info-dict.js'
 import type { ParsedTorrent } from './parsed-torrent.js'
 import { decodeUtf8 } from './path-component.js'
+import { parseStrictSecret, SECRET_KEY } from './bttls-fields.js'
 
 /** Default size limit for a .torrent file (libtorrent's is 10 MB; v1 hashes of a 100 GB torrent in 64 KiB pieces fit). */
 export const DEFAULT_MAX_TORRENT_BYTES = 16 * 1024 * 1024
@@ -30,12 +31,15 @@ export function parseTorrent (bytes: Uint8Array, limits: ParseLimits = {}): Pars
   if (!(info instanceof BencodeDict)) throw new InvalidTorrentError('torrent file has no info dict')
   // The infohash is over the info dict's bytes exactly as they appear in the file.
   const [start, end] = root.spans.get('info')!
-  return parseInfoDict({
+  const parsed = parseInfoDict({
     info,
     infoBytes: own.subarray(start, end),
     pieceLayers: root.get('piece layers'),
     trackers: parseTrackers(root)
   })
+  const strictSecret = parseStrictSecret(root.get(SECRET_KEY))
+  if (strictSecret !== undefined && parsed.strict?.mode !== 'secret') throw new InvalidTorrentError('bttls secret in a torrent that is not in Strict secret mode')
+  return strictSecret === undefined ? parsed : { ...parsed, strictSecret }
 }
 
 /**

@@ -20,6 +20,8 @@ export interface ParsedTorrent extends Metainfo {
    * (BEP 9 transfers only the info dict).
    */
   readonly pieceLayers?: ReadonlyMap<string, Buffer>
+  /** Strict secret mode: the secret from the file's top-level `bttls secret` (never in the info dict). */
+  readonly strictSecret?: Buffer
 }
 
 export function isParsedTorrent (m: Metainfo): m is ParsedTorrent {

@@ -3,6 +3,24 @@ import { createTorrent } from '../../torrent/create-torrent.js'
 import { magnetUri } from '../../torrent/magnet.js'
 import type { Reporter } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
+import { randomBytes, createPublicKey, X509Certificate } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { secretCommitment } from '../../levels/strict-keys.js'
+import { rawPublisherKey, type StrictInfo } from '../../levels/strict.js'
+import { STRICT_SECRET_LENGTH } from '../../handshake/constants.js'
+
+async function strictOptions (strict: CreateArgs['strict']): Promise<{ info: StrictInfo, secret?: Buffer } | undefined> {
+  if (strict === undefined) return undefined
+  if (strict.mode === 'passphrase') return { info: { mode: 'passphrase' } }
+  if (strict.mode === 'secret') {
+    const secret = randomBytes(STRICT_SECRET_LENGTH)
+    return { info: { mode: 'secret', commitment: secretCommitment(secret) }, secret }
+  }
+  // A certificate or a bare public key, PEM; only its (Ed25519) public key goes into the torrent.
+  const pem = await readFile(strict.certFile, 'utf8')
+  const key = pem.includes('BEGIN CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem)
+  return { info: { mode: 'publisher', publisherKey: rawPublisherKey(key) } }
+}
 
 export interface CreateArgs {
   path: string
@@ -10,19 +28,24 @@ export interface CreateArgs {
   version: 'v1' | 'v2' | 'hybrid'
   pieceLength?: number
   trackers: string[]
+  /** --strict-secret (secret mode, or passphrase mode with --passphrase) or --strict-cert (publisher mode). */
+  strict?: { mode: 'secret' } | { mode: 'passphrase' } | { mode: 'publisher', certFile: string }
 }
 
 export async function createCommand (args: CreateArgs, reporter: Reporter): Promise<number> {
   if (args.pieceLength !== undefined && !(Number.isInteger(args.pieceLength) && args.pieceLength >= 16384 && (args.pieceLength & (args.pieceLength - 1)) === 0)) {
     throw new UsageError('--piece-length must be a power of two of at least 16384')
   }
-  const { bytes, metainfo } = await createTorrent(args.path, { version: args.version, pieceLength: args.pieceLength, trackers: args.trackers })
-  await writeFile(args.output, bytes)
+  const strict = await strictOptions(args.strict)
+  const { bytes, metainfo } = await createTorrent(args.path, { version: args.version, pieceLength: args.pieceLength, trackers: args.trackers, strict })
+  await writeFile(args.output, bytes, { mode: strict?.secret ? 0o600 : 0o644 })
   reporter.event('created', {
     file: args.output, name: metainfo.name, version: metainfo.version, infoHashV1: metainfo.infoHashV1?.toString('hex'),
-    infoHashV2: metainfo.infoHashV2?.toString('hex'), pieces: metainfo.pieceCount, pieceLength: metainfo.pieceLength, magnet: magnetUri(metainfo)
+    infoHashV2: metainfo.infoHashV2?.toString('hex'), pieces: metainfo.pieceCount, pieceLength: metainfo.pieceLength, magnet: magnetUri(metainfo, { secret: strict?.secret }), level: metainfo.strict ? 'strict' : 'basic', mode: metainfo.strict?.mode
   })
-  reporter.line(`created ${args.output}: ${metainfo.name}, ${metainfo.version}, ${metainfo.pieceCount} pieces of ${metainfo.pieceLength} bytes`)
-  reporter.line(magnetUri(metainfo))
+  reporter.line(`created ${args.output}: ${metainfo.name}, ${metainfo.version}, ${metainfo.pieceCount} pieces of ${metainfo.pieceLength} bytes` +
+    (metainfo.strict ? `, level strict (${metainfo.strict.mode})` : ', level basic'))
+  if (strict?.secret) reporter.line('the .torrent file and the magnet below carry the secret: share them only with the swarm')
+  reporter.line(magnetUri(metainfo, { secret: strict?.secret }))
   return 0
 }

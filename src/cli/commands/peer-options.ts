@@ -1,7 +1,13 @@
 /** Options shared by `seed` and `get`, and the session they start. */
 import { Session, type TorrentHandle } from '../../session/session.js'
 import type { Policy } from '../../wire/policy.js'
-import { levelFor } from '../../session/torrent-level.js'
+import { describeLevel } from '../../session/torrent-level.js'
+import type { StrictCredentials } from '../../levels/strict.js'
+
+function describe (m: Parameters<typeof describeLevel>[0]): string {
+  const d = describeLevel(m)
+  return d.mode === undefined ? d.level : `${d.level} (${d.mode})`
+}
 import { reportSession, type Reporter } from '../reporter.js'
 import { dataDirectory, readTorrentInput } from '../torrent-input.js'
 import type { TransportKind } from '../../wire/peer-link.js'
@@ -16,6 +22,8 @@ export interface PeerCommandArgs {
   host: string
   policy: Policy
   keylog?: string
+  /** Strict credentials from --secret/--passphrase/--publisher-key/--require-publisher. */
+  credentials: StrictCredentials
 }
 
 export interface StartedPeer {
@@ -42,20 +50,20 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
   if (input.kind === 'torrent') {
     const m = input.metainfo
     storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
-    handle = await session.addTorrent(m, storeDir)
+    handle = await session.addTorrent(m, storeDir, args.credentials)
     reporter.event('torrent', {
       infoHash: m.wireInfoHash.toString('hex'), infoHashV1: m.infoHashV1?.toString('hex'), infoHashV2: m.infoHashV2?.toString('hex'),
-      name: m.name, version: m.version, level: levelFor(m).name, pieces: m.pieceCount, have: handle.swarm.stats().piecesDone
-    }, `${m.name}: ${m.version} torrent, level ${levelFor(m).name}, ${handle.swarm.stats().piecesDone}/${m.pieceCount} pieces on disk`)
+      name: m.name, version: m.version, ...describeLevel(m), pieces: m.pieceCount, have: handle.swarm.stats().piecesDone
+    }, `${m.name}: ${m.version} torrent, level ${describe(m)}, ${handle.swarm.stats().piecesDone}/${m.pieceCount} pieces on disk`)
   } else {
     const m = input.magnet
     storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
-    handle = session.addMagnet(m, storeDir)
+    handle = session.addMagnet(m, storeDir, args.credentials)
     for (const p of m.peers) {
       const match = /^\[?(.+?)\]?:(\d+)$/.exec(p)
       if (match) peers.push({ host: match[1]!, port: Number(match[2]) })
     }
-    reporter.event('torrent', { infoHash: m.wireInfoHash.toString('hex'), name: m.name, level: levelFor(m).name, magnet: true },
+    reporter.event('torrent', { infoHash: m.wireInfoHash.toString('hex'), name: m.name, ...describeLevel(m), magnet: true },
       `magnet ${m.wireInfoHash.toString('hex')}: fetching metadata over BEP 9`)
   }
   return { session, handle, peersSeen, peers, storeDir }
