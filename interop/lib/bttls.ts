@@ -38,11 +38,22 @@ export async function bttlsGet (ctx: ScenarioContext, input: string, out: string
 
 export interface BttlsPeerView { transport: string, direction: string, address: string, port: number, tls?: { protocol?: string, cipher?: string, level?: string } }
 
-/** bttls' own account of its peer links: transports, ciphers, and why links it refused or lost failed. */
-export function bttlsLinks (events: JsonEvent[]): { links: BttlsPeerView[], transport: string, cipher: string, troubles: string[] } {
+/**
+ * bttls' own account of its peer links: transports, ciphers, and why links it refused or lost failed.
+ * bttls does not say which MSE method a link uses. Outbound it offers RC4 only, so RC4 is certain;
+ * inbound it selects plaintext when the initiator offers both, so the caller passes what it knows
+ * (`mseInbound`, e.g. from libtorrent's flags).
+ */
+export function bttlsLinks (events: JsonEvent[], mseInbound?: string): { links: BttlsPeerView[], transport: string, cipher: string, troubles: string[] } {
   const links = events.filter(e => e.event === 'peer') as unknown as BttlsPeerView[]
   const kinds = [...new Set(links.map(l => l.tls?.protocol ? `${l.transport} ${l.tls.protocol}` : l.transport))]
-  const ciphers = [...new Set(links.map(l => l.transport === 'tls' ? l.tls?.cipher ?? 'tls' : l.transport === 'mse' ? 'RC4 (MSE)' : 'none'))]
+  const cipherOf = (l: BttlsPeerView): string => {
+    if (l.transport === 'tls') return l.tls?.cipher ?? 'TLS (suite not reported)'
+    if (l.transport === 'plain') return 'none'
+    if (l.direction === 'outbound') return 'RC4 (MSE)'
+    return mseInbound ?? 'MSE, method not reported'
+  }
+  const ciphers = [...new Set(links.map(cipherOf))]
   const troubles = events.filter(e => ['refused', 'dial-failed', 'bad-piece', 'peer-banned', 'error'].includes(e.event) ||
     (e.event === 'peer-closed' && e.error !== undefined)).map(describeTrouble)
   return { links, transport: kinds.join(', ') || 'no peer link', cipher: ciphers.join(', ') || '—', troubles }

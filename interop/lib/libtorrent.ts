@@ -31,6 +31,9 @@ export async function ltStart (ctx: ScenarioContext, o: LtOptions): Promise<Peer
   const name = o.name ?? `libtorrent ${o.mode}`
   const peer = ctx.procs.spawn(DEBIAN_PYTHON, args, { name, json: true, logPrefix: ctx.log(name.replace(/\W+/g, '-')) })
   await peer.event('listening', 15000, e => e.port === o.port && e.socket !== 'udp' && !String(e.socket).includes('utp'))
+  // Until its torrent is added (and, as a seeder, checked) libtorrent closes incoming connections
+  // without a word, which a dialing bttls takes for "does not speak TLS/MSE".
+  await peer.event('torrent-ready', 15000)
   return peer
 }
 

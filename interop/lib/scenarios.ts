@@ -49,8 +49,8 @@ function rate (ctx: ScenarioContext, out: Outcome, seconds: number, timedBy: str
 }
 
 /** bttls' transport (and cipher) from its JSON events, with the expectation for this row. */
-function bttlsSaw (out: Outcome, peer: Peer, expect?: string[]): void {
-  const links = bttlsLinks(peer.events)
+function bttlsSaw (out: Outcome, peer: Peer, expect?: string[], mseInbound?: string): void {
+  const links = bttlsLinks(peer.events, mseInbound)
   out.bttlsTransport = links.transport
   out.cipher = links.cipher
   if (links.links.length === 0) out.problems.push('bttls reported no peer link')
@@ -59,10 +59,14 @@ function bttlsSaw (out: Outcome, peer: Peer, expect?: string[]): void {
   for (const t of links.troubles.slice(0, 4)) out.notes.push(`bttls: ${t}`)
 }
 
-function ltSaw (out: Outcome, peer: Peer, expect?: string): void {
+/** libtorrent's view; returns the MSE method it reports, for bttls' inbound MSE links. */
+function ltSaw (out: Outcome, peer: Peer, expect?: string): string | undefined {
   const lt = ltTransport(peer.events)
   out.clientTransport = lt.transport
   if (expect && lt.transport !== expect) out.problems.push(`libtorrent saw ${lt.transport}; expected ${expect}`)
+  if (lt.peers.some(p => p.rc4_encrypted)) return 'RC4 (MSE)'
+  if (lt.peers.some(p => p.plaintext_encrypted)) return 'none (MSE handshake, then plaintext)'
+  return undefined
 }
 
 function magnetOf (t: TorrentFile): string {
@@ -92,8 +96,7 @@ function libtorrentScenarios (row: LtRow): Scenario[] {
       rate(ctx, out, complete.seconds as number, row.magnet ? 'libtorrent (add magnet → complete)' : 'libtorrent (add torrent → complete)')
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
       await ctx.procs.stop(bttls)
-      bttlsSaw(out, bttls, row.bttlsExpect)
-      ltSaw(out, lt, row.ltExpect)
+      bttlsSaw(out, bttls, row.bttlsExpect, ltSaw(out, lt, row.ltExpect))
     }
   }, {
     ...base,
@@ -227,7 +230,8 @@ function aria2Scenarios (forceMse: boolean): Scenario[] {
       rate(ctx, out, (Date.now() - started) / 1000, 'aria2 process wall time (includes its ~3 s tracker/startup overhead)')
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
       await ctx.procs.stop(bttls)
-      bttlsSaw(out, bttls, expect)
+      // aria2 offers RC4 only at --bt-min-crypto-level=arc4, else plaintext and RC4, of which bttls picks plaintext.
+      bttlsSaw(out, bttls, expect, forceMse ? 'RC4 (MSE; aria2 offers only RC4)' : 'none (MSE handshake, then plaintext: aria2 offers both, bttls selects plaintext)')
       out.clientTransport = 'n/a'
     }
   }, {

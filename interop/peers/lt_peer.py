@@ -102,7 +102,14 @@ def run_peer(args):
     ses = lt.session(settings(args))
     if args.torrent:
         atp = lt.add_torrent_params()
-        atp.ti = lt.torrent_info(args.torrent)
+        with open(args.torrent, 'rb') as f:
+            meta = lt.bdecode(f.read())
+        if not args.use_tracker:
+            # Peers come only from --connect: a tracker would hand libtorrent itself and the dead
+            # peers of earlier scenarios. The info dict, hence the infohash, is unchanged.
+            meta.pop(b'announce', None)
+            meta.pop(b'announce-list', None)
+        atp.ti = lt.torrent_info(meta)
     else:
         atp = lt.parse_magnet_uri(args.magnet)
     atp.save_path = args.save
@@ -125,7 +132,17 @@ def run_peer(args):
     def snapshot():
         return [peer_view(p) for p in h.get_peer_info()]
 
+    ready_states = {lt.torrent_status.states.downloading, lt.torrent_status.states.finished,
+                    lt.torrent_status.states.seeding, lt.torrent_status.states.downloading_metadata}
+    reported_ready = False
     while not stopping:
+        if not reported_ready:
+            st = h.status()
+            # libtorrent drops incoming connections, silently, until the torrent is added and
+            # checked; 'torrent-ready' tells the harness when the other side may dial.
+            if st.state in ready_states and (args.mode == 'leech' or st.is_seeding):
+                reported_ready = True
+                emit('torrent-ready', state=str(st.state), progress=st.progress)
         for a in ses.pop_alerts():
             name = type(a).__name__
             if name == 'listen_succeeded_alert':
@@ -196,6 +213,7 @@ def main():
     ap.add_argument('--cert')
     ap.add_argument('--key')
     ap.add_argument('--timeout', type=float, default=0)
+    ap.add_argument('--use-tracker', action='store_true')
     args = ap.parse_args()
     if args.mode == 'create':
         create(args)
