@@ -136,7 +136,7 @@ export async function main (argv: string[]): Promise<number> {
 process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err })
 
 // Run when executed (bin/bttls.js imports this module), not when imported by tests.
-if (process.argv[1] !== undefined && /bttls(\.js)?$|cli[/\\]main\.js$/.test(process.argv[1])) {
+if (process.argv[1] !== undefined && /bttls(\.js)?$|cli[/\\]main\.[jt]s$/.test(process.argv[1])) {
   main(process.argv.slice(2)).then(code => { process.exitCode = code }, err => {
     process.stderr.write(`bttls: internal error: ${String(err?.stack ?? err)}\n`)
     process.exitCode = 1

@@ -1,7 +1,7 @@
 /** Options shared by `seed` and `get`, and the session they start. */
 import { Session, type TorrentHandle } from '../../session/session.js'
 import type { Policy } from '../../wire/policy.js'
-import { describeLevel } from '../../session/torrent-level.js'
+import { describeLevel, levelFor } from '../../session/torrent-level.js'
 import type { StrictCredentials } from '../../levels/strict.js'
 
 function describe (m: Parameters<typeof describeLevel>[0]): string {
@@ -9,7 +9,7 @@ function describe (m: Parameters<typeof describeLevel>[0]): string {
   return d.mode === undefined ? d.level : `${d.level} (${d.mode})`
 }
 import { reportSession, type Reporter } from '../reporter.js'
-import { dataDirectory, readTorrentInput } from '../torrent-input.js'
+import { dataDirectory, readTorrentInput, type TorrentInput } from '../torrent-input.js'
 import type { TransportKind } from '../../wire/peer-link.js'
 
 export interface PeerCommandArgs {
@@ -38,7 +38,18 @@ export interface StartedPeer {
 
 export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
   const input = await readTorrentInput(args.input)
+  // A missing or wrong credential is reported before anything listens or touches the disk.
+  levelFor(input.kind === 'torrent' ? input.metainfo : input.magnet, args.credentials)
   const session = await Session.start({ port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog })
+  try {
+    return await addInput(session, input, args, reporter)
+  } catch (err) {
+    await session.close()
+    throw err
+  }
+}
+
+async function addInput (session: Session, input: TorrentInput, args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
   const peersSeen: Record<TransportKind, number> = { tls: 0, plain: 0, mse: 0 }
   session.on('link', link => { peersSeen[link.transport]++ })
   reportSession(session, reporter)
