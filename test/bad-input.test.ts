@@ -88,30 +88,61 @@ async function rawConnect (port: number): Promise<{ socket: net.Socket, closed: 
   return { socket, closed: async since => (await closedAt) - since }
 }
 
-/** Sends `bytes` (possibly nothing) on a raw connection and expects the listener to refuse it. */
-async function refusedRaw (target: Target, bytes: Buffer, more?: { afterMs: number, bytes: Buffer }): Promise<Observation> {
+/**
+ * Sends `bytes` (possibly nothing) on a raw connection, then `more.chunks` one every `more.everyMs`
+ * while the socket is open (starting once the peer first answers, with `afterReply`), and expects
+ * the listener to refuse it.
+ */
+async function refusedRaw (target: Target, bytes: Buffer, more?: { everyMs: number, chunks: Buffer[], afterReply?: boolean }): Promise<Observation> {
   const { socket, closed } = await rawConnect(target.port)
   const since = Date.now()
   socket.write(bytes)
-  if (more) setTimeout(() => { if (!socket.destroyed) socket.write(more.bytes) }, more.afterMs)
-  const refusal = await target.watch.refusal(socket.localPort!)
-  const closedAfterMs = await closed(since)
-  socket.destroy()
-  return { error: refusal.error, transport: refusal.transport, closedAfterMs }
+  const pending = [...(more?.chunks ?? [])]
+  let timer: NodeJS.Timeout | undefined
+  const trickle = (): void => {
+    timer = setInterval(() => {
+      const chunk = pending.shift()
+      if (chunk && !socket.destroyed) socket.write(chunk)
+      else clearInterval(timer)
+    }, more?.everyMs ?? 1000)
+  }
+  if (more?.afterReply) socket.once('data', trickle)
+  else trickle()
+  try {
+    const refusal = await target.watch.refusal(socket.localPort!)
+    const closedAfterMs = await closed(since)
+    return { error: refusal.error, transport: refusal.transport, closedAfterMs }
+  } finally {
+    clearInterval(timer)
+    socket.destroy()
+  }
 }
 
-/** A TLS initiator to the listener that, once TLS is up, sends `auth` (possibly nothing) instead of a real AuthHello. */
-async function refusedAfterTls (target: Target, auth: Buffer): Promise<Observation> {
+/** One chunk per byte: a slowloris peer that keeps every step busy but never finishes it. */
+const byteByByte = (bytes: Buffer): Buffer[] => [...bytes].map(b => Buffer.from([b]))
+
+/**
+ * A TLS initiator to the listener that, once TLS is up, sends `auth` (possibly nothing) instead of a
+ * real AuthHello; with `everyMs`, one byte at a time.
+ */
+async function refusedAfterTls (target: Target, auth: Buffer, everyMs?: number): Promise<Observation> {
   const { socket: raw, closed } = await rawConnect(target.port)
   raw.pause() // the TLS socket reads it
   const secure = tls.connect({ socket: raw, ...initiatorOptions() })
   secure.on('error', () => {})
   await new Promise<void>(resolve => secure.once('secureConnect', resolve))
   const since = Date.now()
-  if (auth.length > 0) secure.write(auth)
-  const refusal = await target.watch.refusal(raw.localPort!)
-  const closedAfterMs = await closed(since)
-  return { error: refusal.error, transport: refusal.transport, closedAfterMs }
+  const pending = everyMs === undefined ? [auth] : byteByByte(auth)
+  const send = (): void => { const chunk = pending.shift(); if (chunk?.length && !secure.destroyed) secure.write(chunk) }
+  send()
+  const timer = setInterval(send, everyMs ?? 1000)
+  try {
+    const refusal = await target.watch.refusal(raw.localPort!)
+    const closedAfterMs = await closed(since)
+    return { error: refusal.error, transport: refusal.transport, closedAfterMs }
+  } finally {
+    clearInterval(timer)
+  }
 }
 
 /** A plain peer with a valid handshake for the torrent, whose link is accepted; then it sends `bad`. */
@@ -200,8 +231,9 @@ const listenerCases: Case[] = [
     name: 'garbage beyond the MSE sync window (the MSE responder gives up)',
     expect: MseHandshakeError,
     transport: 'mse',
-    // Two writes: bittorrent-protocol checks the sync window when bytes arrive after Ya.
-    run: target => refusedRaw(target, garbage(700), { afterMs: 50, bytes: garbage(700) })
+    // bittorrent-protocol checks the sync window only when bytes arrive after it has taken Ya and
+    // answered with Yb: so the second write waits for that answer (a timer raced a busy event loop).
+    run: target => refusedRaw(target, garbage(700), { everyMs: 10, chunks: [garbage(700)], afterReply: true })
   },
   {
     name: 'TLS record header, garbage ClientHello body',
@@ -216,6 +248,12 @@ const listenerCases: Case[] = [
     run: target => refusedRaw(target, hello.subarray(0, hello.length >> 1))
   },
   {
+    name: 'ClientHello trickled a byte at a time (the TLS bound is absolute, not idle time)',
+    expect: HandshakeTimeoutError,
+    transport: 'tls',
+    run: target => refusedRaw(target, hello.subarray(0, 9), { everyMs: TIMEOUT_MS / 4, chunks: byteByByte(hello.subarray(9)) })
+  },
+  {
     name: 'oversized ClientHello (announced length over MAX_CLIENT_HELLO_LENGTH)',
     expect: UnrecognizedProtocolError,
     run: target => refusedRaw(target, Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x01, 0x00, 0x00]))
@@ -225,6 +263,12 @@ const listenerCases: Case[] = [
     expect: HandshakeTimeoutError,
     transport: 'tls',
     run: target => refusedAfterTls(target, Buffer.alloc(0))
+  },
+  {
+    name: 'AuthHello trickled a byte at a time',
+    expect: HandshakeTimeoutError,
+    transport: 'tls',
+    run: target => refusedAfterTls(target, authHello(0x01, 0x01, 0), TIMEOUT_MS / 4)
   },
   {
     name: 'AuthHello with an unknown version',
@@ -271,6 +315,15 @@ const listenerCases: Case[] = [
     expect: HandshakeTimeoutError,
     transport: 'plain',
     run: target => refusedRaw(target, btHandshake(infoHash, randomBytes(20)).subarray(0, 40))
+  },
+  {
+    name: 'plain BitTorrent handshake trickled a byte at a time',
+    expect: HandshakeTimeoutError,
+    transport: 'plain',
+    run: target => {
+      const handshake = btHandshake(infoHash, randomBytes(20))
+      return refusedRaw(target, handshake.subarray(0, 20), { everyMs: TIMEOUT_MS / 4, chunks: byteByByte(handshake.subarray(20)) })
+    }
   }
 ]
 
