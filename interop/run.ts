@@ -51,6 +51,7 @@ function git (args: string[]): string {
 
 function clientLabel (clients: Clients, s: Scenario): string {
   const names: Record<keyof Clients, string> = { libtorrent: 'libtorrent', aria2: 'aria2', transmission: 'Transmission', opentracker: 'opentracker', openssl: 'OpenSSL' }
+  if (s.client === undefined) return 'bttls'
   const c = clients[s.client]
   return c.available ? `${names[s.client]} ${c.version}` : names[s.client]
 }
@@ -124,6 +125,7 @@ async function main (): Promise<number> {
       const n = i + 1
       const t0 = Date.now()
       const out = newOutcome()
+      let processes: Row['processes'] = []
       let status: Row['status'] = 'PASS'
       let reason: string | undefined
       const missing = s.needs.map(k => clients[k]).find(c => !c.available)
@@ -144,8 +146,9 @@ async function main (): Promise<number> {
         if (status === 'PASS' && out.sha256Ok !== true) { status = 'FAIL'; reason = 'downloaded bytes not checked' }
         if (status === 'PASS' && out.problems.length > 0) { status = 'FAIL'; reason = out.problems.join('; ') }
         if (status === 'FAIL') postMortem(out, procs, ctx.dir)
+        processes = procs.all.map(p => ({ name: p.name, pid: p.pid, exit: p.signal ?? String(p.exitCode) }))
       }
-      const row = toRow(n, s, clientLabel(clients, s), out, status, reason, (Date.now() - t0) / 1000)
+      const row = { ...toRow(n, s, clientLabel(clients, s), out, status, reason, (Date.now() - t0) / 1000), processes }
       rows.push(row)
       log(`[${n}/${scenarios.length}] ${s.id}: ${status}${reason ? ` — ${reason}` : ''}${row.seconds !== undefined ? ` (${row.seconds.toFixed(2)} s)` : ''}`)
     }
@@ -197,7 +200,7 @@ function postMortem (out: Outcome, procs: ProcessGroup, dir: string): void {
   out.notes.push(`logs: ${join(dir, 'logs')}`)
 }
 
-function toRow (n: number, s: Scenario, client: string, out: Outcome, status: Row['status'], reason: string | undefined, wallSeconds: number): Row {
+function toRow (n: number, s: Scenario, client: string, out: Outcome, status: Row['status'], reason: string | undefined, wallSeconds: number): Omit<Row, 'processes'> {
   return {
     n, id: s.id, scenario: s.title, direction: s.direction, client, torrent: s.torrent,
     bttlsTransport: out.bttlsTransport ?? '—', clientTransport: out.clientTransport ?? '—', cipher: out.cipher ?? '—',

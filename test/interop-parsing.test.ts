@@ -47,7 +47,7 @@ t.test('ltTransport: last flags per connection, ignoring connections that never 
 t.test('markdownTable escapes cells and marks status; summarize counts', async t => {
   const row: Row = {
     n: 1, id: 'x', scenario: 'a | b', direction: 'bttls seeds', client: 'c 1', torrent: 'v1', bttlsTransport: 'plain', clientTransport: '—',
-    cipher: 'none', seconds: 1.234, mibPerSecond: 12.96, sha256: 'ok', status: 'PASS', notes: [], wallSeconds: 2
+    cipher: 'none', seconds: 1.234, mibPerSecond: 12.96, sha256: 'ok', status: 'PASS', notes: [], wallSeconds: 2, processes: []
   }
   const md = markdownTable([row, { ...row, n: 2, status: 'SKIP', reason: 'no\nclient', seconds: undefined, mibPerSecond: undefined, sha256: '—' }])
   t.match(md, '| 1 | a \\| b | bttls seeds | c 1 | v1 | plain | — | none | 1.23 | 13.0 | ok | **PASS** | — |')

@@ -11,7 +11,7 @@ export interface Aria2Options { torrent: string, dir: string, port: number, forc
 function args (o: Aria2Options, logFile: string): string[] {
   return [
     `--dir=${o.dir}`, `--listen-port=${o.port}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
-    '--enable-peer-exchange=false', '--disable-ipv6=true', '--file-allocation=none', '--summary-interval=0',
+    '--enable-peer-exchange=false', '--disable-ipv6=true', '--interface=127.0.0.1', '--file-allocation=none', '--summary-interval=0',
     '--console-log-level=warn', `--log=${logFile}`, '--log-level=info', '--bt-tracker-interval=1',
     ...(o.forceMse ? ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'] : []),
     o.torrent

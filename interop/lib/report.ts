@@ -21,6 +21,8 @@ export interface Row {
   reason?: string
   notes: string[]
   wallSeconds: number
+  /** The processes the scenario started: pid and how each ended (all are stopped at its end). */
+  processes: Array<{ name: string, pid?: number, exit: string }>
 }
 
 export interface Report {

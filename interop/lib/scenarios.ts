@@ -13,14 +13,14 @@ import { ltFinish, ltStart, ltTransport, type LtEnc } from './libtorrent.js'
 import type { Peer } from './processes.js'
 import { transmissionDone, transmissionStart } from './transmission.js'
 
-export type Direction = 'bttls seeds' | 'bttls leeches' | 'control: libtorrent ↔ libtorrent'
+export type Direction = 'bttls seeds' | 'bttls leeches' | 'control: libtorrent ↔ libtorrent' | 'control: bttls ↔ bttls'
 
 export interface Scenario {
   id: string
   title: string
   direction: Direction
-  /** The client under test (its version goes in the row). */
-  client: keyof Clients
+  /** The client under test (its version goes in the row); none for the bttls ↔ bttls control. */
+  client?: keyof Clients
   /** Everything the scenario needs installed. */
   needs: Array<keyof Clients>
   torrent: string
@@ -295,8 +295,28 @@ function transmissionScenarios (): Scenario[] {
   }))]
 }
 
+/** bttls ↔ bttls over TLS: the baseline the legacy rows compare with (a control, not interop). */
+const bttlsControl: Scenario = {
+  id: 'bttls-tls-control',
+  title: 'bttls TLS (control: bttls ↔ bttls, require-tls; not an interop result)',
+  direction: 'control: bttls ↔ bttls',
+  needs: [],
+  torrent: 'hybrid',
+  limitMs: 30000,
+  async run (ctx, out) {
+    const t = ctx.torrents.hybrid
+    await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: 'require-tls' })
+    const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(2), policy: 'require-tls', peers: [`127.0.0.1:${ctx.port(1)}`] })
+    rate(ctx, out, complete.seconds as number, 'bttls leecher (start → verified on disk)')
+    bttlsSaw(out, peer, ['tls'])
+    out.clientTransport = '— (control)'
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+  }
+}
+
 export function allScenarios (): Scenario[] {
   return [
+    bttlsControl,
     ...libtorrentScenarios({ title: 'libtorrent plain (encryption disabled)', enc: 'plain', version: 'v1', bttlsExpect: ['plain'], ltExpect: 'plain' }),
     ...libtorrentScenarios({ title: 'libtorrent plain (encryption disabled)', enc: 'plain', version: 'hybrid', bttlsExpect: ['plain'], ltExpect: 'plain' }),
     ...libtorrentScenarios({ title: 'libtorrent plain (encryption disabled)', enc: 'plain', version: 'v2', bttlsExpect: ['plain'], ltExpect: 'plain' }),
