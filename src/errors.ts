@@ -96,6 +96,50 @@ export class PublisherRequiredError extends BttlsError {
   readonly code = 'ERR_PUBLISHER_REQUIRED'
 }
 
+// --- Full Strict certificates (src/levels/full-strict) ---
+
+/** Full Strict: the peer presented no certificate. */
+export class CertificateRequiredError extends BttlsError {
+  override name = 'CertificateRequiredError'
+  readonly code = 'ERR_CERTIFICATE_REQUIRED'
+}
+
+/** Full Strict: the certificate is not signed by the torrent's CA (or is not a valid peer certificate). */
+export class UntrustedCertificateError extends BttlsError {
+  override name = 'UntrustedCertificateError'
+  readonly code = 'ERR_UNTRUSTED_CERTIFICATE'
+}
+
+/** Full Strict: the certificate's validity ended. */
+export class CertificateExpiredError extends BttlsError {
+  override name = 'CertificateExpiredError'
+  readonly code = 'ERR_CERTIFICATE_EXPIRED'
+}
+
+/** Full Strict: the certificate is not valid yet. */
+export class CertificateNotYetValidError extends BttlsError {
+  override name = 'CertificateNotYetValidError'
+  readonly code = 'ERR_CERTIFICATE_NOT_YET_VALID'
+}
+
+/** Full Strict: the certificate is for another torrent. */
+export class WrongTorrentCertificateError extends BttlsError {
+  override name = 'WrongTorrentCertificateError'
+  readonly code = 'ERR_WRONG_TORRENT_CERTIFICATE'
+}
+
+/** Full Strict: the authority revoked the certificate. */
+export class CertificateRevokedError extends BttlsError {
+  override name = 'CertificateRevokedError'
+  readonly code = 'ERR_CERTIFICATE_REVOKED'
+}
+
+/** Full Strict: the peer's signature over the connection does not verify under its certificate's key. */
+export class CertificateProofError extends BttlsError {
+  override name = 'CertificateProofError'
+  readonly code = 'ERR_CERTIFICATE_PROOF'
+}
+
 /** The session policy forbids this transport (e.g. a plaintext peer under require-tls). */
 export class PolicyViolationError extends BttlsError {
   override name = 'PolicyViolationError'

@@ -7,13 +7,17 @@
  *   offset 2  flags     u16  big-endian; only FLAG_PUBLISHER_SIGNATURE is defined, other bits must be zero
  *   offset 4  proof     32 bytes
  *   offset 36 signature 64 bytes, only when FLAG_PUBLISHER_SIGNATURE is set (Strict publisher mode)
+ *   offset 36 block     u16 length L (at most MAX_CERTIFICATE_BLOCK), then L bytes:
+ *                       u16 n, n bytes of DER certificate, u16 m, m bytes of signature
+ *                       — only when FLAG_CERTIFICATE is set (Full Strict)
  *
  * The header (flags included) is MACed into the proof, so a flag cannot be stripped or added in
  * transit. Fixed sizes keep every read bounded: 36 bytes, then 64 more if the flag says so.
  */
 import { MalformedAuthMessageError } from '../errors.js'
 import {
-  AUTH_HEADER_LENGTH, AUTH_MESSAGE_LENGTH, FLAG_PUBLISHER_SIGNATURE, LEVEL_CODES, PROOF_LENGTH, PROTOCOL_VERSION, PUBLISHER_SIGNATURE_LENGTH
+  AUTH_HEADER_LENGTH, AUTH_MESSAGE_LENGTH, FLAG_CERTIFICATE, FLAG_PUBLISHER_SIGNATURE, LEVEL_CODES, MAX_CERTIFICATE_BLOCK, PROOF_LENGTH,
+  PROTOCOL_VERSION, PUBLISHER_SIGNATURE_LENGTH
 } from './constants.js'
 
 export type LevelName = keyof typeof LEVEL_CODES
@@ -25,9 +29,18 @@ export interface AuthMessage {
   readonly proof: Uint8Array
   /** The publisher signature, present exactly when flags has FLAG_PUBLISHER_SIGNATURE. */
   readonly signature?: Uint8Array
+  /** The certificate block, present exactly when flags has FLAG_CERTIFICATE. */
+  readonly certificate?: CertificateBlock
 }
 
-const KNOWN_FLAGS = FLAG_PUBLISHER_SIGNATURE
+export interface CertificateBlock {
+  /** DER of the peer certificate. */
+  readonly cert: Uint8Array
+  /** The peer's signature over the connection (certificate key). */
+  readonly signature: Uint8Array
+}
+
+const KNOWN_FLAGS = FLAG_PUBLISHER_SIGNATURE | FLAG_CERTIFICATE
 
 /** The 4 header bytes, which are also MACed into the proof. */
 export function authHeader (level: LevelName, flags = 0): Buffer {
@@ -45,13 +58,46 @@ export function encodeAuthMessage (message: AuthMessage): Buffer {
   if (signed !== (message.signature !== undefined) || (signed && message.signature!.length !== PUBLISHER_SIGNATURE_LENGTH)) {
     throw new RangeError('a publisher signature of 64 bytes goes with FLAG_PUBLISHER_SIGNATURE, and only with it')
   }
-  return Buffer.concat([authHeader(message.level, flags), message.proof, ...(signed ? [message.signature!] : [])])
+  const certified = (flags & FLAG_CERTIFICATE) !== 0
+  if (certified !== (message.certificate !== undefined)) throw new RangeError('a certificate block goes with FLAG_CERTIFICATE, and only with it')
+  return Buffer.concat([
+    authHeader(message.level, flags), message.proof,
+    ...(signed ? [message.signature!] : []),
+    ...(certified ? [encodeCertificateBlock(message.certificate!)] : [])
+  ])
 }
 
-/** How many bytes follow the fixed 36 for this header's flags (read them before decoding). */
+export function encodeCertificateBlock (block: CertificateBlock): Buffer {
+  const body = Buffer.concat([u16(block.cert.length), block.cert, u16(block.signature.length), block.signature])
+  if (body.length > MAX_CERTIFICATE_BLOCK) throw new RangeError(`certificate block of ${body.length} bytes exceeds ${MAX_CERTIFICATE_BLOCK}`)
+  return Buffer.concat([u16(body.length), body])
+}
+
+function u16 (n: number): Buffer {
+  const b = Buffer.alloc(2)
+  b.writeUInt16BE(n)
+  return b
+}
+
+/**
+ * How many bytes follow the fixed 36 for this header's flags, as far as the flags alone say: the
+ * publisher signature's 64, or the certificate block's 2-byte length prefix (its value then says how
+ * much more to read, at most MAX_CERTIFICATE_BLOCK).
+ */
 export function extensionLength (fixed: Uint8Array): number {
   const flags = ((fixed[2] ?? 0) << 8) | (fixed[3] ?? 0)
-  return (flags & FLAG_PUBLISHER_SIGNATURE) !== 0 ? PUBLISHER_SIGNATURE_LENGTH : 0
+  return ((flags & FLAG_PUBLISHER_SIGNATURE) !== 0 ? PUBLISHER_SIGNATURE_LENGTH : 0) + ((flags & FLAG_CERTIFICATE) !== 0 ? 2 : 0)
+}
+
+/** The certificate block's length, from its prefix (the last 2 bytes read so far); bounded. */
+export function certificateBlockLength (prefix: Uint8Array): number {
+  const length = (prefix[prefix.length - 2]! << 8) | prefix[prefix.length - 1]!
+  if (length > MAX_CERTIFICATE_BLOCK) throw new MalformedAuthMessageError(`certificate block of ${length} bytes exceeds ${MAX_CERTIFICATE_BLOCK}`)
+  return length
+}
+
+export function hasCertificateBlock (fixed: Uint8Array): boolean {
+  return ((((fixed[2] ?? 0) << 8) | (fixed[3] ?? 0)) & FLAG_CERTIFICATE) !== 0
 }
 
 /** Decodes the fixed 36 bytes and the extension `extensionLength` announced, concatenated. */
@@ -68,12 +114,35 @@ export function decodeAuthMessage (bytes: Uint8Array): AuthMessage {
   if ((flags & FLAG_PUBLISHER_SIGNATURE) !== 0 && level !== 'strict') {
     throw new MalformedAuthMessageError('a publisher signature is only defined at the strict level')
   }
-  const expected = AUTH_MESSAGE_LENGTH + extensionLength(bytes)
-  if (bytes.length !== expected) throw new MalformedAuthMessageError(`auth message with flags 0x${flags.toString(16)} must be ${expected} bytes, got ${bytes.length}`)
+  if ((flags & FLAG_CERTIFICATE) !== 0 && level !== 'full-strict') {
+    throw new MalformedAuthMessageError('a certificate block is only defined at the full-strict level')
+  }
   const proof = Buffer.from(bytes.subarray(AUTH_HEADER_LENGTH, AUTH_MESSAGE_LENGTH))
-  return expected === AUTH_MESSAGE_LENGTH
-    ? { level, flags, proof }
-    : { level, flags, proof, signature: Buffer.from(bytes.subarray(AUTH_MESSAGE_LENGTH)) }
+  let at = AUTH_MESSAGE_LENGTH
+  let signature: Buffer | undefined
+  let certificate: CertificateBlock | undefined
+  if ((flags & FLAG_PUBLISHER_SIGNATURE) !== 0) {
+    signature = Buffer.from(bytes.subarray(at, at + PUBLISHER_SIGNATURE_LENGTH))
+    at += PUBLISHER_SIGNATURE_LENGTH
+  }
+  if ((flags & FLAG_CERTIFICATE) !== 0) {
+    const block = Buffer.from(bytes.subarray(at))
+    if (block.length < 2 || block.readUInt16BE(0) !== block.length - 2) throw new MalformedAuthMessageError('certificate block length does not match')
+    certificate = decodeCertificateBlock(block.subarray(2))
+    at = bytes.length
+  }
+  if (at !== bytes.length) throw new MalformedAuthMessageError(`auth message with flags 0x${flags.toString(16)} must be ${at} bytes, got ${bytes.length}`)
+  return { level, flags, proof, ...(signature ? { signature } : {}), ...(certificate ? { certificate } : {}) }
+}
+
+function decodeCertificateBlock (body: Buffer): CertificateBlock {
+  const fail = (): never => { throw new MalformedAuthMessageError('malformed certificate block') }
+  if (body.length < 2) fail()
+  const n = body.readUInt16BE(0)
+  if (body.length < 2 + n + 2) fail()
+  const m = body.readUInt16BE(2 + n)
+  if (body.length !== 2 + n + 2 + m || n === 0 || m === 0) fail()
+  return { cert: body.subarray(2, 2 + n), signature: body.subarray(4 + n) }
 }
 
 function levelFromCode (code: number): LevelName {

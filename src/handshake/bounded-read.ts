@@ -5,14 +5,18 @@
  */
 import type { Duplex } from 'node:stream'
 import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
-import { extensionLength } from './auth-message.js'
+import { certificateBlockLength, extensionLength, hasCertificateBlock } from './auth-message.js'
 import { AUTH_MESSAGE_LENGTH } from './constants.js'
 
 /** An AuthHello or AuthReply: the fixed 36 bytes, then the extension its flags announce. */
 export async function readAuthMessage (stream: Duplex, timeoutMs: number, what: string): Promise<Buffer> {
   const fixed = await readExactly(stream, AUTH_MESSAGE_LENGTH, timeoutMs, what)
   const more = extensionLength(fixed)
-  return more === 0 ? fixed : Buffer.concat([fixed, await readExactly(stream, more, timeoutMs, `the rest of ${what}`)])
+  if (more === 0) return fixed
+  const head = Buffer.concat([fixed, await readExactly(stream, more, timeoutMs, `the rest of ${what}`)])
+  if (!hasCertificateBlock(fixed)) return head
+  const block = certificateBlockLength(head)
+  return block === 0 ? head : Buffer.concat([head, await readExactly(stream, block, timeoutMs, `the certificate block of ${what}`)])
 }
 
 export function readExactly (stream: Duplex, length: number, timeoutMs: number, what: string): Promise<Buffer> {

@@ -37,6 +37,19 @@ export const PUBLISHER_SIGNATURE_LENGTH = 64
 /** Flag in the auth message header: a publisher signature (64 bytes) follows the proof. */
 export const FLAG_PUBLISHER_SIGNATURE = 0x0001
 
+/** HKDF info for the Full Strict swarm key (IKM = infohash || SHA-256(DER of the swarm CA certificate)). */
+export const FULL_STRICT_KEY_INFO = 'bttls v1 full-strict swarm key'
+/** Flag in the auth message header: a certificate block follows the proof (Full Strict). */
+export const FLAG_CERTIFICATE = 0x0002
+/** The certificate block's signature: over this label, the signer's role label, its header and the exporter. */
+export const CERTIFICATE_PROOF_LABEL = 'bttls v1 certificate proof'
+/** Largest certificate block (u16 length prefix excluded) a peer accepts. */
+export const MAX_CERTIFICATE_BLOCK = 8192
+/** Longest lifetime a peer accepts in a Full Strict peer certificate: 7 days. */
+export const MAX_PEER_CERT_LIFETIME_S = 7 * 24 * 3600
+/** Clock skew tolerated when checking a peer certificate's validity window. */
+export const CERT_CLOCK_SKEW_S = 300
+
 /** RFC 8446 §7.5 exporter label; the exporter output binds the proofs to this one TLS connection. */
 export const EXPORTER_LABEL = 'EXPORTER-BitTorrent-TLS-v1'
 export const EXPORTER_LENGTH = 32

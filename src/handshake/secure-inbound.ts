@@ -6,7 +6,7 @@
  *   3. read exactly one AuthHello (bounded in bytes and time).
  *   4. find the swarm: try the key of every swarm we serve at the offered level, as MSE's responder
  *      tries HASH('req2', infohash) for every torrent. No match: close without a word.
- *   5. send AuthReply with our proof; the level's own peer checks.
+ *   5. the level's own peer checks (publisher signature, certificate), then AuthReply with our proof.
  *
  * The caller then sends its BitTorrent handshake first (the responder speaks first in bttls).
  */
@@ -104,12 +104,15 @@ export class TlsResponder {
       }
       const { level } = match.candidate
       const details = negotiatedDetails(socket, level)
+      // Check the initiator (signature, certificate) before answering: a peer that fails learns nothing
+      // from us, not even our certificate.
+      await level.verifyPeer({ role: 'responder', socket, exporter, peerHeader: helloHeader, peerSignature: hello.signature, peerCertificate: hello.certificate })
       const flags = level.authFlags()
       const header = authHeader(hello.level, flags)
       socket.write(encodeAuthMessage({
-        level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), signature: level.authExtension('responder', header, exporter)
+        level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), signature: level.authExtension('responder', header, exporter),
+        certificate: level.authCertificate?.('responder', header, exporter)
       }))
-      await level.verifyPeer({ role: 'responder', socket, exporter, peerHeader: helloHeader, peerSignature: hello.signature })
       return { socket, level: match.candidate.level, swarmKey: match.key, swarm: match.candidate.swarm, details }
     } catch (err) {
       socket?.destroy()

@@ -53,7 +53,8 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     const flags = level.authFlags()
     const header = authHeader(level.name, flags)
     socket.write(encodeAuthMessage({
-      level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), signature: level.authExtension('initiator', header, exporter)
+      level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), signature: level.authExtension('initiator', header, exporter),
+      certificate: level.authCertificate?.('initiator', header, exporter)
     }))
 
     const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply').catch((err: Error) => {
@@ -68,7 +69,7 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     if (!proofMatches(computeProof(swarmKey.key, 'responder', replyHeader, exporter), reply.proof)) {
       throw new ProofMismatchError('the responder\'s proof does not verify: it does not know the swarm key, or a man in the middle is relaying')
     }
-    await level.verifyPeer({ role: 'initiator', socket, exporter, peerHeader: replyHeader, peerSignature: reply.signature })
+    await level.verifyPeer({ role: 'initiator', socket, exporter, peerHeader: replyHeader, peerSignature: reply.signature, peerCertificate: reply.certificate })
     return { socket, level, swarmKey, details }
   } catch (err) {
     socket.destroy()

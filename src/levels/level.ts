@@ -3,7 +3,7 @@
  * torrent for its swarm keys and lets it add TLS options and peer checks; it never branches on the level.
  */
 import type { ConnectionOptions, TLSSocket } from 'node:tls'
-import type { LevelName } from '../handshake/auth-message.js'
+import type { CertificateBlock, LevelName } from '../handshake/auth-message.js'
 
 export type { LevelName }
 
@@ -32,6 +32,8 @@ export interface PeerCheck {
   readonly peerHeader: Uint8Array
   /** The peer's publisher signature, when its flags announced one. */
   readonly peerSignature?: Uint8Array
+  /** The peer's certificate block, when its flags announced one. */
+  readonly peerCertificate?: CertificateBlock
 }
 
 export interface SwarmLevel {
@@ -42,8 +44,10 @@ export interface SwarmLevel {
   initiatorTlsOptions (): Partial<ConnectionOptions>
   /** Header flags this side sets in its auth message (0 unless the level adds something). */
   authFlags (): number
-  /** What follows our proof when authFlags() announces it (a publisher signature); the header is ours. */
+  /** The publisher signature that follows our proof when authFlags() announces one; the header is ours. */
   authExtension (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): Uint8Array | undefined
+  /** The certificate block that follows our proof when authFlags() announces one. */
+  authCertificate? (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): CertificateBlock
   /** Runs after both proofs verified; throws a BttlsError to refuse the peer. */
   verifyPeer (check: PeerCheck): void | Promise<void>
 }

@@ -13,6 +13,7 @@ import {
 } from '../handshake/constants.js'
 import { MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
 import type { PeerCheck, SwarmKey, SwarmLevel } from './level.js'
+import type { CertificateSource } from './full-strict/certificate-source.js'
 import { passphraseSecret, secretCommitment, strictSwarmKey } from './strict-keys.js'
 
 export type StrictMode = 'secret' | 'passphrase' | 'publisher'
@@ -34,6 +35,8 @@ export interface StrictCredentials {
   readonly publisherPrivateKey?: KeyObject
   /** publisher mode: accept only peers that prove they hold the publisher key. */
   readonly requirePublisher?: boolean
+  /** Full Strict: where our peer certificate comes from (files, or the secure tracker). */
+  readonly certificates?: CertificateSource
 }
 
 /**

@@ -33,6 +33,8 @@ export interface CreateTorrentOptions {
   readonly creationDate?: number
   /** Make a Strict torrent: its parameters go into info["bttls"], a secret into the top-level "bttls secret". */
   readonly strict?: { readonly info: StrictInfo, readonly secret?: Buffer }
+  /** Make a Full Strict torrent: the swarm CA certificate (PEM) goes into info["ssl-cert"]. */
+  readonly sslCert?: string
 }
 
 export const CREATED_BY = 'bttls/0.1.0'
@@ -101,6 +103,7 @@ export async function createTorrent (path: string, options: CreateTorrentOptions
     info['file tree'] = fileTree(files, roots, singleFile ? name : undefined)
   }
   if (options.strict !== undefined) info[INFO_KEY] = encodeStrictInfo(options.strict.info)
+  if (options.sslCert !== undefined) info['ssl-cert'] = options.sslCert
 
   const torrent: Record<string, Encodable | undefined> = {
     info,

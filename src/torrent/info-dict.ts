@@ -3,7 +3,7 @@
  * enforcing BEP 3, BEP 47 and BEP 52. Every rule broken is an InvalidTorrentError that names the rule:
  * a torrent is untrusted input, and its file names become paths on our disk.
  */
-import { createHash } from 'node:crypto'
+import { createHash, X509Certificate } from 'node:crypto'
 import { BencodeDict, type BencodeValue } from './bencode.js'
 import { InvalidTorrentError } from './errors.js'
 import { BLOCK_SIZE, HASH_SIZE, rootFromPieceLayer } from './merkle.js'
@@ -15,6 +15,20 @@ import type { StrictInfo } from '../levels/strict.js'
 
 function strictField (strict: StrictInfo | undefined): { strict?: StrictInfo } {
   return strict === undefined ? {} : { strict }
+}
+
+/** info["ssl-cert"]: a PEM CA certificate (Full Strict / libtorrent SSL torrent). */
+function sslCertField (value: BencodeValue | undefined): { sslCert?: string } {
+  if (value === undefined) return {}
+  if (!Buffer.isBuffer(value)) return invalid('info.ssl-cert is not a string')
+  const pem = value.toString('latin1')
+  try {
+    if (!new X509Certificate(pem).ca) invalid('info.ssl-cert is not a CA certificate')
+  } catch (err) {
+    if (err instanceof InvalidTorrentError) throw err
+    invalid('info.ssl-cert is not a PEM X.509 certificate')
+  }
+  return { sslCert: pem }
 }
 
 /** Largest piece we accept: a piece is held in memory whole while it is verified. */
@@ -134,6 +148,7 @@ export function parseInfoDict (input: InfoDictInput): ParsedTorrent {
     trackers: input.trackers,
     private: info.get('private') === 1,
     ...strictField(parseStrictInfo(info.get(INFO_KEY))),
+    ...sslCertField(info.get('ssl-cert')),
     pieceSize,
     singleFile,
     contentLength,

@@ -42,6 +42,11 @@ export interface Metainfo {
   readonly private: boolean
   /** The torrent's Strict level parameters (info["bttls"]); undefined for an ordinary (Basic) torrent. */
   readonly strict?: StrictInfo
+  /**
+   * The swarm CA certificate (PEM) of a Full Strict torrent: info["ssl-cert"], the key libtorrent's SSL
+   * torrents use, so the same torrent is served to libtorrent peers too.
+   */
+  readonly sslCert?: string
   /** Byte length of piece `index` (the last piece of a file or torrent may be short). */
   pieceSize (index: number): number
 }

@@ -1,0 +1,185 @@
+/**
+ * The Full Strict certificate profile (BEP: "Full Strict", "Certificate profile").
+ *
+ * Swarm CA: a self-signed X.509 v3 CA certificate, PEM, carried in the info dict as `ssl-cert` (the key
+ *   libtorrent's SSL torrents use, so one torrent serves both profiles).
+ * Peer certificate, issued by the swarm CA directly (no intermediates):
+ *   - ECDSA P-256 key (what libtorrent's OpenSSL accepts everywhere), signature ECDSA-SHA256;
+ *   - basicConstraints CA:false; keyUsage digitalSignature; extKeyUsage serverAuth, clientAuth;
+ *   - subjectAltName: URI urn:btih:<v1 hex> and/or urn:btmh:1220<v2 hex> — the torrent binding bttls
+ *     checks — and DNS:<torrent name>, the binding libtorrent checks;
+ *   - validity at most MAX_PEER_CERT_LIFETIME_S; a random 128-bit serial, which revocation names.
+ */
+import 'reflect-metadata'
+import { webcrypto, randomBytes, createHash, X509Certificate as NodeX509 } from 'node:crypto'
+import * as x509 from '@peculiar/x509'
+import {
+  CertificateExpiredError, CertificateNotYetValidError, CertificateRevokedError, UntrustedCertificateError, WrongTorrentCertificateError
+} from '../../errors.js'
+import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../../handshake/constants.js'
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
+const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const
+
+export interface TorrentBinding {
+  readonly name: string
+  readonly infoHashV1?: Uint8Array
+  readonly infoHashV2?: Uint8Array
+}
+
+export interface PemPair { readonly certPem: string, readonly keyPem: string }
+
+/** The URIs a peer certificate for this torrent carries (and one of which a verifier requires). */
+export function torrentUris (t: TorrentBinding): string[] {
+  const uris: string[] = []
+  if (t.infoHashV1) uris.push(`urn:btih:${Buffer.from(t.infoHashV1).toString('hex')}`)
+  if (t.infoHashV2) uris.push(`urn:btmh:1220${Buffer.from(t.infoHashV2).toString('hex')}`)
+  return uris
+}
+
+export async function createSwarmCa (commonName: string, validityDays = 3650): Promise<PemPair> {
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const now = Date.now()
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomBytes(16).toString('hex'),
+    name: `CN=${escapeDn(commonName)}`,
+    notBefore: new Date(now - CERT_CLOCK_SKEW_S * 1000),
+    notAfter: new Date(now + validityDays * 86400_000),
+    keys,
+    signingAlgorithm: SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)
+    ]
+  })
+  return { certPem: cert.toString('pem'), keyPem: await pkcs8Pem(keys.privateKey) }
+}
+
+/** A fresh P-256 key and a CSR for it (the key never leaves the peer). */
+export async function createPeerKeyAndCsr (commonName: string): Promise<{ keyPem: string, csrDer: Buffer }> {
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${escapeDn(commonName)}`, keys, signingAlgorithm: SIGNING })
+  return { keyPem: await pkcs8Pem(keys.privateKey), csrDer: Buffer.from(csr.rawData) }
+}
+
+export interface IssueRequest {
+  readonly ca: PemPair
+  readonly csrDer: Uint8Array
+  readonly torrent: TorrentBinding
+  readonly lifetimeSeconds: number
+  /** Subject CN; default the CSR's. */
+  readonly commonName?: string
+  readonly now?: Date
+}
+
+export interface IssuedCertificate { readonly certPem: string, readonly serial: string, readonly notAfter: Date }
+
+/** Issue a peer certificate for a CSR (the tracker's job). The CSR's self-signature is checked first. */
+export async function issuePeerCertificate (req: IssueRequest): Promise<IssuedCertificate> {
+  if (!(req.lifetimeSeconds > 0 && req.lifetimeSeconds <= MAX_PEER_CERT_LIFETIME_S)) {
+    throw new RangeError(`peer certificate lifetime must be 1..${MAX_PEER_CERT_LIFETIME_S} s`)
+  }
+  const csr = new x509.Pkcs10CertificateRequest(req.csrDer)
+  if (!await csr.verify()) throw new UntrustedCertificateError('the CSR\'s self-signature does not verify')
+  const caCert = new x509.X509Certificate(req.ca.certPem)
+  const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(req.ca.keyPem), EC, false, ['sign'])
+  const now = req.now ?? new Date()
+  const serial = randomBytes(16)
+  serial[0] = serial[0]! & 0x7f // a positive INTEGER
+  const names: x509.JsonGeneralName[] = [...torrentUris(req.torrent).map(value => ({ type: 'url' as const, value })), { type: 'dns', value: req.torrent.name }]
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial.toString('hex'),
+    subject: req.commonName !== undefined ? `CN=${escapeDn(req.commonName)}` : csr.subject,
+    issuer: caCert.subject,
+    notBefore: new Date(now.getTime() - CERT_CLOCK_SKEW_S * 1000),
+    notAfter: new Date(now.getTime() + req.lifetimeSeconds * 1000),
+    signingAlgorithm: SIGNING,
+    publicKey: csr.publicKey,
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension(names),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)
+    ]
+  })
+  return { certPem: cert.toString('pem'), serial: serial.toString('hex'), notAfter: cert.notAfter }
+}
+
+export interface VerifiedPeer { readonly subject: string, readonly serial: string, readonly notAfter: Date }
+
+export interface VerifyRequest {
+  readonly certDer: Uint8Array
+  readonly caCertPem: string
+  readonly torrent: TorrentBinding
+  readonly revokedSerials?: ReadonlySet<string>
+  readonly now?: Date
+  /** 'bttls': the torrent URI binding; 'libtorrent': SAN DNS or last CN equals the name, or '*'. */
+  readonly binding?: 'bttls' | 'libtorrent'
+}
+
+/** Verifies a peer certificate against the profile, in the order the BEP lists the checks. */
+export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
+  let cert: NodeX509
+  try { cert = new NodeX509(Buffer.from(req.certDer)) } catch (err) {
+    throw new UntrustedCertificateError('the peer certificate is not valid DER X.509', { cause: err })
+  }
+  const ca = new NodeX509(req.caCertPem)
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+    throw new UntrustedCertificateError('the peer certificate is not signed by this torrent\'s CA')
+  }
+  if (cert.ca) throw new UntrustedCertificateError('a CA certificate cannot be a peer certificate')
+  const now = (req.now ?? new Date()).getTime()
+  const from = Date.parse(cert.validFrom)
+  const to = Date.parse(cert.validTo)
+  if (now + CERT_CLOCK_SKEW_S * 1000 < from) throw new CertificateNotYetValidError(`the peer certificate is valid from ${cert.validFrom}`)
+  if (now - CERT_CLOCK_SKEW_S * 1000 > to) throw new CertificateExpiredError(`the peer certificate expired at ${cert.validTo}`)
+  if (to - from > (MAX_PEER_CERT_LIFETIME_S + 2 * CERT_CLOCK_SKEW_S) * 1000) {
+    throw new UntrustedCertificateError(`the peer certificate's lifetime exceeds ${MAX_PEER_CERT_LIFETIME_S} s`)
+  }
+  const serial = cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, '')
+  if (req.revokedSerials && [...req.revokedSerials].some(s => s.replace(/^0+(?=.)/, '') === serial)) {
+    throw new CertificateRevokedError(`the peer certificate (serial ${serial}) is revoked`)
+  }
+  const san = cert.subjectAltName ?? ''
+  if ((req.binding ?? 'bttls') === 'bttls') {
+    const uris = torrentUris(req.torrent)
+    if (!uris.some(u => san.split(', ').includes(`URI:${u}`))) {
+      throw new WrongTorrentCertificateError('the peer certificate is not issued for this torrent')
+    }
+  } else if (!libtorrentNameMatches(san, cert.subject, req.torrent.name)) {
+    throw new WrongTorrentCertificateError(`the peer certificate names neither "${req.torrent.name}" nor "*"`)
+  }
+  return { subject: cert.subject, serial, notAfter: new Date(to) }
+}
+
+/** libtorrent's rule (torrent::verify_peer_cert): a SAN DNS name, else the last CN, equals the name or '*'. */
+function libtorrentNameMatches (san: string, subject: string, name: string): boolean {
+  const dns = san.split(', ').filter(e => e.startsWith('DNS:')).map(e => e.slice(4))
+  if (dns.length > 0) return dns.some(d => d === name || d === '*')
+  const cns = subject.split('\n').filter(l => l.startsWith('CN=')).map(l => l.slice(3))
+  const cn = cns[cns.length - 1]
+  return cn === name || cn === '*'
+}
+
+/** SHA-256 of the CA certificate's DER: the Full Strict swarm key's input beside the infohash. */
+export function caFingerprint (caCertPem: string): Buffer {
+  return createHash('sha256').update(new NodeX509(caCertPem).raw).digest()
+}
+
+async function pkcs8Pem (key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
+  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`
+}
+
+function pemBody (pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
+}
+
+function escapeDn (value: string): string {
+  return value.replace(/([,+"\\<>;=])/g, '\\$1')
+}
