@@ -24,7 +24,8 @@ export interface RunContext {
   srcDir: string
   sourceSha256: string
   payloadBytes: number
-  torrents: Record<'v1' | 'hybrid' | 'v2', TorrentFile>
+  /** Made by `bttls create`, 256 KiB pieces; only v1WithTracker names a tracker (for aria2). */
+  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker', TorrentFile>
   ssl?: SslSetup
   sslError?: string
   tracker?: Tracker

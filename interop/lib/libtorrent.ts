@@ -17,6 +17,8 @@ export interface LtOptions {
   enc: LtEnc
   connect?: string[]
   name?: string
+  /** Leecher gives up after this (default: what is left of the scenario's limit). */
+  timeoutSeconds?: number
 }
 
 function script (repo: string): string { return join(repo, 'interop', 'peers', 'lt_peer.py') }
@@ -27,7 +29,7 @@ export async function ltStart (ctx: ScenarioContext, o: LtOptions): Promise<Peer
   if (o.magnet) args.push('--magnet', o.magnet)
   for (const c of o.connect ?? []) args.push('--connect', c)
   if (o.ssl) args.push('--cert', o.ssl.cert, '--key', o.ssl.key)
-  if (o.mode === 'leech') args.push('--timeout', String(Math.floor(ctx.left() / 1000)))
+  if (o.mode === 'leech') args.push('--timeout', String(o.timeoutSeconds ?? Math.floor(ctx.left() / 1000)))
   const name = o.name ?? `libtorrent ${o.mode}`
   const peer = ctx.procs.spawn(DEBIAN_PYTHON, args, { name, json: true, logPrefix: ctx.log(name.replace(/\W+/g, '-')) })
   await peer.event('listening', 15000, e => e.port === o.port && e.socket !== 'udp' && !String(e.socket).includes('utp'))

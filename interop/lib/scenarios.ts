@@ -25,6 +25,8 @@ export interface Scenario {
   needs: Array<keyof Clients>
   torrent: string
   limitMs: number
+  /** A refusal test: passes when no payload moves (no sha256 to check). */
+  negative?: boolean
   /** A reason this scenario cannot run at all (known client limitation), decided before it starts. */
   skip?: (run: RunContext) => string | undefined
   run: (ctx: ScenarioContext, out: Outcome) => Promise<void>
@@ -76,7 +78,7 @@ function magnetOf (t: TorrentFile): string {
 
 // ---- libtorrent ----------------------------------------------------------------------------------
 
-interface LtRow { title: string, enc: LtEnc, version: keyof RunContext['torrents'], magnet?: boolean, bttlsExpect?: string[], ltExpect?: string }
+interface LtRow { title: string, enc: LtEnc, version: 'v1' | 'hybrid' | 'v2', magnet?: boolean, bttlsExpect?: string[], ltExpect?: string }
 
 function libtorrentScenarios (row: LtRow): Scenario[] {
   const base = { client: 'libtorrent' as const, needs: ['libtorrent' as const], torrent: row.magnet ? `${row.version} magnet` : row.version, limitMs: 30000 }
@@ -218,7 +220,7 @@ function aria2Scenarios (forceMse: boolean): Scenario[] {
     direction: 'bttls seeds',
     async run (ctx, out) {
       const tracker = needTracker(ctx)
-      const t = ctx.torrents.v1
+      const t = ctx.torrents.v1WithTracker
       const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
       // bttls has no tracker client yet: announce its port on its behalf so aria2 learns it.
       await tracker.announce(t.infoHashV1!, ctx.port(1))
@@ -240,7 +242,7 @@ function aria2Scenarios (forceMse: boolean): Scenario[] {
     direction: 'bttls leeches',
     async run (ctx, out) {
       needTracker(ctx)
-      const t = ctx.torrents.v1
+      const t = ctx.torrents.v1WithTracker
       await aria2Seed(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), forceMse })
       const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
       rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
@@ -314,6 +316,61 @@ const bttlsControl: Scenario = {
   }
 }
 
+// ---- No downgrade under require-tls ---------------------------------------------------------------
+
+/** bttls --policy require-tls must not talk to a client that cannot do TLS: nothing may move. */
+const requireTlsScenarios: Scenario[] = [{
+  id: 'lt-require-tls-seed',
+  title: 'libtorrent default settings vs bttls --policy require-tls (must refuse, no downgrade)',
+  direction: 'bttls seeds',
+  client: 'libtorrent',
+  needs: ['libtorrent'],
+  torrent: 'v1',
+  negative: true,
+  limitMs: 20000,
+  async run (ctx, out) {
+    const t = ctx.torrents.v1
+    const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: 'require-tls' })
+    const lt = await ltStart(ctx, { mode: 'leech', torrent: t.path, save: dl(ctx), port: ctx.port(2), enc: 'default', connect: [`127.0.0.1:${ctx.port(1)}`], timeoutSeconds: 5 })
+    await lt.until('exit', () => !lt.running, ctx.left())
+    await ctx.procs.stop(bttls)
+    const links = bttlsLinks(bttls.events)
+    const refused = bttls.events.filter(e => e.event === 'refused')
+    out.bttlsTransport = links.links.length === 0 ? `none (refused ${refused.length} connection${refused.length === 1 ? '' : 's'})` : links.transport
+    out.clientTransport = ltTransport(lt.events).transport
+    out.cipher = '—'
+    if (links.links.length > 0) out.problems.push(`bttls accepted a ${links.transport} peer under require-tls`)
+    if (refused.length === 0) out.problems.push('bttls reported no refused connection (did libtorrent dial?)')
+    if (lt.events.some(e => e.event === 'complete')) out.problems.push('libtorrent completed the download')
+    const first = refused[0]?.error as { name?: string, message?: string } | undefined
+    if (first) out.notes.push(`bttls refused: ${first.name ?? ''}: ${first.message ?? ''}`)
+  }
+}, {
+  id: 'lt-require-tls-leech',
+  title: 'libtorrent default settings vs bttls --policy require-tls (must refuse, no downgrade)',
+  direction: 'bttls leeches',
+  client: 'libtorrent',
+  needs: ['libtorrent'],
+  torrent: 'v1',
+  negative: true,
+  limitMs: 20000,
+  async run (ctx, out) {
+    const t = ctx.torrents.v1
+    const lt = await ltStart(ctx, { mode: 'seed', torrent: t.path, save: ctx.srcDir, port: ctx.port(2), enc: 'default' })
+    const get = ctx.procs.spawn(process.execPath, [join(ctx.repo, 'bin', 'bttls.js'), 'get', t.path, '--out', dl(ctx), '--peer', `127.0.0.1:${ctx.port(2)}`,
+      '--port', String(ctx.port(1)), '--host', '127.0.0.1', '--policy', 'require-tls', '--json'], { name: 'bttls get', json: true, logPrefix: ctx.log('bttls-get') })
+    await get.until('exit', () => !get.running, ctx.left())
+    await ctx.procs.stop(lt)
+    const links = bttlsLinks(get.events)
+    out.bttlsTransport = links.links.length === 0 ? 'none (every dial failed)' : links.transport
+    out.clientTransport = ltTransport(lt.events).transport
+    out.cipher = '—'
+    if (get.exitCode === 0) out.problems.push('bttls get exited 0 under require-tls against a TLS-less peer')
+    if (links.links.length > 0) out.problems.push(`bttls connected over ${links.transport} under require-tls`)
+    out.notes.push(`bttls get exited ${get.exitCode ?? get.signal}${get.lastWords()}`)
+  }
+}]
+
 export function allScenarios (): Scenario[] {
   return [
     bttlsControl,
@@ -324,6 +381,7 @@ export function allScenarios (): Scenario[] {
     ...libtorrentScenarios({ title: 'libtorrent MSE forced RC4', enc: 'rc4', version: 'hybrid', bttlsExpect: ['mse'], ltExpect: 'rc4_encrypted' }),
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'v1', magnet: true }),
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'hybrid', magnet: true }),
+    ...requireTlsScenarios,
     ...sslScenarios,
     ...aria2Scenarios(false),
     ...aria2Scenarios(true),
