@@ -236,6 +236,9 @@ function reportNotes (run: RunContext): string[] {
     'falls back to MSE (RC4) and then plaintext; inbound it accepts TLS, MSE and plaintext on one port. So each row also exercises that fallback.',
     '"libtorrent plain" sets libtorrent\'s in/out encryption policy to disabled, so MSE is refused and plaintext is the only way in; ' +
     '"MSE forced RC4" sets both policies to forced with `allowed_enc_level=rc4` and `prefer_rc4`, and the row passes only if libtorrent reports `rc4_encrypted`.',
+    'bttls\' `peer` events say `mse` but not which MSE method. The cipher column says which: outbound bttls offers RC4 only; ' +
+    'inbound it selects plaintext whenever the initiator offers both (libtorrent and aria2 defaults do), so the payload then goes in the clear ' +
+    'after an MSE handshake. libtorrent confirms this (`plaintext_encrypted`).',
     'When bttls seeds to libtorrent, libtorrent dials bttls (`connect_peer`); when bttls leeches, bttls dials libtorrent (`--peer`).',
     'aria2 has no option to add a peer, and bttls has no tracker client yet: for "bttls seeds" the harness itself sends opentracker a ' +
     'plain HTTP announce (event=started, left=0) with bttls\' port, then aria2 finds bttls through the tracker and dials it. ' +
