@@ -6,13 +6,19 @@
  * Paste the output into the BEP. test/bep-vectors.test.ts parses the BEP and recomputes every value
  * independently, so a stale or hand-edited vector fails the tests.
  */
-import { createHash } from 'node:crypto'
+import { createHash, createPrivateKey, sign } from 'node:crypto'
 import { authHeader, encodeAuthMessage } from '../src/handshake/auth-message.js'
 import { computeProof, deriveSwarmKey } from '../src/handshake/key-schedule.js'
 import {
-  BASIC_KEY_INFO, INITIATOR_PROOF_LABEL, RESPONDER_PROOF_LABEL, SWARM_KEY_SALT
+  BASIC_KEY_INFO, FLAG_PUBLISHER_SIGNATURE, INITIATOR_PROOF_LABEL, PASSPHRASE_SALT_LABEL, RESPONDER_PROOF_LABEL,
+  SCRYPT_N, SCRYPT_P, SCRYPT_R, STRICT_COMMITMENT_LABEL, STRICT_KEY_INFO, STRICT_SECRET_LENGTH, SWARM_KEY_SALT
 } from '../src/handshake/constants.js'
 import { basicLevel } from '../src/levels/basic.js'
+import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
+import { rawPublisherKey, signedBytes, type StrictInfo } from '../src/levels/strict.js'
+import { encodeStrictInfo } from '../src/torrent/bttls-fields.js'
+import { encodeBencode } from '../src/torrent/bencode.js'
+import { magnetUri } from '../src/torrent/magnet.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
@@ -79,8 +85,132 @@ function hybridVector (heading: string, note: string, v1: Buffer, v2: Buffer, ex
   ].join('\n')
 }
 
+/** The proof part every vector shares: header(s), HMAC inputs, proofs, the two messages. */
+function proofBlocks (key: Buffer, exporter: Buffer, replyFlags = 0, signature?: Buffer): string[] {
+  const iHeader = authHeader('strict')
+  const rHeader = authHeader('strict', replyFlags)
+  const iProof = computeProof(key, 'initiator', iHeader, exporter)
+  const rProof = computeProof(key, 'responder', rHeader, exporter)
+  const iInput = Buffer.concat([Buffer.from(INITIATOR_PROOF_LABEL, 'latin1'), iHeader, exporter])
+  const rInput = Buffer.concat([Buffer.from(RESPONDER_PROOF_LABEL, 'latin1'), rHeader, exporter])
+  const signed = replyFlags !== 0
+  return [
+    ...(signed ? [block('AuthHello header', iHeader, true)] : [block('header', iHeader, true)]),
+    block('initiator HMAC input', iInput),
+    block('initiator proof', iProof, true),
+    ...(signed ? [block('AuthReply header', rHeader, true)] : []),
+    block('responder HMAC input', rInput),
+    block('responder proof', rProof, true),
+    ...(signed ? [block('signed bytes', signedBytes('responder', rHeader, exporter)), block('signature', signature!, true)] : []),
+    block('AuthHello', encodeAuthMessage({ level: 'strict', proof: iProof }), true),
+    block('AuthReply', encodeAuthMessage(signed
+      ? { level: 'strict', flags: replyFlags, proof: rProof, signature: signature! }
+      : { level: 'strict', proof: rProof }), true)
+  ]
+}
+
+/** A magnet link wrapped before each parameter after the first two, as the BEP prints it. */
+function magnetBlock (infoHashV1: Buffer, strict: StrictInfo, secret?: Buffer): string {
+  const uri = magnetUri({ infoHashV1, wireInfoHash: infoHashV1, trackers: [], peers: [], strict }, secret ? { secret } : {})
+  const [first, ...rest] = uri.split('&')
+  return block('magnet link', [`${first!}&${rest[0]!}`, ...rest.slice(1).map(p => `&${p}`)].join('\n    '), true)
+}
+
+function strictSecretVector (heading: string, note: string, infoHash: Buffer, secret: Buffer, exporter: Buffer): string {
+  if (secret.length !== STRICT_SECRET_LENGTH) throw new RangeError('secret length')
+  const info: StrictInfo = { mode: 'secret', commitment: secretCommitment(secret) }
+  const ikm = Buffer.concat([infoHash, secret])
+  return [
+    title(heading),
+    `${note}\n`,
+    block('level', 'strict'),
+    block('mode', 'secret'),
+    block('infohash', infoHash),
+    block('secret', secret),
+    block('exporter', exporter),
+    block('commitment input', Buffer.concat([Buffer.from(STRICT_COMMITMENT_LABEL, 'latin1'), secret])),
+    block('commitment', info.commitment!, true),
+    block('bttls dictionary', encodeBencode(encodeStrictInfo(info)), true),
+    magnetBlock(infoHash, { mode: 'secret' }, secret),
+    block('HKDF salt', Buffer.from(SWARM_KEY_SALT, 'latin1')),
+    block('HKDF IKM', ikm),
+    block('HKDF info', Buffer.from(STRICT_KEY_INFO, 'latin1')),
+    block('swarm key', strictSwarmKey(infoHash, secret), true),
+    ...proofBlocks(strictSwarmKey(infoHash, secret), exporter)
+  ].join('\n')
+}
+
+function strictPassphraseVector (heading: string, note: string, infoHash: Buffer, passphrase: string, exporter: Buffer): string {
+  const stretched = passphraseSecret(passphrase, infoHash)
+  const key = strictSwarmKey(infoHash, stretched)
+  return [
+    title(heading),
+    `${note}\n`,
+    block('level', 'strict'),
+    block('mode', 'passphrase'),
+    block('infohash', infoHash),
+    block('passphrase', passphrase),
+    block('exporter', exporter),
+    block('passphrase bytes', Buffer.from(passphrase.normalize('NFC'), 'utf8')),
+    block('scrypt salt', Buffer.concat([Buffer.from(PASSPHRASE_SALT_LABEL, 'latin1'), infoHash])),
+    block('scrypt parameters', `N = ${SCRYPT_N}, r = ${SCRYPT_R}, p = ${SCRYPT_P}, dkLen = ${STRICT_SECRET_LENGTH}`),
+    block('scrypt output', stretched, true),
+    block('bttls dictionary', encodeBencode(encodeStrictInfo({ mode: 'passphrase' })), true),
+    block('HKDF IKM', Buffer.concat([infoHash, stretched])),
+    block('swarm key', key, true),
+    ...proofBlocks(key, exporter)
+  ].join('\n')
+}
+
+/** RFC 8032 section 7.1, TEST 1: the secret key (seed). */
+const RFC8032_TEST1_SEED = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex')
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+function strictPublisherVector (heading: string, note: string, infoHash: Buffer, seed: Buffer, exporter: Buffer): string {
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  const publicKey = rawPublisherKey(privateKey)
+  const info: StrictInfo = { mode: 'publisher', publisherKey: publicKey }
+  const key = strictSwarmKey(infoHash, publicKey)
+  const rHeader = authHeader('strict', FLAG_PUBLISHER_SIGNATURE)
+  const signature = sign(null, signedBytes('responder', rHeader, exporter), privateKey)
+  return [
+    title(heading),
+    `${note}\n`,
+    block('level', 'strict'),
+    block('mode', 'publisher'),
+    block('infohash', infoHash),
+    block('publisher private key', seed),
+    block('exporter', exporter),
+    block('publisher key', publicKey, true),
+    block('bttls dictionary', encodeBencode(encodeStrictInfo(info)), true),
+    magnetBlock(infoHash, info),
+    block('HKDF IKM', Buffer.concat([infoHash, publicKey])),
+    block('swarm key', key, true),
+    ...proofBlocks(key, exporter, FLAG_PUBLISHER_SIGNATURE, signature)
+  ].join('\n')
+}
+
 const v1 = createHash('sha1').update('bttls test vector v1').digest()
 const v2 = createHash('sha256').update('bttls test vector v2').digest()
+const strictSecret = createHash('sha256').update('bttls test vector strict secret').digest()
+const PASSPHRASE = 'Frühling in Köln, 2026'
+
+const STRICT_SECRET_NOTE = [
+  'A secret-mode torrent with the infohash of test 1 and the secret SHA-256(``bttls test vector strict',
+  'secret``). Neither side signs, so both messages are 36 bytes. The commitment and the ``bttls``',
+  'dictionary are what the info dictionary carries; the magnet link carries the secret.'
+].join('\n')
+const PASSPHRASE_NOTE = [
+  'A passphrase-mode torrent with the v2 infohash of test 2. The passphrase contains non-ASCII',
+  'letters; its bytes are its UTF-8 encoding after NFC normalisation, so the same passphrase typed in',
+  'decomposed form (NFD) gives the same scrypt output. The info dictionary carries no commitment.'
+].join('\n')
+const PUBLISHER_NOTE = [
+  'A publisher-mode torrent with the infohash of test 1. The publisher\'s private key is the secret key',
+  'of TEST 1 in [#RFC8032]_ section 7.1 (the 32-byte seed). The responder is the publisher\'s seed: it',
+  'sets ``FLAG_PUBLISHER_SIGNATURE`` and signs, so its AuthReply is 100 bytes. The initiator does not',
+  'hold the private key: its AuthHello is an ordinary 36-byte message with flags 0x0000.'
+].join('\n')
 
 process.stdout.write([
   basicVector('Test 1 (Basic, v1 infohash)', 'A v1 torrent: the infohash is 20 bytes.', v1, range(0x00, 32)),
@@ -94,5 +224,8 @@ process.stdout.write([
   basicVector('Test 4 (Basic, v1 infohash, another connection)', [
     'The infohash of test 1 on another connection (exporter 0x20 to 0x3f). Both proofs differ from',
     'those of test 1, so a proof relayed from one connection to another does not verify.'
-  ].join('\n'), v1, range(0x20, 32))
+  ].join('\n'), v1, range(0x20, 32)),
+  strictSecretVector('Test 5 (Strict, secret mode)', STRICT_SECRET_NOTE, v1, strictSecret, range(0x00, 32)),
+  strictPassphraseVector('Test 6 (Strict, passphrase mode)', PASSPHRASE_NOTE, v2, PASSPHRASE, range(0x00, 32)),
+  strictPublisherVector('Test 7 (Strict, publisher mode)', PUBLISHER_NOTE, v1, RFC8032_TEST1_SEED, range(0x00, 32))
 ].join('\n\n'))
