@@ -2,8 +2,11 @@
  * Keeps bep/bep-xxxx.rst and the code from drifting apart:
  *
  * 1. parses every test vector out of the BEP's "Test vectors" section and recomputes it twice, once
- *    with the reference code (deriveSwarmKey, computeProof, encodeAuthMessage, basicLevel) and once
- *    straight from the formulas the BEP states (RFC 5869 HKDF and RFC 2104 HMAC over node:crypto);
+ *    with the reference code (deriveSwarmKey, computeProof, encodeAuthMessage, basicLevel; for Strict
+ *    strictSwarmKey, secretCommitment, passphraseSecret, signedBytes, strictLevel, the bttls torrent
+ *    fields and the magnet parameters) and once straight from the formulas the BEP states (RFC 5869
+ *    HKDF, RFC 2104 HMAC, SHA-256, RFC 7914 scrypt and RFC 8032 Ed25519 over node:crypto, and
+ *    bencode written out by hand);
  * 2. checks that the BEP's "Constants" table lists exactly the exports of src/handshake/constants.ts,
  *    with the same values;
  * 3. renders the BEP with docutils at the strictest halt level (any info, warning or error fails),
@@ -15,13 +18,19 @@
  */
 import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, createPrivateKey, scryptSync, sign, verify } from 'node:crypto'
+import type { TLSSocket } from 'node:tls'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as constants from '../src/handshake/constants.js'
-import { authHeader, decodeAuthMessage, encodeAuthMessage, type LevelName } from '../src/handshake/auth-message.js'
+import { authHeader, decodeAuthMessage, encodeAuthMessage, extensionLength, type LevelName } from '../src/handshake/auth-message.js'
 import { computeProof, deriveSwarmKey, proofMatches } from '../src/handshake/key-schedule.js'
 import { basicLevel, basicSwarmKey } from '../src/levels/basic.js'
+import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
+import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel, type StrictInfo } from '../src/levels/strict.js'
+import { encodeStrictInfo, parseStrictInfo } from '../src/torrent/bttls-fields.js'
+import { decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
+import { magnetUri, parseMagnet } from '../src/torrent/magnet.js'
 
 /** BTTLS_BEP_PATH lets a check run against a modified copy (to see that the tests catch drift). */
 const bepPath = process.env.BTTLS_BEP_PATH ?? fileURLToPath(new URL('../bep/bep-xxxx.rst', import.meta.url))
@@ -129,7 +138,10 @@ const EXPECTED_VECTORS = [
   'Test 1 (Basic, v1 infohash)',
   'Test 2 (Basic, v2 infohash)',
   'Test 3 (Basic, hybrid torrent)',
-  'Test 4 (Basic, v1 infohash, another connection)'
+  'Test 4 (Basic, v1 infohash, another connection)',
+  'Test 5 (Strict, secret mode)',
+  'Test 6 (Strict, passphrase mode)',
+  'Test 7 (Strict, publisher mode)'
 ]
 
 function vectors (): Map<string, Vector> {
@@ -249,6 +261,234 @@ t.test('Basic vectors', async t => {
       t.equal(matches.length, 1, `the responder finds exactly one key for the AuthHello of ${name}`)
     }
     t.same(v.hex('handshake infohash'), v2.subarray(0, 20), 'wire infohash: v2 truncated to 20 bytes (BEP 52)')
+    t.same(v.unchecked(), [], 'every value in the vector was checked')
+  })
+})
+
+// --- the Strict vectors --------------------------------------------------------------------------
+
+const v1Example = createHash('sha1').update('bttls test vector v1').digest()
+const v2Example = createHash('sha256').update('bttls test vector v2').digest()
+const exporterExample = Buffer.from(Array.from({ length: 32 }, (_, i) => i))
+/** Bencode of a byte string, written out by hand (BEP 3). */
+const bstr = (b: Buffer | string): Buffer => {
+  const bytes = typeof b === 'string' ? ascii(b) : b
+  return Buffer.concat([ascii(`${bytes.length}:`), bytes])
+}
+/** RFC 8032 section 7.1, TEST 1: the secret key (seed), its public key, and its signature of the empty message. */
+const RFC8032_TEST1 = {
+  seed: Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'),
+  publicKey: Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex'),
+  emptySignature: Buffer.from('e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b', 'hex')
+}
+const ed25519PrivateKey = (seed: Buffer) =>
+  createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' })
+
+/** What every Strict vector shares: level, mode, the example infohash and exporter. */
+function strictCommon (t: Test, v: Vector, mode: StrictInfo['mode'], infoHash: Buffer): Buffer {
+  t.equal(v.text('level'), 'strict')
+  t.equal(v.text('mode'), mode)
+  t.same(v.hex('infohash'), infoHash, 'example infohash as the section introduction describes it')
+  const exporter = v.hex('exporter')
+  t.same(exporter, exporterExample, 'the exporter is the bytes 0x00 to 0x1f')
+  return exporter
+}
+
+/** The bttls dictionary: as the code encodes it, as bencode by hand, and parsed back. */
+function checkBttlsDictionary (t: Test, v: Vector, info: StrictInfo, byHand: Buffer): void {
+  const dict = v.hex('bttls dictionary')
+  t.same(dict, encodeBencode(encodeStrictInfo(info)), 'bttls dictionary: encodeStrictInfo')
+  t.same(dict, byHand, 'bttls dictionary: bencode with sorted keys, as the BEP lists them')
+  t.same(parseStrictInfo(decodeBencode(dict, { maxBytes: 1024 })), info, 'bttls dictionary: parseStrictInfo reads it back')
+}
+
+/** Proofs and messages; `replyFlags` and `signature` for a responder that signs. Returns the proofs. */
+function checkStrictProofs (t: Test, v: Vector, swarmKey: Buffer, exporter: Buffer, replyFlags = 0, signature?: Buffer) {
+  const signs = replyFlags !== 0
+  const helloHeader = v.hex(signs ? 'AuthHello header' : 'header')
+  const replyHeader = signs ? v.hex('AuthReply header') : helloHeader
+  t.same(helloHeader, authHeader('strict'), 'AuthHello header: authHeader')
+  t.same(helloHeader, Buffer.from([constants.PROTOCOL_VERSION, constants.LEVEL_CODES.strict, 0, 0]), 'AuthHello header: version, level 0x02, flags 0')
+  t.same(replyHeader, authHeader('strict', replyFlags), 'AuthReply header: authHeader')
+  t.same(replyHeader, Buffer.from([constants.PROTOCOL_VERSION, 0x02, replyFlags >> 8, replyFlags & 0xff]), 'AuthReply header: version, level, its own flags')
+
+  const proofs: Record<'initiator' | 'responder', Buffer> = { initiator: Buffer.alloc(0), responder: Buffer.alloc(0) }
+  for (const [role, label, header] of [
+    ['initiator', constants.INITIATOR_PROOF_LABEL, helloHeader],
+    ['responder', constants.RESPONDER_PROOF_LABEL, replyHeader]
+  ] as const) {
+    const input = v.hex(`${role} HMAC input`)
+    t.same(input, Buffer.concat([ascii(label), header, exporter]), `${role} HMAC input: label || its own header || exporter`)
+    const proof = v.hex(`${role} proof`)
+    t.same(proof, computeProof(swarmKey, role, header, exporter), `${role} proof: computeProof`)
+    t.same(proof, hmac(swarmKey, input), `${role} proof: HMAC-SHA256 as the BEP states it`)
+    proofs[role] = proof
+  }
+
+  const hello = v.hex('AuthHello')
+  const reply = v.hex('AuthReply')
+  t.same(hello, encodeAuthMessage({ level: 'strict', proof: proofs.initiator }), 'AuthHello: encodeAuthMessage')
+  t.same(hello, Buffer.concat([helloHeader, proofs.initiator]), 'AuthHello: header || proof')
+  t.equal(hello.length, constants.AUTH_MESSAGE_LENGTH)
+  t.same(reply, encodeAuthMessage(signs
+    ? { level: 'strict', flags: replyFlags, proof: proofs.responder, signature: signature! }
+    : { level: 'strict', proof: proofs.responder }), 'AuthReply: encodeAuthMessage')
+  t.same(reply, Buffer.concat([replyHeader, proofs.responder, ...(signs ? [signature!] : [])]), 'AuthReply: header || proof (|| signature)')
+  t.equal(reply.length, constants.AUTH_MESSAGE_LENGTH + (signs ? constants.PUBLISHER_SIGNATURE_LENGTH : 0), 'AuthReply length')
+
+  for (const [name, bytes, header, proof] of [['AuthHello', hello, helloHeader, proofs.initiator], ['AuthReply', reply, replyHeader, proofs.responder]] as const) {
+    t.equal(extensionLength(bytes.subarray(0, constants.AUTH_MESSAGE_LENGTH)), bytes.length - constants.AUTH_MESSAGE_LENGTH, `${name}: the reading rule reads exactly the rest`)
+    const decoded = decodeAuthMessage(bytes)
+    t.equal(decoded.level, 'strict', `${name} decodes to level strict`)
+    t.same(authHeader(decoded.level, decoded.flags), header, `${name} decodes to its header`)
+    t.ok(proofMatches(proof, decoded.proof), `${name} proof verifies`)
+  }
+  return proofs
+}
+
+t.test('Strict vectors', async t => {
+  const all = vectors()
+  const get = (title: string): Vector => {
+    const v = all.get(title)
+    if (!v) throw new Error(`the BEP lacks test vector "${title}"`)
+    return v
+  }
+
+  await t.test(EXPECTED_VECTORS[4]!, async t => {
+    const v = get(EXPECTED_VECTORS[4]!)
+    const infoHash = v1Example
+    const exporter = strictCommon(t, v, 'secret', infoHash)
+    const secret = v.hex('secret')
+    t.same(secret, createHash('sha256').update('bttls test vector strict secret').digest(), 'the secret as the vector describes it')
+    t.equal(secret.length, constants.STRICT_SECRET_LENGTH)
+
+    const commitmentInput = v.hex('commitment input')
+    t.same(commitmentInput, Buffer.concat([ascii(constants.STRICT_COMMITMENT_LABEL), secret]), 'commitment input: label || secret')
+    const commitment = v.hex('commitment')
+    t.same(commitment, secretCommitment(secret), 'commitment: secretCommitment')
+    t.same(commitment, createHash('sha256').update(commitmentInput).digest(), 'commitment: SHA-256 as the BEP states it')
+    const info: StrictInfo = { mode: 'secret', commitment }
+    checkBttlsDictionary(t, v, info, Buffer.concat([
+      ascii('d'), bstr('commitment'), bstr(commitment), bstr('level'), bstr('strict'), bstr('mode'), bstr('secret'), ascii('e')
+    ]))
+
+    const magnet = v.text('magnet link').replace(/\n/g, '')
+    t.equal(magnet, magnetUri({ infoHashV1: infoHash, wireInfoHash: infoHash, trackers: [], peers: [], strict: { mode: 'secret' } }, { secret }), 'magnet link: magnetUri')
+    t.equal(magnet, `magnet:?xt=urn:btih:${infoHash.toString('hex')}&x.bttls=strict-secret&x.bttls.secret=${secret.toString('hex')}`, 'magnet link: xt, x.bttls, x.bttls.secret')
+    const parsed = parseMagnet(magnet)
+    t.same(parsed.infoHashV1, infoHash)
+    t.same(parsed.strict, { mode: 'secret' }, 'the magnet link parses to secret mode')
+    t.same(parsed.strictSecret, secret, 'the magnet link carries the secret')
+
+    const salt = v.hex('HKDF salt')
+    const ikm = v.hex('HKDF IKM')
+    const hkdfInfo = v.hex('HKDF info')
+    t.same(salt, ascii(constants.SWARM_KEY_SALT), 'HKDF salt is SWARM_KEY_SALT')
+    t.same(ikm, Buffer.concat([infoHash, secret]), 'HKDF IKM: infohash || secret')
+    t.same(hkdfInfo, ascii(constants.STRICT_KEY_INFO), 'HKDF info is STRICT_KEY_INFO')
+    const swarmKey = v.hex('swarm key')
+    t.same(swarmKey, strictSwarmKey(infoHash, secret), 'swarm key: strictSwarmKey')
+    t.same(swarmKey, strictLevel([infoHash], info, { secret }).swarmKeys[0]!.key, 'swarm key: strictLevel with the secret (the commitment checks)')
+    t.same(swarmKey, hkdf32(salt, ikm, hkdfInfo), 'swarm key: HKDF-SHA256 as the BEP states it')
+    t.notSame(swarmKey, get(EXPECTED_VECTORS[0]!).hex('swarm key'), 'the Strict key of an infohash is not its Basic key')
+    t.throws(() => strictLevel([infoHash], info, { secret: Buffer.alloc(32) }), { name: 'StrictSecretMismatchError' }, 'another secret fails the commitment')
+
+    checkStrictProofs(t, v, swarmKey, exporter)
+    t.same(v.unchecked(), [], 'every value in the vector was checked')
+  })
+
+  await t.test(EXPECTED_VECTORS[5]!, async t => {
+    const v = get(EXPECTED_VECTORS[5]!)
+    const infoHash = v2Example
+    const exporter = strictCommon(t, v, 'passphrase', infoHash)
+    const passphrase = v.text('passphrase')
+    t.equal(passphrase, passphrase.normalize('NFC'), 'the passphrase is printed in NFC')
+    t.ok(/[^\x00-\x7f]/.test(passphrase), 'the passphrase has non-ASCII letters, as the vector says')
+    t.notSame(Buffer.from(passphrase.normalize('NFD'), 'utf8'), Buffer.from(passphrase, 'utf8'), 'its NFD form is other bytes')
+    const bytes = v.hex('passphrase bytes')
+    t.same(bytes, Buffer.from(passphrase.normalize('NFC'), 'utf8'), 'passphrase bytes: UTF-8 of NFC')
+
+    const salt = v.hex('scrypt salt')
+    t.same(salt, Buffer.concat([ascii(constants.PASSPHRASE_SALT_LABEL), infoHash]), 'scrypt salt: label || infohash')
+    const params = /^N = (\d+), r = (\d+), p = (\d+), dkLen = (\d+)$/.exec(v.text('scrypt parameters'))
+    t.ok(params, 'scrypt parameters are "N = n, r = r, p = p, dkLen = l"')
+    const [N, r, p, dkLen] = (params ?? []).slice(1).map(Number)
+    t.same([N, r, p, dkLen], [constants.SCRYPT_N, constants.SCRYPT_R, constants.SCRYPT_P, constants.STRICT_SECRET_LENGTH], 'scrypt parameters are the constants')
+    t.equal(constants.SCRYPT_N, 2 ** 17, 'N = 2^17')
+
+    const stretched = v.hex('scrypt output')
+    t.same(stretched, passphraseSecret(passphrase, infoHash), 'scrypt output: passphraseSecret')
+    t.same(stretched, passphraseSecret(passphrase.normalize('NFD'), infoHash), 'scrypt output: the NFD form gives the same')
+    t.same(stretched, scryptSync(bytes, salt, dkLen!, { N: N!, r: r!, p: p!, maxmem: 256 * 1024 * 1024 }), 'scrypt output: RFC 7914 scrypt as the BEP states it')
+
+    const info: StrictInfo = { mode: 'passphrase' }
+    checkBttlsDictionary(t, v, info, Buffer.concat([ascii('d'), bstr('level'), bstr('strict'), bstr('mode'), bstr('passphrase'), ascii('e')]))
+    const ikm = v.hex('HKDF IKM')
+    t.same(ikm, Buffer.concat([infoHash, stretched]), 'HKDF IKM: infohash || scrypt output')
+    const swarmKey = v.hex('swarm key')
+    t.same(swarmKey, strictSwarmKey(infoHash, stretched), 'swarm key: strictSwarmKey')
+    t.same(swarmKey, strictLevel([infoHash], info, { passphrase }).swarmKeys[0]!.key, 'swarm key: strictLevel with the passphrase')
+    t.same(swarmKey, hkdf32(ascii(constants.SWARM_KEY_SALT), ikm, ascii(constants.STRICT_KEY_INFO)), 'swarm key: HKDF-SHA256 as the BEP states it')
+
+    checkStrictProofs(t, v, swarmKey, exporter)
+    t.same(v.unchecked(), [], 'every value in the vector was checked')
+  })
+
+  await t.test(EXPECTED_VECTORS[6]!, async t => {
+    const v = get(EXPECTED_VECTORS[6]!)
+    const infoHash = v1Example
+    const exporter = strictCommon(t, v, 'publisher', infoHash)
+    const seed = v.hex('publisher private key')
+    t.same(seed, RFC8032_TEST1.seed, 'the private key is the secret key of RFC 8032 TEST 1')
+    const privateKey = ed25519PrivateKey(seed)
+    t.same(sign(null, Buffer.alloc(0), privateKey), RFC8032_TEST1.emptySignature, 'node:crypto Ed25519 gives RFC 8032 TEST 1\'s signature')
+    const publisherKey = v.hex('publisher key')
+    t.same(publisherKey, RFC8032_TEST1.publicKey, 'publisher key: the public key of RFC 8032 TEST 1')
+    t.same(publisherKey, rawPublisherKey(privateKey), 'publisher key: rawPublisherKey')
+    t.equal(publisherKey.length, constants.PUBLISHER_KEY_LENGTH)
+
+    const info: StrictInfo = { mode: 'publisher', publisherKey }
+    checkBttlsDictionary(t, v, info, Buffer.concat([
+      ascii('d'), bstr('level'), bstr('strict'), bstr('mode'), bstr('publisher'), bstr('publisher key'), bstr(publisherKey), ascii('e')
+    ]))
+    const magnet = v.text('magnet link').replace(/\n/g, '')
+    t.equal(magnet, magnetUri({ infoHashV1: infoHash, wireInfoHash: infoHash, trackers: [], peers: [], strict: info }), 'magnet link: magnetUri')
+    t.equal(magnet, `magnet:?xt=urn:btih:${infoHash.toString('hex')}&x.bttls=strict-publisher&x.bttls.pk=${publisherKey.toString('hex')}`, 'magnet link: xt, x.bttls, x.bttls.pk')
+    t.same(parseMagnet(magnet).strict, info, 'the magnet link parses to publisher mode with the key')
+
+    const ikm = v.hex('HKDF IKM')
+    t.same(ikm, Buffer.concat([infoHash, publisherKey]), 'HKDF IKM: infohash || publisher key')
+    const swarmKey = v.hex('swarm key')
+    t.same(swarmKey, strictSwarmKey(infoHash, publisherKey), 'swarm key: strictSwarmKey')
+    t.same(swarmKey, hkdf32(ascii(constants.SWARM_KEY_SALT), ikm, ascii(constants.STRICT_KEY_INFO)), 'swarm key: HKDF-SHA256 as the BEP states it')
+    const seed7 = strictLevel([infoHash], info, { publisherPrivateKey: privateKey })
+    t.same(seed7.swarmKeys[0]!.key, swarmKey, 'swarm key: strictLevel')
+    t.equal(seed7.authFlags(), constants.FLAG_PUBLISHER_SIGNATURE, 'a peer with the private key sets FLAG_PUBLISHER_SIGNATURE')
+
+    const replyHeader = authHeader('strict', constants.FLAG_PUBLISHER_SIGNATURE)
+    const signed = v.hex('signed bytes')
+    t.same(signed, signedBytes('responder', replyHeader, exporter), 'signed bytes: signedBytes')
+    t.same(signed, Buffer.concat([ascii(constants.PUBLISHER_PROOF_LABEL), ascii(constants.RESPONDER_PROOF_LABEL), replyHeader, exporter]),
+      'signed bytes: publisher label || responder label || AuthReply header || exporter')
+    const signature = v.hex('signature')
+    t.equal(signature.length, constants.PUBLISHER_SIGNATURE_LENGTH)
+    t.same(signature, sign(null, signed, privateKey), 'signature: Ed25519 (deterministic) with the fixed key')
+    t.same(signature, seed7.authExtension('responder', replyHeader, exporter), 'signature: the level\'s authExtension')
+    t.ok(verify(null, signed, publicKeyObject(publisherKey), signature), 'signature verifies under the publisher key')
+
+    const proofs = checkStrictProofs(t, v, swarmKey, exporter, constants.FLAG_PUBLISHER_SIGNATURE, signature)
+    const reply = v.hex('AuthReply')
+    t.same(decodeAuthMessage(reply).signature, signature, 'AuthReply decodes to its signature')
+
+    // A leecher that requires the publisher accepts this AuthReply, and refuses it stripped or moved.
+    const leecher = strictLevel([infoHash], info, { requirePublisher: true })
+    const check = (peerHeader: Buffer, peerSignature: Buffer | undefined, on = exporter) =>
+      leecher.verifyPeer({ role: 'initiator', socket: undefined as unknown as TLSSocket, exporter: on, peerHeader, peerSignature })
+    await t.resolves(async () => { await check(replyHeader, signature) }, 'the leecher accepts the signed AuthReply')
+    await t.rejects(async () => { await check(authHeader('strict'), undefined) }, { name: 'PublisherRequiredError' }, 'an unsigned AuthReply is refused')
+    await t.rejects(async () => { await check(replyHeader, signature, Buffer.alloc(32, 0xff)) }, { name: 'PublisherProofError' }, 'the signature does not verify on another connection')
+    t.notOk(proofMatches(computeProof(swarmKey, 'responder', authHeader('strict'), exporter), proofs.responder),
+      'stripping the flag breaks the responder proof, which covers the header')
     t.same(v.unchecked(), [], 'every value in the vector was checked')
   })
 })
