@@ -30,9 +30,11 @@ import { completed, fileSha256, randomFile, session, tempDir } from './helpers/s
  */
 
 /** Every handshake step's bound in these sessions (sniff, TLS, AuthHello, legacy handshake). */
-const TIMEOUT_MS = 400
+const TIMEOUT_MS = 500
 /** A bad connection must be closed by the peer this soon after its bad input (or its silence) began. */
-const CLOSE_BOUND_MS = 3 * TIMEOUT_MS
+// Generous against a loaded 2-core CI machine (the CLI tests spawn processes alongside), still far
+// below the 10 s defaults: a connection the code forgot to bound would fail this.
+const CLOSE_BOUND_MS = 6 * TIMEOUT_MS
 const timeouts = { sniffMs: TIMEOUT_MS, tlsMs: TIMEOUT_MS, authMs: TIMEOUT_MS }
 
 type ErrorClass = new (message: string) => BttlsError

@@ -99,3 +99,31 @@ t.test('the leecher checks the seeder too: a seeder with a revoked certificate i
   t.equal(await leecher.connect(h, '127.0.0.1', seed.port), undefined)
   t.same(errors, ['CertificateRevokedError'])
 })
+
+t.test('libtorrent SSL-torrent profile on the same port: SNI = infohash, mutual certificates, plain BT inside', async t => {
+  const f = await fixture(t)
+  const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'seed' })))
+  const leecher = await session(t)
+  const h = await leecher.addTorrent(f.metainfo, join(f.dir, 'out'), { certificates: staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'leech' })) })
+  const inbound = new Promise<import('../src/wire/peer-link.js').PeerLink>(resolve => seed.once('link', resolve))
+  const link = await leecher.connect(h, '127.0.0.1', seed.port, undefined, { libtorrentProfile: 'libtorrent' })
+  t.equal(link?.tls?.profile, 'libtorrent')
+  t.equal((await inbound).tls?.profile, 'libtorrent', 'the responder chose the profile from the SNI')
+  t.same(link!.infoHash, f.metainfo.infoHashV1, 'libtorrent\'s BT handshake carries the v1 infohash')
+  await completed(h.swarm)
+  t.equal(await fileSha256(join(f.dir, 'out', 'fs.bin')), f.sum)
+})
+
+t.test('libtorrent profile: a peer certificate for another torrent name is refused', async t => {
+  const f = await fixture(t)
+  const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding)))
+  const leecher = await session(t)
+  const h = await leecher.addTorrent(f.metainfo, join(f.dir, 'out'), { certificates: staticCertificateSource(await peerCredential(f.ca, { name: 'other.bin', infoHashV1: randomBytes(20) })) })
+  const refused = nextRefusal(seed)
+  // In TLS 1.3 the client's handshake ends before the server has judged the client certificate, so the
+  // initiator may hold a link for a moment: the responder closes it before any BitTorrent byte.
+  const link = await leecher.connect(h, '127.0.0.1', seed.port, undefined, { libtorrentProfile: 'libtorrent' })
+  t.equal((await refused).error.name, 'WrongTorrentCertificateError')
+  if (link) await t.rejects(link.remoteHandshake, 'no BitTorrent handshake ever comes from the responder')
+  t.equal(h.swarm.stats().piecesDone, 0)
+})

@@ -8,6 +8,7 @@ import { createCommand, type CreateArgs } from './commands/create.js'
 import { createPrivateKey } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { StrictCredentials } from '../levels/strict.js'
+import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { getCommand } from './commands/get.js'
 import { inspectCommand } from './commands/inspect.js'
 import { seedCommand } from './commands/seed.js'
@@ -16,12 +17,13 @@ import { parsePeer, UsageError } from './torrent-input.js'
 
 export const USAGE = `usage:
   bttls create <path> -o <file.torrent> [--v1|--v2|--hybrid] [--piece-length N] [--tracker URL]...
-               [--strict-secret [--passphrase P] | --strict-cert <cert.pem>]
+               [--strict-secret [--passphrase P] | --strict-cert <cert.pem> | --full-strict --ca <ca.pem>]
   bttls seed <file.torrent|magnet> --data <path> [--port N] [--host ADDR] [--policy P] [--peer host:port]... [--keylog FILE] [--json]
   bttls get <file.torrent|magnet> --out <dir> [--peer host:port]... [--port N] [--host ADDR] [--policy P] [--keylog FILE] [--json]
   bttls inspect <file.torrent|magnet> [--json]
 
   Strict torrents (seed/get): [--secret HEX] [--passphrase P] [--publisher-key key.pem] [--require-publisher]
+  Full Strict torrents (seed/get): --cert peer.pem --key peer.key [--libtorrent-ssl]
 
   --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY})
   --port       listening port for peers, all transports (default 0: any free port)
@@ -37,6 +39,11 @@ export const USAGE = `usage:
   --secret HEX         the secret of a Strict torrent whose .torrent or magnet does not carry it
   --publisher-key FILE the publisher's Ed25519 private key (PEM): sign as an authentic publisher peer
   --require-publisher  accept only peers that prove they hold the publisher key
+  --full-strict        create a Full Strict torrent: the swarm CA (--ca, PEM) goes into info["ssl-cert"],
+                       as in libtorrent's SSL torrents; every peer needs a certificate the CA issued for it
+  --cert, --key        this peer's certificate and key for a Full Strict torrent (PEM)
+  --libtorrent-ssl     when a peer does not speak bttls, retry with libtorrent's SSL-torrent profile
+                       (this sends the infohash in cleartext SNI, as libtorrent requires)
 `
 
 const options = {
@@ -60,8 +67,23 @@ const options = {
   secret: { type: 'string' },
   'publisher-key': { type: 'string' },
   'require-publisher': { type: 'boolean' },
+  'full-strict': { type: 'boolean' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'libtorrent-ssl': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
 } as const
+
+function fullStrictCreate (values: { 'full-strict'?: boolean, ca?: string, 'strict-secret'?: boolean, 'strict-cert'?: string }): string | undefined {
+  if (values['full-strict'] !== true) {
+    if (values.ca !== undefined) throw new UsageError('--ca goes with --full-strict')
+    return undefined
+  }
+  if (values.ca === undefined) throw new UsageError('--full-strict needs --ca <ca.pem>')
+  if (values['strict-secret'] || values['strict-cert'] !== undefined) throw new UsageError('choose one level: --strict-secret, --strict-cert or --full-strict')
+  return values.ca
+}
 
 function strictCreate (values: { 'strict-secret'?: boolean, 'strict-cert'?: string, passphrase?: string }): CreateArgs['strict'] {
   if (values['strict-secret'] && values['strict-cert'] !== undefined) throw new UsageError('choose one of --strict-secret and --strict-cert')
@@ -71,9 +93,11 @@ function strictCreate (values: { 'strict-secret'?: boolean, 'strict-cert'?: stri
   return undefined
 }
 
-async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean }): Promise<StrictCredentials> {
+async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean, cert?: string, key?: string }): Promise<StrictCredentials> {
   if (values.secret !== undefined && !/^[0-9a-f]{64}$/i.test(values.secret)) throw new UsageError('--secret must be 64 hex characters')
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together')
   return {
+    ...(values.cert !== undefined ? { certificates: staticCertificateSource({ certPem: await readFile(values.cert, 'utf8'), keyPem: await readFile(values.key!, 'utf8') }) } : {}),
     ...(values.secret !== undefined ? { secret: Buffer.from(values.secret, 'hex') } : {}),
     ...(values.passphrase !== undefined ? { passphrase: values.passphrase } : {}),
     ...(values['publisher-key'] !== undefined ? { publisherPrivateKey: createPrivateKey(await readFile(values['publisher-key'], 'utf8')) } : {}),
@@ -98,7 +122,8 @@ export async function main (argv: string[]): Promise<number> {
     if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError('--port must be 0..65535')
     const common = {
       input: target, peers: (values.peer ?? []).map(parsePeer), port, host: values.host ?? '127.0.0.1', policy: policy as Policy, keylog: values.keylog,
-      credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {}
+      credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
+      libtorrentSsl: values['libtorrent-ssl'] === true
     }
     switch (command) {
       case 'create': {
@@ -108,7 +133,8 @@ export async function main (argv: string[]): Promise<number> {
         return await createCommand({
           path: target, output: values.output, version: chosen[0] ?? 'hybrid',
           pieceLength: values['piece-length'] === undefined ? undefined : Number(values['piece-length']), trackers: values.tracker ?? [],
-          strict: strictCreate(values)
+          strict: strictCreate(values),
+          caFile: fullStrictCreate(values)
         }, reporter)
       }
       case 'seed':

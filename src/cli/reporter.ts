@@ -49,10 +49,12 @@ export function reportSession (session: Session, reporter: Reporter): void {
     link.closed.then(error => reporter.event('peer-closed', {
       address: link.remoteAddress, port: link.remotePort, transport: link.transport, error: error ? errorJson(error) : undefined
     }, error ? `peer ${link.remoteAddress}:${link.remotePort} (${link.transport}) closed: ${error.name}: ${error.message}` : undefined), () => {})
-    const tls = link.tls ? ` ${link.tls.protocol} ${link.tls.cipher} level ${link.tls.level}` : ''
-    reporter.event('peer', {
+    const tls = link.tls ? ` ${link.tls.protocol} ${link.tls.cipher} level ${link.tls.level}${link.tls.profile ? ` (${link.tls.profile} profile)` : ''}` : ''
+    // A peer is reported once its BitTorrent handshake arrived: a plaintext dial "succeeds" at the TCP
+    // connect, and a peer that then closes was never a plaintext peer.
+    link.remoteHandshake.then(() => reporter.event('peer', {
       transport: link.transport, direction: link.direction, address: link.remoteAddress, port: link.remotePort, tls: link.tls
-    }, `peer ${link.direction} ${link.remoteAddress}:${link.remotePort} over ${link.transport}${tls}`)
+    }, `peer ${link.direction} ${link.remoteAddress}:${link.remotePort} over ${link.transport}${tls}`), () => {})
   })
   session.on('refused', r => reporter.event('refused', {
     transport: r.transport, address: r.remoteAddress, port: r.remotePort, error: errorJson(r.error)

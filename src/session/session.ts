@@ -12,13 +12,26 @@ import { Swarm, type SwarmOptions } from '../swarm/swarm.js'
 import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
 import { dial, type DialOptions } from '../wire/dialer.js'
-import { PeerListener, type Refusal } from '../wire/listener.js'
+import { PeerListener, type Refusal, type ServedSwarm } from '../wire/listener.js'
 import type { PeerLink } from '../wire/peer-link.js'
 import { DEFAULT_POLICY, type Policy } from '../wire/policy.js'
 import { levelFor } from './torrent-level.js'
+import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
+import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { secretCommitment } from '../levels/strict-keys.js'
 import type { StrictCredentials, StrictInfo } from '../levels/strict.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
+
+function libtorrentSslOf (metainfo: Metainfo, credentials: StrictCredentials): LibtorrentSslSwarm | undefined {
+  if (metainfo.sslCert === undefined) return undefined
+  return {
+    binding: metainfo,
+    caCertPem: metainfo.sslCert,
+    certificates: credentials.certificates ?? staticCertificateSource(undefined),
+    // libtorrent's handshake inside carries the v1 infohash, or the truncated v2 one for v2-only torrents.
+    wireInfoHash: Buffer.from(metainfo.wireInfoHash)
+  }
+}
 
 function sameStrict (fromInfo: StrictInfo | undefined, fromMagnet: StrictInfo | undefined, secret: Uint8Array | undefined): boolean {
   if (fromInfo === undefined || fromMagnet === undefined) return fromInfo === fromMagnet
@@ -42,12 +55,14 @@ export interface SessionOptions {
 }
 
 /** Test and benchmark knobs of Session.connect (see DialOptions). */
-export type ConnectOverrides = Pick<DialOptions, 'transport' | 'cipherSuites'>
+export type ConnectOverrides = Pick<DialOptions, 'transport' | 'cipherSuites' | 'libtorrentProfile'>
 
 export interface TorrentHandle {
   readonly swarm: Swarm
   readonly level: SwarmLevel
   readonly wireInfoHash: Buffer
+  /** Full Strict torrents: what libtorrent's SSL-torrent profile needs (see libtorrent-ssl.ts). */
+  readonly libtorrentSsl?: LibtorrentSslSwarm
 }
 
 export interface SessionEvents {
@@ -107,7 +122,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const store = await openFileStore(metainfo, dir)
     await store.verifyExisting()
     const swarm = new Swarm({ metainfo, store }, this.options.swarm)
-    return this.register(swarm, level)
+    return this.register(swarm, level, libtorrentSslOf(metainfo, credentials))
   }
 
   /** Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. */
@@ -141,7 +156,7 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       const link = await dial({
         ...overrides,
-        host, port, knownTls, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy,
+        host, port, knownTls, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy, libtorrentSsl: handle.libtorrentSsl,
         keylog: this.keylog ? line => this.keylog!.write(line) : undefined
       })
       this.attach(link)
@@ -160,12 +175,12 @@ export class Session extends EventEmitter<SessionEvents> {
     await new Promise<void>(resolve => this.keylog ? this.keylog.end(resolve) : resolve())
   }
 
-  private * servedSwarms (): Iterable<{ wireInfoHashes: readonly Buffer[], level: SwarmLevel }> {
-    for (const t of new Set(this.torrents.values())) yield { wireInfoHashes: t.swarm.wireInfoHashes, level: t.level }
+  private * servedSwarms (): Iterable<ServedSwarm> {
+    for (const t of new Set(this.torrents.values())) yield { wireInfoHashes: t.swarm.wireInfoHashes, level: t.level, libtorrentSsl: t.libtorrentSsl }
   }
 
-  private register (swarm: Swarm, level: SwarmLevel): TorrentHandle {
-    const handle: TorrentHandle = { swarm, level, wireInfoHash: swarm.infoHash }
+  private register (swarm: Swarm, level: SwarmLevel, libtorrentSsl?: LibtorrentSslSwarm): TorrentHandle {
+    const handle: TorrentHandle = { swarm, level, wireInfoHash: swarm.infoHash, ...(libtorrentSsl ? { libtorrentSsl } : {}) }
     // Routed by every 20-byte form its peers' handshakes may carry.
     for (const h of swarm.wireInfoHashes) this.torrents.set(h.toString('hex'), handle)
     return handle

@@ -10,6 +10,7 @@ import { secureOutbound } from '../handshake/secure-outbound.js'
 import { AUTH_TIMEOUT_MS, type CipherSuite } from '../handshake/constants.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { pipeWire } from './listener.js'
+import { LIBTORRENT_PROFILE_DETAILS, libtorrentSslConnect, type LibtorrentSslSwarm } from './libtorrent-ssl.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
 import { dialOrder, type Policy } from './policy.js'
 
@@ -34,11 +35,20 @@ export interface DialOptions {
   readonly transport?: TransportKind
   /** Test and benchmark knob: the TLS 1.3 suites to offer (see OutboundOptions.cipherSuites). */
   readonly cipherSuites?: readonly CipherSuite[]
+  /** A Full Strict torrent's libtorrent SSL-torrent profile (libtorrent-ssl.ts), if it may be used. */
+  readonly libtorrentSsl?: LibtorrentSslSwarm
+  /**
+   * 'libtorrent': dial with libtorrent's SSL-torrent profile only (the peer is known to be libtorrent).
+   * 'fallback': bttls first, and libtorrent's profile if the peer does not speak bttls. Either sends the
+   * infohash in cleartext SNI, so neither is a default.
+   */
+  readonly libtorrentProfile?: 'libtorrent' | 'fallback'
 }
 
 export const CONNECT_TIMEOUT_MS = 10_000
 
 export async function dial (options: DialOptions): Promise<PeerLink> {
+  if (options.libtorrentProfile === 'libtorrent') return await dialLibtorrent(options, [])
   const allowed = dialOrder(options.policy, options.level.name, options.knownTls)
   const order = options.transport === undefined ? allowed : allowed.filter(t => t === options.transport)
   const attempts: Array<{ transport: string, error: Error }> = []
@@ -53,6 +63,8 @@ export async function dial (options: DialOptions): Promise<PeerLink> {
   if (order.length === 0) {
     throw new DialError(`policy ${options.policy} does not dial ${String(options.transport)} to ${options.host}:${options.port}`, attempts)
   }
+  const last = attempts[attempts.length - 1]
+  if (options.libtorrentProfile === 'fallback' && last !== undefined && peerLacksTransport(last.error)) return await dialLibtorrent(options, attempts)
   const summary = attempts.map(a => `${a.transport}: ${a.error.name}: ${a.error.message}`).join('; ')
   throw new DialError(`could not connect to ${options.host}:${options.port} (${summary})`, attempts)
 }
@@ -61,6 +73,18 @@ export async function dial (options: DialOptions): Promise<PeerLink> {
 function peerLacksTransport (err: Error): boolean {
   return err instanceof TlsHandshakeError || err instanceof MseHandshakeError ||
     (err instanceof HandshakeTimeoutError && err.message.startsWith('TLS handshake'))
+}
+
+async function dialLibtorrent (options: DialOptions, attempts: Array<{ transport: string, error: Error }>): Promise<PeerLink> {
+  if (!options.libtorrentSsl) throw new DialError('the libtorrent SSL-torrent profile needs a Full Strict torrent (info["ssl-cert"])', attempts)
+  try {
+    const raw = await connectTcp(options)
+    const socket = await libtorrentSslConnect(raw, options.libtorrentSsl, options.keylog)
+    return pipeWire(socket, 'tcpOutgoing', 0, 'tls', raw, options.libtorrentSsl.wireInfoHash, LIBTORRENT_PROFILE_DETAILS(socket)).link
+  } catch (err) {
+    const all = [...attempts, { transport: 'tls (libtorrent profile)', error: err as Error }]
+    throw new DialError(`could not connect to ${options.host}:${options.port} (${all.map(a => `${a.transport}: ${a.error.name}: ${a.error.message}`).join('; ')})`, all)
+  }
 }
 
 async function dialOnce (transport: TransportKind, options: DialOptions): Promise<PeerLink> {

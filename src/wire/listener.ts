@@ -19,6 +19,9 @@ import { TlsResponder } from '../handshake/secure-inbound.js'
 import { SNIFF_MAX_BYTES, sniff } from '../handshake/sniff.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { createGuardedWire } from './guarded-wire.js'
+import { LIBTORRENT_PROFILE_DETAILS, LibtorrentSslResponder, type LibtorrentSslSwarm } from './libtorrent-ssl.js'
+import { peekFirstRecord } from './peek-record.js'
+import { parseClientHello, type ClientHelloSummary } from '../handshake/client-hello.js'
 import { awaitHandshake, createLink, type LinkControl } from './link.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
 import { acceptsInbound, type Policy } from './policy.js'
@@ -27,6 +30,8 @@ export interface ServedSwarm {
   /** The 20-byte infohashes BitTorrent handshakes may carry for it (hybrid: v1 and truncated v2). */
   readonly wireInfoHashes: readonly Buffer[]
   readonly level: SwarmLevel
+  /** Full Strict torrents: also served to libtorrent peers, whose ClientHello names the torrent in SNI. */
+  readonly libtorrentSsl?: LibtorrentSslSwarm
 }
 
 export interface ListenerOptions {
@@ -54,6 +59,7 @@ export interface PeerListenerEvents {
 
 export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly sockets = new Set<net.Socket>()
+  private readonly libtorrent: LibtorrentSslResponder
 
   private constructor (
     private readonly server: net.Server,
@@ -61,6 +67,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     private readonly options: ListenerOptions
   ) {
     super()
+    this.libtorrent = new LibtorrentSslResponder(() => libtorrentSwarms(options.swarms()), options.keylog)
     server.on('connection', raw => { void this.route(raw) })
   }
 
@@ -108,6 +115,12 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   }
 
   private async acceptTls (raw: net.Socket): Promise<PeerLink> {
+    // bttls initiators send no SNI; libtorrent's SSL-torrent profile puts the infohash there.
+    const hello = parseClientHelloOrUndefined(await peekFirstRecord(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS))
+    if (hello?.serverName !== undefined) {
+      const { socket, swarm } = await this.libtorrent.accept(raw, hello.serverName)
+      return pipeWire(socket, 'tcpIncoming', 0, 'tls', raw, swarm.wireInfoHash, LIBTORRENT_PROFILE_DETAILS(socket)).link
+    }
     const channel = await this.responder.accept(raw, () => candidates(this.options.swarms()))
     // The BT handshakes must carry the form of the infohash whose key verified (BEP: "Rules for both sides").
     const control = pipeWire(channel.socket, 'tcpIncoming', 0, 'tls', raw, wireForm(channel.swarmKey.infoHash), channel.details)
@@ -120,7 +133,10 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   }
 
   private async acceptMse (raw: net.Socket): Promise<PeerLink> {
-    const wire = createGuardedWire('tcpIncoming', 1, err => raw.destroy(err))
+    // RC4 only (crypto_select 0x02). bittorrent-protocol's other responder mode prefers the plaintext
+    // method whenever a peer offers both (libtorrent and aria2 do by default), which would carry the
+    // payload in the clear after an MSE handshake while we report the link as encrypted.
+    const wire = createGuardedWire('tcpIncoming', 2, err => raw.destroy(err))
     const identified = new Promise<void>((resolve, reject) => {
       wire.once('crypto-infohash', (req2Hex: string) => {
         const found = findByInfoHash(this.options.swarms(), h => mseReq2(h) === req2Hex)
@@ -173,6 +189,14 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       clearTimeout(timer)
     }
   }
+}
+
+function * libtorrentSwarms (swarms: Iterable<ServedSwarm>): Iterable<LibtorrentSslSwarm> {
+  for (const swarm of swarms) if (swarm.libtorrentSsl) yield swarm.libtorrentSsl
+}
+
+function parseClientHelloOrUndefined (record: Buffer): ClientHelloSummary | undefined {
+  try { return parseClientHello(record) } catch { return undefined } // the TLS stack will report it
 }
 
 function * candidates (swarms: Iterable<ServedSwarm>): Iterable<{ level: SwarmLevel, swarm: ServedSwarm }> {

@@ -24,6 +24,8 @@ export interface TlsDetails {
   readonly protocol: string
   readonly cipher: string
   readonly level: LevelName
+  /** Set when the link runs libtorrent's SSL-torrent profile (SNI, certificates in TLS) instead of bttls'. */
+  readonly profile?: 'libtorrent'
 }
 
 export interface PeerLink {

@@ -30,6 +30,8 @@ export interface CreateArgs {
   trackers: string[]
   /** --strict-secret (secret mode, or passphrase mode with --passphrase) or --strict-cert (publisher mode). */
   strict?: { mode: 'secret' } | { mode: 'passphrase' } | { mode: 'publisher', certFile: string }
+  /** --full-strict --ca FILE: the swarm CA certificate (PEM) for info["ssl-cert"]. */
+  caFile?: string
 }
 
 export async function createCommand (args: CreateArgs, reporter: Reporter): Promise<number> {
@@ -37,14 +39,15 @@ export async function createCommand (args: CreateArgs, reporter: Reporter): Prom
     throw new UsageError('--piece-length must be a power of two of at least 16384')
   }
   const strict = await strictOptions(args.strict)
-  const { bytes, metainfo } = await createTorrent(args.path, { version: args.version, pieceLength: args.pieceLength, trackers: args.trackers, strict })
+  const sslCert = args.caFile !== undefined ? await readFile(args.caFile, 'utf8') : undefined
+  const { bytes, metainfo } = await createTorrent(args.path, { version: args.version, pieceLength: args.pieceLength, trackers: args.trackers, strict, sslCert })
   await writeFile(args.output, bytes, { mode: strict?.secret ? 0o600 : 0o644 })
   reporter.event('created', {
     file: args.output, name: metainfo.name, version: metainfo.version, infoHashV1: metainfo.infoHashV1?.toString('hex'),
-    infoHashV2: metainfo.infoHashV2?.toString('hex'), pieces: metainfo.pieceCount, pieceLength: metainfo.pieceLength, magnet: magnetUri(metainfo, { secret: strict?.secret }), level: metainfo.strict ? 'strict' : 'basic', mode: metainfo.strict?.mode
+    infoHashV2: metainfo.infoHashV2?.toString('hex'), pieces: metainfo.pieceCount, pieceLength: metainfo.pieceLength, magnet: magnetUri(metainfo, { secret: strict?.secret }), level: metainfo.sslCert ? 'full-strict' : metainfo.strict ? 'strict' : 'basic', mode: metainfo.strict?.mode
   })
   reporter.line(`created ${args.output}: ${metainfo.name}, ${metainfo.version}, ${metainfo.pieceCount} pieces of ${metainfo.pieceLength} bytes` +
-    (metainfo.strict ? `, level strict (${metainfo.strict.mode})` : ', level basic'))
+    (metainfo.sslCert ? ', level full-strict (swarm CA in ssl-cert)' : metainfo.strict ? `, level strict (${metainfo.strict.mode})` : ', level basic'))
   if (strict?.secret) reporter.line('the .torrent file and the magnet below carry the secret: share them only with the swarm')
   reporter.line(magnetUri(metainfo, { secret: strict?.secret }))
   return 0

@@ -14,7 +14,7 @@ export class DownloadFailedError extends Error {
  */
 export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Promise<number> {
   const started = Date.now()
-  const { session, handle, peersSeen, peers, storeDir } = await startPeer(args, reporter)
+  const { session, handle, peersSeen, peers, storeDir, overrides } = await startPeer(args, reporter)
   const { swarm } = handle
   reportSwarm(swarm, reporter, started)
   let redialer: PeerRedialer | undefined
@@ -23,7 +23,7 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
       if (peers.length === 0) throw new DownloadFailedError('no peer to download from (give --peer host:port)')
       await new Promise<void>((resolve, reject) => {
         swarm.once('complete', resolve)
-        redialer = new PeerRedialer(session, handle, peers, reason => reject(new DownloadFailedError(reason)))
+        redialer = new PeerRedialer(session, handle, peers, reason => reject(new DownloadFailedError(reason)), { untilComplete: true, overrides })
       })
     }
     const seconds = (Date.now() - started) / 1000

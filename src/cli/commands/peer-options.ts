@@ -1,5 +1,5 @@
 /** Options shared by `seed` and `get`, and the session they start. */
-import { Session, type TorrentHandle } from '../../session/session.js'
+import { Session, type ConnectOverrides, type TorrentHandle } from '../../session/session.js'
 import type { Policy } from '../../wire/policy.js'
 import { describeLevel, levelFor } from '../../session/torrent-level.js'
 import type { StrictCredentials } from '../../levels/strict.js'
@@ -22,8 +22,10 @@ export interface PeerCommandArgs {
   host: string
   policy: Policy
   keylog?: string
-  /** Strict credentials from --secret/--passphrase/--publisher-key/--require-publisher. */
+  /** Strict credentials from --secret/--passphrase/--publisher-key/--require-publisher, Full Strict --cert/--key. */
   credentials: StrictCredentials
+  /** --libtorrent-ssl: fall back to libtorrent's SSL-torrent profile for peers that do not speak bttls. */
+  libtorrentSsl?: boolean
 }
 
 export interface StartedPeer {
@@ -34,6 +36,8 @@ export interface StartedPeer {
   peers: Array<{ host: string, port: number }>
   /** Directory the torrent's files live under. */
   storeDir: string
+  /** How to dial the command line's peers. */
+  overrides: ConnectOverrides
 }
 
 export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
@@ -51,7 +55,7 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
 
 async function addInput (session: Session, input: TorrentInput, args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
   const peersSeen: Record<TransportKind, number> = { tls: 0, plain: 0, mse: 0 }
-  session.on('link', link => { peersSeen[link.transport]++ })
+  session.on('link', link => { link.remoteHandshake.then(() => { peersSeen[link.transport]++ }, () => {}) })
   reportSession(session, reporter)
   reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${args.host}:${session.port} (policy ${args.policy})`)
 
@@ -77,5 +81,5 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
     reporter.event('torrent', { infoHash: m.wireInfoHash.toString('hex'), name: m.name, ...describeLevel(m), magnet: true },
       `magnet ${m.wireInfoHash.toString('hex')}: fetching metadata over BEP 9`)
   }
-  return { session, handle, peersSeen, peers, storeDir }
+  return { session, handle, peersSeen, peers, storeDir, overrides: args.libtorrentSsl === true ? { libtorrentProfile: 'fallback' } : {} }
 }

@@ -1,16 +1,19 @@
 import { cpuSeconds, reportSwarm, type Reporter } from '../reporter.js'
 import { startPeer, type PeerCommandArgs } from './peer-options.js'
+import { PeerRedialer } from '../peer-redialer.js'
 
 /** Seeds until SIGINT/SIGTERM, then reports its totals. */
 export async function seedCommand (args: PeerCommandArgs, reporter: Reporter): Promise<number> {
   const started = Date.now()
-  const { session, handle, peersSeen, peers } = await startPeer(args, reporter)
+  const { session, handle, peersSeen, peers, overrides } = await startPeer(args, reporter)
   reportSwarm(handle.swarm, reporter, started)
   const stats = handle.swarm.stats()
   if (stats.piecesTotal > 0 && !handle.swarm.complete) {
     reporter.event('warning', { message: 'data incomplete' }, `warning: only ${stats.piecesDone}/${stats.piecesTotal} pieces verified in --data; seeding those`)
   }
-  for (const p of peers) void session.connect(handle, p.host, p.port)
+  // Peers named with --peer are dialed, and dialed again if they are not up yet or drop (a seeder
+  // has no end state to stop at; a peer that fails 5 times in a row is given up and logged).
+  const redialer = new PeerRedialer(session, handle, peers, reason => reporter.event('warning', { message: reason }, `warning: ${reason}`), { untilComplete: false, overrides })
   await new Promise<void>(resolve => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
@@ -18,6 +21,7 @@ export async function seedCommand (args: PeerCommandArgs, reporter: Reporter): P
   const s = handle.swarm.stats()
   reporter.event('stats', { uploaded: s.uploaded, downloaded: s.downloaded, peersByTransport: peersSeen, cpuSeconds: cpuSeconds(), seconds: (Date.now() - started) / 1000 },
     `uploaded ${(s.uploaded / 2 ** 20).toFixed(1)} MiB; peers: tls ${peersSeen.tls}, plain ${peersSeen.plain}, mse ${peersSeen.mse}`)
+  redialer.stop()
   await session.close()
   return 0
 }

@@ -138,7 +138,8 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
   const to = Date.parse(cert.validTo)
   if (now + CERT_CLOCK_SKEW_S * 1000 < from) throw new CertificateNotYetValidError(`the peer certificate is valid from ${cert.validFrom}`)
   if (now - CERT_CLOCK_SKEW_S * 1000 > to) throw new CertificateExpiredError(`the peer certificate expired at ${cert.validTo}`)
-  if (to - from > (MAX_PEER_CERT_LIFETIME_S + 2 * CERT_CLOCK_SKEW_S) * 1000) {
+  // libtorrent's certificates are handed out of band and often long-lived: the cap is bttls' own rule.
+  if ((req.binding ?? 'bttls') === 'bttls' && to - from > (MAX_PEER_CERT_LIFETIME_S + 2 * CERT_CLOCK_SKEW_S) * 1000) {
     throw new UntrustedCertificateError(`the peer certificate's lifetime exceeds ${MAX_PEER_CERT_LIFETIME_S} s`)
   }
   const serial = cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, '')

@@ -1,0 +1,134 @@
+/**
+ * libtorrent SSL-torrent compatibility profile (BEP: "Full Strict", "libtorrent compatibility").
+ *
+ * libtorrent 2.0 speaks to SSL torrents (info["ssl-cert"]) like this: TLS with SNI = the lowercase hex
+ * v1 infohash (v2-only torrents: the first 40 hex digits of the v2 infohash), mutual certificates that
+ * chain to the torrent's CA and whose SAN DNS name (else last CN) is the torrent name or "*", then a
+ * plain BitTorrent handshake inside TLS. bttls speaks it to interoperate, on the same port as
+ * everything else: a ClientHello that carries SNI selects this profile. It keeps libtorrent's flaw —
+ * the infohash in cleartext SNI — so bttls only ever dials with it to peers known to need it.
+ */
+import { connect, createSecureContext, createServer, type Server, type TLSSocket } from 'node:tls'
+import type { Socket } from 'node:net'
+import { CertificateRequiredError, HandshakeTimeoutError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
+import { TLS_HANDSHAKE_TIMEOUT_MS } from '../handshake/constants.js'
+import { verifyPeerCertificate, type TorrentBinding } from '../levels/full-strict/certificate-profile.js'
+import type { CertificateSource } from '../levels/full-strict/certificate-source.js'
+import { responderContextOptions, initiatorOptions } from '../handshake/tls-profile.js'
+import type { TlsDetails } from './peer-link.js'
+
+export interface LibtorrentSslSwarm {
+  readonly binding: TorrentBinding
+  readonly caCertPem: string
+  readonly certificates: CertificateSource
+  /** The 20-byte infohash the BitTorrent handshake inside carries (v1, or truncated v2). */
+  readonly wireInfoHash: Buffer
+}
+
+/** The SNI libtorrent sends and expects for a torrent. */
+export function libtorrentSni (t: { infoHashV1?: Uint8Array, infoHashV2?: Uint8Array }): string {
+  if (t.infoHashV1) return Buffer.from(t.infoHashV1).toString('hex')
+  return Buffer.from(t.infoHashV2!).toString('hex').slice(0, 40)
+}
+
+export const LIBTORRENT_PROFILE_DETAILS = (socket: TLSSocket): TlsDetails => ({
+  protocol: String(socket.getProtocol()), cipher: socket.getCipher().standardName, level: 'full-strict', profile: 'libtorrent'
+})
+
+/** Server side: a ClientHello with SNI reached us; find the torrent, present our certificate, check theirs. */
+export class LibtorrentSslResponder {
+  private readonly server: Server
+  private readonly pending = new WeakMap<Socket, { resolve: (s: TLSSocket) => void, reject: (e: Error) => void }>()
+
+  constructor (private readonly swarms: () => Iterable<LibtorrentSslSwarm>, keylog?: (line: Buffer) => void) {
+    this.server = createServer({
+      ...responderContextOptions(),
+      requestCert: true,
+      rejectUnauthorized: false, // verified below, against the torrent's CA and libtorrent's name rule
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      SNICallback: (servername, cb) => {
+        const swarm = this.find(servername)
+        const credential = swarm?.certificates.current()
+        if (!swarm || !credential) { cb(new UnknownSwarmError(`no SSL torrent for SNI ${servername.slice(0, 64)}`)); return }
+        cb(null, createSecureContext({ ...responderContextOptions(), cert: credential.certPem, key: credential.keyPem, ca: swarm.caCertPem }))
+      }
+    })
+    if (keylog) this.server.on('keylog', keylog)
+    this.server.on('secureConnection', (socket: TLSSocket) => this.settle(socket, null))
+    this.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => this.settle(socket, err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+      ? new HandshakeTimeoutError('TLS handshake not finished in time', { cause: err })
+      : new TlsHandshakeError(`libtorrent-profile TLS handshake failed: ${err.message}`, { cause: err })))
+  }
+
+  /** libtorrent reads the first 40 characters of the SNI as hex, case-insensitively. */
+  find (servername: string): LibtorrentSslSwarm | undefined {
+    const wanted = servername.slice(0, 40).toLowerCase()
+    for (const swarm of this.swarms()) if (libtorrentSni(swarm.binding) === wanted) return swarm
+    return undefined
+  }
+
+  async accept (raw: Socket, servername: string): Promise<{ socket: TLSSocket, swarm: LibtorrentSslSwarm }> {
+    const swarm = this.find(servername)
+    if (!swarm) { raw.destroy(); throw new UnknownSwarmError(`no SSL torrent here for SNI ${servername.slice(0, 64)}`) }
+    const socket = await new Promise<TLSSocket>((resolve, reject) => {
+      const onClose = (): void => reject(new TlsHandshakeError('peer closed the connection during the TLS handshake'))
+      raw.once('close', onClose)
+      this.pending.set(raw, { resolve: s => { raw.off('close', onClose); resolve(s) }, reject: e => { raw.off('close', onClose); reject(e) } })
+      this.server.emit('connection', raw)
+    })
+    try {
+      checkPeer(socket, swarm)
+      return { socket, swarm }
+    } catch (err) {
+      socket.destroy()
+      throw err
+    }
+  }
+
+  private settle (socket: TLSSocket, err: Error | null): void {
+    const raw = (socket as unknown as { _parent?: Socket })._parent
+    const waiter = raw ? this.pending.get(raw) : undefined
+    if (!waiter) { socket.destroy(); return }
+    this.pending.delete(raw!)
+    if (err) waiter.reject(err)
+    else waiter.resolve(socket)
+  }
+}
+
+/** Client side: dial a libtorrent SSL-torrent peer (SNI = infohash, mutual certificates). */
+export async function libtorrentSslConnect (raw: Socket, swarm: LibtorrentSslSwarm, keylog?: (line: Buffer) => void): Promise<TLSSocket> {
+  const credential = swarm.certificates.current()
+  if (!credential) throw new CertificateRequiredError('no certificate for this SSL torrent yet')
+  const socket = connect({
+    ...initiatorOptions(),
+    socket: raw,
+    servername: libtorrentSni(swarm.binding),
+    cert: credential.certPem,
+    key: credential.keyPem,
+    ca: swarm.caCertPem,
+    rejectUnauthorized: false, // the peer names the torrent, not the SNI: checked by checkPeer
+    checkServerIdentity: () => undefined
+  })
+  if (keylog) socket.on('keylog', keylog)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new HandshakeTimeoutError(`TLS handshake not finished within ${TLS_HANDSHAKE_TIMEOUT_MS} ms`)), TLS_HANDSHAKE_TIMEOUT_MS)
+      socket.once('secureConnect', () => { clearTimeout(timer); resolve() })
+      socket.once('error', err => { clearTimeout(timer); reject(new TlsHandshakeError(`libtorrent-profile TLS handshake failed: ${err.message}`, { cause: err })) })
+      socket.once('close', () => { clearTimeout(timer); reject(new TlsHandshakeError('peer closed the connection during the TLS handshake')) })
+    })
+    checkPeer(socket, swarm)
+    return socket
+  } catch (err) {
+    socket.destroy()
+    raw.destroy()
+    throw err
+  }
+}
+
+function checkPeer (socket: TLSSocket, swarm: LibtorrentSslSwarm): void {
+  if (socket.getProtocol() !== 'TLSv1.3') throw new TlsHandshakeError(`negotiated ${String(socket.getProtocol())}, bttls requires TLSv1.3`)
+  const peer = socket.getPeerX509Certificate()
+  if (!peer) throw new CertificateRequiredError('the libtorrent peer presented no certificate')
+  verifyPeerCertificate({ certDer: peer.raw, caCertPem: swarm.caCertPem, torrent: swarm.binding, revokedSerials: swarm.certificates.revokedSerials(), binding: 'libtorrent' })
+}

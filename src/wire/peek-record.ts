@@ -1,0 +1,32 @@
+/**
+ * Reads the first TLS record of a connection without consuming it, so the listener can see the whole
+ * ClientHello (its SNI selects libtorrent's profile) before handing the socket to a TLS stack.
+ * Bounded: one record is at most 2^14 + 5 bytes (the sniffer already checked the length), in time.
+ */
+import type { Socket } from 'node:net'
+import { HandshakeTimeoutError, UnrecognizedProtocolError } from '../errors.js'
+
+export function peekFirstRecord (raw: Socket, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0)
+    const need = (): number => buffered.length >= 5 ? 5 + buffered.readUInt16BE(3) : Infinity
+    const finish = (err: Error | null): void => {
+      clearTimeout(timer)
+      raw.off('data', onData)
+      raw.off('close', onClose)
+      raw.pause()
+      raw.unshift(buffered)
+      if (err) reject(err)
+      else resolve(buffered.subarray(0, need()))
+    }
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk])
+      if (buffered.length >= need()) finish(null)
+    }
+    const onClose = (): void => finish(new UnrecognizedProtocolError('connection closed inside its first TLS record'))
+    const timer = setTimeout(() => finish(new HandshakeTimeoutError(`first TLS record not complete within ${timeoutMs} ms`)), timeoutMs)
+    raw.on('data', onData)
+    raw.once('close', onClose)
+    raw.resume()
+  })
+}
