@@ -124,9 +124,14 @@ function libtorrentScenarios (row: LtRow): Scenario[] {
 
 // ---- libtorrent SSL torrents ---------------------------------------------------------------------
 
-/** The flags bttls will take for a Full Strict certificate, once issue 6 adds them (none today). */
+/**
+ * The flags bttls takes for a Full Strict (ssl-cert) torrent: its certificate, and --libtorrent-ssl so
+ * that, libtorrent not speaking bttls, bttls retries with libtorrent's SNI profile when it dials.
+ */
 function bttlsSslFlags (help: string, leaf: { cert: string, key: string }): string[] | undefined {
-  return /--cert\b/.test(help) && /--key\b/.test(help) ? ['--cert', leaf.cert, '--key', leaf.key] : undefined
+  return /--cert\b/.test(help) && /--key\b/.test(help) && /--libtorrent-ssl\b/.test(help)
+    ? ['--cert', leaf.cert, '--key', leaf.key, '--libtorrent-ssl']
+    : undefined
 }
 
 function sslReady (ctx: ScenarioContext): NonNullable<RunContext['ssl']> {
