@@ -200,3 +200,14 @@ t.test('publisher mode: an insider (knows the torrent, not the private key) cann
   const err = await secureOutbound(raw, victimLevel).catch(e => e)
   t.equal(err.name, 'PublisherProofError', 'the relayed signature does not verify for the victim\'s connection')
 })
+
+t.test('magnet: the Strict parameters must fit together', async t => {
+  const ih = '0123456789abcdef0123456789abcdef01234567'
+  const key = 'ab'.repeat(32)
+  t.throws(() => parseMagnet(`magnet:?xt=urn:btih:${ih}&x.bttls.pk=${key}`), { name: 'InvalidMagnetError' }, 'pk without x.bttls')
+  t.throws(() => parseMagnet(`magnet:?xt=urn:btih:${ih}&x.bttls=strict-secret&x.bttls.pk=${key}`), { name: 'InvalidMagnetError' }, 'pk with another mode')
+  t.throws(() => parseMagnet(`magnet:?xt=urn:btih:${ih}&x.bttls=strict-publisher`), { name: 'InvalidMagnetError' }, 'publisher without pk')
+  t.throws(() => parseMagnet(`magnet:?xt=urn:btih:${ih}&x.bttls=strict-passphrase&x.bttls.secret=${key}`), { name: 'InvalidMagnetError' }, 'secret with another mode')
+  t.throws(() => parseMagnet(`magnet:?xt=urn:btih:${ih}&x.bttls=full`), { name: 'InvalidMagnetError' }, 'unknown mode')
+  t.equal(parseMagnet(`magnet:?xt=urn:btih:${ih}&x.bttls=strict-publisher&x.bttls.pk=${key}`).strict?.mode, 'publisher')
+})

@@ -8,15 +8,20 @@ import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
 import { certificateBlockLength, extensionLength, hasCertificateBlock } from './auth-message.js'
 import { AUTH_MESSAGE_LENGTH } from './constants.js'
 
-/** An AuthHello or AuthReply: the fixed 36 bytes, then the extension its flags announce. */
+/**
+ * An AuthHello or AuthReply: the fixed 36 bytes, then the extension its flags announce. One deadline
+ * covers the whole message, however many reads it takes.
+ */
 export async function readAuthMessage (stream: Duplex, timeoutMs: number, what: string): Promise<Buffer> {
+  const deadline = Date.now() + timeoutMs
+  const left = (): number => Math.max(1, deadline - Date.now())
   const fixed = await readExactly(stream, AUTH_MESSAGE_LENGTH, timeoutMs, what)
   const more = extensionLength(fixed)
   if (more === 0) return fixed
-  const head = Buffer.concat([fixed, await readExactly(stream, more, timeoutMs, `the rest of ${what}`)])
+  const head = Buffer.concat([fixed, await readExactly(stream, more, left(), `the rest of ${what}`)])
   if (!hasCertificateBlock(fixed)) return head
   const block = certificateBlockLength(head)
-  return block === 0 ? head : Buffer.concat([head, await readExactly(stream, block, timeoutMs, `the certificate block of ${what}`)])
+  return block === 0 ? head : Buffer.concat([head, await readExactly(stream, block, left(), `the certificate block of ${what}`)])
 }
 
 export function readExactly (stream: Duplex, length: number, timeoutMs: number, what: string): Promise<Buffer> {

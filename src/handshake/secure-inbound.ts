@@ -135,13 +135,14 @@ export class TlsResponder {
 
 /** Whether a Basic proof was made with the infohash of a swarm we serve at a stricter level. */
 function basicProofForStricterSwarm<T> (candidates: Iterable<SwarmCandidate<T>>, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
+  let found = false // no early exit: the close must not come sooner or later for a served infohash
   for (const candidate of candidates) {
     if (candidate.level.name === 'basic') continue
     for (const key of candidate.level.swarmKeys) {
-      if (proofMatches(computeProof(basicSwarmKey(key.infoHash).key, 'initiator', header, exporter), proof)) return true
+      if (proofMatches(computeProof(basicSwarmKey(key.infoHash).key, 'initiator', header, exporter), proof)) found = true
     }
   }
-  return false
+  return found
 }
 
 /** Tries every key; no early exit, so the time taken does not say which swarm matched. */

@@ -35,6 +35,8 @@ export interface StrictCredentials {
   readonly publisherPrivateKey?: KeyObject
   /** publisher mode: accept only peers that prove they hold the publisher key. */
   readonly requirePublisher?: boolean
+  /** passphrase mode: secrets already stretched (hex infohash -> scrypt output), so no scrypt runs on a connection. */
+  readonly passphraseSecrets?: ReadonlyMap<string, Buffer>
   /** Full Strict: where our peer certificate comes from (files, or the secure tracker). */
   readonly certificates?: CertificateSource
 }
@@ -90,8 +92,12 @@ function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentia
     case 'passphrase': {
       const passphrase = credentials.passphrase
       if (passphrase === undefined) throw new MissingCredentialError('this Strict torrent needs its passphrase (--passphrase)')
-      // Lazily: scrypt costs ~0.6 s per infohash, and an initiator only ever uses the first key.
-      return infoHashes.map(ih => lazyKey(ih, () => strictSwarmKey(ih, passphraseSecret(passphrase, ih))))
+      // Pre-stretched when the caller could (Session.addTorrent, asynchronously); else lazily: scrypt
+      // costs ~0.6 s per infohash, and an initiator only ever uses the first key.
+      return infoHashes.map(ih => {
+        const ready = credentials.passphraseSecrets?.get(Buffer.from(ih).toString('hex'))
+        return ready ? { infoHash: ih, key: strictSwarmKey(ih, ready) } : lazyKey(ih, () => strictSwarmKey(ih, passphraseSecret(passphrase, ih)))
+      })
     }
     case 'publisher': {
       const key = info.publisherKey

@@ -18,9 +18,17 @@ import { DEFAULT_POLICY, type Policy } from '../wire/policy.js'
 import { levelFor } from './torrent-level.js'
 import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
-import { secretCommitment } from '../levels/strict-keys.js'
+import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.js'
 import type { StrictCredentials, StrictInfo } from '../levels/strict.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
+
+/** Passphrase torrents: stretch the passphrase for every infohash now, off the event loop. */
+async function stretched (metainfo: Metainfo, credentials: StrictCredentials): Promise<StrictCredentials> {
+  if (metainfo.strict?.mode !== 'passphrase' || credentials.passphrase === undefined) return credentials
+  const hashes = [metainfo.infoHashV2, metainfo.infoHashV1].filter((h): h is Buffer => h !== undefined)
+  const secrets = await Promise.all(hashes.map(h => passphraseSecretAsync(credentials.passphrase!, h)))
+  return { ...credentials, passphraseSecrets: new Map(hashes.map((h, i) => [h.toString('hex'), secrets[i]!])) }
+}
 
 function libtorrentSslOf (metainfo: Metainfo, credentials: StrictCredentials): LibtorrentSslSwarm | undefined {
   if (metainfo.sslCert === undefined) return undefined
@@ -118,7 +126,8 @@ export class Session extends EventEmitter<SessionEvents> {
    * disk or network work, so a wrong secret fails here with a typed error.
    */
   async addTorrent (metainfo: Metainfo, dir: string, credentials: StrictCredentials = {}): Promise<TorrentHandle> {
-    const level = levelFor(metainfo, credentials)
+    levelFor(metainfo, credentials) // fail fast on a missing or wrong credential, before any scrypt
+    const level = levelFor(metainfo, await stretched(metainfo, credentials))
     const store = await openFileStore(metainfo, dir)
     await store.verifyExisting()
     const swarm = new Swarm({ metainfo, store }, this.options.swarm)

@@ -78,6 +78,7 @@ export function parseMagnet (uri: string): MagnetLink {
   if (strictMode === undefined && (strictSecret !== undefined || publisherKey !== undefined)) invalid('x.bttls.secret and x.bttls.pk need x.bttls')
   if (strictMode === 'publisher' && publisherKey === undefined) invalid('x.bttls=strict-publisher needs x.bttls.pk')
   if (strictSecret !== undefined && strictMode !== 'secret') invalid('x.bttls.secret goes with x.bttls=strict-secret only')
+  if (publisherKey !== undefined && strictMode !== 'publisher') invalid('x.bttls.pk goes with x.bttls=strict-publisher only')
   const wireInfoHash = infoHashV1 ?? infoHashV2!.subarray(0, 20)
   return {
     ...(infoHashV1 !== undefined ? { infoHashV1 } : {}),
