@@ -61,6 +61,14 @@ export function reportSession (session: Session, reporter: Reporter): void {
   }, `refused ${r.remoteAddress}:${r.remotePort}${r.transport ? ` (${r.transport})` : ''}: ${r.error.name}: ${r.error.message}`))
   session.on('dial-failed', f => reporter.event('dial-failed', { host: f.host, port: f.port, error: errorJson(f.error) },
     `could not connect to ${f.host}:${f.port}: ${f.error.message}`))
+  session.on('fallback', f => reporter.event('fallback', {
+    host: f.host, port: f.port, transport: f.transport, from: f.from.map(a => ({ transport: a.transport, error: errorJson(a.error) }))
+  }, `fell back to ${f.transport} with ${f.host}:${f.port} after ${f.from.map(a => `${a.transport} (${a.error.name}: ${a.error.message})`).join(', ')}`))
+  session.on('downgrade-refused', d => reporter.event('downgrade-refused', { host: d.host, port: d.port, knownFrom: d.knownFrom, error: errorJson(d.error) },
+    `refused to downgrade: ${d.host}:${d.port} is known to speak bttls (${d.knownFrom}) but TLS failed: ${d.error.message}`))
+  session.on('downgrade-suspected', d => reporter.event('downgrade-suspected', d,
+    `possible downgrade: ${d.host}:${d.port}, known to speak bttls (${d.knownFrom}), reached us over ${d.transport} without advertising it`))
+  session.on('upgraded', u => reporter.event('upgraded', u, `upgraded ${u.host}:${u.port} from ${u.from} to TLS`))
 }
 
 export function reportSwarm (swarm: Swarm, reporter: Reporter, started: number): void {

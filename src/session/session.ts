@@ -16,6 +16,9 @@ import { PeerListener, type Refusal, type ServedSwarm } from '../wire/listener.j
 import type { PeerLink } from '../wire/peer-link.js'
 import { DEFAULT_POLICY, type Policy } from '../wire/policy.js'
 import { levelFor } from './torrent-level.js'
+import { CapabilityCache, type CapabilitySource } from './capability-cache.js'
+import { advertise, readCapability, type PeerCapability } from '../wire/capabilities.js'
+import type { TransportKind } from '../wire/peer-link.js'
 import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.js'
@@ -60,6 +63,17 @@ export interface SessionOptions {
   readonly swarm?: SwarmOptions
   /** Inbound handshake time bounds (default: the BEP's, see handshake/constants.ts); tests shorten them. */
   readonly timeouts?: { readonly sniffMs?: number, readonly tlsMs?: number, readonly authMs?: number }
+  /** How long "this peer speaks bttls" is remembered (default 30 days; see capability-cache.ts). */
+  readonly tlsMemoryMs?: number
+}
+
+/** A peer learned from PEX, a tracker, the DHT or the user, with what the source says of bttls. */
+export interface PeerCandidate {
+  readonly host: string
+  readonly port: number
+  /** The source says the peer speaks bttls (PEX flag 0x20, tracker bttls flag). */
+  readonly tls?: boolean
+  readonly source: CapabilitySource
 }
 
 /** Test and benchmark knobs of Session.connect (see DialOptions). */
@@ -80,10 +94,22 @@ export interface SessionEvents {
   refused: [Refusal]
   /** An outgoing connection failed on every transport the policy allows. */
   'dial-failed': [{ host: string, port: number, error: DialError }]
+  /** An outgoing connection ended on a weaker transport than it tried first, and why each failed. */
+  fallback: [{ host: string, port: number, transport: TransportKind, from: ReadonlyArray<{ transport: string, error: Error }> }]
+  /** A peer known to speak bttls could not be reached over TLS, and was NOT dialed in the clear. */
+  'downgrade-refused': [{ host: string, port: number, knownFrom: CapabilitySource, error: DialError }]
+  /** A peer known to speak bttls showed up on a plaintext/MSE link without advertising it (flags stripped?). */
+  'downgrade-suspected': [{ host: string, port: number, transport: TransportKind, knownFrom: CapabilitySource }]
+  /** A plaintext/MSE link was replaced by a TLS link to the same peer, after it advertised bttls. */
+  upgraded: [{ host: string, port: number, from: TransportKind }]
 }
 
 export class Session extends EventEmitter<SessionEvents> {
   private readonly torrents = new Map<string, TorrentHandle>()
+  /** What this session knows of peers' bttls support (downgrade protection). */
+  readonly capabilities: CapabilityCache
+  /** Outbound endpoints with a live or pending connection, per torrent, so discovery does not dial twice. */
+  private readonly dialing = new Map<TorrentHandle, Set<string>>()
 
   private constructor (
     private readonly listener: PeerListener,
@@ -91,6 +117,7 @@ export class Session extends EventEmitter<SessionEvents> {
     private readonly keylog: WriteStream | undefined
   ) {
     super()
+    this.capabilities = new CapabilityCache(options.tlsMemoryMs)
     listener.on('link', link => this.attach(link))
     listener.on('refused', refusal => this.emit('refused', refusal))
   }
@@ -162,16 +189,20 @@ export class Session extends EventEmitter<SessionEvents> {
    * `overrides` is for tests and benchmarks: force one transport or cipher suite.
    */
   async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
+    const known = this.capabilities.knownTls(host, port)
+    knownTls ??= known !== undefined ? true : undefined
     try {
       const link = await dial({
         ...overrides,
         host, port, knownTls, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy, libtorrentSsl: handle.libtorrentSsl,
         keylog: this.keylog ? line => this.keylog!.write(line) : undefined
       })
+      if (link.fallbackFrom !== undefined) this.emit('fallback', { host, port, transport: link.transport, from: link.fallbackFrom })
       this.attach(link)
       return link
     } catch (err) {
       const error = err instanceof DialError ? err : new DialError(String(err), [])
+      if (knownTls === true && known !== undefined) this.emit('downgrade-refused', { host, port, knownFrom: known.source, error })
       this.emit('dial-failed', { host, port, error })
       return undefined
     }
@@ -198,7 +229,57 @@ export class Session extends EventEmitter<SessionEvents> {
   private attach (link: PeerLink): void {
     const handle = this.torrents.get(link.infoHash.toString('hex'))
     if (!handle) { link.close(); return }
+    // Before the swarm sends our handshakes: the extended handshake carries the bttls key.
+    advertise(link.wire, this.port)
+    link.wire.on('extended', (ext: string, handshake: Record<string, unknown>) => {
+      if (ext === 'handshake') this.onExtendedHandshake(handle, link, readCapability(handshake))
+    })
+    if (link.transport === 'tls' && link.direction === 'outbound') this.capabilities.markTls(link.remoteAddress, link.remotePort, 'tls-link')
     this.emit('link', link)
     handle.swarm.addLink(link)
+  }
+
+  /**
+   * Learn from a peer's extended handshake, and act: upgrade our own legacy link to a peer that speaks
+   * bttls (the initiator re-dials; the responder waits for it, so the pair ends with one TLS link), or
+   * say so when a peer we know speaks bttls reaches us in the clear without advertising it.
+   */
+  private onExtendedHandshake (handle: TorrentHandle, link: PeerLink, cap: PeerCapability): void {
+    const port = link.direction === 'outbound' ? link.remotePort : cap.port
+    if (cap.tls) {
+      if (port !== undefined) this.capabilities.markTls(link.remoteAddress, port, link.transport === 'tls' ? 'tls-link' : 'extended-handshake')
+      if (link.transport !== 'tls' && link.direction === 'outbound' && handle.level.name === 'basic') void this.upgrade(handle, link)
+      return
+    }
+    const known = port === undefined ? undefined : this.capabilities.knownTls(link.remoteAddress, port)
+    if (link.transport !== 'tls' && known !== undefined && port !== undefined) {
+      this.emit('downgrade-suspected', { host: link.remoteAddress, port, transport: link.transport, knownFrom: known.source })
+    }
+  }
+
+  private async upgrade (handle: TorrentHandle, legacy: PeerLink): Promise<void> {
+    const tls = await this.connect(handle, legacy.remoteAddress, legacy.remotePort, true)
+    if (!tls) return // connect() reported it ('downgrade-refused'); the legacy link stays, and says so
+    legacy.close()
+    this.emit('upgraded', { host: legacy.remoteAddress, port: legacy.remotePort, from: legacy.transport })
+  }
+
+  /**
+   * Peers from PEX, trackers or the DHT: remember what the source says of bttls, then dial each one not
+   * already connected. Dialing follows the policy and the capability memory, as `connect` does.
+   */
+  addPeers (handle: TorrentHandle, candidates: Iterable<PeerCandidate>): void {
+    const busy = this.dialing.get(handle) ?? new Set<string>()
+    this.dialing.set(handle, busy)
+    for (const c of candidates) {
+      if (c.tls === true) this.capabilities.markTls(c.host, c.port, c.source)
+      const key = `${c.host}|${c.port}`
+      if (busy.has(key) || (c.host === this.options.host && c.port === this.port)) continue
+      busy.add(key)
+      void this.connect(handle, c.host, c.port).then(link => {
+        if (!link) { busy.delete(key); return }
+        void link.closed.then(() => busy.delete(key))
+      })
+    }
   }
 }

@@ -54,7 +54,8 @@ export async function dial (options: DialOptions): Promise<PeerLink> {
   const attempts: Array<{ transport: string, error: Error }> = []
   for (const transport of order) {
     try {
-      return await dialOnce(transport, options)
+      const link = await dialOnce(transport, options)
+      return attempts.length === 0 ? link : Object.assign(link, { fallbackFrom: [...attempts] })
     } catch (err) {
       attempts.push({ transport, error: err as Error })
       if (!peerLacksTransport(err as Error)) break

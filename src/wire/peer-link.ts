@@ -37,6 +37,8 @@ export interface PeerLink {
   /** 20-byte wire infohash of the swarm this link was established for. */
   readonly infoHash: Buffer
   readonly tls?: TlsDetails
+  /** Outbound links: the transports tried before this one and why each failed (a fallback happened). */
+  readonly fallbackFrom?: ReadonlyArray<{ readonly transport: string, readonly error: Error }>
   /** Resolves with the peer's BitTorrent handshake (already resolved for plain/MSE inbound links). */
   readonly remoteHandshake: Promise<RemoteHandshake>
   /** Resolves once when the link closes, with the error that closed it, if any. */

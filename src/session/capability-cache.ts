@@ -1,0 +1,39 @@
+/**
+ * What this session knows of peers' bttls support, HSTS-style (BEP: "Downgrade handling"): once a
+ * peer (address and listen port) is known to speak bttls, it is dialed over TLS only until the
+ * knowledge expires, however its later connections fail. Only positive knowledge is kept: a negative
+ * entry is what an attacker resetting our TLS connections would want us to remember.
+ */
+export type CapabilitySource = 'tls-link' | 'extended-handshake' | 'pex' | 'tracker' | 'user'
+
+export interface KnownTls {
+  readonly source: CapabilitySource
+  readonly expires: number
+}
+
+/** Default lifetime of a "speaks bttls" entry: 30 days, refreshed on every confirmation. */
+export const DEFAULT_TLS_MEMORY_MS = 30 * 24 * 3600_000
+
+export class CapabilityCache {
+  private readonly entries = new Map<string, KnownTls>()
+
+  constructor (private readonly ttlMs = DEFAULT_TLS_MEMORY_MS, private readonly now: () => number = Date.now) {}
+
+  markTls (host: string, port: number, source: CapabilitySource): void {
+    this.entries.set(key(host, port), { source, expires: this.now() + this.ttlMs })
+  }
+
+  /** The entry if the peer is known to speak bttls and the knowledge has not expired. */
+  knownTls (host: string, port: number): KnownTls | undefined {
+    const entry = this.entries.get(key(host, port))
+    if (entry === undefined) return undefined
+    if (entry.expires <= this.now()) { this.entries.delete(key(host, port)); return undefined }
+    return entry
+  }
+
+  get size (): number { return this.entries.size }
+}
+
+function key (host: string, port: number): string {
+  return `${host.toLowerCase()}|${port}`
+}

@@ -1,0 +1,40 @@
+/**
+ * Capability signalling inside the peer wire (BEP: "Capability signalling").
+ *
+ * BEP 10 extended handshake: `"bttls": 1` says "I accept connections of this extension on my listen
+ * port" (the `p` key, or the port the connection came to); `"bttls port": N` names another port when
+ * TLS listens elsewhere. Unknown keys are ignored by every BEP 10 client, so legacy peers are unaffected.
+ * BEP 11 PEX: flag 0x20 on an added peer means the same for that peer (see ut-pex.ts).
+ */
+import type Wire from 'bittorrent-protocol'
+
+export const EXTENSION_KEY = 'bttls'
+export const EXTENSION_PORT_KEY = 'bttls port'
+export const EXTENSION_VERSION = 1
+/** BEP 11 `added.f` bit for "supports bttls" (0x20 is unassigned; libtorrent uses 0x80 internally). */
+export const PEX_FLAG_BTTLS = 0x20
+
+/** Adds our keys to the extended handshake the wire will send (call before the BT handshakes). */
+export function advertise (wire: Wire, listenPort: number): void {
+  wire.extendedHandshake[EXTENSION_KEY] = EXTENSION_VERSION
+  wire.extendedHandshake.p = listenPort
+}
+
+export interface PeerCapability {
+  /** The peer accepts bttls connections. */
+  readonly tls: boolean
+  /** Where: the bttls port if given, else its listen port `p`, else undefined. */
+  readonly port?: number
+}
+
+/** Reads a peer's extended handshake (bencode-decoded by bittorrent-protocol). Never throws. */
+export function readCapability (handshake: Record<string, unknown>): PeerCapability {
+  const version = handshake[EXTENSION_KEY]
+  const tls = typeof version === 'number' && version >= 1
+  const port = validPort(handshake[EXTENSION_PORT_KEY]) ?? validPort(handshake.p)
+  return port === undefined ? { tls } : { tls, port }
+}
+
+function validPort (value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 65536 ? value : undefined
+}
