@@ -6,11 +6,12 @@
  * Paste the output into the BEP. test/bep-vectors.test.ts parses the BEP and recomputes every value
  * independently, so a stale or hand-edited vector fails the tests.
  */
-import { createHash, createPrivateKey, sign } from 'node:crypto'
-import { authHeader, encodeAuthMessage } from '../src/handshake/auth-message.js'
+import { createHash, createPrivateKey, sign, X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { authHeader, encodeAuthMessage, encodeCertificateBlock } from '../src/handshake/auth-message.js'
 import { computeProof, deriveSwarmKey } from '../src/handshake/key-schedule.js'
 import {
-  BASIC_KEY_INFO, FLAG_PUBLISHER_SIGNATURE, INITIATOR_PROOF_LABEL, PASSPHRASE_SALT_LABEL, RESPONDER_PROOF_LABEL,
+  BASIC_KEY_INFO, FLAG_CERTIFICATE, FLAG_PUBLISHER_SIGNATURE, FULL_STRICT_KEY_INFO, INITIATOR_PROOF_LABEL, PASSPHRASE_SALT_LABEL, RESPONDER_PROOF_LABEL,
   SCRYPT_N, SCRYPT_P, SCRYPT_R, STRICT_COMMITMENT_LABEL, STRICT_KEY_INFO, STRICT_SECRET_LENGTH, SWARM_KEY_SALT
 } from '../src/handshake/constants.js'
 import { basicLevel } from '../src/levels/basic.js'
@@ -19,6 +20,10 @@ import { rawPublisherKey, signedBytes, type StrictInfo } from '../src/levels/str
 import { encodeStrictInfo } from '../src/torrent/bttls-fields.js'
 import { encodeBencode } from '../src/torrent/bencode.js'
 import { magnetUri } from '../src/torrent/magnet.js'
+import { caFingerprint } from '../src/levels/full-strict/certificate-profile.js'
+import { certificateSignedBytes, fullStrictSwarmKey } from '../src/levels/full-strict/full-strict.js'
+import { libtorrentSni } from '../src/wire/libtorrent-ssl.js'
+import { FULL_STRICT_EXAMPLE } from './vectors/full-strict-example.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
@@ -190,6 +195,66 @@ function strictPublisherVector (heading: string, note: string, infoHash: Buffer,
   ].join('\n')
 }
 
+/**
+ * Full Strict: ECDSA keys, certificates and signatures are not deterministic, so the material is read
+ * from bep/vectors/ (made once by bep/vectors/create-full-strict-material.ts); everything else is
+ * computed from it here.
+ */
+function fullStrictVector (heading: string, note: string): string {
+  const file = (name: string): string => readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8')
+  const caPem = file('full-strict-ca.pem').trim()
+  const peerPem = file('full-strict-peer.pem')
+  const keyPem = file('full-strict-peer-key.pem').trim()
+  const signature = Buffer.from(file('full-strict-signature.hex').trim(), 'hex')
+  const { infoHashV1: infoHash, torrentName, exporter } = FULL_STRICT_EXAMPLE
+  const cert = new X509Certificate(peerPem)
+  const fingerprint = caFingerprint(caPem)
+  const key = fullStrictSwarmKey(infoHash, caPem)
+  const header = authHeader('full-strict', FLAG_CERTIFICATE)
+  const proof = computeProof(key, 'initiator', header, exporter)
+  const certificate = { cert: cert.raw, signature }
+  const iso = (d: string): string => new Date(d).toISOString().replace('.000Z', 'Z')
+  /** Text of several lines, each indented in the literal block. */
+  const lines = (text: string): string => text.replace(/\n/g, '\n    ')
+  return [
+    title(heading),
+    `${note}\n`,
+    block('level', 'full-strict'),
+    block('infohash', infoHash),
+    block('torrent name', torrentName),
+    block('swarm CA certificate', lines(caPem)),
+    block('peer private key', lines(keyPem)),
+    block('exporter', exporter),
+    block('CA certificate SHA-256', fingerprint),
+    block('HKDF IKM', Buffer.concat([infoHash, fingerprint])),
+    block('HKDF info', Buffer.from(FULL_STRICT_KEY_INFO, 'latin1')),
+    block('swarm key', key, true),
+    block('header', header, true),
+    block('initiator HMAC input', Buffer.concat([Buffer.from(INITIATOR_PROOF_LABEL, 'latin1'), header, exporter])),
+    block('initiator proof', proof, true),
+    block('peer certificate', cert.raw),
+    block('peer certificate serial', Buffer.from(cert.serialNumber, 'hex')),
+    block('peer certificate validity', lines(`notBefore ${iso(cert.validFrom)}\nnotAfter  ${iso(cert.validTo)}`)),
+    block('peer certificate subjectAltName', cert.subjectAltName ?? ''),
+    block('signed bytes', certificateSignedBytes('initiator', header, exporter)),
+    block('signature', signature, true),
+    block('certificate block', encodeCertificateBlock(certificate), true),
+    block('AuthHello', encodeAuthMessage({ level: 'full-strict', flags: FLAG_CERTIFICATE, proof, certificate }), true),
+    block('libtorrent SNI', libtorrentSni({ infoHashV1: infoHash }), true)
+  ].join('\n')
+}
+
+const FULL_STRICT_NOTE = [
+  'A Full Strict torrent with the infohash of test 1 and the name ``bttls-full-strict-example``. The',
+  'swarm CA certificate is what ``info["ssl-cert"]`` carries. The peer certificate was issued by that CA',
+  'for the torrent with the longest lifetime allowed (7 days, from an issuing time of',
+  '2026-12-01T00:00:00Z, backdated by ``CERT_CLOCK_SKEW_S``); it is valid at any time inside the window',
+  'given, widened by ``CERT_CLOCK_SKEW_S`` on both sides. The initiator holds that certificate and its',
+  'private key and sends the AuthHello below. ECDSA signatures are randomised: the signature is one',
+  'valid signature, made once with the key given; another implementation produces a different one,',
+  'which must verify in the same way.'
+].join('\n')
+
 const v1 = createHash('sha1').update('bttls test vector v1').digest()
 const v2 = createHash('sha256').update('bttls test vector v2').digest()
 const strictSecret = createHash('sha256').update('bttls test vector strict secret').digest()
@@ -227,5 +292,6 @@ process.stdout.write([
   ].join('\n'), v1, range(0x20, 32)),
   strictSecretVector('Test 5 (Strict, secret mode)', STRICT_SECRET_NOTE, v1, strictSecret, range(0x00, 32)),
   strictPassphraseVector('Test 6 (Strict, passphrase mode)', PASSPHRASE_NOTE, v2, PASSPHRASE, range(0x00, 32)),
-  strictPublisherVector('Test 7 (Strict, publisher mode)', PUBLISHER_NOTE, v1, RFC8032_TEST1_SEED, range(0x00, 32))
+  strictPublisherVector('Test 7 (Strict, publisher mode)', PUBLISHER_NOTE, v1, RFC8032_TEST1_SEED, range(0x00, 32)),
+  fullStrictVector('Test 8 (Full Strict, AuthHello with a certificate)', FULL_STRICT_NOTE)
 ].join('\n\n'))
