@@ -59,7 +59,11 @@ t.test('legacy peers on the same port: MSE and plaintext transfers under allow-p
   // allow-plain dials peers not known to speak TLS with MSE first.
   const mseLeecher = await session(t, { policy: 'allow-plain' })
   const h1 = await mseLeecher.addTorrent(metainfo, join(dir, 'mse'))
+  // The MSE leecher is bttls too: once the seeder's extended handshake says "bttls", it re-dials over
+  // TLS and drops the MSE link (issue 7's upgrade). The MSE link was still accepted on the shared port.
+  const upgraded = new Promise(resolve => mseLeecher.once('upgraded', resolve))
   t.equal((await mseLeecher.connect(h1, '127.0.0.1', seeder.port))?.transport, 'mse')
+  t.same(await upgraded, { host: '127.0.0.1', port: seeder.port, from: 'mse' })
   await completed(h1.swarm)
   t.equal(await fileSha256(join(dir, 'mse', 'legacy.bin')), sum)
   // and the same port accepts TLS from a prefer-tls peer at the same time
@@ -68,7 +72,7 @@ t.test('legacy peers on the same port: MSE and plaintext transfers under allow-p
   t.equal((await tlsLeecher.connect(h2, '127.0.0.1', seeder.port))?.transport, 'tls')
   await completed(h2.swarm)
   t.equal(await fileSha256(join(dir, 'tls', 'legacy.bin')), sum)
-  t.same(seen, ['mse', 'tls'])
+  t.same(seen, ['mse', 'tls', 'tls'], 'MSE, its TLS upgrade, then the prefer-tls leecher')
 })
 
 t.test('policy both ways: a require-tls seeder refuses a legacy-only leecher; a require-tls leecher never dials in the clear', async t => {
