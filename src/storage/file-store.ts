@@ -16,13 +16,18 @@ import { isParsedTorrent, type ParsedTorrent } from '../torrent/parsed-torrent.j
 import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
 import { FileHandlePool } from './file-handle-pool.js'
 import { PieceMap, type Segment } from './piece-map.js'
+import { PieceReadCache } from './piece-read-cache.js'
 import { makePieceVerifier, type PieceVerifier } from './piece-verifier.js'
 import { PieceHashMismatchError, PieceNotAvailableError, PieceOutOfRangeError, StorageError, UnsafePathError } from './errors.js'
 
 export interface FileStoreOptions {
   /** Most file handles kept open at once (default 128). */
   readonly maxOpenFiles?: number
+  /** Bytes of whole pieces kept in memory to serve requests (default 64 MiB; 0 turns it off). */
+  readonly readCacheBytes?: number
 }
+
+export const DEFAULT_READ_CACHE_BYTES = 64 * 1024 * 1024
 
 /**
  * Open storage for `metainfo` under `dir`. Nothing is created or read yet: call verifyExisting() to
@@ -47,12 +52,14 @@ export class FileStore implements PieceStore {
   private readonly pool: FileHandlePool
   private readonly haveSet = new Set<number>()
   private readonly checkedDirs = new Map<string, Promise<void>>()
+  private readonly readCache: PieceReadCache
   private closed = false
 
   constructor (readonly torrent: ParsedTorrent, readonly dir: string, options: FileStoreOptions = {}) {
     this.verify = makePieceVerifier(torrent)
     this.map = new PieceMap(torrent.files, torrent.pieceLength)
     this.pool = new FileHandlePool(options.maxOpenFiles)
+    this.readCache = new PieceReadCache(options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES)
     const base = torrent.singleFile ? dir : join(dir, torrent.name)
     this.paths = torrent.files.map(f => {
       const p = torrent.singleFile ? join(dir, torrent.name) : join(base, ...f.path)
@@ -72,6 +79,7 @@ export class FileStore implements PieceStore {
   async verifyExisting (): Promise<number> {
     this.checkOpen()
     this.haveSet.clear()
+    this.readCache.clear()
     // Sizes first: a piece whose files are missing or too short is absent without reading anything.
     const sizes = await Promise.all(this.paths.map(async (p, i) => {
       if (this.torrent.files[i]!.pad) return Infinity
@@ -102,6 +110,7 @@ export class FileStore implements PieceStore {
     if (data.length !== size) throw new PieceOutOfRangeError(`piece ${index} has ${size} bytes, got ${data.length}`)
     const reason = this.verify(index, data)
     if (reason !== undefined) throw new PieceHashMismatchError(index, `piece ${index} does not verify (${reason})`)
+    this.readCache.delete(index)
     for (const s of this.map.segments(index, 0, size)) {
       if (s.pad) continue
       const path = this.paths[s.fileIndex]!
@@ -126,6 +135,11 @@ export class FileStore implements PieceStore {
       throw new PieceOutOfRangeError(`block (${offset}, ${length}) is outside piece ${index} of ${size} bytes`)
     }
     if (!this.haveSet.has(index)) throw new PieceNotAvailableError(index)
+    if (this.readCache.fits(size)) {
+      const piece = await this.readCache.get(index, size, () => this.readPiece(index, size))
+      if (piece !== undefined) return piece.subarray(offset, offset + length)
+      // The whole piece could not be read: the block alone decides, as without the cache.
+    }
     const out = Buffer.allocUnsafe(length)
     if (!await this.readSegments(this.map.segments(index, offset, length), out)) {
       throw new StorageError(`piece ${index} is verified but its bytes are no longer on disk`)
@@ -135,7 +149,14 @@ export class FileStore implements PieceStore {
 
   async close (): Promise<void> {
     this.closed = true
+    this.readCache.clear()
     await this.pool.closeAll()
+  }
+
+  /** A whole verified piece for the read cache; undefined if it cannot be read (the caller retries by block). */
+  private async readPiece (index: number, size: number): Promise<Buffer | undefined> {
+    const out = Buffer.allocUnsafe(size)
+    return await this.readSegments(this.map.segments(index, 0, size), out) ? out : undefined
   }
 
   /** Fill `out` from disk; false when a file is missing or short. Pad segments read as zeros. */
