@@ -7,6 +7,7 @@ import type Wire from 'bittorrent-protocol'
 import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
 import { AUTH_TIMEOUT_MS } from '../handshake/constants.js'
 import type { PeerLink, RemoteHandshake, TlsDetails, TransportKind } from './peer-link.js'
+import { flushBatchedWrites } from './write-batching.js'
 
 export interface LinkParts {
   readonly socket: Duplex & { remoteAddress?: string, remotePort?: number }
@@ -41,6 +42,7 @@ export function createLink (parts: LinkParts): LinkControl {
     if (err && !error) error = err
     if (isClosed) return
     isClosed = true
+    flushBatchedWrites(socket)
     socket.destroy()
     wire.destroy()
     resolveClosed(error)

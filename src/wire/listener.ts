@@ -25,6 +25,7 @@ import { parseClientHello, type ClientHelloSummary } from '../handshake/client-h
 import { awaitHandshake, createLink, type LinkControl } from './link.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
 import { acceptsInbound, type Policy } from './policy.js'
+import { batchWrites } from './write-batching.js'
 
 export interface ServedSwarm {
   /** The 20-byte infohashes BitTorrent handshakes may carry for it (hybrid: v1 and truncated v2). */
@@ -157,6 +158,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     const handshake = awaitHandshake(wire, closed)
     handshake.catch(() => {})
     raw.pipe(wire as unknown as NodeJS.WritableStream)
+    batchWrites(wire, raw)
     wire.pipe(raw)
     raw.resume()
     // One bound for the whole legacy handshake, as for the TLS steps: without it an MSE peer that
@@ -258,6 +260,7 @@ export function pipeWire (
     remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
   })
   socket.pipe(wire as unknown as NodeJS.WritableStream)
+  batchWrites(wire, socket)
   wire.pipe(socket)
   return control
 }
