@@ -74,7 +74,7 @@ t.test('revocation: the user can no longer announce or get certificates; its une
   const aliceId = peerId()
   const { csrDer } = await createPeerKeyAndCsr('m')
   const issued = readBttlsFields((await announceTo(f, { passkey: mallory, port: 7201, params: [csrParam(csrDer)] })).dict)
-  const serial = new X509Certificate(issued.certificateDer!).serialNumber.toLowerCase().replace(/^0+/, '')
+  const serial = new X509Certificate(issued.certificateDer!).serialNumber.toLowerCase().replace(/^0+(?=.)/, '')
   t.same((await announceTo(f, { passkey: alice, port: 7202, peerId: aliceId })).peers, [{ host: '127.0.0.1', port: 7201 }], 'mallory listed before revocation')
 
   f.db.revokeUser('mallory')

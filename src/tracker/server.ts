@@ -298,8 +298,10 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       throw err
     }
     const expires = Math.floor(cert.notAfter.getTime() / 1000)
-    this.options.db.logIssuance({ userId: user.id, torrentId: torrent.id, infoHash: infoHashHex, serial: cert.serial, notAfter: expires, issuedAt: unixNow(), peerAddress })
-    this.emit('issued', { user: user.name, infoHash: infoHashHex, serial: cert.serial, notAfter: cert.notAfter, peerAddress })
+    // Logged and published as verifyPeerCertificate reports serials: lowercase hex, no leading zeros.
+    const serial = cert.serial.toLowerCase().replace(/^0+(?=.)/, '')
+    this.options.db.logIssuance({ userId: user.id, torrentId: torrent.id, infoHash: infoHashHex, serial, notAfter: expires, issuedAt: unixNow(), peerAddress })
+    this.emit('issued', { user: user.name, infoHash: infoHashHex, serial, notAfter: cert.notAfter, peerAddress })
     return { der: new X509Certificate(cert.certPem).raw, expires }
   }
 
