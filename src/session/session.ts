@@ -76,7 +76,10 @@ export interface PeerCandidate {
   readonly source: CapabilitySource
 }
 
-/** Test and benchmark knobs of Session.connect (see DialOptions). */
+/**
+ * Test and benchmark knobs of Session.connect (see DialOptions). A link dialed with a forced
+ * `transport` stays on it: it is not upgraded to TLS when the peer advertises bttls.
+ */
 export type ConnectOverrides = Pick<DialOptions, 'transport' | 'cipherSuites' | 'libtorrentProfile'>
 
 export interface TorrentHandle {
@@ -110,6 +113,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly capabilities: CapabilityCache
   /** Outbound endpoints with a live or pending connection, per torrent, so discovery does not dial twice. */
   private readonly dialing = new Map<TorrentHandle, Set<string>>()
+  /** Links dialed with a forced transport (ConnectOverrides): never upgraded. */
+  private readonly pinned = new WeakSet<PeerLink>()
 
   private constructor (
     private readonly listener: PeerListener,
@@ -186,7 +191,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /**
    * Connect to a peer for a torrent. Resolves with the link once it is handed to the swarm, or
    * undefined if every transport the policy allows failed (reported as 'dial-failed').
-   * `overrides` is for tests and benchmarks: force one transport or cipher suite.
+   * `overrides` is for tests and benchmarks: force one transport (kept, never upgraded) or cipher suite.
    */
   async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
     const known = this.capabilities.knownTls(host, port)
@@ -198,6 +203,7 @@ export class Session extends EventEmitter<SessionEvents> {
         keylog: this.keylog ? line => this.keylog!.write(line) : undefined
       })
       if (link.fallbackFrom !== undefined) this.emit('fallback', { host, port, transport: link.transport, from: link.fallbackFrom })
+      if (overrides.transport !== undefined) this.pinned.add(link)
       this.attach(link)
       return link
     } catch (err) {
@@ -248,7 +254,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const port = link.direction === 'outbound' ? link.remotePort : cap.port
     if (cap.tls) {
       if (port !== undefined) this.capabilities.markTls(link.remoteAddress, port, link.transport === 'tls' ? 'tls-link' : 'extended-handshake')
-      if (link.transport !== 'tls' && link.direction === 'outbound' && handle.level.name === 'basic') void this.upgrade(handle, link)
+      if (link.transport !== 'tls' && link.direction === 'outbound' && handle.level.name === 'basic' && !this.pinned.has(link)) void this.upgrade(handle, link)
       return
     }
     const known = port === undefined ? undefined : this.capabilities.knownTls(link.remoteAddress, port)
