@@ -3,7 +3,8 @@
  * each transport, and reports MiB/s and CPU-seconds per GiB on both sides (see bench/README.md).
  *
  *   node dist/bench/throughput.js [--size MiB | --quick] [--runs N] [--modes a,b,...]
- *                                 [--piece-length KiB] [--cpu-prof DIR] [--out FILE] [--no-save]
+ *                                 [--piece-length KiB] [--cpu-prof DIR] [--node-flag FLAG]...
+ *                                 [--out FILE] [--no-save]
  *
  * Each run is a fresh seeder and leecher (bench/worker.ts), each its own Node process. The clock
  * starts when the leecher dials and stops when its last piece is verified and written, so process
@@ -54,6 +55,8 @@ interface Options {
   modes: readonly Mode[]
   pieceLength: number
   cpuProfDir: string | undefined
+  /** Extra node flags for every worker (e.g. --perf-basic-prof for perf). */
+  nodeFlags: string[]
   out: string | undefined
 }
 
@@ -62,13 +65,16 @@ interface Run {
   mibPerSecond: number
   leecherCpuSeconds: number
   seederCpuSeconds: number
+  /** Kernel share of the CPU times above (socket and file system calls, page cache). */
+  leecherSystemSeconds: number
+  seederSystemSeconds: number
   bytes: number
   cipher: string | null
   rc4Native: boolean
 }
 
 function parseArgs (argv: readonly string[]): Options {
-  const opts: Options = { sizeMiB: 1024, runs: 3, modes: MODES, pieceLength: MIB, cpuProfDir: undefined, out: undefined }
+  const opts: Options = { sizeMiB: 1024, runs: 3, modes: MODES, pieceLength: MIB, cpuProfDir: undefined, nodeFlags: [], out: undefined }
   let save = true
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -82,6 +88,7 @@ function parseArgs (argv: readonly string[]): Options {
     else if (arg === '--runs') opts.runs = positive(value(), arg)
     else if (arg === '--piece-length') opts.pieceLength = positive(value(), arg) * 1024
     else if (arg === '--cpu-prof') opts.cpuProfDir = value()
+    else if (arg === '--node-flag') opts.nodeFlags.push(value())
     else if (arg === '--out') opts.out = value()
     else if (arg === '--no-save') save = false
     else if (arg === '--modes') {
@@ -175,6 +182,7 @@ async function runOnce (mode: Mode, torrent: string, dataDir: string, work: stri
   const outDir = await mkdtemp(join(work, 'get-'))
   const flags = (role: string): string[] => [
     ...(mode.nodeFlags ?? []),
+    ...opts.nodeFlags,
     ...(opts.cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `${tag}-${role}.cpuprofile`] : [])
   ]
   const seeder = new Worker({ role: 'seed', torrent, dir: dataDir, port: SEEDER_PORT }, flags('seed'))
@@ -201,6 +209,8 @@ async function runOnce (mode: Mode, torrent: string, dataDir: string, work: stri
       mibPerSecond: bytes / MIB / seconds,
       leecherCpuSeconds: done.cpuSeconds as number,
       seederCpuSeconds: seed.cpuSeconds as number,
+      leecherSystemSeconds: done.systemSeconds as number,
+      seederSystemSeconds: seed.systemSeconds as number,
       bytes,
       cipher: peer.cipher,
       rc4Native: ready.rc4 === true
@@ -239,7 +249,8 @@ async function main (): Promise<void> {
         const run = await runOnce(mode, torrent, dataDir, work, opts, `${mode.name}-${r + 1}`)
         runs.get(mode.name)!.push(run)
         process.stderr.write(`  run ${r + 1} ${mode.name.padEnd(14)} ${run.mibPerSecond.toFixed(1).padStart(7)} MiB/s  ` +
-          `${run.seconds.toFixed(2)} s  cpu seeder ${run.seederCpuSeconds.toFixed(2)} s, leecher ${run.leecherCpuSeconds.toFixed(2)} s\n`)
+          `${run.seconds.toFixed(2)} s  cpu seeder ${run.seederCpuSeconds.toFixed(2)} s (sys ${run.seederSystemSeconds.toFixed(2)}), ` +
+          `leecher ${run.leecherCpuSeconds.toFixed(2)} s (sys ${run.leecherSystemSeconds.toFixed(2)})\n`)
       }
     }
 

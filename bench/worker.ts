@@ -33,9 +33,10 @@ function send (event: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ event, ...fields }) + '\n')
 }
 
-function cpuSince (start: NodeJS.CpuUsage): number {
+/** CPU time of the whole process (main thread, libuv pool, GC threads) since `start`, in seconds. */
+function cpuSince (start: NodeJS.CpuUsage): { cpuSeconds: number, userSeconds: number, systemSeconds: number } {
   const { user, system } = process.cpuUsage(start)
-  return (user + system) / 1e6
+  return { cpuSeconds: (user + system) / 1e6, userSeconds: user / 1e6, systemSeconds: system / 1e6 }
 }
 
 async function main (): Promise<void> {
@@ -55,7 +56,7 @@ async function main (): Promise<void> {
     if (args.role !== 'get') return
     const seconds = (performance.now() - started) / 1000
     const stats = swarm.stats()
-    send('complete', { seconds, cpuSeconds: cpuSince(cpuStart), bytes: stats.downloaded, wasted: stats.wasted, peer })
+    send('complete', { seconds, ...cpuSince(cpuStart), bytes: stats.downloaded, wasted: stats.wasted, peer })
   })
 
   createInterface({ input: process.stdin }).on('line', line => {
@@ -65,7 +66,7 @@ async function main (): Promise<void> {
       started = performance.now()
       void session.connect(handle, '127.0.0.1', args.seederPort!, undefined, { transport: args.transport, cipherSuites: args.cipherSuites })
     } else if (command === 'stats') {
-      send('stats', { cpuSeconds: cpuSince(cpuStart), uploaded: swarm.stats().uploaded - uploadedStart, peer })
+      send('stats', { ...cpuSince(cpuStart), uploaded: swarm.stats().uploaded - uploadedStart, peer })
     } else if (command === 'exit') {
       void session.close().then(() => process.exit(0))
     }
