@@ -5,6 +5,8 @@
 import { parseArgs } from 'node:util'
 import { isPolicy, DEFAULT_POLICY, POLICIES, type Policy } from '../wire/policy.js'
 import { createCommand, type CreateArgs } from './commands/create.js'
+import { trackerMain, TRACKER_USAGE } from './commands/tracker.js'
+import { caMain, CA_USAGE } from './commands/ca.js'
 import { createPrivateKey } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { StrictCredentials } from '../levels/strict.js'
@@ -21,9 +23,11 @@ export const USAGE = `usage:
   bttls seed <file.torrent|magnet> --data <path> [--port N] [--host ADDR] [--policy P] [--peer host:port]... [--keylog FILE] [--json]
   bttls get <file.torrent|magnet> --out <dir> [--peer host:port]... [--port N] [--host ADDR] [--policy P] [--keylog FILE] [--json]
   bttls inspect <file.torrent|magnet> [--json]
+${TRACKER_USAGE.trimEnd()}
+${CA_USAGE.trimEnd()}
 
   Strict torrents (seed/get): [--secret HEX] [--passphrase P] [--publisher-key key.pem] [--require-publisher]
-  Full Strict torrents (seed/get): --cert peer.pem --key peer.key [--libtorrent-ssl]
+  Full Strict torrents (seed/get): --cert peer.pem --key peer.key | --passkey TOKEN   [--libtorrent-ssl]
 
   --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY})
   --port       listening port for peers, all transports (default 0: any free port)
@@ -42,6 +46,8 @@ export const USAGE = `usage:
   --full-strict        create a Full Strict torrent: the swarm CA (--ca, PEM) goes into info["ssl-cert"],
                        as in libtorrent's SSL torrents; every peer needs a certificate the CA issued for it
   --cert, --key        this peer's certificate and key for a Full Strict torrent (PEM)
+  --passkey TOKEN      get this peer's certificate from the torrent's secure tracker (renewed before
+                       it expires); TOKEN comes from "bttls tracker user add"
   --libtorrent-ssl     when a peer does not speak bttls, retry with libtorrent's SSL-torrent profile
                        (this sends the infohash in cleartext SNI, as libtorrent requires)
 `
@@ -72,6 +78,7 @@ const options = {
   cert: { type: 'string' },
   key: { type: 'string' },
   'libtorrent-ssl': { type: 'boolean' },
+  passkey: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -106,6 +113,9 @@ async function credentialsFrom (values: { secret?: string, passphrase?: string, 
 }
 
 export async function main (argv: string[]): Promise<number> {
+  // The tracker and the CA helper have their own subcommands and flags (see their files).
+  if (argv[0] === 'tracker') return await trackerMain(argv.slice(1))
+  if (argv[0] === 'ca') return await caMain(argv.slice(1))
   let json = argv.includes('--json')
   let reporter = new Reporter(json)
   try {
@@ -123,7 +133,8 @@ export async function main (argv: string[]): Promise<number> {
     const common = {
       input: target, peers: (values.peer ?? []).map(parsePeer), port, host: values.host ?? '127.0.0.1', policy: policy as Policy, keylog: values.keylog,
       credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
-      libtorrentSsl: values['libtorrent-ssl'] === true
+      libtorrentSsl: values['libtorrent-ssl'] === true,
+      passkey: values.passkey
     }
     switch (command) {
       case 'create': {

@@ -3,6 +3,9 @@ import { cpuSeconds, reportSwarm, transportCounts, type Reporter } from '../repo
 import { PeerRedialer } from '../peer-redialer.js'
 import { startPeer, type PeerCommandArgs } from './peer-options.js'
 
+/** With peer discovery, how long `get` waits without any connected peer before it gives up. */
+const NO_PEER_TIMEOUT_S = 60
+
 export class DownloadFailedError extends Error {
   override name = 'DownloadFailedError'
   readonly code = 'ERR_DOWNLOAD_FAILED'
@@ -14,16 +17,27 @@ export class DownloadFailedError extends Error {
  */
 export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Promise<number> {
   const started = Date.now()
-  const { session, handle, peersSeen, peers, storeDir, overrides } = await startPeer(args, reporter)
+  const { session, handle, peersSeen, peers, storeDir, overrides, stop } = await startPeer(args, reporter)
   const { swarm } = handle
+  // Peers can also come from the tracker (--passkey, or the session's tracker announces) or the DHT.
+  const discovers = args.passkey !== undefined || (swarm.metainfo?.trackers.length ?? 0) > 0
   reportSwarm(swarm, reporter, started)
   let redialer: PeerRedialer | undefined
   try {
     if (!swarm.complete) {
-      if (peers.length === 0) throw new DownloadFailedError('no peer to download from (give --peer host:port)')
+      if (peers.length === 0 && !discovers) throw new DownloadFailedError('no peer to download from (give --peer host:port, or a torrent with a tracker)')
       await new Promise<void>((resolve, reject) => {
-        swarm.once('complete', resolve)
-        redialer = new PeerRedialer(session, handle, peers, reason => reject(new DownloadFailedError(reason)), { untilComplete: true, overrides })
+        swarm.once('complete', () => { clearInterval(watchdog); resolve() })
+        // Only --peer peers: they are all we will ever have. With discovery, more may come; give up
+        // only after NO_PEER_TIMEOUT_S without a single connected peer.
+        const exhausted = (reason: string): void => { if (!discovers) { clearInterval(watchdog); reject(new DownloadFailedError(reason)) } }
+        redialer = new PeerRedialer(session, handle, peers, exhausted, { untilComplete: true, overrides })
+        let lonely = 0
+        const watchdog = setInterval(() => {
+          lonely = swarm.stats().peers > 0 ? 0 : lonely + 1
+          if (lonely >= NO_PEER_TIMEOUT_S) { clearInterval(watchdog); reject(new DownloadFailedError(`no peer connected for ${NO_PEER_TIMEOUT_S} s`)) }
+        }, 1000)
+        watchdog.unref()
       })
     }
     const seconds = (Date.now() - started) / 1000
@@ -41,6 +55,7 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
     return 0
   } finally {
     redialer?.stop()
+    await stop()
     await session.close()
   }
 }

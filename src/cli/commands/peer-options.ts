@@ -8,8 +8,11 @@ function describe (m: Parameters<typeof describeLevel>[0]): string {
   const d = describeLevel(m)
   return d.mode === undefined ? d.level : `${d.level} (${d.mode})`
 }
-import { reportSession, type Reporter } from '../reporter.js'
-import { dataDirectory, readTorrentInput, type TorrentInput } from '../torrent-input.js'
+import { errorJson, reportSession, type Reporter } from '../reporter.js'
+import { dataDirectory, readTorrentInput, UsageError, type TorrentInput } from '../torrent-input.js'
+import { CertificateManager } from '../../tracker/certificate-manager.js'
+import type { Metainfo } from '../../torrent/metainfo.js'
+import { randomBytes } from 'node:crypto'
 import type { TransportKind } from '../../wire/peer-link.js'
 
 export interface PeerCommandArgs {
@@ -26,6 +29,8 @@ export interface PeerCommandArgs {
   credentials: StrictCredentials
   /** --libtorrent-ssl: fall back to libtorrent's SSL-torrent profile for peers that do not speak bttls. */
   libtorrentSsl?: boolean
+  /** --passkey: get (and renew) this peer's Full Strict certificate from the torrent's secure tracker. */
+  passkey?: string
 }
 
 export interface StartedPeer {
@@ -38,6 +43,8 @@ export interface StartedPeer {
   storeDir: string
   /** How to dial the command line's peers. */
   overrides: ConnectOverrides
+  /** Stop background work (the certificate manager's renewals) before the session closes. */
+  stop: () => Promise<void>
 }
 
 export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
@@ -59,13 +66,19 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
   reportSession(session, reporter)
   reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${args.host}:${session.port} (policy ${args.policy})`)
 
-  let handle: TorrentHandle
+  let handle!: TorrentHandle
   let storeDir: string
+  let manager: CertificateManager | undefined
   const peers = [...args.peers]
   if (input.kind === 'torrent') {
     const m = input.metainfo
     storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
-    handle = await session.addTorrent(m, storeDir, args.credentials)
+    if (args.passkey !== undefined) {
+      manager = await startCertificateManager(m, session, args.passkey, reporter)
+      manager.on('peers', list => session.addPeers(handle, list.map(p => ({ host: p.host, port: p.port, source: 'tracker' as const }))))
+    }
+    handle = await session.addTorrent(m, storeDir, manager ? { ...args.credentials, certificates: manager } : args.credentials)
+    if (manager) session.addPeers(handle, manager.peers().map(p => ({ host: p.host, port: p.port, source: 'tracker' as const })))
     reporter.event('torrent', {
       infoHash: m.wireInfoHash.toString('hex'), infoHashV1: m.infoHashV1?.toString('hex'), infoHashV2: m.infoHashV2?.toString('hex'),
       name: m.name, version: m.version, ...describeLevel(m), pieces: m.pieceCount, have: handle.swarm.stats().piecesDone
@@ -81,5 +94,24 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
     reporter.event('torrent', { infoHash: m.wireInfoHash.toString('hex'), name: m.name, ...describeLevel(m), magnet: true },
       `magnet ${m.wireInfoHash.toString('hex')}: fetching metadata over BEP 9`)
   }
-  return { session, handle, peersSeen, peers, storeDir, overrides: args.libtorrentSsl === true ? { libtorrentProfile: 'fallback' } : {} }
+  return {
+    session, handle, peersSeen, peers, storeDir,
+    overrides: args.libtorrentSsl === true ? { libtorrentProfile: 'fallback' } : {},
+    stop: async () => { await manager?.stop() }
+  }
+}
+
+/** Full Strict with a passkey: announce a CSR to the torrent's HTTPS tracker for our certificate. */
+async function startCertificateManager (m: Metainfo, session: Session, passkey: string, reporter: Reporter): Promise<CertificateManager> {
+  if (m.sslCert === undefined) throw new UsageError('--passkey is for Full Strict torrents (with a swarm CA)')
+  const trackerUrl = m.trackers.find(t => t.startsWith('https://'))
+  if (trackerUrl === undefined) throw new UsageError('this Full Strict torrent names no https:// tracker to get a certificate from')
+  const manager = new CertificateManager({
+    trackerUrl, passkey, torrent: m, caCertPem: m.sslCert, peerId: randomBytes(20), port: session.port
+  })
+  manager.on('error', err => reporter.event('tracker-error', { error: errorJson(err) }, `tracker: ${err.name}: ${err.message}`))
+  manager.on('certificate', c => reporter.event('certificate', { serial: c.serial, notAfter: c.notAfter.toISOString() },
+    `certificate ${c.serial} from the tracker, valid until ${c.notAfter.toISOString()}`))
+  await manager.start()
+  return manager
 }

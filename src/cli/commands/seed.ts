@@ -5,7 +5,7 @@ import { PeerRedialer } from '../peer-redialer.js'
 /** Seeds until SIGINT/SIGTERM, then reports its totals. */
 export async function seedCommand (args: PeerCommandArgs, reporter: Reporter): Promise<number> {
   const started = Date.now()
-  const { session, handle, peersSeen, peers, overrides } = await startPeer(args, reporter)
+  const { session, handle, peersSeen, peers, overrides, stop } = await startPeer(args, reporter)
   reportSwarm(handle.swarm, reporter, started)
   const stats = handle.swarm.stats()
   if (stats.piecesTotal > 0 && !handle.swarm.complete) {
@@ -22,6 +22,7 @@ export async function seedCommand (args: PeerCommandArgs, reporter: Reporter): P
   reporter.event('stats', { uploaded: s.uploaded, downloaded: s.downloaded, peersByTransport: peersSeen, cpuSeconds: cpuSeconds(), seconds: (Date.now() - started) / 1000 },
     `uploaded ${(s.uploaded / 2 ** 20).toFixed(1)} MiB; peers: tls ${peersSeen.tls}, plain ${peersSeen.plain}, mse ${peersSeen.mse}`)
   redialer.stop()
+  await stop()
   await session.close()
   return 0
 }
