@@ -4,9 +4,12 @@
  * 1. parses every test vector out of the BEP's "Test vectors" section and recomputes it twice, once
  *    with the reference code (deriveSwarmKey, computeProof, encodeAuthMessage, basicLevel; for Strict
  *    strictSwarmKey, secretCommitment, passphraseSecret, signedBytes, strictLevel, the bttls torrent
- *    fields and the magnet parameters) and once straight from the formulas the BEP states (RFC 5869
- *    HKDF, RFC 2104 HMAC, SHA-256, RFC 7914 scrypt and RFC 8032 Ed25519 over node:crypto, and
- *    bencode written out by hand);
+ *    fields and the magnet parameters; for Full Strict fullStrictSwarmKey, caFingerprint,
+ *    certificateSignedBytes, the certificate block encoding, verifyPeerCertificate and the libtorrent
+ *    SNI) and once straight from the formulas the BEP states (RFC 5869 HKDF, RFC 2104 HMAC, SHA-256,
+ *    RFC 7914 scrypt, RFC 8032 Ed25519 and ECDSA P-256 over node:crypto, and bencode and the
+ *    certificate block written out by hand). ECDSA is randomised, so the Full Strict signature is
+ *    verified, not recomputed;
  * 2. checks that the BEP's "Constants" table lists exactly the exports of src/handshake/constants.ts,
  *    with the same values;
  * 3. renders the BEP with docutils at the strictest halt level (any info, warning or error fails),
@@ -18,12 +21,14 @@
  */
 import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
-import { createHash, createHmac, createPrivateKey, scryptSync, sign, verify } from 'node:crypto'
+import { createHash, createHmac, createPrivateKey, createPublicKey, scryptSync, sign, verify, X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as constants from '../src/handshake/constants.js'
-import { authHeader, decodeAuthMessage, encodeAuthMessage, extensionLength, type LevelName } from '../src/handshake/auth-message.js'
+import {
+  authHeader, certificateBlockLength, decodeAuthMessage, encodeAuthMessage, encodeCertificateBlock, extensionLength, type LevelName
+} from '../src/handshake/auth-message.js'
 import { computeProof, deriveSwarmKey, proofMatches } from '../src/handshake/key-schedule.js'
 import { basicLevel, basicSwarmKey } from '../src/levels/basic.js'
 import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
@@ -31,6 +36,10 @@ import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel, type Strict
 import { encodeStrictInfo, parseStrictInfo } from '../src/torrent/bttls-fields.js'
 import { decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
 import { magnetUri, parseMagnet } from '../src/torrent/magnet.js'
+import { caFingerprint, createSwarmCa, verifyPeerCertificate } from '../src/levels/full-strict/certificate-profile.js'
+import { certificateSignedBytes, fullStrictSwarmKey } from '../src/levels/full-strict/full-strict.js'
+import { libtorrentSni } from '../src/wire/libtorrent-ssl.js'
+import { readBttlsFields } from '../src/tracker/announce-keys.js'
 
 /** BTTLS_BEP_PATH lets a check run against a modified copy (to see that the tests catch drift). */
 const bepPath = process.env.BTTLS_BEP_PATH ?? fileURLToPath(new URL('../bep/bep-xxxx.rst', import.meta.url))
@@ -141,7 +150,8 @@ const EXPECTED_VECTORS = [
   'Test 4 (Basic, v1 infohash, another connection)',
   'Test 5 (Strict, secret mode)',
   'Test 6 (Strict, passphrase mode)',
-  'Test 7 (Strict, publisher mode)'
+  'Test 7 (Strict, publisher mode)',
+  'Test 8 (Full Strict, AuthHello with a certificate)'
 ]
 
 function vectors (): Map<string, Vector> {
@@ -491,6 +501,141 @@ t.test('Strict vectors', async t => {
       'stripping the flag breaks the responder proof, which covers the header')
     t.same(v.unchecked(), [], 'every value in the vector was checked')
   })
+})
+
+// --- the Full Strict vector ---------------------------------------------------------------------
+
+const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff])
+const pemDer = (pem: string): Buffer => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
+
+t.test('Full Strict vector', async t => {
+  const v = vectors().get(EXPECTED_VECTORS[7]!)
+  if (!v) throw new Error(`the BEP lacks test vector "${EXPECTED_VECTORS[7]}"`)
+  t.equal(v.text('level'), 'full-strict')
+  const infoHash = v.hex('infohash')
+  t.same(infoHash, v1Example, 'the infohash of test 1')
+  const name = v.text('torrent name')
+  const exporter = v.hex('exporter')
+  t.same(exporter, exporterExample, 'the exporter is the bytes 0x00 to 0x1f')
+  const torrent = { name, infoHashV1: infoHash }
+
+  // The swarm CA, as info["ssl-cert"] carries it, and the level input.
+  const caPem = v.text('swarm CA certificate')
+  t.match(caPem, /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/, 'the CA certificate is one PEM block')
+  const ca = new X509Certificate(caPem)
+  t.ok(ca.ca, 'it is a CA certificate (info.ssl-cert must be one)')
+  t.ok(ca.checkIssued(ca) && ca.verify(ca.publicKey), 'it is self-signed')
+  const fingerprint = v.hex('CA certificate SHA-256')
+  t.same(fingerprint, caFingerprint(caPem), 'CA certificate SHA-256: caFingerprint')
+  t.same(fingerprint, createHash('sha256').update(pemDer(caPem)).digest(), 'CA certificate SHA-256: SHA-256 of the PEM\'s DER')
+  const ikm = v.hex('HKDF IKM')
+  t.same(ikm, Buffer.concat([infoHash, fingerprint]), 'HKDF IKM: infohash || SHA-256(CA DER)')
+  const hkdfInfo = v.hex('HKDF info')
+  t.same(hkdfInfo, ascii(constants.FULL_STRICT_KEY_INFO), 'HKDF info is FULL_STRICT_KEY_INFO')
+  const swarmKey = v.hex('swarm key')
+  t.same(swarmKey, fullStrictSwarmKey(infoHash, caPem), 'swarm key: fullStrictSwarmKey')
+  t.same(swarmKey, hkdf32(ascii(constants.SWARM_KEY_SALT), ikm, hkdfInfo), 'swarm key: HKDF-SHA256 as the BEP states it')
+
+  // Header and proof.
+  const header = v.hex('header')
+  t.same(header, authHeader('full-strict', constants.FLAG_CERTIFICATE), 'header: authHeader')
+  t.same(header, Buffer.from('01030002', 'hex'), 'header: version 1, level 0x03, FLAG_CERTIFICATE')
+  const hmacInput = v.hex('initiator HMAC input')
+  t.same(hmacInput, Buffer.concat([ascii(constants.INITIATOR_PROOF_LABEL), header, exporter]), 'initiator HMAC input: label || header || exporter')
+  const proof = v.hex('initiator proof')
+  t.same(proof, computeProof(swarmKey, 'initiator', header, exporter), 'initiator proof: computeProof')
+  t.same(proof, hmac(swarmKey, hmacInput), 'initiator proof: HMAC-SHA256 as the BEP states it')
+
+  // The peer certificate and its private key.
+  const certDer = v.hex('peer certificate')
+  const cert = new X509Certificate(certDer)
+  const keyPem = v.text('peer private key')
+  t.ok(cert.checkPrivateKey(createPrivateKey(keyPem)), 'the private key is the certificate\'s')
+  t.equal(cert.publicKey.asymmetricKeyType, 'ec')
+  t.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1', 'a P-256 key')
+  t.ok(cert.checkIssued(ca) && cert.verify(ca.publicKey), 'issued and signed by the swarm CA')
+  t.notOk(cert.ca, 'not a CA')
+  t.same(v.hex('peer certificate serial'), Buffer.from(cert.serialNumber, 'hex'), 'serial number')
+  t.equal(v.text('peer certificate subjectAltName'), cert.subjectAltName, 'subjectAltName')
+  t.equal(cert.subjectAltName, `URI:urn:btih:${infoHash.toString('hex')}, DNS:${name}`, 'SAN: the bttls binding and the libtorrent binding')
+  t.match(cert.keyUsage ?? [], ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'], 'extKeyUsage serverAuth and clientAuth')
+  const validity = /^notBefore (\S+)\nnotAfter {2}(\S+)$/.exec(v.text('peer certificate validity'))
+  t.ok(validity, 'validity is "notBefore <ISO>" and "notAfter  <ISO>"')
+  const notBefore = new Date(validity?.[1] ?? NaN)
+  const notAfter = new Date(validity?.[2] ?? NaN)
+  t.equal(Date.parse(cert.validFrom), notBefore.getTime(), 'notBefore as printed')
+  t.equal(Date.parse(cert.validTo), notAfter.getTime(), 'notAfter as printed')
+  t.equal((notAfter.getTime() - notBefore.getTime()) / 1000, constants.MAX_PEER_CERT_LIFETIME_S + constants.CERT_CLOCK_SKEW_S,
+    'issued for the longest lifetime, notBefore backdated by CERT_CLOCK_SKEW_S')
+  t.equal(notAfter.toISOString(), '2026-12-08T00:00:00.000Z', 'issued at 2026-12-01T00:00:00Z for 7 days, as the vector says')
+
+  // The signature: verified (ECDSA is randomised), never recomputed.
+  const signed = v.hex('signed bytes')
+  t.same(signed, certificateSignedBytes('initiator', header, exporter), 'signed bytes: certificateSignedBytes')
+  t.same(signed, Buffer.concat([ascii(constants.CERTIFICATE_PROOF_LABEL), ascii(constants.INITIATOR_PROOF_LABEL), header, exporter]),
+    'signed bytes: certificate label || initiator label || header || exporter')
+  const signature = v.hex('signature')
+  t.equal(signature[0], 0x30, 'the signature is a DER SEQUENCE (Ecdsa-Sig-Value)')
+  t.ok(signature.length >= 70 && signature.length <= 72, 'a DER P-256 signature is 70 to 72 bytes')
+  t.ok(verify('sha256', signed, cert.publicKey, signature), 'the signature verifies under the certificate\'s public key')
+  t.ok(verify('sha256', signed, createPublicKey(keyPem), signature), 'and under the public key of the private key given')
+  t.notOk(verify('sha256', certificateSignedBytes('responder', header, exporter), cert.publicKey, signature), 'it does not verify for the other role')
+  t.notOk(verify('sha256', certificateSignedBytes('initiator', header, Buffer.alloc(32, 0xff)), cert.publicKey, signature), 'nor on another connection')
+  const fresh = sign('sha256', signed, createPrivateKey(keyPem))
+  t.ok(verify('sha256', signed, cert.publicKey, fresh), 'a fresh signature with the key verifies too (ECDSA is randomised)')
+
+  // The certificate block and the AuthHello.
+  const block = v.hex('certificate block')
+  t.same(block, encodeCertificateBlock({ cert: certDer, signature }), 'certificate block: encodeCertificateBlock')
+  t.same(block, Buffer.concat([u16(2 + certDer.length + 2 + signature.length), u16(certDer.length), certDer, u16(signature.length), signature]),
+    'certificate block: L || n || certificate || m || signature')
+  t.ok(block.length - 2 <= constants.MAX_CERTIFICATE_BLOCK, 'L is at most MAX_CERTIFICATE_BLOCK')
+  const hello = v.hex('AuthHello')
+  t.same(hello, encodeAuthMessage({ level: 'full-strict', flags: constants.FLAG_CERTIFICATE, proof, certificate: { cert: certDer, signature } }), 'AuthHello: encodeAuthMessage')
+  t.same(hello, Buffer.concat([header, proof, block]), 'AuthHello: header || proof || certificate block')
+  const fixed = hello.subarray(0, constants.AUTH_MESSAGE_LENGTH)
+  t.equal(extensionLength(fixed), 2, 'the reading rule reads the 2-byte length next')
+  t.equal(certificateBlockLength(hello.subarray(0, constants.AUTH_MESSAGE_LENGTH + 2)), hello.length - constants.AUTH_MESSAGE_LENGTH - 2, '... and then exactly the rest')
+  const decoded = decodeAuthMessage(hello)
+  t.equal(decoded.level, 'full-strict')
+  t.same(authHeader(decoded.level, decoded.flags), header, 'AuthHello decodes to its header')
+  t.ok(proofMatches(proof, decoded.proof), 'AuthHello proof verifies')
+  t.same(Buffer.from(decoded.certificate!.cert), certDer, 'AuthHello decodes to the certificate')
+  t.same(Buffer.from(decoded.certificate!.signature), signature, 'AuthHello decodes to the signature')
+  const oversized = Buffer.concat([fixed, u16(constants.MAX_CERTIFICATE_BLOCK + 1)])
+  t.throws(() => certificateBlockLength(oversized), { name: 'MalformedAuthMessageError' }, 'a block longer than MAX_CERTIFICATE_BLOCK is refused from its length')
+  t.throws(() => decodeAuthMessage(Buffer.concat([authHeader('strict', constants.FLAG_CERTIFICATE), proof, block])), { name: 'MalformedAuthMessageError' },
+    'FLAG_CERTIFICATE is refused at another level')
+
+  // The certificate against the profile, with clocks inside and outside its validity window.
+  const skew = constants.CERT_CLOCK_SKEW_S * 1000
+  const at = (ms: number) => ({ certDer, caCertPem: caPem, torrent, now: new Date(ms) })
+  const inside = new Date('2026-12-04T12:00:00Z').getTime()
+  t.match(verifyPeerCertificate(at(inside)), { serial: cert.serialNumber.toLowerCase().replace(/^0+/, '') }, 'valid inside its window')
+  t.doesNotThrow(() => verifyPeerCertificate(at(notBefore.getTime() - skew)), 'valid CERT_CLOCK_SKEW_S before notBefore')
+  t.doesNotThrow(() => verifyPeerCertificate(at(notAfter.getTime() + skew)), 'valid CERT_CLOCK_SKEW_S after notAfter')
+  t.throws(() => verifyPeerCertificate(at(notBefore.getTime() - skew - 1000)), { name: 'CertificateNotYetValidError' }, 'not yet valid before that')
+  t.throws(() => verifyPeerCertificate(at(notAfter.getTime() + skew + 1000)), { name: 'CertificateExpiredError' }, 'expired after that')
+  t.throws(() => verifyPeerCertificate({ ...at(inside), torrent: { name, infoHashV1: createHash('sha1').update('another torrent').digest() } }),
+    { name: 'WrongTorrentCertificateError' }, 'refused for another infohash')
+  t.throws(() => verifyPeerCertificate({ ...at(inside), revokedSerials: new Set([`00${cert.serialNumber.toLowerCase()}`]) }), { name: 'CertificateRevokedError' },
+    'refused when its serial is revoked (leading zeros ignored)')
+  // As a tracker's `bttls revoked` list reaches a peer: upper-case hex is read as the same number.
+  const announced = readBttlsFields(new Map([['bttls revoked', [Buffer.from(cert.serialNumber.toUpperCase(), 'latin1')]]]))
+  t.throws(() => verifyPeerCertificate({ ...at(inside), revokedSerials: new Set(announced.revokedSerials) }), { name: 'CertificateRevokedError' },
+    'refused when a tracker lists its serial in upper case')
+  const rogue = await createSwarmCa('rogue CA')
+  t.throws(() => verifyPeerCertificate({ ...at(inside), caCertPem: rogue.certPem }), { name: 'UntrustedCertificateError' }, 'refused under another CA')
+  t.throws(() => verifyPeerCertificate({ ...at(inside), certDer: pemDer(caPem) }), { name: 'UntrustedCertificateError' }, 'the CA itself is no peer certificate')
+
+  // libtorrent compatibility profile: its SNI, and its name rule in place of the infohash binding.
+  const sni = v.text('libtorrent SNI')
+  t.equal(sni, libtorrentSni(torrent), 'libtorrent SNI: libtorrentSni')
+  t.equal(sni, infoHash.toString('hex'), 'libtorrent SNI: the lower-case hex v1 infohash')
+  t.doesNotThrow(() => verifyPeerCertificate({ ...at(inside), torrent: { name, infoHashV1: Buffer.alloc(20) }, binding: 'libtorrent' }), 'the libtorrent name rule accepts it by its dNSName')
+  t.throws(() => verifyPeerCertificate({ ...at(inside), torrent: { name: 'another name', infoHashV1: infoHash }, binding: 'libtorrent' }),
+    { name: 'WrongTorrentCertificateError' }, 'and refuses it for another name')
+  t.same(v.unchecked(), [], 'every value in the vector was checked')
 })
 
 // --- the constants table -------------------------------------------------------------------------
