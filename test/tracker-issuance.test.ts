@@ -188,3 +188,38 @@ t.test('a lifetime of 7 days is the longest; the CA cannot be outlived', async t
   t.ok(Math.abs(fields.certificateExpires! - Date.now() / 1000 - MAX_PEER_CERT_LIFETIME_S) < 5)
   verifyPeerCertificate({ certDer: fields.certificateDer!, caCertPem: f.ca.certPem, torrent: f.metainfo })
 })
+
+t.test('certificates never outlive the CA; an expired CA issues nothing', async t => {
+  const f = await trackerFixture(t)
+  const token = f.db.addUser('hal')
+  const shortCa = await createSwarmCa('short-lived CA', 30 / 86400)
+  const { metainfo } = await fullStrictTorrent(f.dir, shortCa)
+  const tracker = await TrackerServer.start({ db: f.db, ca: shortCa, torrents: [metainfo], lifetimeSeconds: 3600 })
+  t.teardown(() => tracker.close())
+  const { csrDer } = await createPeerKeyAndCsr('h')
+  const { announce } = await import('../src/tracker/client.js')
+  const r = await announce(tracker.announceUrl, { infoHash: metainfo.wireInfoHash, peerId: peerId(), port: 1, passkey: token, params: [csrParam(csrDer)] }, { ca: shortCa.certPem })
+  const expires = readBttlsFields(r.dict).certificateExpires!
+  t.ok(expires <= Math.floor(Date.parse(new X509Certificate(shortCa.certPem).validTo) / 1000), 'clamped to the CA\'s end')
+
+  const expiredCa = await createSwarmCa('expired CA', 1 / 86400)
+  const { metainfo: m2 } = await fullStrictTorrent(f.dir, expiredCa)
+  const t2 = await TrackerServer.start({ db: f.db, ca: expiredCa, torrents: [m2] })
+  t.teardown(() => t2.close())
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  const { csrDer: csr2 } = await createPeerKeyAndCsr('h')
+  const req = { infoHash: m2.wireInfoHash, peerId: peerId(), port: 1, passkey: token, params: [csrParam(csr2)] }
+  const refused = announce(t2.announceUrl, req, { ca: expiredCa.certPem })
+  await t.rejects(refused, { code: 'ERR_TRACKER_UNREACHABLE', message: /certificate has expired/ }, 'a client refuses a tracker whose CA expired')
+  // A client that ignored that would still get nothing issued.
+  const { encodeQuery } = await import('../src/tracker/query-string.js')
+  const { parseResponse } = await import('../src/tracker/client.js')
+  const path = `/announce?${encodeQuery([['info_hash', req.infoHash], ['peer_id', req.peerId], ['port', 1], ['passkey', token], req.params[0]!])}`
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: t2.port, path, rejectUnauthorized: false, agent: false }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', c => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks)))
+    }).on('error', reject).end()
+  })
+  t.throws(() => parseResponse(body), { name: 'TrackerError', code: 'ERR_TRACKER_CANNOT_ISSUE', message: /the swarm CA has expired/ })
+})

@@ -42,7 +42,8 @@ export async function issueServerCertificate (req: ServerCertificateRequest): Pr
     subject: `CN=${names[0]!.replace(/([,+"\\<>;=])/g, '\\$1')}`,
     issuer: caCert.subject,
     notBefore: new Date(now - CERT_CLOCK_SKEW_S * 1000),
-    notAfter: new Date(now + (req.lifetimeSeconds ?? 30 * 86400) * 1000),
+    // Not past the CA's own end, which chain verification would refuse anyway.
+    notAfter: new Date(Math.min(now + (req.lifetimeSeconds ?? 30 * 86400) * 1000, caCert.notAfter.getTime())),
     signingAlgorithm: SIGNING,
     publicKey: keys.publicKey,
     signingKey: caKey,

@@ -129,7 +129,7 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       maxHeaderSize: 16 * 1024,
       requestTimeout: 10_000,
       headersTimeout: 10_000
-    }, (req, res) => { void tracker!.handle(req, res) })
+    }, (req, res) => { tracker!.handle(req, res).catch(() => res.destroy()) })
     tracker = new TrackerServer(server, options)
     for (const t of options.torrents ?? []) tracker.registerTorrent(t)
     await new Promise<void>((resolve, reject) => {
