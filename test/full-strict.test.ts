@@ -29,8 +29,8 @@ async function fixture (t: Test) {
   return { dir, ca, sum, metainfo, binding: metainfo as TorrentBinding }
 }
 
-async function seeder (t: Test, metainfo: Metainfo, dir: string, certificates: CertificateSource): Promise<Session> {
-  const s = await session(t, { policy: 'prefer-tls' })
+async function seeder (t: Test, metainfo: Metainfo, dir: string, certificates: CertificateSource, libtorrentCompat = false): Promise<Session> {
+  const s = await session(t, { policy: 'prefer-tls', libtorrentCompat })
   await s.addTorrent(metainfo, join(dir, 'seed'), { certificates })
   return s
 }
@@ -100,9 +100,19 @@ t.test('the leecher checks the seeder too: a seeder with a revoked certificate i
   t.same(errors, ['CertificateRevokedError'])
 })
 
-t.test('libtorrent SSL-torrent profile on the same port: SNI = infohash, mutual certificates, plain BT inside', async t => {
+t.test('libtorrent profile is off unless enabled: an SNI naming the infohash gets no answer', async t => {
   const f = await fixture(t)
   const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'seed' })))
+  const leecher = await session(t)
+  const h = await leecher.addTorrent(f.metainfo, join(f.dir, 'out'), { certificates: staticCertificateSource(await peerCredential(f.ca, f.binding)) })
+  const refused = nextRefusal(seed)
+  t.equal(await leecher.connect(h, '127.0.0.1', seed.port, undefined, { libtorrentProfile: 'libtorrent' }), undefined)
+  t.equal((await refused).error.name, 'UnknownSwarmError', 'the prober learns nothing and gets no certificate')
+})
+
+t.test('libtorrent SSL-torrent profile on the same port: SNI = infohash, mutual certificates, plain BT inside', async t => {
+  const f = await fixture(t)
+  const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'seed' })), true)
   const leecher = await session(t)
   const h = await leecher.addTorrent(f.metainfo, join(f.dir, 'out'), { certificates: staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'leech' })) })
   const inbound = new Promise<import('../src/wire/peer-link.js').PeerLink>(resolve => seed.once('link', resolve))
@@ -116,7 +126,7 @@ t.test('libtorrent SSL-torrent profile on the same port: SNI = infohash, mutual 
 
 t.test('libtorrent profile: a peer certificate for another torrent name is refused', async t => {
   const f = await fixture(t)
-  const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding)))
+  const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding)), true)
   const leecher = await session(t)
   const h = await leecher.addTorrent(f.metainfo, join(f.dir, 'out'), { certificates: staticCertificateSource(await peerCredential(f.ca, { name: 'other.bin', infoHashV1: randomBytes(20) })) })
   const refused = nextRefusal(seed)

@@ -2,6 +2,7 @@
  * Secure tracker (issue 6): issuance from a CSR, the issuance log, revocation and its publication,
  * peer lists limited to authenticated users, and every announce rejection, over real HTTPS on loopback.
  */
+import { CERT_CLOCK_SKEW_S } from '../src/handshake/constants.js'
 import 'reflect-metadata'
 import t, { type Test } from 'tap'
 import { X509Certificate, generateKeyPairSync, webcrypto } from 'node:crypto'
@@ -89,7 +90,9 @@ t.test('revocation: the user can no longer announce or get certificates; its une
   t.same(r.peers, [], 'the revoked user\'s peer is no longer listed')
   t.same(f.db.revokedSerials(f.metainfo.infoHashV2!.toString('hex')), [serial], 'any form of the infohash finds it')
   t.throws(() => verifyPeerCertificate({ certDer: issued.certificateDer!, caCertPem: f.ca.certPem, torrent: f.metainfo, revokedSerials: new Set(revoked) }), CertificateRevokedError)
-  t.same(f.db.revokedSerials(f.metainfo.wireInfoHash.toString('hex'), issued.certificateExpires! + 1), [], 'expired serials are no longer listed')
+  // Verifiers accept a certificate until notAfter + CERT_CLOCK_SKEW_S, so the list keeps it that long.
+  t.same(f.db.revokedSerials(f.metainfo.wireInfoHash.toString('hex'), issued.certificateExpires! + CERT_CLOCK_SKEW_S - 1), [serial], 'still listed while a verifier\'s skew allowance could accept it')
+  t.same(f.db.revokedSerials(f.metainfo.wireInfoHash.toString('hex'), issued.certificateExpires! + CERT_CLOCK_SKEW_S + 1), [], 'expired serials are no longer listed')
 })
 
 t.test('every rejection case has its code and a clear failure reason', async t => {

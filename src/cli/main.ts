@@ -48,8 +48,8 @@ ${CA_USAGE.trimEnd()}
   --cert, --key        this peer's certificate and key for a Full Strict torrent (PEM)
   --passkey TOKEN      get this peer's certificate from the torrent's secure tracker (renewed before
                        it expires); TOKEN comes from "bttls tracker user add"
-  --libtorrent-ssl     when a peer does not speak bttls, retry with libtorrent's SSL-torrent profile
-                       (this sends the infohash in cleartext SNI, as libtorrent requires)
+  --libtorrent-ssl     speak libtorrent's SSL-torrent profile too: accept it on our port, and retry with it
+                       when a peer does not speak bttls (SNI = infohash in cleartext, as libtorrent needs)
 `
 
 const options = {

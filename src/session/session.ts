@@ -65,6 +65,11 @@ export interface SessionOptions {
   readonly timeouts?: { readonly sniffMs?: number, readonly tlsMs?: number, readonly authMs?: number }
   /** How long "this peer speaks bttls" is remembered (default 30 days; see capability-cache.ts). */
   readonly tlsMemoryMs?: number
+  /**
+   * Serve libtorrent's SSL-torrent profile (SNI = infohash) for Full Strict torrents on our port.
+   * Off by default: it answers anyone who names the infohash in cleartext with our certificate.
+   */
+  readonly libtorrentCompat?: boolean
 }
 
 /** A peer learned from PEX, a tracker, the DHT or the user, with what the source says of bttls. */
@@ -222,7 +227,9 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private * servedSwarms (): Iterable<ServedSwarm> {
-    for (const t of new Set(this.torrents.values())) yield { wireInfoHashes: t.swarm.wireInfoHashes, level: t.level, libtorrentSsl: t.libtorrentSsl }
+    for (const t of new Set(this.torrents.values())) {
+      yield { wireInfoHashes: t.swarm.wireInfoHashes, level: t.level, libtorrentSsl: this.options.libtorrentCompat === true ? t.libtorrentSsl : undefined }
+    }
   }
 
   private register (swarm: Swarm, level: SwarmLevel, libtorrentSsl?: LibtorrentSslSwarm): TorrentHandle {

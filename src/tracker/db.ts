@@ -11,6 +11,7 @@
  * Times are unix seconds. Infohashes are lowercase hex; a torrent is found by either 20-byte wire
  * form (its v1 infohash or its truncated v2 infohash, BEP 52).
  */
+import { CERT_CLOCK_SKEW_S } from '../handshake/constants.js'
 import Database from 'better-sqlite3'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync } from 'node:fs'
@@ -214,14 +215,15 @@ export class TrackerDb {
   }
 
   /**
-   * Every unexpired serial issued for this torrent to a revoked user (hex, sorted). `infoHash` is any
-   * form of the torrent's infohash (hex); an unknown torrent has none.
+   * Every serial issued for this torrent to a revoked user that a verifier could still accept (hex,
+   * sorted): verifiers allow CERT_CLOCK_SKEW_S past notAfter, so a serial stays listed that much longer.
+   * `infoHash` is any form of the torrent's infohash (hex); an unknown torrent has none.
    */
   revokedSerials (infoHash: string, now = unixNow()): string[] {
     const torrent = this.torrentByInfoHash(infoHash)
     if (torrent === undefined) return []
     return this.db.prepare<{ serial: string }>('SELECT DISTINCT serial FROM revoked_certificates WHERE torrent_id = ? AND not_after > ? ORDER BY serial')
-      .all(torrent.id, now).map(r => r.serial)
+      .all(torrent.id, now - CERT_CLOCK_SKEW_S).map(r => r.serial)
   }
 }
 

@@ -51,7 +51,7 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
   const input = await readTorrentInput(args.input)
   // A missing or wrong credential is reported before anything listens or touches the disk.
   levelFor(input.kind === 'torrent' ? input.metainfo : input.magnet, args.credentials)
-  const session = await Session.start({ port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog })
+  const session = await Session.start({ port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, libtorrentCompat: args.libtorrentSsl === true })
   try {
     return await addInput(session, input, args, reporter)
   } catch (err) {

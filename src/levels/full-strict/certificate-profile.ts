@@ -143,7 +143,7 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
     throw new UntrustedCertificateError(`the peer certificate's lifetime exceeds ${MAX_PEER_CERT_LIFETIME_S} s`)
   }
   const serial = cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, '')
-  if (req.revokedSerials && [...req.revokedSerials].some(s => s.replace(/^0+(?=.)/, '') === serial)) {
+  if (req.revokedSerials && [...req.revokedSerials].some(s => s.toLowerCase().replace(/^0+(?=.)/, '') === serial)) {
     throw new CertificateRevokedError(`the peer certificate (serial ${serial}) is revoked`)
   }
   const san = cert.subjectAltName ?? ''
