@@ -39,6 +39,8 @@ export interface AnnounceOptions {
   readonly timeoutMs?: number
   /** Largest response accepted; default 1 MiB. */
   readonly maxResponseBytes?: number
+  /** Source address of the request (a tracker lists the address it sees, so this is the one peers dial). */
+  readonly localAddress?: string
 }
 
 export interface AnnounceResponse {
@@ -102,7 +104,7 @@ function get (url: URL, target: string, options: AnnounceOptions): Promise<Buffe
       })
       res.on('error', err => { clearTimeout(timer); reject(unreachable(err)) })
     }
-    const common = { host, port: url.port === '' ? undefined : Number(url.port), path: target, method: 'GET', agent: false as const, headers: { 'user-agent': 'bttls/0.1' } }
+    const common = { host, port: url.port === '' ? undefined : Number(url.port), path: target, method: 'GET', agent: false as const, headers: { 'user-agent': 'bttls/0.1' }, ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) }
     const r = secure
       ? httpsRequest({
         ...common,

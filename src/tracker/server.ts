@@ -3,7 +3,9 @@
  *   - authenticates every announce by the user's passkey (`passkey=` or /announce/<passkey>),
  *   - lists only peers of authenticated, unrevoked users of that torrent (compact, BEP 23 / BEP 7),
  *   - issues a short-lived peer certificate when the announce carries a CSR (`csr=`), logged in the db,
- *   - tells every peer the torrent's revoked serials (`bttls revoked`) so peers refuse them.
+ *   - tells every peer the torrent's revoked serials (`bttls revoked`) so peers refuse them,
+ *   - records `supportbttls` per peer and returns `bttls_flags`/`bttls_flags6` aligned with the compact
+ *     lists; `requirebttls=1` lists only bttls peers (bttls-flags.ts).
  * Failures are BEP 3 `failure reason` with HTTP 200, plus `bttls failure code`.
  *
  * Why not bittorrent-tracker's Server: its HTTP parser routes only the exact path /announce (no
@@ -27,6 +29,7 @@ import {
   CERTIFICATE_EXPIRES_KEY, CERTIFICATE_KEY, CSR_PARAM, FAILURE_CODE_KEY, MAX_CSR_BYTES, PASSKEY_PARAM, REVOKED_KEY
 } from './announce-keys.js'
 import { encodeCompactPeers, type PeerAddress } from './compact-peers.js'
+import { encodeBttlsFlags, REQUIRE_BTTLS_PARAM, SUPPORT_BTTLS_PARAM, BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY } from './bttls-flags.js'
 import { unixNow, type RegisteredTorrent, type TrackerDb, type User } from './db.js'
 import { TrackerConfigError, TrackerError, type FailureCode } from './errors.js'
 import { decodeQuery } from './query-string.js'
@@ -94,6 +97,8 @@ interface PeerEntry extends PeerAddress {
   readonly userId: number
   readonly seen: number
   readonly seed: boolean
+  /** It announced supportbttls=1. */
+  readonly bttls: boolean
 }
 
 export class TrackerServer extends EventEmitter<TrackerServerEvents> {
@@ -223,10 +228,13 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
     const swarm = this.swarm(torrent.id, now)
     const peerKey = peerId.toString('hex')
     if (event === 'stopped') swarm.delete(peerKey)
-    else swarm.set(peerKey, { host: address, port, userId: user.id, seen: now, seed: left === 0 })
+    else swarm.set(peerKey, { host: address, port, userId: user.id, seen: now, seed: left === 0, bttls: integer(one(SUPPORT_BTTLS_PARAM), SUPPORT_BTTLS_PARAM) === 1 })
     const revokedUsers = this.options.db.revokedUserIds()
+    const requireBttls = integer(one(REQUIRE_BTTLS_PARAM), REQUIRE_BTTLS_PARAM) === 1
     const listed = [...swarm].filter(([id, p]) => id !== peerKey && !revokedUsers.has(p.userId)).map(([, p]) => p)
-    const compact = encodeCompactPeers(event === 'stopped' ? [] : shuffle(listed).slice(0, numwant))
+    const sent = event === 'stopped' ? [] : shuffle(listed.filter(p => !requireBttls || p.bttls)).slice(0, numwant)
+    const compact = encodeCompactPeers(sent)
+    const flags = encodeBttlsFlags(sent)
     const seeds = listed.filter(p => p.seed).length
     return {
       interval: this.intervalSeconds,
@@ -235,6 +243,8 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       incomplete: listed.length - seeds,
       peers: compact.peers,
       peers6: compact.peers6.length > 0 ? compact.peers6 : undefined,
+      [BTTLS_FLAGS_KEY]: flags.flags,
+      [BTTLS_FLAGS6_KEY]: flags.flags6.length > 0 ? flags.flags6 : undefined,
       [REVOKED_KEY]: this.options.db.revokedSerials(infoHashHex),
       [CERTIFICATE_KEY]: issued?.der,
       [CERTIFICATE_EXPIRES_KEY]: issued?.expires
