@@ -30,7 +30,7 @@ import { completed, fileSha256, randomFile, session, tempDir } from './helpers/s
  */
 
 /** Every handshake step's bound in these sessions (sniff, TLS, AuthHello, legacy handshake). */
-const TIMEOUT_MS = 500
+const TIMEOUT_MS = 1000
 /** A bad connection must be closed by the peer this soon after its bad input (or its silence) began. */
 // Generous against a loaded 2-core CI machine (the CLI tests spawn processes alongside), still far
 // below the 10 s defaults: a connection the code forgot to bound would fail this.

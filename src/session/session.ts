@@ -8,6 +8,7 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import { DialError } from '../errors.js'
 import type { SwarmLevel } from '../levels/level.js'
 import { openFileStore } from '../storage/file-store.js'
+import type { PieceStore } from '../storage/piece-store.js'
 import { Swarm, type SwarmOptions } from '../swarm/swarm.js'
 import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
@@ -114,6 +115,7 @@ export interface SessionEvents {
 
 export class Session extends EventEmitter<SessionEvents> {
   private readonly torrents = new Map<string, TorrentHandle>()
+  private readonly stores: PieceStore[] = []
   /** What this session knows of peers' bttls support (downgrade protection). */
   readonly capabilities: CapabilityCache
   /** Outbound endpoints with a live or pending connection, per torrent, so discovery does not dial twice. */
@@ -167,6 +169,8 @@ export class Session extends EventEmitter<SessionEvents> {
     const level = levelFor(metainfo, await stretched(metainfo, credentials))
     const store = await openFileStore(metainfo, dir)
     await store.verifyExisting()
+    // The swarm does not own a store it was given; the session opened it, so the session closes it.
+    this.stores.push(store)
     const swarm = new Swarm({ metainfo, store }, this.options.swarm)
     return this.register(swarm, level, libtorrentSslOf(metainfo, credentials))
   }
@@ -223,6 +227,7 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.listener.close()
     await Promise.all([...new Set(this.torrents.values())].map(t => t.swarm.destroy()))
     this.torrents.clear()
+    await Promise.all(this.stores.splice(0).map(s => s.close()))
     await new Promise<void>(resolve => this.keylog ? this.keylog.end(resolve) : resolve())
   }
 
