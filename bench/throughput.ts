@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -71,6 +71,8 @@ interface Run {
   bytes: number
   cipher: string | null
   rc4Native: boolean
+  /** 1-minute load average when the run started: above ~0.5 something else shared the CPUs. */
+  loadAverage: number
 }
 
 function parseArgs (argv: readonly string[]): Options {
@@ -185,6 +187,7 @@ async function runOnce (mode: Mode, torrent: string, dataDir: string, work: stri
     ...opts.nodeFlags,
     ...(opts.cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `${tag}-${role}.cpuprofile`] : [])
   ]
+  const loadAverage = loadavg()[0]!
   const seeder = new Worker({ role: 'seed', torrent, dir: dataDir, port: SEEDER_PORT }, flags('seed'))
   let leecher: Worker | undefined
   try {
@@ -213,7 +216,8 @@ async function runOnce (mode: Mode, torrent: string, dataDir: string, work: stri
       seederSystemSeconds: seed.systemSeconds as number,
       bytes,
       cipher: peer.cipher,
-      rc4Native: ready.rc4 === true
+      rc4Native: ready.rc4 === true,
+      loadAverage
     }
   } finally {
     await Promise.all([seeder.stop(), leecher?.stop()])
@@ -283,6 +287,8 @@ async function main (): Promise<void> {
     console.log(line(header))
     console.log('|' + widths.map((w, i) => i === 0 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':').join('|') + '|')
     for (const row of table) console.log(line(row))
+    const busiest = Math.max(...rows.flatMap(r => r.runs.map(run => run.loadAverage)))
+    if (busiest > 0.5) console.log(`note: load average up to ${busiest.toFixed(2)} at the start of a run: other processes shared the CPUs`)
 
     if (opts.out !== undefined) {
       mkdirSync(join(opts.out, '..'), { recursive: true })
