@@ -1,24 +1,47 @@
-/** Runs the `bttls` CLI from source (tap's TypeScript loader), as a user would, in a child process. */
-import { spawn } from 'node:child_process'
+/**
+ * Runs the `bttls` CLI as a user would, in a child process. The sources are compiled once per test
+ * process into node_modules/.cache (inside the repo, so packages resolve): starting TypeScript for
+ * every spawn cost ~3 s each and made the CLI tests the slowest and most load-sensitive of the suite.
+ */
+import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const OUT = join(ROOT, 'node_modules', '.cache', `bttls-cli-test-${process.pid}`)
+const MAIN = join(OUT, 'src', 'cli', 'main.js')
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
+
+let built: Promise<void> | undefined
+
+/** Compiles the current sources (once per test process). */
+export function buildCli (): Promise<void> {
+  built ??= new Promise((resolve, reject) => {
+    execFile(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT, '--sourceMap', 'false'], { cwd: ROOT }, (err, stdout) => {
+      if (err) reject(new Error(`tsc failed: ${stdout}`))
+      else resolve()
+    })
+  })
+  return built
+}
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
 export function runCli (args: string[], options: { timeoutMs?: number, onStdout?: (line: string) => void } = {}): { result: Promise<CliResult>, kill: () => void } {
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', MAIN, ...args], {
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString()
-    if (options.onStdout) for (const line of d.toString().split('\n')) if (line) options.onStdout(line)
-  })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
-  const result = new Promise<CliResult>(resolve => child.once('exit', code => { clearTimeout(timer); resolve({ code: code ?? 1, stdout, stderr }) }))
-  return { result, kill: () => child.kill('SIGTERM') }
+  let child: ReturnType<typeof spawn> | undefined
+  let killed = false
+  const result = buildCli().then(() => new Promise<CliResult>(resolve => {
+    child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    if (killed) child.kill('SIGTERM')
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (options.onStdout) for (const line of d.toString().split('\n')) if (line) options.onStdout(line)
+    })
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    const timer = setTimeout(() => child?.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+    child.once('exit', code => { clearTimeout(timer); resolve({ code: code ?? 1, stdout, stderr }) })
+  }))
+  return { result, kill: () => { killed = true; child?.kill('SIGTERM') } }
 }
