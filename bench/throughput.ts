@@ -10,6 +10,8 @@
  * starts when the leecher dials and stops when its last piece is verified and written, so process
  * start-up and the seeder's resume scan are not counted. The figure per mode is the median run.
  */
+import { secretCommitment } from '../src/levels/strict-keys.js'
+import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/levels/full-strict/certificate-profile.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -28,6 +30,8 @@ interface Mode {
   readonly label: string
   readonly transport: TransportKind
   readonly cipherSuites?: readonly CipherSuite[]
+  /** The level's own torrent (same payload): Strict (secret mode) or Full Strict (certificates). */
+  readonly level?: 'strict' | 'full-strict'
   /** Extra node flags for both processes. */
   readonly nodeFlags?: readonly string[]
 }
@@ -38,7 +42,9 @@ const MODES: readonly Mode[] = [
   // bittorrent-protocol uses OpenSSL's RC4 only when the legacy provider is loaded.
   { name: 'mse-native', label: 'MSE (RC4 in OpenSSL, --openssl-legacy-provider)', transport: 'mse', nodeFlags: ['--openssl-legacy-provider'] },
   { name: 'tls-aes128gcm', label: 'Basic TLS, TLS_AES_128_GCM_SHA256', transport: 'tls', cipherSuites: ['TLS_AES_128_GCM_SHA256'] },
-  { name: 'tls-chacha20', label: 'Basic TLS, TLS_CHACHA20_POLY1305_SHA256', transport: 'tls', cipherSuites: ['TLS_CHACHA20_POLY1305_SHA256'] }
+  { name: 'tls-chacha20', label: 'Basic TLS, TLS_CHACHA20_POLY1305_SHA256', transport: 'tls', cipherSuites: ['TLS_CHACHA20_POLY1305_SHA256'] },
+  { name: 'tls-strict', label: 'Strict (secret mode), TLS_AES_128_GCM_SHA256', transport: 'tls', cipherSuites: ['TLS_AES_128_GCM_SHA256'], level: 'strict' },
+  { name: 'tls-full-strict', label: 'Full Strict (certificates), TLS_AES_128_GCM_SHA256', transport: 'tls', cipherSuites: ['TLS_AES_128_GCM_SHA256'], level: 'full-strict' }
 ]
 
 /** Fixed, unusual loopback ports, so a run never collides with a client someone left running on 6881. */
@@ -180,7 +186,45 @@ async function makePayload (path: string, sizeMiB: number): Promise<void> {
   }
 }
 
-async function runOnce (mode: Mode, torrent: string, dataDir: string, work: string, opts: Options, tag: string): Promise<Run> {
+/** Per level: the torrent file to use and, for Full Strict, each side's certificate files. */
+interface LevelTorrents {
+  readonly basic: string
+  readonly strict?: string
+  readonly fullStrict?: { torrent: string, seed: { certPem: string, keyPem: string }, get: { certPem: string, keyPem: string } }
+}
+
+async function levelTorrents (payload: string, work: string, basic: string, opts: Options): Promise<LevelTorrents> {
+  const want = new Set(opts.modes.map(m => m.level))
+  let strict: string | undefined
+  let fullStrict: LevelTorrents['fullStrict']
+  if (want.has('strict')) {
+    const secret = randomBytes(32)
+    const { bytes } = await createTorrent(payload, { version: 'v1', pieceLength: opts.pieceLength, strict: { info: { mode: 'secret', commitment: secretCommitment(secret) }, secret } })
+    strict = join(work, 'payload-strict.torrent')
+    await writeFile(strict, bytes)
+  }
+  if (want.has('full-strict')) {
+    const ca = await createSwarmCa('bench swarm CA')
+    const { bytes, metainfo } = await createTorrent(payload, { version: 'v1', pieceLength: opts.pieceLength, sslCert: ca.certPem })
+    const torrent = join(work, 'payload-full-strict.torrent')
+    await writeFile(torrent, bytes)
+    const credential = async (name: string): Promise<{ certPem: string, keyPem: string }> => {
+      const { keyPem, csrDer } = await createPeerKeyAndCsr(name)
+      const { certPem } = await issuePeerCertificate({ ca, csrDer, torrent: metainfo, lifetimeSeconds: 24 * 3600 })
+      const certFile = join(work, `${name}.pem`)
+      const keyFile = join(work, `${name}.key`)
+      await writeFile(certFile, certPem)
+      await writeFile(keyFile, keyPem)
+      return { certPem: certFile, keyPem: keyFile }
+    }
+    fullStrict = { torrent, seed: await credential('seed'), get: await credential('get') }
+  }
+  return { basic, ...(strict ? { strict } : {}), ...(fullStrict ? { fullStrict } : {}) }
+}
+
+async function runOnce (mode: Mode, torrents: LevelTorrents, dataDir: string, work: string, opts: Options, tag: string): Promise<Run> {
+  const torrent = mode.level === 'strict' ? torrents.strict! : mode.level === 'full-strict' ? torrents.fullStrict!.torrent : torrents.basic
+  const certs = mode.level === 'full-strict' ? torrents.fullStrict : undefined
   const outDir = await mkdtemp(join(work, 'get-'))
   const flags = (role: string): string[] => [
     ...(mode.nodeFlags ?? []),
@@ -188,13 +232,14 @@ async function runOnce (mode: Mode, torrent: string, dataDir: string, work: stri
     ...(opts.cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `${tag}-${role}.cpuprofile`] : [])
   ]
   const loadAverage = loadavg()[0]!
-  const seeder = new Worker({ role: 'seed', torrent, dir: dataDir, port: SEEDER_PORT }, flags('seed'))
+  const seeder = new Worker({ role: 'seed', torrent, dir: dataDir, port: SEEDER_PORT, ...(certs ? { certificate: certs.seed } : {}) }, flags('seed'))
   let leecher: Worker | undefined
   try {
     const seedReady = await seeder.next('ready', 300_000)
     if (seedReady.pieces === 0) throw new Error('the seeder verified no piece of the payload')
     leecher = new Worker({
-      role: 'get', torrent, dir: outDir, port: LEECHER_PORT, seederPort: SEEDER_PORT, transport: mode.transport, cipherSuites: mode.cipherSuites
+      role: 'get', torrent, dir: outDir, port: LEECHER_PORT, seederPort: SEEDER_PORT, transport: mode.transport, cipherSuites: mode.cipherSuites,
+      ...(certs ? { certificate: certs.get } : {})
     }, flags('get'))
     const ready = await leecher.next('ready', 60_000)
     const completing = leecher.next('complete', 600_000)
@@ -245,12 +290,13 @@ async function main (): Promise<void> {
     const torrent = join(work, 'payload.torrent')
     await writeFile(torrent, torrentBytes)
     process.stderr.write(`v1 torrent, ${metainfo.pieceCount} pieces of ${opts.pieceLength / 1024} KiB; ${opts.runs} run(s) per mode\n`)
+    const torrents = await levelTorrents(payload, work, torrent, opts)
 
     // Rounds over all modes rather than all runs of one mode, so drift (page cache, other load) spreads evenly.
     const runs = new Map<string, Run[]>(opts.modes.map(m => [m.name, []]))
     for (let r = 0; r < opts.runs; r++) {
       for (const mode of opts.modes) {
-        const run = await runOnce(mode, torrent, dataDir, work, opts, `${mode.name}-${r + 1}`)
+        const run = await runOnce(mode, torrents, dataDir, work, opts, `${mode.name}-${r + 1}`)
         runs.get(mode.name)!.push(run)
         process.stderr.write(`  run ${r + 1} ${mode.name.padEnd(14)} ${run.mibPerSecond.toFixed(1).padStart(7)} MiB/s  ` +
           `${run.seconds.toFixed(2)} s  cpu seeder ${run.seederCpuSeconds.toFixed(2)} s (sys ${run.seederSystemSeconds.toFixed(2)}), ` +

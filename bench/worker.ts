@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { CipherSuite } from '../src/handshake/constants.js'
 import { Session } from '../src/session/session.js'
+import { staticCertificateSource } from '../src/levels/full-strict/certificate-source.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import type { TransportKind } from '../src/wire/peer-link.js'
 
@@ -27,6 +28,8 @@ export interface WorkerArgs {
   readonly seederPort?: number
   readonly transport?: TransportKind
   readonly cipherSuites?: readonly CipherSuite[]
+  /** Full Strict torrents: this side's certificate and key (PEM files). */
+  readonly certificate?: { readonly certPem: string, readonly keyPem: string }
 }
 
 function send (event: string, fields: Record<string, unknown> = {}): void {
@@ -43,7 +46,10 @@ async function main (): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '') as WorkerArgs
   const metainfo = parseTorrent(await readFile(args.torrent))
   const session = await Session.start({ port: args.port, host: '127.0.0.1', policy: 'prefer-tls' })
-  const handle = await session.addTorrent(metainfo, args.dir)
+  const certificates = args.certificate
+    ? staticCertificateSource({ certPem: await readFile(args.certificate.certPem, 'utf8'), keyPem: await readFile(args.certificate.keyPem, 'utf8') })
+    : undefined
+  const handle = await session.addTorrent(metainfo, args.dir, certificates ? { certificates } : {})
   const { swarm } = handle
   let cpuStart = process.cpuUsage()
   let uploadedStart = swarm.stats().uploaded
