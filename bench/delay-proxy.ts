@@ -118,6 +118,9 @@ async function main (): Promise<void> {
   if (!Number.isFinite(rttMs) || rttMs < 0 || !Number.isInteger(targetPort)) throw new Error('usage: delay-proxy --rtt MS --target PORT [--port PORT]')
   const proxy = await DelayProxy.listen({ rttMs, targetPort, port: Number(arg('--port') ?? 0) })
   emit('listening', { port: proxy.port, rttMs, targetPort })
+  // Run by a bench as a child: its stdin closing is the signal to stop.
+  process.stdin.resume()
+  process.stdin.on('end', () => { void proxy.close().then(() => process.exit(0)) })
 }
 
 if (isMain(import.meta.url)) main().catch(err => { console.error((err as Error).message); process.exit(1) })

@@ -1,0 +1,141 @@
+/**
+ * The whole bench in one command (issue #8): physical limits, bulk transfer (bttls via
+ * bench/throughput.ts, libtorrent via bench/libtorrent-bulk.py), handshake cost, latency vs RTT and
+ * 2,000-peer scale; then bench/results/<date>.json, <date>.md and three SVG charts.
+ *
+ *   npm run bench [-- --quick] [-- --out-dir DIR] [-- --only limits,latency,...]
+ *
+ * Full: about 7 minutes on 2 cores (1 GiB transfers, 3 runs each). --quick: under a minute (32 MiB,
+ * one run, fewer handshakes, 200 peers), every section still present, files named <date>-quick.*;
+ * it keeps the bench working in CI, its numbers mean little. A section that fails is reported as
+ * such and the others still run; the exit code is 1 if any failed. Targets never fail the run:
+ * timings are too noisy for pass/fail.
+ */
+import { execFile } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cpus, loadavg, release, tmpdir, type as osType } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { analyse, type BenchRun, type LibtorrentSection, type Section, type ThroughputSection } from './analysis.js'
+import { charts } from './charts.js'
+import { FULL_HANDSHAKES, QUICK_HANDSHAKES, runHandshakes } from './handshakes.js'
+import { FULL_LATENCY, QUICK_LATENCY, runLatency } from './latency.js'
+import { FULL_LIMITS, QUICK_LIMITS, runLimits } from './limits.js'
+import { markdown } from './report.js'
+import { FULL_SCALE, QUICK_SCALE, runScale } from './scale.js'
+
+const THROUGHPUT = fileURLToPath(new URL('./throughput.js', import.meta.url))
+const LIBTORRENT = fileURLToPath(new URL('../../bench/libtorrent-bulk.py', import.meta.url))
+const RESULTS = fileURLToPath(new URL('../../bench/results', import.meta.url))
+/** Debian's python: python3-libtorrent is importable only there. */
+const PYTHON = '/usr/bin/python3'
+
+const SECTIONS = ['limits', 'throughput', 'libtorrent', 'handshakes', 'latency', 'scale'] as const
+type SectionName = typeof SECTIONS[number]
+
+const exec = promisify(execFile)
+const log = (line: string): void => { process.stderr.write(line + '\n') }
+
+async function timed<T> (name: string, fn: () => Promise<T>): Promise<Section<T>> {
+  const t0 = performance.now()
+  log(`== ${name}`)
+  try {
+    const value = await fn()
+    return { value, seconds: (performance.now() - t0) / 1000 }
+  } catch (err) {
+    const error = (err as Error).message.split('\n').slice(0, 6).join(' | ')
+    log(`   ${name} failed: ${error}`)
+    return { error, seconds: (performance.now() - t0) / 1000 }
+  }
+}
+
+function skipped<T> (): Promise<Section<T>> {
+  return Promise.resolve({ error: 'not run (--only)', seconds: 0 })
+}
+
+/** Runs a bench that writes its JSON to --out, passing its progress lines through. */
+async function jsonFromChild<T> (file: string, args: string[], timeoutMs: number): Promise<T> {
+  const work = await mkdtemp(join(tmpdir(), 'bttls-run-'))
+  const out = join(work, 'out.json')
+  try {
+    const child = exec(file, [...args, '--out', out], { timeout: timeoutMs, maxBuffer: 16 * 2 ** 20 })
+    child.child.stderr?.on('data', (d: Buffer) => process.stderr.write(d))
+    await child
+    return JSON.parse(await readFile(out, 'utf8')) as T
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+async function main (): Promise<void> {
+  const argv = process.argv.slice(2)
+  const quick = argv.includes('--quick')
+  const value = (name: string): string | undefined => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined }
+  const outDir = value('--out-dir') ?? RESULTS
+  const only = new Set((value('--only')?.split(',') ?? SECTIONS) as SectionName[])
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (sections: ${SECTIONS.join(', ')})`)
+
+  const started = performance.now()
+  const date = new Date().toISOString()
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    openssl: process.versions.openssl,
+    kernel: `${osType()} ${release()}`,
+    loadAverageAtStart: loadavg()[0]!
+  }
+  log(`bttls bench${quick ? ' --quick' : ''}: ${machine.cpus} × ${machine.cpuModel ?? 'CPU'}, load ${machine.loadAverageAtStart.toFixed(2)}`)
+  const run = <T>(name: SectionName, fn: () => Promise<T>): Promise<Section<T>> => only.has(name) ? timed(name, fn) : skipped()
+
+  // Limits first and alone: they want the machine to themselves.
+  const limits = await run('limits', () => runLimits(quick ? QUICK_LIMITS : FULL_LIMITS, log))
+  const tpArgs = quick ? ['--size', '32', '--runs', '1'] : ['--size', '1024', '--runs', '3']
+  const throughput = await run('throughput', async () => ({
+    ...await jsonFromChild<ThroughputSection>(process.execPath, [THROUGHPUT, ...tpArgs], 15 * 60_000),
+    command: `node dist/bench/throughput.js ${tpArgs.join(' ')}`
+  }))
+  const ltArgs = quick ? ['--size', '32', '--runs', '1'] : ['--size', '1024', '--runs', '3']
+  const libtorrent = await run('libtorrent', async () => {
+    await exec(PYTHON, ['-c', 'import libtorrent']).catch(() => { throw new Error(`${PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)`) })
+    return { ...await jsonFromChild<LibtorrentSection>(PYTHON, [LIBTORRENT, ...ltArgs], 10 * 60_000), command: `/usr/bin/python3 bench/libtorrent-bulk.py ${ltArgs.join(' ')}` }
+  })
+  const handshakes = await run('handshakes', () => runHandshakes(quick ? QUICK_HANDSHAKES : FULL_HANDSHAKES, log))
+  const latency = await run('latency', () => runLatency(quick ? QUICK_LATENCY : FULL_LATENCY, log))
+  const scale = await run('scale', () => runScale(quick ? QUICK_SCALE : FULL_SCALE, log))
+
+  const result: BenchRun = {
+    date,
+    quick,
+    command: `npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}`,
+    machine,
+    seconds: (performance.now() - started) / 1000,
+    sections: { limits, throughput, libtorrent, handshakes, latency, scale }
+  }
+  const analysis = analyse(result)
+  const stem = date.slice(0, 10) + (quick ? '-quick' : '')
+  const files = { throughput: `${stem}-throughput.svg`, cpu: `${stem}-cpu.svg`, latency: `${stem}-latency.svg` }
+  const svg = charts(result, analysis)
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(join(outDir, `${stem}.json`), JSON.stringify({ ...result, analysis }, null, 2) + '\n')
+  writeFileSync(join(outDir, `${stem}.md`), markdown(result, analysis, files))
+  writeFileSync(join(outDir, files.throughput), svg.throughput)
+  writeFileSync(join(outDir, files.cpu), svg.cpu)
+  writeFileSync(join(outDir, files.latency), svg.latency)
+
+  log('')
+  for (const t of analysis.targets) log(`${t.verdict.padEnd(4)}  ${t.name}: ${t.measured}`)
+  log(`\n${result.seconds.toFixed(0)} s; wrote ${join(outDir, stem)}.{json,md} and three SVG charts`)
+  const failedSections = Object.entries(result.sections).filter(([name, s]) => 'error' in s && only.has(name as SectionName))
+  if (failedSections.length > 0) {
+    log(`failed sections: ${failedSections.map(([name]) => name).join(', ')}`)
+    process.exitCode = 1
+  }
+}
+
+main().catch(err => {
+  console.error((err as Error).stack ?? String(err))
+  process.exit(1)
+})
