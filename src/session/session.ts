@@ -25,6 +25,10 @@ import { staticCertificateSource } from '../levels/full-strict/certificate-sourc
 import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.js'
 import type { StrictCredentials, StrictInfo } from '../levels/strict.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
+import { PexManager, type PexOptions } from './pex-manager.js'
+import { Discovery, type DiscoveryEvent } from './discovery.js'
+import type { TrackerDiscoveryOptions } from './discovery-trackers.js'
+import type { DhtDiscoveryOptions } from './discovery-dht.js'
 
 /** Passphrase torrents: stretch the passphrase for every infohash now, off the event loop. */
 async function stretched (metainfo: Metainfo, credentials: StrictCredentials): Promise<StrictCredentials> {
@@ -66,6 +70,14 @@ export interface SessionOptions {
   readonly timeouts?: { readonly sniffMs?: number, readonly tlsMs?: number, readonly authMs?: number }
   /** How long "this peer speaks bttls" is remembered (default 30 days; see capability-cache.ts). */
   readonly tlsMemoryMs?: number
+  /** Source address of outgoing connections and announces; default `host` unless it is a wildcard. */
+  readonly localAddress?: string
+  /** Peer exchange (BEP 11 with the bttls flag); false turns it off. See pex-manager.ts. */
+  readonly pex?: PexOptions | false
+  /** Announce each torrent to its HTTP(S) trackers (and `extra` ones); false: never. See discovery.ts. */
+  readonly trackers?: TrackerDiscoveryOptions | false
+  /** Run a DHT node bootstrapped from these nodes; absent: no DHT. See discovery.ts. */
+  readonly dht?: DhtDiscoveryOptions
   /**
    * Serve libtorrent's SSL-torrent profile (SNI = infohash) for Full Strict torrents on our port.
    * Off by default: it answers anyone who names the infohash in cleartext with our certificate.
@@ -111,6 +123,10 @@ export interface SessionEvents {
   'downgrade-suspected': [{ host: string, port: number, transport: TransportKind, knownFrom: CapabilitySource }]
   /** A plaintext/MSE link was replaced by a TLS link to the same peer, after it advertised bttls. */
   upgraded: [{ host: string, port: number, from: TransportKind }]
+  /** What tracker and DHT discovery did (announces, failures, torrents withheld and why). */
+  discovery: [DiscoveryEvent]
+  /** A peer broke BEP 11 (PEX); its link was closed. */
+  'pex-error': [{ host: string, port: number, error: Error }]
 }
 
 export class Session extends EventEmitter<SessionEvents> {
@@ -122,6 +138,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly dialing = new Map<TorrentHandle, Set<string>>()
   /** Links dialed with a forced transport (ConnectOverrides): never upgraded. */
   private readonly pinned = new WeakSet<PeerLink>()
+  /** PEX, and the "already connected" filter every discovery source goes through (pex-manager.ts). */
+  private readonly pex: PexManager
+  /** Trackers and the DHT (discovery.ts); set by start(). */
+  private discovery!: Discovery
 
   private constructor (
     private readonly listener: PeerListener,
@@ -130,6 +150,11 @@ export class Session extends EventEmitter<SessionEvents> {
   ) {
     super()
     this.capabilities = new CapabilityCache(options.tlsMemoryMs)
+    this.pex = new PexManager({
+      capabilities: this.capabilities,
+      addPeers: (h, c) => this.addPeers(h, c),
+      onPexError: (link, error) => this.emit('pex-error', { host: link.remoteAddress, port: link.remotePort, error })
+    }, options.pex === false ? {} : options.pex)
     listener.on('link', link => this.attach(link))
     listener.on('refused', refusal => this.emit('refused', refusal))
   }
@@ -148,6 +173,19 @@ export class Session extends EventEmitter<SessionEvents> {
       authTimeoutMs: options.timeouts?.authMs
     })
     session = new Session(listener, options, keylog)
+    const s = session
+    try {
+      s.discovery = await Discovery.start({
+        port: listener.port,
+        policy: s.policy,
+        ...(s.localAddress !== undefined ? { localAddress: s.localAddress } : {}),
+        feed: (h, c) => s.pex.feed(h, c),
+        report: e => s.emit('discovery', e)
+      }, s.localAddress ?? options.host ?? '127.0.0.1', { trackers: options.trackers, ...(options.dht ? { dht: options.dht } : {}) })
+    } catch (err) {
+      await listener.close()
+      throw err
+    }
     return session
   }
 
@@ -157,6 +195,17 @@ export class Session extends EventEmitter<SessionEvents> {
 
   get policy (): Policy {
     return this.options.policy ?? DEFAULT_POLICY
+  }
+
+  /** Where our outgoing connections come from: peers list us (PEX) at the address they see. */
+  get localAddress (): string | undefined {
+    const host = this.options.host ?? '127.0.0.1'
+    return this.options.localAddress ?? (host === '0.0.0.0' || host === '::' ? undefined : host)
+  }
+
+  /** Our DHT node's UDP endpoint, when the session runs one (other nodes can bootstrap from it). */
+  get dhtAddress (): { address: string, port: number } | undefined {
+    return this.discovery.dhtAddress
   }
 
   /**
@@ -194,7 +243,7 @@ export class Session extends EventEmitter<SessionEvents> {
         return store
       }
     }, this.options.swarm)
-    return this.register(swarm, level)
+    return this.register(swarm, level, undefined, magnet.trackers)
   }
 
   /**
@@ -208,7 +257,7 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       const link = await dial({
         ...overrides,
-        host, port, knownTls, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy, libtorrentSsl: handle.libtorrentSsl,
+        host, port, knownTls, localAddress: this.localAddress, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy, libtorrentSsl: handle.libtorrentSsl,
         keylog: this.keylog ? line => this.keylog!.write(line) : undefined
       })
       if (link.fallbackFrom !== undefined) this.emit('fallback', { host, port, transport: link.transport, from: link.fallbackFrom })
@@ -224,6 +273,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   async close (): Promise<void> {
+    await this.discovery.close()
+    this.pex.close()
     await this.listener.close()
     await Promise.all([...new Set(this.torrents.values())].map(t => t.swarm.destroy()))
     this.torrents.clear()
@@ -237,10 +288,11 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  private register (swarm: Swarm, level: SwarmLevel, libtorrentSsl?: LibtorrentSslSwarm): TorrentHandle {
+  private register (swarm: Swarm, level: SwarmLevel, libtorrentSsl?: LibtorrentSslSwarm, trackers: readonly string[] = []): TorrentHandle {
     const handle: TorrentHandle = { swarm, level, wireInfoHash: swarm.infoHash, ...(libtorrentSsl ? { libtorrentSsl } : {}) }
     // Routed by every 20-byte form its peers' handshakes may carry.
     for (const h of swarm.wireInfoHashes) this.torrents.set(h.toString('hex'), handle)
+    this.discovery.add(handle, swarm.metainfo?.trackers ?? trackers, swarm.metainfo?.private === true)
     return handle
   }
 
@@ -249,6 +301,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!handle) { link.close(); return }
     // Before the swarm sends our handshakes: the extended handshake carries the bttls key.
     advertise(link.wire, this.port)
+    if (this.options.pex !== false) this.pex.attach(handle, link)
     link.wire.on('extended', (ext: string, handshake: Record<string, unknown>) => {
       if (ext === 'handshake') this.onExtendedHandshake(handle, link, readCapability(handshake))
     })
