@@ -134,7 +134,8 @@ export function barChart (chart: BarChart): string {
       if (v === undefined || !Number.isFinite(v)) return
       const x = x0 + i * barWidth
       parts.push(`<rect x="${n(x)}" y="${n(y(v))}" width="${n(barWidth - 1)}" height="${n(plot.y + plot.h - y(v))}" fill="${PALETTE[i % PALETTE.length]}"><title>${escapeXml(`${category}, ${s.name}: ${fmt(v)}`)}</title></rect>`)
-      parts.push(text(x + barWidth / 2, y(v) - 3, fmt(v), 'text-anchor="middle" font-size="10"'))
+      // A label wider than its bar would run into the next one; the tooltip still has the value.
+      if (barWidth >= 22) parts.push(text(x + barWidth / 2, y(v) - 3, fmt(v), 'text-anchor="middle" font-size="10"'))
     })
     const cx = plot.x + c * slot + slot / 2
     parts.push(text(cx, plot.y + plot.h + 14, category, `text-anchor="end" transform="rotate(-30 ${n(cx)} ${n(plot.y + plot.h + 14)})"`))
