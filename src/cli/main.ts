@@ -28,6 +28,10 @@ ${CA_USAGE.trimEnd()}
 
   Strict torrents (seed/get): [--secret HEX] [--passphrase P] [--publisher-key key.pem] [--require-publisher]
   Full Strict torrents (seed/get): --cert peer.pem --key peer.key | --passkey TOKEN   [--libtorrent-ssl]
+  Discovery (seed/get): [--tracker URL]... [--dht-bootstrap host:port]... [--no-dht]
+    Basic torrents are announced to the torrent's http(s) trackers and each --tracker (supportbttls=1);
+    the DHT runs only with --dht-bootstrap (never the public DHT by default); PEX is always on
+    (BEP 11, flag 0x20 = speaks bttls) except for private torrents. Strict torrents are never announced.
 
   --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY})
   --port       listening port for peers, all transports (default 0: any free port)
@@ -79,6 +83,8 @@ const options = {
   key: { type: 'string' },
   'libtorrent-ssl': { type: 'boolean' },
   passkey: { type: 'string' },
+  'dht-bootstrap': { type: 'string', multiple: true },
+  'no-dht': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -134,7 +140,10 @@ export async function main (argv: string[]): Promise<number> {
       input: target, peers: (values.peer ?? []).map(parsePeer), port, host: values.host ?? '127.0.0.1', policy: policy as Policy, keylog: values.keylog,
       credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
       libtorrentSsl: values['libtorrent-ssl'] === true,
-      passkey: values.passkey
+      passkey: values.passkey,
+      // Discovery (issue 7): --tracker adds to the torrent's trackers; the DHT only with a bootstrap.
+      trackers: values.tracker ?? [],
+      dhtBootstrap: values['no-dht'] === true ? [] : (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b); return `${p.host}:${p.port}` })
     }
     switch (command) {
       case 'create': {

@@ -20,7 +20,7 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
   const { session, handle, peersSeen, peers, storeDir, overrides, stop } = await startPeer(args, reporter)
   const { swarm } = handle
   // Peers can also come from the tracker (--passkey, or the session's tracker announces) or the DHT.
-  const discovers = args.passkey !== undefined || (swarm.metainfo?.trackers.length ?? 0) > 0
+  const discovers = args.passkey !== undefined || (swarm.metainfo?.trackers.length ?? 0) > 0 || (args.trackers ?? []).length > 0 || (args.dhtBootstrap ?? []).length > 0
   reportSwarm(swarm, reporter, started)
   let redialer: PeerRedialer | undefined
   try {

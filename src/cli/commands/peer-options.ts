@@ -31,6 +31,10 @@ export interface PeerCommandArgs {
   libtorrentSsl?: boolean
   /** --passkey: get (and renew) this peer's Full Strict certificate from the torrent's secure tracker. */
   passkey?: string
+  /** --tracker: announce to these besides the torrent's own trackers. */
+  trackers?: string[]
+  /** --dht-bootstrap host:port: run a DHT node bootstrapped from these (none: no DHT). */
+  dhtBootstrap?: string[]
 }
 
 export interface StartedPeer {
@@ -51,7 +55,12 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
   const input = await readTorrentInput(args.input)
   // A missing or wrong credential is reported before anything listens or touches the disk.
   levelFor(input.kind === 'torrent' ? input.metainfo : input.magnet, args.credentials)
-  const session = await Session.start({ port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, libtorrentCompat: args.libtorrentSsl === true })
+  const session = await Session.start({
+    port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, libtorrentCompat: args.libtorrentSsl === true,
+    trackers: { extra: args.trackers ?? [] },
+    ...((args.dhtBootstrap ?? []).length > 0 ? { dht: { bootstrap: args.dhtBootstrap! } } : {})
+  })
+  reportDiscovery(session, reporter)
   try {
     return await addInput(session, input, args, reporter)
   } catch (err) {
@@ -114,4 +123,20 @@ async function startCertificateManager (m: Metainfo, session: Session, passkey: 
     `certificate ${c.serial} from the tracker, valid until ${c.notAfter.toISOString()}`))
   await manager.start()
   return manager
+}
+
+/** Tracker and DHT activity, and PEX violations, as log events (`discovery`, `pex-error`). */
+function reportDiscovery (session: Session, reporter: Reporter): void {
+  const dht = session.dhtAddress
+  if (dht) reporter.event('dht', { address: dht.address, port: dht.port }, `DHT node on ${dht.address}:${dht.port} (udp)`)
+  session.on('discovery', e => {
+    const error = 'error' in e && e.error !== undefined ? errorJson(e.error) : undefined
+    const where = e.source === 'tracker' && 'tracker' in e ? e.tracker : e.source
+    const human = e.kind === 'skipped' ? `${e.source}: not announced: ${e.reason}`
+      : e.kind === 'announced' ? `${where}: announced${'peers' in e ? `, ${e.peers} peers (${e.bttlsPeers} flagged bttls)` : ''}${error ? ` (${error.message})` : ''}`
+        : e.kind === 'failed' ? `${where}: announce failed: ${e.error.message}; retry in ${e.retryS} s`
+          : e.kind === 'warning' ? `dht: ${e.error.message}` : undefined
+    reporter.event('discovery', { ...e, ...(error ? { error } : {}) }, human)
+  })
+  session.on('pex-error', p => reporter.event('pex-error', { address: p.host, port: p.port, error: errorJson(p.error) }, `PEX from ${p.host}:${p.port} refused: ${p.error.message}`))
 }
