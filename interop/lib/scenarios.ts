@@ -12,6 +12,7 @@ import { sameBytes } from './files.js'
 import { ltFinish, ltStart, ltTransport, type LtEnc } from './libtorrent.js'
 import type { Peer } from './processes.js'
 import { transmissionDone, transmissionStart } from './transmission.js'
+import { swarmMixed } from './swarm-mixed.js'
 
 export type Direction = 'bttls seeds' | 'bttls leeches' | 'control: libtorrent ↔ libtorrent' | 'control: bttls ↔ bttls'
 
@@ -390,6 +391,7 @@ export function allScenarios (): Scenario[] {
     ...sslScenarios,
     ...aria2Scenarios(false),
     ...aria2Scenarios(true),
-    ...transmissionScenarios()
+    ...transmissionScenarios(),
+    swarmMixed
   ]
 }

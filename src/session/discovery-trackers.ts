@@ -34,7 +34,7 @@ export interface TrackerAnnouncerHost {
 }
 
 export type TrackerReport =
-  | { readonly kind: 'announced', readonly tracker: string, readonly event?: AnnounceEvent, readonly peers: number, readonly bttlsPeers: number, readonly intervalS: number }
+  | { readonly kind: 'announced', readonly tracker: string, readonly announceEvent?: AnnounceEvent, readonly peers: number, readonly bttlsPeers: number, readonly intervalS: number }
   | { readonly kind: 'failed', readonly tracker: string, readonly error: Error, readonly retryS: number }
 
 const DEFAULT_MIN_INTERVAL_S = 60
@@ -142,7 +142,7 @@ export class TrackerAnnouncer {
       t.failures = 0
       nextS = Math.min(this.maxS, Math.max(this.minS, r.minInterval ?? 0, r.interval))
       const peers = responsePeers(r)
-      this.host.report({ kind: 'announced', tracker: t.url, ...(event !== undefined ? { event } : {}), peers: peers.length, bttlsPeers: peers.filter(p => p.tls === true).length, intervalS: nextS })
+      this.host.report({ kind: 'announced', tracker: t.url, ...(event !== undefined ? { announceEvent: event } : {}), peers: peers.length, bttlsPeers: peers.filter(p => p.tls === true).length, intervalS: nextS })
       this.host.feed(this.handle, peers.map(p => ({ host: p.host, port: p.port, ...(p.tls === true ? { tls: true } : {}), source: 'tracker' as const })))
     } catch (err) {
       if (this.stopped) return
