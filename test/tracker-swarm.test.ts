@@ -21,7 +21,8 @@ interface Peer { session: Session, manager: CertificateManager, handle: TorrentH
 /** A session whose Full Strict certificate comes from the tracker; `served` records each serial handed to a handshake. */
 async function join_ (t: Test, f: TrackerFixture, user: string, dir: string, options: { closeSeedLinks?: boolean } = {}): Promise<Peer> {
   const passkey = f.db.addUser(user)
-  const s = await session(t, { swarm: { chokeIntervalMs: 200, closeSeedLinks: options.closeSeedLinks ?? true } })
+  // No PEX: the scenarios here decide who reaches whom (A would otherwise tell B of C).
+  const s = await session(t, { pex: false, swarm: { chokeIntervalMs: 200, closeSeedLinks: options.closeSeedLinks ?? true } })
   const manager = new CertificateManager({
     trackerUrl: f.server.announceUrl, passkey, torrent: f.metainfo, caCertPem: f.ca.certPem, peerId: peerId(), port: s.port, maxAnnounceIntervalMs: 500
   })
