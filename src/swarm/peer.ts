@@ -53,6 +53,8 @@ export class Peer {
   roundDownloaded = 0
   roundUploaded = 0
   sentInitialPieces = false
+  /** Pieces announced before the peer's handshake (bttls responder), to top up with haves on activation. */
+  announcedEarly: Bitfield | undefined
   metadataOffer: number | undefined
   ut: UtMetadata | undefined
   closeError: Error | undefined

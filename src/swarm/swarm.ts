@@ -226,6 +226,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       // Registered before our handshake, which carries the extended handshake's "m" dictionary.
       peer.wire.use(utMetadataExtension(this.metadataHost(peer)))
       peer.wire.handshake(link.infoHash, this.peerId, { dht: false, fast: true, extended: true })
+      // A bttls responder speaks first and its peer is already authenticated: announcing our pieces and
+      // offering a slot now, not after the peer's handshake, saves the round trip the BEP counts on.
+      if (link.transport === 'tls' && link.direction === 'inbound') this.announceEarly(peer)
     })
     link.remoteHandshake.then(
       hs => this.guard(peer, () => this.onHandshake(peer, hs)),
@@ -346,7 +349,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
 
     const w = peer.wire
-    if (!peer.sentInitialPieces) {
+    if (peer.announcedEarly !== undefined) {
+      // Pieces finished between the early bitfield and now.
+      for (const i of store.have) if (!peer.announcedEarly.get(i)) w.have(i)
+      peer.announcedEarly = undefined
+    } else if (!peer.sentInitialPieces) {
       peer.sentInitialPieces = true
       if (picker.complete && w.hasFast) w.haveAll()
       else if (picker.doneCount === 0 && w.hasFast) w.haveNone()
@@ -360,6 +367,24 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.updateInterest(peer)
     this.onInterest(peer)
     this.fill(peer)
+  }
+
+  /**
+   * Our bitfield (a plain bitfield: whether the peer has BEP 6 is not known before its handshake) and,
+   * if a slot is free, an unchoke, sent right after our handshake.
+   */
+  private announceEarly (peer: Peer): void {
+    const picker = this.picker
+    if (picker === undefined || this.store === undefined || picker.doneCount === 0) return
+    const n = picker.pieceCount
+    const bits = new Bitfield(n)
+    for (let i = 0; i < n; i++) if (picker.isDone(i)) bits.set(i)
+    peer.wire.bitfield(bits.bytes)
+    peer.sentInitialPieces = true
+    peer.announcedEarly = bits
+    let unchoked = 0
+    for (const p of this.peers) if (!p.wire.amChoking) unchoked++
+    if (unchoked < this.uploadSlots) peer.wire.unchoke()
   }
 
   private ourBitfield (n: number): Uint8Array {
