@@ -238,8 +238,9 @@ function aria2Scenarios (forceMse: boolean): Scenario[] {
       rate(ctx, out, (Date.now() - started) / 1000, 'aria2 process wall time (includes its ~3 s tracker/startup overhead)')
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
       await ctx.procs.stop(bttls)
-      // aria2 offers RC4 only at --bt-min-crypto-level=arc4, else plaintext and RC4, of which bttls picks plaintext.
-      bttlsSaw(out, bttls, expect, forceMse ? 'RC4 (MSE; aria2 offers only RC4)' : 'none (MSE handshake, then plaintext: aria2 offers both, bttls selects plaintext)')
+      // aria2 offers RC4 only at --bt-min-crypto-level=arc4, else plaintext and RC4; bttls' MSE responder
+      // selects RC4 whenever it is offered (src/wire/listener.ts), so both rows run RC4.
+      bttlsSaw(out, bttls, expect, forceMse ? 'RC4 (MSE; aria2 offers only RC4)' : 'RC4 (MSE; aria2 offers plaintext and RC4, bttls selects RC4)')
       out.clientTransport = 'n/a'
     }
   }, {

@@ -55,7 +55,10 @@ function startBttls (ctx: ScenarioContext, m: Member, k: number, torrent: string
 async function startLibtorrent (ctx: ScenarioContext, m: Member, torrent: string): Promise<Peer> {
   const port = ctx.port(8)
   const args = [join(ctx.repo, 'interop', 'peers', 'lt_peer.py'), 'leech', '--torrent', torrent, '--save', m.dir, '--listen', `${LT_HOST}:${port}`,
-    '--outgoing-interface', LT_HOST, '--enc', 'default', '--use-tracker', '--timeout', String(Math.floor(ctx.left() / 1000))]
+    '--outgoing-interface', LT_HOST, '--enc', 'default', '--use-tracker', '--timeout', String(Math.floor(ctx.left() / 1000)),
+    // Capped so the legacy clients cannot finish from each other alone before meeting bttls peers
+    // (the swarm completes in a few seconds; uncapped, aria2 sometimes got all 16 MiB from libtorrent).
+    '--upload-limit', String(1024 * 1024)]
   const peer = ctx.procs.spawn(DEBIAN_PYTHON, args, { name: m.name, json: true, logPrefix: ctx.log(m.name) })
   await peer.event('listening', 15000, e => e.port === port && e.socket !== 'udp' && !String(e.socket).includes('utp'))
   await peer.event('torrent-ready', 15000)

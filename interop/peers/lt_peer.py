@@ -67,6 +67,8 @@ def settings(args):
     }
     if args.outgoing_interface:
         s['outgoing_interfaces'] = args.outgoing_interface
+    if args.upload_limit:
+        s['upload_rate_limit'] = args.upload_limit
     if args.enc == 'plain':
         s.update(out_enc_policy=int(lt.enc_policy.disabled), in_enc_policy=int(lt.enc_policy.disabled))
     elif args.enc == 'rc4':
@@ -100,6 +102,13 @@ def run_peer(args):
     signal.signal(signal.SIGINT, lambda *_: stopping.append('SIGINT'))
 
     ses = lt.session(settings(args))
+    if args.upload_limit:
+        # upload_rate_limit exempts peers on the local network (all of loopback): the local peer class
+        # has its own limit, so cap every class the session has.
+        for cid in (ses.global_peer_class_id, ses.tcp_peer_class_id, ses.local_peer_class_id):
+            info = ses.get_peer_class(cid)
+            info['upload_limit'] = args.upload_limit
+            ses.set_peer_class(cid, info)
     if args.torrent:
         atp = lt.add_torrent_params()
         with open(args.torrent, 'rb') as f:
@@ -214,6 +223,7 @@ def main():
     ap.add_argument('--key')
     ap.add_argument('--timeout', type=float, default=0)
     ap.add_argument('--use-tracker', action='store_true')
+    ap.add_argument('--upload-limit', type=int, default=0, help='bytes per second, 0 = none')
     args = ap.parse_args()
     if args.mode == 'create':
         create(args)
