@@ -12,7 +12,8 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { HandshakeTimeoutError, LevelMismatchError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
+import { LevelMismatchError, UnknownSwarmError } from '../errors.js'
+import { ServerHandshakes } from './server-handshakes.js'
 import { basicSwarmKey } from '../levels/basic.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
@@ -39,22 +40,12 @@ export interface ResponderOptions {
   readonly authTimeoutMs?: number
 }
 
-type Pending = { resolve: (socket: TLSSocket) => void, reject: (err: Error) => void }
-
-/**
- * Runs TLS handshakes for sockets the one-port listener already accepted. A real tls.Server (never
- * listening) does the work because only a server-owned TLSSocket reports keylog lines.
- */
+/** Runs the bttls responder's side for sockets the one-port listener already accepted. */
 export class TlsResponder {
-  private readonly pending = new WeakMap<Socket, Pending>()
+  private readonly handshakes: ServerHandshakes
 
-  private constructor (private readonly server: Server, private readonly authTimeoutMs: number) {
-    server.on('secureConnection', (socket: TLSSocket) => this.settle(socket, null))
-    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      this.settle(socket, err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
-        ? new HandshakeTimeoutError('TLS handshake not finished in time', { cause: err })
-        : new TlsHandshakeError(`TLS handshake failed: ${err.message}`, { cause: err }))
-    })
+  private constructor (server: Server, private readonly authTimeoutMs: number) {
+    this.handshakes = new ServerHandshakes(server)
   }
 
   static async create (options: ResponderOptions = {}): Promise<TlsResponder> {
@@ -71,18 +62,7 @@ export class TlsResponder {
 
   /** Step 1: the TLS handshake on an accepted TCP socket whose first bytes looked like a ClientHello. */
   handshake (raw: Socket): Promise<TLSSocket> {
-    return new Promise((resolve, reject) => {
-      const onClose = (): void => {
-        this.pending.delete(raw)
-        reject(new TlsHandshakeError('peer closed the connection during the TLS handshake'))
-      }
-      raw.once('close', onClose)
-      this.pending.set(raw, {
-        resolve: (s) => { raw.off('close', onClose); resolve(s) },
-        reject: (e) => { raw.off('close', onClose); reject(e) }
-      })
-      this.server.emit('connection', raw)
-    })
+    return this.handshakes.run(raw)
   }
 
   /** Steps 1–5. Destroys the connection on any failure. */
@@ -119,17 +99,6 @@ export class TlsResponder {
       raw.destroy()
       throw err
     }
-  }
-
-  private settle (socket: TLSSocket, err: Error | null): void {
-    // node:tls keeps the wrapped TCP socket as `_parent`; it is how a server-emitted TLSSocket is
-    // matched to the accepted socket we handed in.
-    const raw = (socket as unknown as { _parent?: Socket })._parent
-    const waiter = raw ? this.pending.get(raw) : undefined
-    if (!waiter) { socket.destroy(); return }
-    this.pending.delete(raw!)
-    if (err) waiter.reject(err)
-    else waiter.resolve(socket)
   }
 }
 

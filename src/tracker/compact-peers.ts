@@ -8,19 +8,33 @@ export function encodeCompactPeers (peers: Iterable<PeerAddress>): { peers: Buff
   const v4: Buffer[] = []
   const v6: Buffer[] = []
   for (const p of peers) {
-    if (isIPv4(p.host)) {
-      const b = Buffer.alloc(6)
-      p.host.split('.').forEach((octet, i) => { b[i] = Number(octet) })
-      b.writeUInt16BE(p.port, 4)
-      v4.push(b)
-    } else if (isIPv6(p.host)) {
-      const b = Buffer.alloc(18)
-      ipv6Bytes(p.host).copy(b)
-      b.writeUInt16BE(p.port, 16)
-      v6.push(b)
-    }
+    const entry = compactPeer(p)
+    if (entry?.length === 6) v4.push(entry)
+    else if (entry !== undefined) v6.push(entry)
   }
   return { peers: Buffer.concat(v4), peers6: Buffer.concat(v6) }
+}
+
+/**
+ * One peer in compact form: 4 address bytes + big-endian port (BEP 23), or 16 + port (BEP 7). Shared by
+ * tracker responses and PEX (BEP 11), which use the same entries. Undefined for a bad port or address.
+ */
+export function compactPeer (p: PeerAddress): Buffer | undefined {
+  if (!(Number.isInteger(p.port) && p.port > 0 && p.port < 65536)) return undefined
+  if (isIPv4(p.host)) {
+    const b = Buffer.alloc(6)
+    p.host.split('.').forEach((octet, i) => { b[i] = Number(octet) })
+    b.writeUInt16BE(p.port, 4)
+    return b
+  }
+  const host = p.host.replace(/%.*$/, '') // a zone index is local to this host
+  if (isIPv6(host)) {
+    const b = Buffer.alloc(18)
+    ipv6Bytes(host).copy(b)
+    b.writeUInt16BE(p.port, 16)
+    return b
+  }
+  return undefined
 }
 
 /** Parses a compact list (entry 6 or 18 bytes); a trailing partial entry is ignored, port 0 dropped. */

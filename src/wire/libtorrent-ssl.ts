@@ -12,6 +12,7 @@ import { connect, createSecureContext, createServer, type Server, type TLSSocket
 import type { Socket } from 'node:net'
 import { CertificateRequiredError, HandshakeTimeoutError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
 import { TLS_HANDSHAKE_TIMEOUT_MS } from '../handshake/constants.js'
+import { ServerHandshakes } from '../handshake/server-handshakes.js'
 import { verifyPeerCertificate, type TorrentBinding } from '../levels/full-strict/certificate-profile.js'
 import type { CertificateSource } from '../levels/full-strict/certificate-source.js'
 import { responderContextOptions, initiatorOptions } from '../handshake/tls-profile.js'
@@ -38,7 +39,7 @@ export const LIBTORRENT_PROFILE_DETAILS = (socket: TLSSocket): TlsDetails => ({
 /** Server side: a ClientHello with SNI reached us; find the torrent, present our certificate, check theirs. */
 export class LibtorrentSslResponder {
   private readonly server: Server
-  private readonly pending = new WeakMap<Socket, { resolve: (s: TLSSocket) => void, reject: (e: Error) => void }>()
+  private readonly handshakes: ServerHandshakes
 
   constructor (private readonly swarms: () => Iterable<LibtorrentSslSwarm>, keylog?: (line: Buffer) => void) {
     this.server = createServer({
@@ -54,10 +55,7 @@ export class LibtorrentSslResponder {
       }
     })
     if (keylog) this.server.on('keylog', keylog)
-    this.server.on('secureConnection', (socket: TLSSocket) => this.settle(socket, null))
-    this.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => this.settle(socket, err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
-      ? new HandshakeTimeoutError('TLS handshake not finished in time', { cause: err })
-      : new TlsHandshakeError(`libtorrent-profile TLS handshake failed: ${err.message}`, { cause: err })))
+    this.handshakes = new ServerHandshakes(this.server, 'libtorrent-profile')
   }
 
   /** libtorrent reads the first 40 characters of the SNI as hex, case-insensitively. */
@@ -70,12 +68,7 @@ export class LibtorrentSslResponder {
   async accept (raw: Socket, servername: string): Promise<{ socket: TLSSocket, swarm: LibtorrentSslSwarm }> {
     const swarm = this.find(servername)
     if (!swarm) { raw.destroy(); throw new UnknownSwarmError(`no SSL torrent here for SNI ${servername.slice(0, 64)}`) }
-    const socket = await new Promise<TLSSocket>((resolve, reject) => {
-      const onClose = (): void => reject(new TlsHandshakeError('peer closed the connection during the TLS handshake'))
-      raw.once('close', onClose)
-      this.pending.set(raw, { resolve: s => { raw.off('close', onClose); resolve(s) }, reject: e => { raw.off('close', onClose); reject(e) } })
-      this.server.emit('connection', raw)
-    })
+    const socket = await this.handshakes.run(raw)
     try {
       checkPeer(socket, swarm)
       return { socket, swarm }
@@ -83,15 +76,6 @@ export class LibtorrentSslResponder {
       socket.destroy()
       throw err
     }
-  }
-
-  private settle (socket: TLSSocket, err: Error | null): void {
-    const raw = (socket as unknown as { _parent?: Socket })._parent
-    const waiter = raw ? this.pending.get(raw) : undefined
-    if (!waiter) { socket.destroy(); return }
-    this.pending.delete(raw!)
-    if (err) waiter.reject(err)
-    else waiter.resolve(socket)
   }
 }
 

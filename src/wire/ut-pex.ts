@@ -15,7 +15,7 @@
  * it is decoded and in entries after, and any breach is a typed error for the owner, who closes the
  * link. What to send and what to do with what is learned is the owner's (src/session/pex-manager.ts).
  */
-import { isIPv4, isIPv6 } from 'node:net'
+import { compactPeer } from '../tracker/compact-peers.js'
 import type Wire from 'bittorrent-protocol'
 import type { WireExtension, WireExtensionConstructor } from 'bittorrent-protocol'
 import { MalformedMessageError, OversizedBencodeError } from '../errors.js'
@@ -55,39 +55,6 @@ export interface PexMessage {
   readonly dropped: readonly PexPeer[]
 }
 
-function compactOne (p: { host: string, port: number }): Buffer | undefined {
-  if (!(Number.isInteger(p.port) && p.port > 0 && p.port < 65536)) return undefined
-  if (isIPv4(p.host)) {
-    const b = Buffer.alloc(6)
-    p.host.split('.').forEach((o, i) => { b[i] = Number(o) })
-    b.writeUInt16BE(p.port, 4)
-    return b
-  }
-  if (isIPv6(p.host)) {
-    const b = Buffer.alloc(18)
-    ipv6Bytes(p.host).copy(b)
-    b.writeUInt16BE(p.port, 16)
-    return b
-  }
-  return undefined
-}
-
-function ipv6Bytes (host: string): Buffer {
-  let h = host.replace(/%.*$/, '')
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(h)
-  if (v4) {
-    const o = v4[1]!.split('.').map(Number)
-    h = h.slice(0, -v4[1]!.length) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`
-  }
-  const [head, tail] = h.includes('::') ? h.split('::') as [string, string] : [h, undefined]
-  const headGroups = head === '' ? [] : head.split(':')
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':')
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups]
-  const b = Buffer.alloc(16)
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), 2 * i))
-  return b
-}
-
 /**
  * Encode one message. Keys are only present when non-empty (libtorrent and others treat a missing
  * list as empty). At most MAX_SENT_ENTRIES per list are kept: the caller sends the rest next time.
@@ -95,13 +62,13 @@ function ipv6Bytes (host: string): Buffer {
 export function encodePexMessage (msg: PexMessage): Buffer {
   const lists = { added: [] as Buffer[], addedF: [] as number[], dropped: [] as Buffer[], added6: [] as Buffer[], added6F: [] as number[], dropped6: [] as Buffer[] }
   for (const p of msg.added) {
-    const c = compactOne(p)
+    const c = compactPeer(p)
     if (c === undefined) continue
     if (c.length === 6 && lists.added.length < MAX_SENT_ENTRIES) { lists.added.push(c); lists.addedF.push(p.flags & 0xff) }
     if (c.length === 18 && lists.added6.length < MAX_SENT_ENTRIES) { lists.added6.push(c); lists.added6F.push(p.flags & 0xff) }
   }
   for (const p of msg.dropped) {
-    const c = compactOne(p)
+    const c = compactPeer(p)
     if (c === undefined) continue
     if (c.length === 6 && lists.dropped.length < MAX_SENT_ENTRIES) lists.dropped.push(c)
     if (c.length === 18 && lists.dropped6.length < MAX_SENT_ENTRIES) lists.dropped6.push(c)
