@@ -6,7 +6,8 @@
  *    strictSwarmKey, secretCommitment, passphraseSecret, signedBytes, strictLevel, the bttls torrent
  *    fields and the magnet parameters; for Full Strict fullStrictSwarmKey, caFingerprint,
  *    certificateSignedBytes, the certificate block encoding, verifyPeerCertificate and the libtorrent
- *    SNI) and once straight from the formulas the BEP states (RFC 5869 HKDF, RFC 2104 HMAC, SHA-256,
+ *    SNI; for capability signalling advertise/readCapability, the ut_pex codec, the tracker's flags
+ *    and capabilityParams) and once straight from the formulas the BEP states (RFC 5869 HKDF, RFC 2104 HMAC, SHA-256,
  *    RFC 7914 scrypt, RFC 8032 Ed25519 and ECDSA P-256 over node:crypto, and bencode and the
  *    certificate block written out by hand). ECDSA is randomised, so the Full Strict signature is
  *    verified, not recomputed;
@@ -34,12 +35,19 @@ import { basicLevel, basicSwarmKey } from '../src/levels/basic.js'
 import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
 import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel, type StrictInfo } from '../src/levels/strict.js'
 import { encodeStrictInfo, parseStrictInfo } from '../src/torrent/bttls-fields.js'
-import { decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
+import { BencodeDict, decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
 import { magnetUri, parseMagnet } from '../src/torrent/magnet.js'
 import { caFingerprint, createSwarmCa, verifyPeerCertificate } from '../src/levels/full-strict/certificate-profile.js'
 import { certificateSignedBytes, fullStrictSwarmKey } from '../src/levels/full-strict/full-strict.js'
 import { libtorrentSni } from '../src/wire/libtorrent-ssl.js'
 import { readBttlsFields } from '../src/tracker/announce-keys.js'
+import { advertise, readCapability, PEX_FLAG_BTTLS } from '../src/wire/capabilities.js'
+import { encodePexMessage, parsePexMessage, PEX_FLAGS, type PexPeer } from '../src/wire/ut-pex.js'
+import { encodeCompactPeers } from '../src/tracker/compact-peers.js'
+import { BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY, encodeBttlsFlags, readFlaggedPeers, TRACKER_FLAG_BTTLS } from '../src/tracker/bttls-flags.js'
+import { capabilityParams } from '../src/session/discovery-trackers.js'
+import { POLICIES } from '../src/wire/policy.js'
+import type Wire from 'bittorrent-protocol'
 
 /** BTTLS_BEP_PATH lets a check run against a modified copy (to see that the tests catch drift). */
 const bepPath = process.env.BTTLS_BEP_PATH ?? fileURLToPath(new URL('../bep/bep-xxxx.rst', import.meta.url))
@@ -151,7 +159,8 @@ const EXPECTED_VECTORS = [
   'Test 5 (Strict, secret mode)',
   'Test 6 (Strict, passphrase mode)',
   'Test 7 (Strict, publisher mode)',
-  'Test 8 (Full Strict, AuthHello with a certificate)'
+  'Test 8 (Full Strict, AuthHello with a certificate)',
+  'Test 9 (Capability signalling)'
 ]
 
 function vectors (): Map<string, Vector> {
@@ -636,6 +645,117 @@ t.test('Full Strict vector', async t => {
   t.throws(() => verifyPeerCertificate({ ...at(inside), torrent: { name: 'another name', infoHashV1: infoHash }, binding: 'libtorrent' }),
     { name: 'WrongTorrentCertificateError' }, 'and refuses it for another name')
   t.same(v.unchecked(), [], 'every value in the vector was checked')
+})
+
+// --- the capability signalling vector and the PEX flag table ------------------------------------
+
+/** "192.0.2.1:6881" or "[2001:db8::1]:6881", optionally followed by one word. */
+function endpointLine (line: string): { host: string, port: number, rest: string } {
+  const m = /^(?:\[([0-9a-f:]+)\]|(\d+\.\d+\.\d+\.\d+)):(\d+)(?: (\S+))?$/.exec(line)
+  if (!m) throw new Error(`"${line}" is not address:port [word]`)
+  return { host: m[1] ?? m[2]!, port: Number(m[3]), rest: m[4] ?? '' }
+}
+/** The code writes IPv6 addresses in full, without zero compression. */
+const fullIpv6 = (host: string): string => {
+  if (!host.includes(':')) return host
+  const [head, tail] = host.split('::') as [string, string | undefined]
+  const h = head === '' ? [] : head.split(':')
+  const tl = tail === undefined || tail === '' ? [] : tail.split(':')
+  return [...h, ...Array<string>(8 - h.length - tl.length).fill('0'), ...tl].map(g => parseInt(g, 16).toString(16)).join(':')
+}
+
+t.test('Capability signalling vector', async t => {
+  const v = vectors().get(EXPECTED_VECTORS[8]!)
+  if (!v) throw new Error(`the BEP lacks test vector "${EXPECTED_VECTORS[8]}"`)
+  const port = Number(v.text('listen port'))
+
+  // The extension handshake: our keys as advertise() sets them, beside BEP 10's m.
+  const handshake = v.text('extended handshake')
+  const wire = { extendedHandshake: {} as Record<string, unknown> }
+  advertise(wire as unknown as Wire, port)
+  t.same(wire.extendedHandshake, { bttls: 1, p: port }, 'advertise: "bttls": 1 and p')
+  const ours = { m: { ut_metadata: 1, ut_pex: 2 }, ...wire.extendedHandshake } as Record<string, number | Record<string, number>>
+  t.equal(encodeBencode(ours).toString('latin1'), handshake, 'extended handshake: bencode of m and the advertised keys')
+  t.equal(handshake, `d5:bttlsi1e1:md11:ut_metadatai1e6:ut_pexi2ee1:pi${port}ee`, 'extended handshake: bencode written out (keys sorted)')
+  const decoded = decodeBencode(ascii(handshake), { maxBytes: 1024, maxDepth: 4 })
+  if (!(decoded instanceof BencodeDict)) throw new Error('the extended handshake is not a dictionary')
+  const asObject: Record<string, unknown> = Object.fromEntries(decoded)
+  t.same(readCapability(asObject), { tls: true, port }, 'readCapability: speaks bttls, at its listen port')
+  t.same(readCapability({ ...asObject, bttls: 0 }), { tls: false, port }, 'a version below 1 says nothing')
+  t.same(readCapability({ ...asObject, bttls: 2 }), { tls: true, port }, 'a later version is read as support')
+  t.same(readCapability({ p: port }), { tls: false, port }, 'no key: nothing')
+
+  // PEX: the flag bits and the message.
+  t.equal(PEX_FLAGS.BTTLS, PEX_FLAG_BTTLS)
+  t.equal(PEX_FLAG_BTTLS, 0x20, 'the bttls PEX flag is 0x20')
+  const added: PexPeer[] = v.text('PEX added peers').split('\n').map(l => {
+    const e = endpointLine(l)
+    return { host: e.host, port: e.port, flags: parseInt(e.rest, 16) }
+  })
+  const dropped: PexPeer[] = v.text('PEX dropped peers').split('\n').map(l => {
+    const e = endpointLine(l)
+    return { host: e.host, port: e.port, flags: 0 }
+  })
+  const pex = v.hex('ut_pex message')
+  t.same(pex, encodePexMessage({ added, dropped }), 'ut_pex message: encodePexMessage')
+  const compact4 = (p: { host: string, port: number }): Buffer => Buffer.from([...p.host.split('.').map(Number), p.port >> 8, p.port & 0xff])
+  const compact6 = (p: { host: string, port: number }): Buffer => Buffer.concat([
+    Buffer.from(fullIpv6(p.host).split(':').flatMap(g => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff])), Buffer.from([p.port >> 8, p.port & 0xff])])
+  const v4 = added.filter(p => !p.host.includes(':'))
+  const v6 = added.filter(p => p.host.includes(':'))
+  t.same(pex, Buffer.concat([
+    ascii('d'),
+    bstr('added'), bstr(Buffer.concat(v4.map(compact4))), bstr('added.f'), bstr(Buffer.from(v4.map(p => p.flags))),
+    bstr('added6'), bstr(Buffer.concat(v6.map(compact6))), bstr('added6.f'), bstr(Buffer.from(v6.map(p => p.flags))),
+    bstr('dropped'), bstr(Buffer.concat(dropped.map(compact4))),
+    ascii('e')
+  ]), 'ut_pex message: BEP 11 bencode written out')
+  const parsed = parsePexMessage(pex)
+  t.same(parsed.added.map(p => [p.host, p.port, p.flags]), added.map(p => [fullIpv6(p.host), p.port, p.flags]), 'parsePexMessage: the added peers and their flags')
+  t.same(parsed.dropped.map(p => [p.host, p.port]), dropped.map(p => [p.host, p.port]), 'parsePexMessage: the dropped peer')
+  t.same(parsed.added.map(p => (p.flags & PEX_FLAG_BTTLS) !== 0), [true, false, true], 'flag 0x20 on the first and third peers')
+
+  // Announce parameters by policy, in the order the code sends them.
+  for (const policy of POLICIES) {
+    const text = v.text(`announce parameters, ${policy}`)
+    t.equal(capabilityParams(policy).map(([k, val]) => `${k}=${val}`).join('&'), text, `announce parameters under ${policy}`)
+  }
+
+  // The tracker response: bttls_flags / bttls_flags6 aligned with peers / peers6.
+  const trackerPeers = v.text('tracker peers').split('\n').map(endpointLine)
+  const flagged = trackerPeers.map(p => ({ host: p.host, port: p.port, bttls: p.rest === 'supportbttls' }))
+  const interval = Number(v.text('tracker interval'))
+  const compact = encodeCompactPeers(flagged)
+  const flags = encodeBttlsFlags(flagged)
+  const response = v.hex('tracker response')
+  t.same(response, encodeBencode({ interval, peers: compact.peers, peers6: compact.peers6, [BTTLS_FLAGS_KEY]: flags.flags, [BTTLS_FLAGS6_KEY]: flags.flags6 }),
+    'tracker response: encodeCompactPeers and encodeBttlsFlags')
+  const f4 = flagged.filter(p => !p.host.includes(':'))
+  const f6 = flagged.filter(p => p.host.includes(':'))
+  const byte = (p: { bttls: boolean }): number => p.bttls ? TRACKER_FLAG_BTTLS : 0
+  t.same(response, Buffer.concat([
+    ascii('d'),
+    bstr('bttls_flags'), bstr(Buffer.from(f4.map(byte))), bstr('bttls_flags6'), bstr(Buffer.from(f6.map(byte))),
+    bstr('interval'), ascii(`i${interval}e`),
+    bstr('peers'), bstr(Buffer.concat(f4.map(compact4))), bstr('peers6'), bstr(Buffer.concat(f6.map(compact6))),
+    ascii('e')
+  ]), 'tracker response: bencode written out')
+  const dict = decodeBencode(response, { maxBytes: response.length, maxDepth: 4 })
+  if (!(dict instanceof BencodeDict)) throw new Error('the tracker response is not a dictionary')
+  t.same(readFlaggedPeers(dict).map(p => [p.host, p.port, p.tls === true]),
+    [...f4, ...f6].map(p => [fullIpv6(p.host), p.port, p.bttls]), 'readFlaggedPeers: each peer with its flag')
+  t.same(v.unchecked(), [], 'every value in the vector was checked')
+})
+
+t.test('the BEP\'s PEX flag table is the code\'s', async t => {
+  const rows = gridRows(section('Peer exchange', '-'))
+  t.same(rows[0]?.slice(0, 3), ['Bit', 'Meaning', 'Defined by'], 'table header')
+  const byBit = new Map(rows.slice(1).map(r => [parseInt(r[0]!, 16), r[2]!]))
+  t.same([...byBit.keys()], [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80], 'all eight bits, in order')
+  const { BTTLS, ...bep11 } = PEX_FLAGS
+  for (const bit of Object.values(bep11)) t.equal(byBit.get(bit), 'BEP 11', `0x${bit.toString(16).padStart(2, '0')} is BEP 11's`)
+  t.equal(byBit.get(BTTLS), 'this extension', '0x20 is this extension\'s')
+  t.match(byBit.get(0x80), /libtorrent/, '0x80 is libtorrent\'s internal bit')
 })
 
 // --- the constants table -------------------------------------------------------------------------
