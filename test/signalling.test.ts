@@ -119,3 +119,12 @@ t.test('a peer known to speak bttls that reaches us in the clear without the key
   t.same({ host: s.host, port: s.port, transport: s.transport, knownFrom: s.knownFrom }, { host: '127.0.0.1', port: leecher.port, transport: 'plain', knownFrom: 'tls-link' })
   link?.close()
 })
+
+t.test('capability memory: an IPv4 peer seen through a dual-stack listener is the same endpoint', async t => {
+  const { CapabilityCache } = await import('../src/session/capability-cache.js')
+  const cache = new CapabilityCache()
+  cache.markTls('::ffff:127.0.0.5', 6881, 'tls-link')
+  t.ok(cache.knownTls('127.0.0.5', 6881))
+  t.notOk(cache.knownTls('127.0.0.5', 6882))
+  t.notOk(cache.knownTls('::1', 6881))
+})

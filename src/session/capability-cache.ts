@@ -35,5 +35,6 @@ export class CapabilityCache {
 }
 
 function key (host: string, port: number): string {
-  return `${host.toLowerCase()}|${port}`
+  // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; PEX and trackers name them a.b.c.d.
+  return `${host.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')}|${port}`
 }

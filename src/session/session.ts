@@ -305,7 +305,10 @@ export class Session extends EventEmitter<SessionEvents> {
     link.wire.on('extended', (ext: string, handshake: Record<string, unknown>) => {
       if (ext === 'handshake') this.onExtendedHandshake(handle, link, readCapability(handshake))
     })
-    if (link.transport === 'tls' && link.direction === 'outbound') this.capabilities.markTls(link.remoteAddress, link.remotePort, 'tls-link')
+    // libtorrent's SSL-torrent profile is TLS but not bttls: it says nothing of bttls support.
+    if (link.transport === 'tls' && link.tls?.profile === undefined && link.direction === 'outbound') {
+      this.capabilities.markTls(link.remoteAddress, link.remotePort, 'tls-link')
+    }
     this.emit('link', link)
     handle.swarm.addLink(link)
   }
