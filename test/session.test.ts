@@ -126,3 +126,17 @@ t.test('--keylog writes SSLKEYLOGFILE lines for both ends', async t => {
     t.match(text, /^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{64,}$/m, `${f} has TLS 1.3 traffic secrets`)
   }
 })
+
+t.test('a session that dials itself (a tracker listed our own address) closes the link with SelfConnectionError', async t => {
+  const dir = await tempDir(t)
+  const { metainfo } = await torrentOf(dir, 'self.bin', 100_000, 'v1')
+  const s = await session(t, { policy: 'prefer-tls' })
+  const h = await s.addTorrent(metainfo, join(dir, 'seed'))
+  // Dial our own address directly, as a peer list naming us would (connect bypasses addPeers' shortcut).
+  const link = await s.connect(h, '127.0.0.1', s.port)
+  t.ok(link, 'TCP and TLS succeed: our own proof verifies')
+  t.equal((await link!.closed)?.name, 'SelfConnectionError')
+  // The inbound half closes when the TCP close reaches it.
+  for (let i = 0; i < 50 && h.swarm.stats().peers > 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(h.swarm.stats().peers, 0, 'neither half of the self-connection stays in the swarm')
+})

@@ -348,7 +348,8 @@ export class Session extends EventEmitter<SessionEvents> {
     for (const c of candidates) {
       if (c.tls === true) this.capabilities.markTls(c.host, c.port, c.source)
       const key = `${c.host}|${c.port}`
-      if (busy.has(key) || (c.host === this.options.host && c.port === this.port)) continue
+      // A shortcut for the obvious case; the swarm refuses any other form of ourselves by peer id.
+      if (busy.has(key) || (c.host === (this.options.host ?? '127.0.0.1') && c.port === this.port)) continue
       busy.add(key)
       void this.connect(handle, c.host, c.port).then(link => {
         if (!link) { busy.delete(key); return }

@@ -16,6 +16,15 @@ export class BadPeerError extends BttlsError {
   readonly code = 'ERR_BAD_PEER'
 }
 
+/**
+ * The peer's handshake carries our own peer id: we dialed ourselves (a tracker or PEX listed our own
+ * address, possibly in another form than the one we listen on).
+ */
+export class SelfConnectionError extends BttlsError {
+  override name = 'SelfConnectionError'
+  readonly code = 'ERR_SELF_CONNECTION'
+}
+
 /** The swarm was destroyed while the link was open. */
 export class SwarmDestroyedError extends BttlsError {
   override name = 'SwarmDestroyedError'

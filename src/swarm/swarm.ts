@@ -20,7 +20,7 @@ import { BadPieces } from './bad-pieces.js'
 import { Bitfield } from './bitfield.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
-import { BadPeerError, MetadataMismatchError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
+import { BadPeerError, MetadataMismatchError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
 import { Peer } from './peer.js'
 import { PiecePicker } from './piece-picker.js'
@@ -305,6 +305,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (!Buffer.from(hs.infoHash).equals(peer.link.infoHash)) {
       throw new InfohashMismatchError('peer handshake names another infohash than the one its link was established for')
     }
+    if (Buffer.from(hs.peerId).equals(this.peerId)) throw new SelfConnectionError('the peer is this client itself')
     peer.id = Buffer.from(hs.peerId).toString('hex')
     if (this.badPieces.isBanned(peer.id)) throw new BadPeerError('peer is banned for sending bad data')
     peer.phase = 'ready'
