@@ -137,3 +137,21 @@ t.test('libtorrent profile: a peer certificate for another torrent name is refus
   if (link) await t.rejects(link.remoteHandshake, 'no BitTorrent handshake ever comes from the responder')
   t.equal(h.swarm.stats().piecesDone, 0)
 })
+
+t.test('a valid certificate whose signature covers another connection is refused with CertificateProofError', async t => {
+  const f = await fixture(t)
+  const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'seed' })))
+  const { fullStrictLevel } = await import('../src/levels/full-strict/full-strict.js')
+  const { secureOutbound } = await import('../src/handshake/secure-outbound.js')
+  const net = await import('node:net')
+  const honest = fullStrictLevel([f.metainfo.infoHashV2!, f.metainfo.infoHashV1!], { ...f.binding, caCertPem: f.ca.certPem },
+    staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'replayer' })))
+  // The certificate is genuine; the signature is over another exporter (as if relayed from elsewhere).
+  const replaying = { ...honest, authCertificate: (role: 'initiator' | 'responder', header: Uint8Array) => honest.authCertificate!(role, header, randomBytes(32)) }
+  const refused = nextRefusal(seed)
+  const raw = net.connect(seed.port, '127.0.0.1')
+  await new Promise(resolve => raw.once('connect', resolve))
+  const err = await secureOutbound(raw, replaying).then(() => null, (e: Error) => e)
+  t.equal((await refused).error.name, 'CertificateProofError', 'responder: the signature does not cover this exporter')
+  t.equal(err?.name, 'PeerClosedError', 'initiator: closed before any AuthReply')
+})

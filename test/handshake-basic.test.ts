@@ -36,3 +36,21 @@ t.test('wrong infohash: responder refuses with UnknownSwarmError, initiator sees
   t.equal(outErr.name, 'PeerClosedError')
   await Promise.all([closed(client), closed(server)])
 })
+
+t.test('TLS 1.3 only: a TLS 1.2 client is refused during the handshake', async t => {
+  const tls = await import('node:tls')
+  const responder = await TlsResponder.create()
+  const { client, server } = await tcpPair()
+  const legacy = tls.connect({ socket: client, maxVersion: 'TLSv1.2', rejectUnauthorized: false })
+  legacy.on('error', () => {})
+  const inErr = await rejection(responder.accept(server, () => served))
+  t.equal(inErr.name, 'TlsHandshakeError')
+  t.match(inErr.message, /protocol|version/i)
+  legacy.destroy()
+})
+
+t.test('the negotiated-version guard refuses anything but TLS 1.3 (defence in depth behind minVersion)', async t => {
+  const { negotiatedDetails } = await import('../src/handshake/secure-channel.js')
+  const fake = { getProtocol: () => 'TLSv1.2', getCipher: () => ({ standardName: 'x' }) } as unknown as import('node:tls').TLSSocket
+  t.throws(() => negotiatedDetails(fake, basicLevel([ihA])), { name: 'TlsVersionError' })
+})

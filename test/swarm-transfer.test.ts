@@ -95,3 +95,16 @@ t.test('endgame: a second peer duplicates blocks stuck at a silent peer', { time
   t.ok(leechStore.bytes.equals(torrent.content))
   t.ok(good.stats().uploaded >= 32 * 16384, 'the second peer served the stuck blocks')
 })
+
+t.test('a link handed to a destroyed swarm is closed with SwarmDestroyedError', async t => {
+  const { Swarm } = await import('../src/swarm/swarm.js')
+  const { linkPair } = await import('./helpers/link-pair.js')
+  const { makeTorrent, MemoryStore } = await import('./helpers/memory-store.js')
+  const { metainfo } = makeTorrent(Buffer.alloc(40_000, 7), 16_384)
+  const swarm = new Swarm({ metainfo, store: new MemoryStore(metainfo) })
+  await swarm.destroy()
+  const [a, b] = await linkPair(metainfo.wireInfoHash)
+  swarm.addLink(a)
+  t.equal((await a.closed)?.name, 'SwarmDestroyedError')
+  b.close()
+})
