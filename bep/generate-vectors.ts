@@ -43,7 +43,11 @@ function range (from: number, count: number): Buffer {
   return Buffer.from(Array.from({ length: count }, (_, i) => from + i))
 }
 
-function basicVector (heading: string, note: string, infoHash: Buffer, exporter: Buffer): string {
+/** Padding of the vectors' auth messages: none, except on the connection of test 4, to show it. */
+interface Padding { readonly hello: number, readonly reply: number }
+const NO_PADDING: Padding = { hello: 0, reply: 0 }
+
+function basicVector (heading: string, note: string, infoHash: Buffer, exporter: Buffer, padding = NO_PADDING): string {
   const key = deriveSwarmKey(infoHash, BASIC_KEY_INFO)
   const header = authHeader('basic')
   const iInput = Buffer.concat([Buffer.from(INITIATOR_PROOF_LABEL, 'latin1'), header, exporter])
@@ -64,8 +68,8 @@ function basicVector (heading: string, note: string, infoHash: Buffer, exporter:
     block('initiator proof', iProof, true),
     block('responder HMAC input', rInput),
     block('responder proof', rProof, true),
-    block('AuthHello', encodeAuthMessage({ level: 'basic', proof: iProof }), true),
-    block('AuthReply', encodeAuthMessage({ level: 'basic', proof: rProof }), true)
+    block('AuthHello', encodeAuthMessage({ level: 'basic', proof: iProof, padding: padding.hello }), true),
+    block('AuthReply', encodeAuthMessage({ level: 'basic', proof: rProof, padding: padding.reply }), true)
   ].join('\n')
 }
 
@@ -262,7 +266,7 @@ const PASSPHRASE = 'Frühling in Köln, 2026'
 
 const STRICT_SECRET_NOTE = [
   'A secret-mode torrent with the infohash of test 1 and the secret SHA-256(``bttls test vector strict',
-  'secret``). Neither side signs, so both messages are 36 bytes. The commitment and the ``bttls``',
+  'secret``). Neither side signs, so both messages are 38 bytes. The commitment and the ``bttls``',
   'dictionary are what the info dictionary carries; the magnet link carries the secret.'
 ].join('\n')
 const PASSPHRASE_NOTE = [
@@ -273,8 +277,8 @@ const PASSPHRASE_NOTE = [
 const PUBLISHER_NOTE = [
   'A publisher-mode torrent with the infohash of test 1. The publisher\'s private key is the secret key',
   'of TEST 1 in [#RFC8032]_ section 7.1 (the 32-byte seed). The responder is the publisher\'s seed: it',
-  'sets ``FLAG_PUBLISHER_SIGNATURE`` and signs, so its AuthReply is 100 bytes. The initiator does not',
-  'hold the private key: its AuthHello is an ordinary 36-byte message with flags 0x0000.'
+  'sets ``FLAG_PUBLISHER_SIGNATURE`` and signs, so its AuthReply is 102 bytes. The initiator does not',
+  'hold the private key: its AuthHello is an ordinary 38-byte message with flags 0x0000.'
 ].join('\n')
 
 process.stdout.write([
@@ -288,8 +292,9 @@ process.stdout.write([
   ].join('\n'), v1, v2, range(0x00, 32)),
   basicVector('Test 4 (Basic, v1 infohash, another connection)', [
     'The infohash of test 1 on another connection (exporter 0x20 to 0x3f). Both proofs differ from',
-    'those of test 1, so a proof relayed from one connection to another does not verify.'
-  ].join('\n'), v1, range(0x20, 32)),
+    'those of test 1, so a proof relayed from one connection to another does not verify. The AuthHello',
+    'carries 5 bytes of padding and the AuthReply 3; every other vector carries none.'
+  ].join('\n'), v1, range(0x20, 32), { hello: 5, reply: 3 }),
   strictSecretVector('Test 5 (Strict, secret mode)', STRICT_SECRET_NOTE, v1, strictSecret, range(0x00, 32)),
   strictPassphraseVector('Test 6 (Strict, passphrase mode)', PASSPHRASE_NOTE, v2, PASSPHRASE, range(0x00, 32)),
   strictPublisherVector('Test 7 (Strict, publisher mode)', PUBLISHER_NOTE, v1, RFC8032_TEST1_SEED, range(0x00, 32)),

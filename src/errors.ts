@@ -48,6 +48,21 @@ export class MalformedAuthMessageError extends BttlsError {
   readonly code = 'ERR_MALFORMED_AUTH_MESSAGE'
 }
 
+/** An auth message's padding is longer than MAX_AUTH_PADDING or not all zero. */
+export class AuthPaddingError extends BttlsError {
+  override name = 'AuthPaddingError'
+  readonly code = 'ERR_AUTH_PADDING'
+}
+
+/**
+ * Initiator: the responder answered our AuthHello as a web server answers a request: it is not a bttls
+ * peer of this swarm at this level (or a censor's decoy), and hands unknown visitors to its web site.
+ */
+export class DecoyAnswerError extends BttlsError {
+  override name = 'DecoyAnswerError'
+  readonly code = 'ERR_DECOY_ANSWER'
+}
+
 /** Responder: no torrent we serve matches the initiator's proof (wrong infohash, wrong secret, or an outsider). */
 export class UnknownSwarmError extends BttlsError {
   override name = 'UnknownSwarmError'

@@ -5,17 +5,20 @@ import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  BttlsError, HandshakeTimeoutError, MalformedAuthMessageError, MalformedMessageError, MseHandshakeError, OversizedBencodeError,
+  AuthPaddingError, BttlsError, DecoyAnswerError, HandshakeTimeoutError, MalformedAuthMessageError, MalformedMessageError, MseHandshakeError, OversizedBencodeError,
   OversizedMessageError, PeerClosedError, TlsHandshakeError, UnknownSwarmError, UnrecognizedProtocolError
 } from '../src/errors.js'
 import { secureOutbound } from '../src/handshake/secure-outbound.js'
-import { createThrowawayCertificate } from '../src/handshake/throwaway-cert.js'
+import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
 import { initiatorOptions, responderContextOptions } from '../src/handshake/tls-profile.js'
 import { basicLevel } from '../src/levels/basic.js'
 import type { Session } from '../src/session/session.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import type { Refusal } from '../src/wire/listener.js'
+import type { Decoy } from '../src/wire/decoy.js'
+import { siteDecoy } from '../src/wire/decoy-site.js'
+import { MAX_AUTH_PADDING } from '../src/handshake/constants.js'
 import { MAX_EXTENDED_HANDSHAKE_LENGTH, MAX_MESSAGE_LENGTH } from '../src/wire/message-limits.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
 import { btHandshake, clientHello, message } from './fixtures/fuzz/seeds.js'
@@ -47,6 +50,10 @@ interface Observation {
   readonly closedAfterMs: number
   /** The error our own side saw, for the cases where we are the initiator talking to the listener. */
   readonly initiatorError?: Error
+  /** The listener handed the connection to its decoy web site. */
+  readonly decoy?: boolean
+  /** What came back inside TLS (the decoy's answer), as latin1. */
+  readonly answer?: string
 }
 
 /** Collects a session's refusals and links so a case can find its own by its local port. */
@@ -132,6 +139,8 @@ async function refusedAfterTls (target: Target, auth: Buffer, everyMs?: number):
   raw.pause() // the TLS socket reads it
   const secure = tls.connect({ socket: raw, ...initiatorOptions() })
   secure.on('error', () => {})
+  let answer = ''
+  secure.on('data', (d: Buffer) => { answer += d.toString('latin1') })
   await new Promise<void>(resolve => secure.once('secureConnect', resolve))
   const since = Date.now()
   const pending = everyMs === undefined ? [auth] : byteByByte(auth)
@@ -141,7 +150,7 @@ async function refusedAfterTls (target: Target, auth: Buffer, everyMs?: number):
   try {
     const refusal = await target.watch.refusal(raw.localPort!)
     const closedAfterMs = await closed(since)
-    return { error: refusal.error, transport: refusal.transport, closedAfterMs }
+    return { error: refusal.error, transport: refusal.transport, closedAfterMs, decoy: refusal.decoy, answer }
   } finally {
     clearInterval(timer)
   }
@@ -186,9 +195,11 @@ const { bytes: torrentBytes } = await createTorrent(join(dir, 'seed', 'payload.b
 const metainfo = parseTorrent(torrentBytes)
 const infoHash = metainfo.infoHashV1!
 
-const seeder = await session(t, { timeouts })
+// The decoy's header timeout shortened like the handshake bounds, so a silent visitor is closed in time.
+const decoy = (): Decoy => siteDecoy({ headersTimeoutMs: TIMEOUT_MS, keepAliveTimeoutMs: TIMEOUT_MS })
+const seeder = await session(t, { timeouts, decoy: decoy() })
 await seeder.addTorrent(metainfo, join(dir, 'seed'))
-const victim = await session(t, { timeouts })
+const victim = await session(t, { timeouts, decoy: decoy() })
 await victim.addTorrent(metainfo, join(dir, 'victim'))
 const good = await session(t, { policy: 'require-tls', timeouts })
 const goodHandle = await good.addTorrent(metainfo, join(dir, 'good'))
@@ -202,9 +213,10 @@ const rng = prng(0xbad)
 /** Bytes that are neither TLS (0x16) nor BitTorrent (0x13): the listener hands them to MSE. */
 const garbage = (n: number): Buffer => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = Math.floor(rng() * 256); b[0] = 0x42; return b }
 const hello = clientHello(rng)
-const authHello = (version: number, level: number, flags: number): Buffer => {
-  const b = Buffer.concat([Buffer.alloc(4), randomBytes(32)])
-  b[0] = version; b[1] = level; b.writeUInt16BE(flags, 2)
+/** An auth message with a random proof, the given header, and `padding` zero bytes announced and sent. */
+const authHello = (version: number, level: number, flags: number, padding = 0): Buffer => {
+  const b = Buffer.concat([Buffer.alloc(4), randomBytes(32), Buffer.alloc(2), Buffer.alloc(padding)])
+  b[0] = version; b[1] = level; b.writeUInt16BE(flags, 2); b.writeUInt16BE(padding, 36)
   return b
 }
 
@@ -261,16 +273,37 @@ const listenerCases: Case[] = [
     run: target => refusedRaw(target, Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x01, 0x00, 0x00]))
   },
   {
-    name: 'TLS handshake, then no AuthHello',
+    name: 'TLS handshake, then no AuthHello: a silent web visitor, closed by the decoy\'s header timeout',
     expect: HandshakeTimeoutError,
     transport: 'tls',
-    run: target => refusedAfterTls(target, Buffer.alloc(0))
+    run: target => refusedAfterTls(target, Buffer.alloc(0)),
+    also: (t, o) => t.equal(o.decoy, true, 'handed to the decoy')
   },
   {
-    name: 'AuthHello trickled a byte at a time',
-    expect: HandshakeTimeoutError,
+    name: 'AuthHello split across records (a byte at a time): only the first record counts, a web visit',
+    expect: MalformedAuthMessageError,
     transport: 'tls',
-    run: target => refusedAfterTls(target, authHello(0x01, 0x01, 0), TIMEOUT_MS / 4)
+    run: target => refusedAfterTls(target, authHello(0x01, 0x01, 0), TIMEOUT_MS / 4),
+    also: (t, o) => { t.equal(o.decoy, true, 'handed to the decoy'); t.match(o.answer ?? '', /^HTTP\/1\.1 400 /, 'and answered as a web server answers a bad request') }
+  },
+  {
+    name: 'AuthHello with padding longer than MAX_AUTH_PADDING',
+    expect: AuthPaddingError,
+    transport: 'tls',
+    run: target => refusedAfterTls(target, authHello(0x01, 0x01, 0, MAX_AUTH_PADDING + 1)),
+    also: (t, o) => t.equal(o.decoy, true, 'handed to the decoy')
+  },
+  {
+    name: 'AuthHello with non-zero padding',
+    expect: AuthPaddingError,
+    transport: 'tls',
+    run: target => refusedAfterTls(target, Buffer.concat([authHello(0x01, 0x01, 0, 4).subarray(0, -1), Buffer.from([1])]))
+  },
+  {
+    name: 'AuthHello followed by more bytes in its record',
+    expect: MalformedAuthMessageError,
+    transport: 'tls',
+    run: target => refusedAfterTls(target, Buffer.concat([authHello(0x01, 0x01, 0), Buffer.alloc(5)]))
   },
   {
     name: 'AuthHello with an unknown version',
@@ -302,9 +335,12 @@ const listenerCases: Case[] = [
       const initiatorError = await secureOutbound(raw, basicLevel([randomBytes(20)]), { tlsTimeoutMs: TIMEOUT_MS, authTimeoutMs: TIMEOUT_MS })
         .then(() => new Error('secureOutbound resolved'), (err: Error) => err)
       const refusal = await target.watch.refusal(port)
-      return { error: refusal.error, transport: refusal.transport, closedAfterMs: await closed(since), initiatorError }
+      return { error: refusal.error, transport: refusal.transport, closedAfterMs: await closed(since), initiatorError, decoy: refusal.decoy }
     },
-    also: (t, o) => t.equal(o.initiatorError?.name, PeerClosedError.name, 'the initiator learns only that the responder hung up')
+    also: (t, o) => {
+      t.equal(o.initiatorError?.name, DecoyAnswerError.name, 'the initiator learns only that a web site answered')
+      t.equal(o.decoy, true, 'the responder handed it to the decoy, as any other visitor')
+    }
   },
   {
     name: 'plain BitTorrent handshake for an unknown infohash',
@@ -366,7 +402,7 @@ const initiatorCases: Case[] = [
     run: () => initiatorAgainst(socket => socket.once('data', () => socket.write(randomBytes(300))))
   },
   ...await (async (): Promise<Case[]> => {
-    const { cert, key } = await createThrowawayCertificate()
+    const { cert, key } = await createResponderCertificate()
     const context = { ...responderContextOptions(), cert, key }
     // A real TLS 1.3 responder that then misbehaves in the bttls step.
     const tlsResponder = (after: (secure: tls.TLSSocket) => void) => (socket: net.Socket): void => {
@@ -384,6 +420,16 @@ const initiatorCases: Case[] = [
         name: 'responder sends a malformed AuthReply',
         expect: MalformedAuthMessageError,
         run: () => initiatorAgainst(tlsResponder(secure => secure.write(authHello(0x09, 0x01, 0))))
+      },
+      {
+        name: 'responder announces more padding than MAX_AUTH_PADDING',
+        expect: AuthPaddingError,
+        run: () => initiatorAgainst(tlsResponder(secure => secure.write(authHello(0x01, 0x01, 0, MAX_AUTH_PADDING + 1))))
+      },
+      {
+        name: 'responder answers as a web server',
+        expect: DecoyAnswerError,
+        run: () => initiatorAgainst(tlsResponder(secure => secure.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')))
       }
     ]
   })()

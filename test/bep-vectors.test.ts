@@ -215,10 +215,12 @@ function checkBasic (t: Test, v: Vector): { hello: Buffer, reply: Buffer } {
 
   const hello = v.hex('AuthHello')
   const reply = v.hex('AuthReply')
-  t.same(hello, encodeAuthMessage({ level, proof: proofs.initiator }), 'AuthHello: encodeAuthMessage')
-  t.same(reply, encodeAuthMessage({ level, proof: proofs.responder }), 'AuthReply: encodeAuthMessage')
-  t.same(hello, Buffer.concat([header, proofs.initiator]), 'AuthHello: header || initiator proof')
-  t.equal(hello.length, constants.AUTH_MESSAGE_LENGTH)
+  const [helloPad, replyPad] = [paddingOf(hello), paddingOf(reply)]
+  t.same(hello, encodeAuthMessage({ level, proof: proofs.initiator, padding: helloPad }), 'AuthHello: encodeAuthMessage')
+  t.same(reply, encodeAuthMessage({ level, proof: proofs.responder, padding: replyPad }), 'AuthReply: encodeAuthMessage')
+  t.same(hello, Buffer.concat([header, proofs.initiator, padding(helloPad)]), 'AuthHello: header || initiator proof || padding')
+  t.same(reply, Buffer.concat([header, proofs.responder, padding(replyPad)]), 'AuthReply: header || responder proof || padding')
+  t.equal(hello.length, constants.AUTH_MESSAGE_LENGTH + constants.AUTH_PADDING_LENGTH_SIZE + helloPad)
   for (const [name, bytes, proof] of [['AuthHello', hello, proofs.initiator], ['AuthReply', reply, proofs.responder]] as const) {
     const decoded = decodeAuthMessage(bytes)
     t.equal(decoded.level, level, `${name} decodes to its level`)
@@ -226,6 +228,18 @@ function checkBasic (t: Test, v: Vector): { hello: Buffer, reply: Buffer } {
   }
   t.same(v.unchecked(), [], 'every value in the vector was checked')
   return { hello, reply }
+}
+
+/** The padding the BEP prescribes: a u16 length, then that many zero bytes. */
+function padding (length: number): Buffer {
+  const prefix = Buffer.alloc(constants.AUTH_PADDING_LENGTH_SIZE)
+  prefix.writeUInt16BE(length)
+  return Buffer.concat([prefix, Buffer.alloc(length)])
+}
+
+/** A message's padding length, read from its last bytes' layout by the decoder. */
+function paddingOf (message: Buffer): number {
+  return decodeAuthMessage(message).padding ?? 0
 }
 
 t.test('Basic vectors', async t => {
@@ -269,8 +283,8 @@ t.test('Basic vectors', async t => {
     const header = authHeader(level)
     const hello = v.hex('AuthHello')
     const reply = v.hex('AuthReply')
-    t.same(hello, encodeAuthMessage({ level, proof: computeProof(hybrid.swarmKeys[0]!.key, 'initiator', header, exporter) }), 'AuthHello under the v2 key')
-    t.same(reply, encodeAuthMessage({ level, proof: computeProof(hybrid.swarmKeys[0]!.key, 'responder', header, exporter) }), 'AuthReply under the v2 key')
+    t.same(hello, encodeAuthMessage({ level, proof: computeProof(hybrid.swarmKeys[0]!.key, 'initiator', header, exporter), padding: paddingOf(hello) }), 'AuthHello under the v2 key')
+    t.same(reply, encodeAuthMessage({ level, proof: computeProof(hybrid.swarmKeys[0]!.key, 'responder', header, exporter), padding: paddingOf(reply) }), 'AuthReply under the v2 key')
     t.same(hello, out.get(EXPECTED_VECTORS[1]!)!.hello, 'AuthHello equals that of test 2')
 
     // The responder holds both keys and accepts a proof under either (test 1's AuthHello too).
@@ -347,16 +361,16 @@ function checkStrictProofs (t: Test, v: Vector, swarmKey: Buffer, exporter: Buff
   const hello = v.hex('AuthHello')
   const reply = v.hex('AuthReply')
   t.same(hello, encodeAuthMessage({ level: 'strict', proof: proofs.initiator }), 'AuthHello: encodeAuthMessage')
-  t.same(hello, Buffer.concat([helloHeader, proofs.initiator]), 'AuthHello: header || proof')
-  t.equal(hello.length, constants.AUTH_MESSAGE_LENGTH)
+  t.same(hello, Buffer.concat([helloHeader, proofs.initiator, padding(0)]), 'AuthHello: header || proof || padding')
+  t.equal(hello.length, constants.AUTH_MESSAGE_LENGTH + constants.AUTH_PADDING_LENGTH_SIZE)
   t.same(reply, encodeAuthMessage(signs
     ? { level: 'strict', flags: replyFlags, proof: proofs.responder, signature: signature! }
     : { level: 'strict', proof: proofs.responder }), 'AuthReply: encodeAuthMessage')
-  t.same(reply, Buffer.concat([replyHeader, proofs.responder, ...(signs ? [signature!] : [])]), 'AuthReply: header || proof (|| signature)')
-  t.equal(reply.length, constants.AUTH_MESSAGE_LENGTH + (signs ? constants.PUBLISHER_SIGNATURE_LENGTH : 0), 'AuthReply length')
+  t.same(reply, Buffer.concat([replyHeader, proofs.responder, ...(signs ? [signature!] : []), padding(0)]), 'AuthReply: header || proof (|| signature) || padding')
+  t.equal(reply.length, constants.AUTH_MESSAGE_LENGTH + (signs ? constants.PUBLISHER_SIGNATURE_LENGTH : 0) + constants.AUTH_PADDING_LENGTH_SIZE, 'AuthReply length')
 
   for (const [name, bytes, header, proof] of [['AuthHello', hello, helloHeader, proofs.initiator], ['AuthReply', reply, replyHeader, proofs.responder]] as const) {
-    t.equal(extensionLength(bytes.subarray(0, constants.AUTH_MESSAGE_LENGTH)), bytes.length - constants.AUTH_MESSAGE_LENGTH, `${name}: the reading rule reads exactly the rest`)
+    t.equal(extensionLength(bytes.subarray(0, constants.AUTH_MESSAGE_LENGTH)), bytes.length - constants.AUTH_MESSAGE_LENGTH - constants.AUTH_PADDING_LENGTH_SIZE, `${name}: the reading rule reads exactly the extension, then the padding length`)
     const decoded = decodeAuthMessage(bytes)
     t.equal(decoded.level, 'strict', `${name} decodes to level strict`)
     t.same(authHeader(decoded.level, decoded.flags), header, `${name} decodes to its header`)
@@ -601,10 +615,10 @@ t.test('Full Strict vector', async t => {
   t.ok(block.length - 2 <= constants.MAX_CERTIFICATE_BLOCK, 'L is at most MAX_CERTIFICATE_BLOCK')
   const hello = v.hex('AuthHello')
   t.same(hello, encodeAuthMessage({ level: 'full-strict', flags: constants.FLAG_CERTIFICATE, proof, certificate: { cert: certDer, signature } }), 'AuthHello: encodeAuthMessage')
-  t.same(hello, Buffer.concat([header, proof, block]), 'AuthHello: header || proof || certificate block')
+  t.same(hello, Buffer.concat([header, proof, block, padding(0)]), 'AuthHello: header || proof || certificate block || padding')
   const fixed = hello.subarray(0, constants.AUTH_MESSAGE_LENGTH)
   t.equal(extensionLength(fixed), 2, 'the reading rule reads the 2-byte length next')
-  t.equal(certificateBlockLength(hello.subarray(0, constants.AUTH_MESSAGE_LENGTH + 2)), hello.length - constants.AUTH_MESSAGE_LENGTH - 2, '... and then exactly the rest')
+  t.equal(certificateBlockLength(hello.subarray(0, constants.AUTH_MESSAGE_LENGTH + 2)), hello.length - constants.AUTH_MESSAGE_LENGTH - 2 - constants.AUTH_PADDING_LENGTH_SIZE, '... and then exactly the block, before the padding')
   const decoded = decodeAuthMessage(hello)
   t.equal(decoded.level, 'full-strict')
   t.same(authHeader(decoded.level, decoded.flags), header, 'AuthHello decodes to its header')

@@ -3,7 +3,9 @@ import t from 'tap'
 import { join } from 'node:path'
 import { readFile, writeFile } from 'node:fs/promises'
 import { generateKeyPairSync } from 'node:crypto'
+import { connect as tlsConnect } from 'node:tls'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
+import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
 import { buildCli, runCli } from './helpers/cli.js'
 import { rm } from 'node:fs/promises'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
@@ -67,4 +69,51 @@ t.test('exit codes: usage error 2, failure 1 with one line saying why', async t 
   const deadPeer = await runCli(['get', join(dir, 'p.torrent'), '--out', join(dir, 'o'), '--passphrase', 'x', '--peer', '127.0.0.1:1']).result
   t.equal(deadPeer.code, 1)
   t.match(deadPeer.stderr, /no peer can complete the download/)
+})
+
+t.test('wire image flags: --decoy, --decoy-site, --tls-cert/--tls-key, and their usage errors', async t => {
+  const dir = await tempDir(t)
+  await randomFile(dir, 'w.bin', 50_000)
+  const torrent = join(dir, 'w.torrent')
+  t.equal((await runCli(['create', join(dir, 'w.bin'), '-o', torrent, '--v1']).result).code, 0)
+  for (const [flags, message] of [
+    [['--decoy', 'https://127.0.0.1:8443'], /only http:\/\//],
+    [['--decoy', 'http://127.0.0.1:8080/site'], /give only http:\/\/host:port/],
+    [['--decoy-site', join(dir, 'nowhere')], /not a directory/],
+    [['--decoy', 'http://127.0.0.1:8080', '--decoy-site', dir], /choose one of --decoy and --decoy-site/],
+    [['--tls-cert', join(dir, 'c.pem')], /--tls-cert and --tls-key go together/]
+  ] as const) {
+    const r = await runCli(['seed', torrent, '--data', dir, ...flags]).result
+    t.equal(r.code, 2, flags.join(' '))
+    t.match(r.stderr, message)
+  }
+
+  // A seed whose port serves the files of --decoy-site, with the certificate of --tls-cert.
+  const site = join(dir, 'site')
+  await import('node:fs/promises').then(fs => fs.mkdir(site))
+  await writeFile(join(site, 'index.html'), '<p>the decoy site</p>\n')
+  const { cert, key } = await createResponderCertificate('www.example.org')
+  await writeFile(join(dir, 'c.pem'), cert)
+  await writeFile(join(dir, 'k.pem'), key)
+  let port = 0
+  const listening = new Promise<void>(resolve => {
+    const seed = runCli(['seed', torrent, '--data', dir, '--json', '--policy', 'require-tls', '--decoy-site', site, '--tls-cert', join(dir, 'c.pem'), '--tls-key', join(dir, 'k.pem')], {
+      onStdout: line => { const e = JSON.parse(line); if (e.event === 'listening') { port = e.port; resolve() } }
+    })
+    t.teardown(seed.kill)
+  })
+  await listening
+  const { page, presented } = await new Promise<{ page: string, presented: string }>(resolve => {
+    let presented = ''
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      presented = socket.getPeerX509Certificate()?.subjectAltName ?? ''
+      socket.write('GET / HTTP/1.1\r\nHost: www.example.org\r\nConnection: close\r\n\r\n')
+    })
+    let page = ''
+    socket.on('data', (d: Buffer) => { page += d.toString() })
+    socket.on('close', () => resolve({ page, presented }))
+  })
+  t.match(page, /^HTTP\/1\.1 200 OK/)
+  t.match(page, /<p>the decoy site<\/p>/, 'the --decoy-site page')
+  t.equal(presented, 'DNS:www.example.org', 'the --tls-cert certificate')
 })

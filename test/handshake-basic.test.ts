@@ -2,18 +2,26 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { basicLevel } from '../src/levels/basic.js'
 import { secureOutbound } from '../src/handshake/secure-outbound.js'
-import { TlsResponder } from '../src/handshake/secure-inbound.js'
+import { TlsResponder, type InboundChannel, type InboundOutcome } from '../src/handshake/secure-inbound.js'
+import { siteDecoy } from '../src/wire/decoy-site.js'
 import { closed, rejection, tcpPair } from './helpers/tcp.js'
 
 const ihA = randomBytes(20)
 const ihB = randomBytes(32)
 const served = [{ level: basicLevel([ihA]), swarm: 'A' }, { level: basicLevel([ihB]), swarm: 'B' }]
 
+function peerOf<T> (outcome: InboundOutcome<T>): InboundChannel<T> {
+  if (outcome.kind !== 'peer') throw new Error(`expected a peer, got a decoy visit (${outcome.reason.name})`)
+  return outcome.channel
+}
+
 t.test('initiator and responder agree on swarm, TLS 1.3, and the wire flows after the proofs', async t => {
   const responder = await TlsResponder.create()
+  t.teardown(() => responder.close())
   for (const [ih, name] of [[ihA, 'A'], [ihB, 'B']] as const) {
     const { client, server } = await tcpPair()
-    const [out, inc] = await Promise.all([secureOutbound(client, basicLevel([ih])), responder.accept(server, () => served)])
+    const [out, outcome] = await Promise.all([secureOutbound(client, basicLevel([ih])), responder.accept(server, () => served)])
+    const inc = peerOf(outcome)
     t.equal(inc.swarm, name, 'responder found the swarm from the proof alone')
     t.equal(out.details.protocol, 'TLSv1.3')
     t.equal(inc.details.cipher, out.details.cipher)
@@ -25,31 +33,45 @@ t.test('initiator and responder agree on swarm, TLS 1.3, and the wire flows afte
   }
 })
 
-t.test('wrong infohash: responder refuses with UnknownSwarmError, initiator sees the close', async t => {
+t.test('wrong infohash: the responder hands the connection to its decoy (UnknownSwarmError in its log), the initiator gets a web answer', async t => {
   const responder = await TlsResponder.create()
+  const decoy = siteDecoy()
+  t.teardown(async () => { responder.close(); await decoy.close() })
   const { client, server } = await tcpPair()
-  const [outErr, inErr] = await Promise.all([
+  const [outErr, outcome] = await Promise.all([
     rejection(secureOutbound(client, basicLevel([randomBytes(20)]))),
-    rejection(responder.accept(server, () => served))
+    responder.accept(server, () => served).then(o => { if (o.kind === 'decoy') decoy.take(o.socket, o.received); return o })
   ])
-  t.equal(inErr.name, 'UnknownSwarmError')
-  t.equal(outErr.name, 'PeerClosedError')
+  t.equal(outcome.kind, 'decoy')
+  if (outcome.kind === 'decoy') t.equal(outcome.reason.name, 'UnknownSwarmError')
+  t.equal(outErr.name, 'DecoyAnswerError')
+  t.match(outErr.message, /answered as a web server/)
   await Promise.all([closed(client), closed(server)])
 })
 
-t.test('TLS 1.3 only: a TLS 1.2 client is refused during the handshake', async t => {
+t.test('a TLS 1.2 client completes the handshake as on any web server, and is a decoy visitor, never a peer', async t => {
   const tls = await import('node:tls')
   const responder = await TlsResponder.create()
+  const decoy = siteDecoy()
+  t.teardown(async () => { responder.close(); await decoy.close() })
   const { client, server } = await tcpPair()
   const legacy = tls.connect({ socket: client, maxVersion: 'TLSv1.2', rejectUnauthorized: false })
   legacy.on('error', () => {})
-  const inErr = await rejection(responder.accept(server, () => served))
-  t.equal(inErr.name, 'TlsHandshakeError')
-  t.match(inErr.message, /protocol|version/i)
-  legacy.destroy()
+  const pending = responder.accept(server, () => served)
+  await new Promise(resolve => legacy.once('secureConnect', resolve))
+  t.equal(legacy.getProtocol(), 'TLSv1.2')
+  legacy.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  const outcome = await pending
+  t.equal(outcome.kind, 'decoy')
+  if (outcome.kind === 'decoy') {
+    t.equal(outcome.reason.name, 'TlsVersionError')
+    decoy.take(outcome.socket, outcome.received)
+  }
+  const answer = await new Promise<string>(resolve => { let s = ''; legacy.on('data', d => { s += String(d) }); legacy.on('close', () => resolve(s)) })
+  t.match(answer, /^HTTP\/1\.1 200 OK/)
 })
 
-t.test('the negotiated-version guard refuses anything but TLS 1.3 (defence in depth behind minVersion)', async t => {
+t.test('the negotiated-version guard refuses anything but TLS 1.3', async t => {
   const { negotiatedDetails } = await import('../src/handshake/secure-channel.js')
   const fake = { getProtocol: () => 'TLSv1.2', getCipher: () => ({ standardName: 'x' }) } as unknown as import('node:tls').TLSSocket
   t.throws(() => negotiatedDetails(fake, basicLevel([ihA])), { name: 'TlsVersionError' })

@@ -59,18 +59,21 @@ t.test('plain BT handshake on the shared port', async t => {
   sock.destroy(); inc.close()
 })
 
-t.test('require-tls refuses plain and MSE with PolicyViolationError', async t => {
+t.test('require-tls, the probe-resistant posture: plain and MSE meet the TLS stack, which refuses them as any HTTPS server would', async t => {
   const { l, nextRefusal } = await listener(t, 'require-tls')
   const sock = net.connect(l.port, '127.0.0.1')
+  sock.on('error', () => {})
   sock.write(Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(8), ihA, randomBytes(20)]))
   const r = await nextRefusal()
-  t.equal(r.error.name, 'PolicyViolationError')
-  // A legacy dial: MSE is refused at once, so the dialer falls back to plain, which the peer refuses too.
+  t.equal(r.error.name, 'TlsHandshakeError', 'no protocol is sniffed: the bytes went to TLS')
+  t.equal(r.transport, 'tls')
+  await new Promise(resolve => sock.once('close', resolve))
+  // A legacy dial: MSE fails in TLS at once, so the dialer falls back to plain, which fails the same way.
   const refused = nextRefusal()
   const link = await dial({ host: '127.0.0.1', port: l.port, level: basicLevel([ihA]), wireInfoHash: ihA, policy: 'allow-plain', knownTls: false })
   t.equal(link.transport, 'plain')
   link.wire.handshake(ihA, randomBytes(20), {})
-  t.equal((await refused).error.name, 'PolicyViolationError')
+  t.equal((await refused).error.name, 'TlsHandshakeError')
   const err = await link.remoteHandshake.then(() => new Error('resolved'), (e: Error) => e)
   t.equal(err.name, 'PeerClosedError', 'the plain peer sees the connection closed before any handshake')
 })

@@ -12,40 +12,43 @@ import { once } from 'node:events'
 import { basicLevel } from '../src/levels/basic.js'
 import { dial } from '../src/wire/dialer.js'
 import { PeerListener, type Refusal } from '../src/wire/listener.js'
-import { createThrowawayCertificate } from '../src/handshake/throwaway-cert.js'
-import { AUTH_MESSAGE_LENGTH } from '../src/handshake/constants.js'
-import { readExactly } from '../src/handshake/bounded-read.js'
+import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
+import { readFirstRecord } from '../src/handshake/bounded-read.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
 
 const ih = randomBytes(20)
 
 type Behaviour = 'relay' | 'forge'
 
-/** A TLS-terminating proxy in front of `target`. 'relay' forwards the proofs; 'forge' answers with a random AuthReply. */
-async function mitm (target: number, behaviour: Behaviour): Promise<{ port: number, close: () => void, sawAuthReply: Promise<boolean> }> {
-  const { cert, key } = await createThrowawayCertificate()
-  let resolveReply!: (v: boolean) => void
-  const sawAuthReply = new Promise<boolean>(resolve => { resolveReply = resolve })
+/**
+ * A TLS-terminating proxy in front of `target`. 'relay' forwards the proofs; 'forge' answers with a
+ * random AuthReply. `firstAnswer` is what the responder sent the proxy first (empty if nothing).
+ */
+async function mitm (target: number, behaviour: Behaviour): Promise<{ port: number, close: () => void, firstAnswer: Promise<Buffer> }> {
+  const { cert, key } = await createResponderCertificate()
+  let resolveReply!: (v: Buffer) => void
+  const firstAnswer = new Promise<Buffer>(resolve => { resolveReply = resolve })
   const server = tls.createServer({ cert, key, minVersion: 'TLSv1.3' }, async victim => {
     victim.on('error', () => {})
     try {
-      const hello = await readExactly(victim, AUTH_MESSAGE_LENGTH, 5000, 'AuthHello')
+      const hello = await readFirstRecord(victim, 5000)
+      if (hello === undefined) throw new Error('no AuthHello')
       if (behaviour === 'forge') {
-        victim.write(Buffer.concat([hello.subarray(0, 4), randomBytes(32)]))
-        resolveReply(false)
+        victim.write(Buffer.concat([hello.subarray(0, 4), randomBytes(32), Buffer.alloc(2)]))
+        resolveReply(Buffer.alloc(0))
         return
       }
       const upstream = tls.connect({ port: target, host: '127.0.0.1', rejectUnauthorized: false, minVersion: 'TLSv1.3' })
       upstream.on('error', () => victim.destroy())
       await once(upstream, 'secureConnect')
       upstream.write(hello)
-      upstream.once('data', () => resolveReply(true))
-      upstream.once('close', () => { resolveReply(false); victim.destroy() })
+      upstream.once('data', (d: Buffer) => resolveReply(d))
+      upstream.once('close', () => { resolveReply(Buffer.alloc(0)); victim.destroy() })
       upstream.pipe(victim).pipe(upstream)
     } catch { victim.destroy() }
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  return { port: (server.address() as net.AddressInfo).port, close: () => server.close(), sawAuthReply }
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close(), firstAnswer }
 }
 
 async function responder (t: Test): Promise<{ port: number, refusals: Refusal[], links: PeerLink[], nextRefusal: Promise<Refusal> }> {
@@ -58,7 +61,7 @@ async function responder (t: Test): Promise<{ port: number, refusals: Refusal[],
   return { port: l.port, refusals, links, nextRefusal: new Promise(resolve => l.once('refused', resolve)) }
 }
 
-t.test('relaying MITM: the responder finds no swarm, the initiator gets no AuthReply, no fallback to plaintext', async t => {
+t.test('relaying MITM: the responder finds no swarm and shows its web site, the initiator gets no AuthReply, no fallback to plaintext', async t => {
   const r = await responder(t)
   const proxy = await mitm(r.port, 'relay')
   t.teardown(proxy.close)
@@ -66,9 +69,11 @@ t.test('relaying MITM: the responder finds no swarm, the initiator gets no AuthR
   t.ok(err, 'the dial fails')
   t.equal(err!.name, 'DialError')
   t.same(err!.attempts.map(a => a.transport), ['tls'], 'detection is not mistaken for "peer lacks TLS": no MSE or plaintext retry')
-  t.equal(err!.attempts[0]!.error.name, 'PeerClosedError', 'initiator: the responder closed without an AuthReply')
-  t.equal((await r.nextRefusal).error.name, 'UnknownSwarmError', 'responder: the relayed proof is bound to another TLS session')
-  t.equal(await proxy.sawAuthReply, false, 'the MITM never received a responder proof')
+  t.equal(err!.attempts[0]!.error.name, 'DecoyAnswerError', 'initiator: the responder answered as a web site, without an AuthReply')
+  const refusal = await r.nextRefusal
+  t.equal(refusal.error.name, 'UnknownSwarmError', 'responder: the relayed proof is bound to another TLS session')
+  t.equal(refusal.decoy, true, 'responder: the MITM was handed to the decoy')
+  t.match((await proxy.firstAnswer).toString('latin1'), /^HTTP\/1\.1 400 /, 'the MITM received a web server\'s 400, never a responder proof')
   t.equal(r.links.length, 0, 'no BitTorrent link was established on either side')
 })
 

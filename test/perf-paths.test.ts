@@ -2,7 +2,7 @@
 import t from 'tap'
 import net from 'node:net'
 import { PieceReadCache } from '../src/storage/piece-read-cache.js'
-import { batchWrites, flushBatchedWrites } from '../src/wire/write-batching.js'
+import { batchWrites, flushBatchedWrites, RECORD_PAYLOAD } from '../src/wire/write-batching.js'
 import { createGuardedWire } from '../src/wire/guarded-wire.js'
 import { tcpPair } from './helpers/tcp.js'
 
@@ -26,11 +26,20 @@ t.test('read cache: concurrent gets share one read, LRU eviction by bytes, faile
   t.equal(failing, 2, 'the failure was not cached')
 })
 
+/** Counts the socket's write calls, each with its byte count (a writev counts once, with all its bytes). */
+function spyWrites (socket: net.Socket): number[] {
+  const writes: number[] = []
+  const s = socket as unknown as { _write: (c: Buffer, e: string, cb: () => void) => void, _writev: (c: Array<{ chunk: Buffer }>, cb: () => void) => void }
+  const write = s._write.bind(socket)
+  const writev = s._writev.bind(socket)
+  s._write = (chunk, encoding, cb) => { writes.push(chunk.length); write(chunk, encoding, cb) }
+  s._writev = (chunks, cb) => { writes.push(chunks.reduce((n, c) => n + c.chunk.length, 0)); writev(chunks, cb) }
+  return writes
+}
+
 t.test('write batching: one event-loop turn of messages leaves in one socket write, in order', async t => {
   const { client, server } = await tcpPair()
-  const writes: number[] = []
-  const origWritev = (client as unknown as { _writev: (chunks: Array<{ chunk: Buffer }>, cb: () => void) => void })._writev.bind(client)
-  ;(client as unknown as { _writev: unknown })._writev = (chunks: Array<{ chunk: Buffer }>, cb: () => void) => { writes.push(chunks.length); origWritev(chunks, cb) }
+  const writes = spyWrites(client)
   const wire = createGuardedWire('tcpOutgoing', 0, () => {})
   batchWrites(wire, client)
   wire.pipe(client)
@@ -39,11 +48,49 @@ t.test('write batching: one event-loop turn of messages leaves in one socket wri
   wire.handshake(Buffer.alloc(20, 1), Buffer.alloc(20, 2), {})
   for (let i = 0; i < 50; i++) wire.have(i)
   await new Promise(resolve => setTimeout(resolve, 100))
-  t.ok(writes.length >= 1 && writes[0]! > 1, `the turn's messages went out together (writev of ${writes[0]} chunks)`)
+  t.same(writes, [68 + 50 * 9], 'the turn\'s 51 messages went out in one write')
   const bytes = Buffer.concat(received)
   t.equal(bytes.length, 68 + 50 * 9, 'the 68-byte handshake and 50 nine-byte haves, nothing lost')
   t.equal(bytes.readUInt32BE(bytes.length - 9), 5, 'the last message is a have')
   t.equal(bytes.readUInt32BE(bytes.length - 4), 49, '...of piece 49: order kept')
+  client.destroy(); server.destroy()
+})
+
+t.test('full records: piece messages written in whole multiples of 16 KiB while data flows, the tail when the wire goes quiet', async t => {
+  const { client, server } = await tcpPair()
+  const writes = spyWrites(client)
+  const wire = createGuardedWire('tcpOutgoing', 0, () => {})
+  const tailHoldMs = 100 // long enough that a loaded machine does not end the bulk between two turns
+  batchWrites(wire, client, { fullRecords: true, tailHoldMs })
+  wire.pipe(client)
+  let received = 0
+  server.on('data', (d: Buffer) => { received += d.length })
+  // One 16,397-byte piece message per turn, as a seeder serving blocks from disk writes them.
+  const pieces = 8
+  for (let i = 0; i < pieces; i++) {
+    (wire as unknown as { _message (id: number, numbers: number[], data: Buffer | null): void })._message(7, [0, i * 16384], Buffer.alloc(16384, i))
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  const total = pieces * (13 + 16384)
+  t.equal(writes.reduce((a, b) => a + b, 0), total - total % RECORD_PAYLOAD, 'while data flows, only whole records have been written')
+  await new Promise(resolve => setTimeout(resolve, tailHoldMs + 50))
+  t.equal(received, total, 'every byte arrived')
+  const tail = writes[writes.length - 1]!
+  t.ok(writes.slice(0, -1).every(n => n > 0 && n % RECORD_PAYLOAD === 0), `every write but the last is whole records (${writes.join(', ')})`)
+  t.equal(tail, total % RECORD_PAYLOAD, 'the last write is the tail, after the quiet period')
+  client.destroy(); server.destroy()
+})
+
+t.test('full records: a small message with no bulk data in flight leaves at the end of its turn', async t => {
+  const { client, server } = await tcpPair()
+  const writes = spyWrites(client)
+  const wire = createGuardedWire('tcpOutgoing', 0, () => {})
+  batchWrites(wire, client, { fullRecords: true })
+  wire.pipe(client)
+  wire.have(1)
+  await new Promise(resolve => setImmediate(resolve))
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(writes, [9], 'written without waiting for the tail timer')
   client.destroy(); server.destroy()
 })
 

@@ -16,7 +16,7 @@ import { rawPublisherKey, strictLevel, type StrictInfo } from '../src/levels/str
 import { basicLevel } from '../src/levels/basic.js'
 import { dial } from '../src/wire/dialer.js'
 import { secureOutbound } from '../src/handshake/secure-outbound.js'
-import { createThrowawayCertificate } from '../src/handshake/throwaway-cert.js'
+import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
 import { authHeader, encodeAuthMessage, decodeAuthMessage } from '../src/handshake/auth-message.js'
 import { readAuthMessage } from '../src/handshake/bounded-read.js'
 import { computeProof, connectionExporter } from '../src/handshake/key-schedule.js'
@@ -76,7 +76,7 @@ t.test('infohash only: a Basic peer (DHT crawler, indexer, magnet without secret
   // TLS at the Basic level with the right infohash:
   let refused = nextRefusal(seeder)
   const basicErr = await dial({ host: '127.0.0.1', port: seeder.port, level: basicLevel([ih]), wireInfoHash: ih, policy: 'require-tls' }).catch(e => e)
-  t.equal(basicErr.attempts[0].error.name, 'PeerClosedError', 'initiator: closed without an AuthReply')
+  t.equal(basicErr.attempts[0].error.name, 'DecoyAnswerError', 'initiator: a web answer, without an AuthReply')
   t.equal((await refused).error.name, 'LevelMismatchError', 'responder logs: a Basic proof for a Strict torrent\'s infohash')
   t.match(basicErr.attempts[0].error.message, /does not serve this swarm at level basic/)
   // MSE and plaintext with the right infohash:
@@ -115,7 +115,7 @@ t.test('passphrase mode: right passphrase transfers; a wrong one is refused on b
   const hw = await wrong.addTorrent(metainfo, join(dir, 'wrong'), { passphrase: 'correct horse battery stapler' })
   const refused = nextRefusal(seeder)
   t.equal(await wrong.connect(hw, '127.0.0.1', seeder.port), undefined)
-  t.same(failures, ['tls:PeerClosedError'], 'initiator: refused, and no fallback for a Strict torrent')
+  t.same(failures, ['tls:DecoyAnswerError'], 'initiator: the web site answered, and no fallback for a Strict torrent')
   t.equal((await refused).error.name, 'UnknownSwarmError')
   const right = await session(t)
   const h = await right.addTorrent(metainfo, join(dir, 'out'), { passphrase: 'correct horse battery staple' })
@@ -176,7 +176,7 @@ t.test('publisher mode: an insider (knows the torrent, not the private key) cann
   const key = insiderLevel.swarmKeys[0]!.key
   // The insider terminates the victim's TLS, makes fresh valid proofs (it knows the swarm key) on both
   // sides, and forwards the publisher's signature, which is bound to the other connection's exporter.
-  const { cert, key: tlsKey } = await createThrowawayCertificate()
+  const { cert, key: tlsKey } = await createResponderCertificate()
   const server = tls.createServer({ cert, key: tlsKey, minVersion: 'TLSv1.3' }, async victim => {
     victim.on('error', () => {})
     try {

@@ -8,7 +8,10 @@ import { createCommand, type CreateArgs } from './commands/create.js'
 import { trackerMain, TRACKER_USAGE } from './commands/tracker.js'
 import { caMain, CA_USAGE } from './commands/ca.js'
 import { createPrivateKey } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
+import { decoyTarget, forwardingDecoy } from '../wire/decoy-forward.js'
+import { siteDecoy } from '../wire/decoy-site.js'
+import type { PeerCommandArgs } from './commands/peer-options.js'
 import type { StrictCredentials } from '../levels/strict.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { getCommand } from './commands/get.js'
@@ -28,15 +31,22 @@ ${CA_USAGE.trimEnd()}
 
   Strict torrents (seed/get): [--secret HEX] [--passphrase P] [--publisher-key key.pem] [--require-publisher]
   Full Strict torrents (seed/get): --cert peer.pem --key peer.key | --passkey TOKEN   [--libtorrent-ssl]
+  Wire image (seed/get): [--decoy URL | --decoy-site DIR] [--tls-cert cert.pem --tls-key key.pem]
   Discovery (seed/get): [--tracker URL]... [--dht-bootstrap host:port]... [--no-dht]
     Basic torrents are announced to the torrent's http(s) trackers and each --tracker (supportbttls=1);
     the DHT runs only with --dht-bootstrap (never the public DHT by default); PEX is always on
     (BEP 11, flag 0x20 = speaks bttls) except for private torrents. Strict torrents are never announced.
 
-  --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY})
+  --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY}); require-tls is the
+               probe-resistant posture: the port answers everything but bttls as an HTTPS web site
+               (prefer-tls and allow-plain also answer MSE and plaintext BitTorrent on it)
   --port       listening port for peers, all transports (default 0: any free port)
   --host       listening address (default 127.0.0.1; 0.0.0.0 to accept peers from the network)
   --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt)
+  --decoy URL  forward TLS visitors that are not bttls peers to this web server (http://host:port)
+  --decoy-site DIR   serve TLS visitors that are not bttls peers the files of DIR (default: one page)
+  --tls-cert, --tls-key   the TLS certificate our port presents, e.g. a real site's (PEM; default
+               a generated ECDSA certificate, renewed daily)
   --json       one JSON object per line on stdout instead of human output
 
   --strict-secret      create a Strict torrent with a fresh 256-bit secret (carried by the .torrent
@@ -85,6 +95,10 @@ const options = {
   passkey: { type: 'string' },
   'dht-bootstrap': { type: 'string', multiple: true },
   'no-dht': { type: 'boolean' },
+  decoy: { type: 'string' },
+  'decoy-site': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -118,6 +132,23 @@ async function credentialsFrom (values: { secret?: string, passphrase?: string, 
   }
 }
 
+/** --decoy / --decoy-site and --tls-cert / --tls-key: what our port shows to everyone who is not a peer. */
+async function wireImageFrom (values: { decoy?: string, 'decoy-site'?: string, 'tls-cert'?: string, 'tls-key'?: string }): Promise<Pick<PeerCommandArgs, 'decoy' | 'certificate'>> {
+  if (values.decoy !== undefined && values['decoy-site'] !== undefined) throw new UsageError('choose one of --decoy and --decoy-site')
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together')
+  let decoy: PeerCommandArgs['decoy']
+  if (values.decoy !== undefined) {
+    try { decoyTarget(values.decoy) } catch (err) { throw new UsageError((err as Error).message) }
+    decoy = forwardingDecoy(values.decoy)
+  } else if (values['decoy-site'] !== undefined) {
+    const root = values['decoy-site']
+    if (!(await stat(root).then(s => s.isDirectory(), () => false))) throw new UsageError(`--decoy-site ${root}: not a directory`)
+    decoy = siteDecoy({ root })
+  }
+  const certificate = values['tls-cert'] === undefined ? undefined : { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key']!, 'utf8') }
+  return { ...(decoy ? { decoy } : {}), ...(certificate ? { certificate } : {}) }
+}
+
 export async function main (argv: string[]): Promise<number> {
   // The tracker and the CA helper have their own subcommands and flags (see their files).
   if (argv[0] === 'tracker') return await trackerMain(argv.slice(1))
@@ -143,7 +174,8 @@ export async function main (argv: string[]): Promise<number> {
       passkey: values.passkey,
       // Discovery (issue 7): --tracker adds to the torrent's trackers; the DHT only with a bootstrap.
       trackers: values.tracker ?? [],
-      dhtBootstrap: values['no-dht'] === true ? [] : (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b); return `${p.host}:${p.port}` })
+      dhtBootstrap: values['no-dht'] === true ? [] : (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b); return `${p.host}:${p.port}` }),
+      ...(command === 'seed' || command === 'get' ? await wireImageFrom(values) : {})
     }
     switch (command) {
       case 'create': {

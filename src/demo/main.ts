@@ -12,7 +12,9 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { parseClientHello, EXTENSION_ALPN, EXTENSION_PRE_SHARED_KEY, EXTENSION_SERVER_NAME } from '../handshake/client-hello.js'
+import { connect as tlsConnect } from 'node:tls'
+import { parseClientHello, EXTENSION_PRE_SHARED_KEY, EXTENSION_SERVER_NAME } from '../handshake/client-hello.js'
+import { stockClientHello } from './capture-hello.js'
 import { createTorrent } from '../torrent/create-torrent.js'
 import { CliProcess, type CliEvent } from './child.js'
 import { infohashNeedles, Recorder, type Needle } from './recorder.js'
@@ -65,6 +67,9 @@ async function main (): Promise<number> {
     await plainHandshake(control.port, metainfo.wireInfoHash)
 
     const hello = parseClientHello(recorder.recording.firstFlights[0] ?? Buffer.alloc(0))
+    const stock = parseClientHello(await stockClientHello())
+    const sameAsStock = hello.cipherSuites.join() === stock.cipherSuites.join() && hello.extensions.join() === stock.extensions.join()
+    const visit = await webVisit(seederPort)
     const tls = (e: CliEvent | undefined): { protocol?: string, cipher?: string, level?: string } => (e?.tls ?? {}) as { protocol?: string, cipher?: string, level?: string }
     const hits = recorder.recording.hits
     const leaked = [...hits].filter(([, n]) => n > 0)
@@ -78,7 +83,11 @@ async function main (): Promise<number> {
       { ok: true, text: `throughput ${Number(complete.mibPerSecond).toFixed(1)} MiB/s (${Number(complete.seconds).toFixed(2)} s) through the recorder relay; peers by transport: ${JSON.stringify(complete.peersByTransport)}` },
       { ok: leaked.length === 0 && recorder.recording.bytes > SIZE, text: `no infohash in cleartext: ${recorder.recording.bytes.toLocaleString('en')} bytes scanned both ways, 0 hits for the v1, v2 and 20-byte v2 infohash as raw bytes, hex and HEX${leaked.length ? ` — LEAKED: ${leaked.map(([l, n]) => `${l} ×${n}`).join(', ')}` : ''}` },
       { ok: hits.get('"BitTorrent protocol"') === 0 && hits.get('file content (first 32 bytes)') === 0, text: 'no plaintext BitTorrent handshake and no file content on the wire' },
-      { ok: !hello.extensions.includes(EXTENSION_SERVER_NAME) && !hello.extensions.includes(EXTENSION_ALPN) && !hello.extensions.includes(EXTENSION_PRE_SHARED_KEY), text: `ClientHello (parsed from the recording): no SNI, no ALPN, no PSK identity; ${hello.extensions.length} extensions` },
+      {
+        ok: sameAsStock && !hello.extensions.includes(EXTENSION_SERVER_NAME) && !hello.extensions.includes(EXTENSION_PRE_SHARED_KEY) && hello.alpn?.join() === 'h2,http/1.1',
+        text: `ClientHello (parsed from the recording) is Node's own HTTPS client's: the same ${hello.cipherSuites.length} suites and ${hello.extensions.length} extensions, TLS ${hello.supportedVersions?.includes(0x0303) === true ? '1.2 and ' : ''}1.3 offered, ALPN ${hello.alpn?.join(',') ?? 'none'}, no SNI, no PSK identity`
+      },
+      { ok: visit.page.startsWith('HTTP/1.1 200') && visit.probe.startsWith('HTTP/1.1 400'), text: `the seeder's port is a web site to everyone else: GET / over TLS → "${visit.page.split('\r\n')[0] ?? ''}", a wrong proof → "${visit.probe.split('\r\n')[0] ?? ''}"` },
       { ok: controlHits.length > 0, text: `control: the same scanner finds the infohash ${control.recording.hits.get('v1 infohash (raw)')}× in one plaintext BitTorrent handshake` }
     ]
     log('proved:')
@@ -95,6 +104,21 @@ async function main (): Promise<number> {
 }
 
 function log (line: string): void { process.stdout.write(line + '\n') }
+
+/** What a web browser and a prober without the infohash get from the seeder's port. */
+async function webVisit (port: number): Promise<{ page: string, probe: string }> {
+  const ask = (bytes: Buffer): Promise<string> => new Promise(resolve => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ALPNProtocols: ['h2', 'http/1.1'], rejectUnauthorized: false }, () => socket.write(bytes))
+    let answer = ''
+    const timer = setTimeout(() => socket.destroy(), 5000)
+    socket.on('data', (d: Buffer) => { answer += d.toString('latin1') })
+    socket.on('close', () => { clearTimeout(timer); resolve(answer) })
+    socket.on('error', () => {})
+  })
+  const page = await ask(Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'))
+  const probe = await ask(Buffer.concat([Buffer.from([1, 1, 0, 0]), randomBytes(32), Buffer.from([0, 0])]))
+  return { page, probe }
+}
 
 async function writeRandomFile (path: string, size: number): Promise<string> {
   await import('node:fs/promises').then(fs => fs.mkdir(join(path, '..'), { recursive: true }))

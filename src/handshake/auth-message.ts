@@ -10,14 +10,18 @@
  *   offset 36 block     u16 length L (at most MAX_CERTIFICATE_BLOCK), then L bytes:
  *                       u16 n, n bytes of DER certificate, u16 m, m bytes of signature
  *                       — only when FLAG_CERTIFICATE is set (Full Strict)
+ *   then      padding   u16 length P (at most MAX_AUTH_PADDING), then P zero bytes
  *
  * The header (flags included) is MACed into the proof, so a flag cannot be stripped or added in
- * transit. Fixed sizes keep every read bounded: 36 bytes, then 64 more if the flag says so.
+ * transit. The padding is not: TLS protects it, and it only hides the message's length. The
+ * responder never reads by these lengths: an AuthHello is the whole of the first record, decoded
+ * here from memory. The initiator reads the AuthReply piece by piece, each piece bounded.
  */
-import { MalformedAuthMessageError } from '../errors.js'
+import { randomInt } from 'node:crypto'
+import { AuthPaddingError, MalformedAuthMessageError } from '../errors.js'
 import {
-  AUTH_HEADER_LENGTH, AUTH_MESSAGE_LENGTH, FLAG_CERTIFICATE, FLAG_PUBLISHER_SIGNATURE, LEVEL_CODES, MAX_CERTIFICATE_BLOCK, PROOF_LENGTH,
-  PROTOCOL_VERSION, PUBLISHER_SIGNATURE_LENGTH
+  AUTH_HEADER_LENGTH, AUTH_MESSAGE_LENGTH, AUTH_PADDING_LENGTH_SIZE, FLAG_CERTIFICATE, FLAG_PUBLISHER_SIGNATURE, LEVEL_CODES, MAX_AUTH_PADDING,
+  MAX_CERTIFICATE_BLOCK, PROOF_LENGTH, PROTOCOL_VERSION, PUBLISHER_SIGNATURE_LENGTH
 } from './constants.js'
 
 export type LevelName = keyof typeof LEVEL_CODES
@@ -31,6 +35,8 @@ export interface AuthMessage {
   readonly signature?: Uint8Array
   /** The certificate block, present exactly when flags has FLAG_CERTIFICATE. */
   readonly certificate?: CertificateBlock
+  /** Number of padding bytes; default 0 (senders use randomPaddingLength()). */
+  readonly padding?: number
 }
 
 export interface CertificateBlock {
@@ -51,8 +57,15 @@ export function authHeader (level: LevelName, flags = 0): Buffer {
   return header
 }
 
+/** A padding length drawn uniformly from 0..MAX_AUTH_PADDING, as the BEP asks of every sender. */
+export function randomPaddingLength (): number {
+  return randomInt(0, MAX_AUTH_PADDING + 1)
+}
+
 export function encodeAuthMessage (message: AuthMessage): Buffer {
   const flags = message.flags ?? 0
+  const padding = message.padding ?? 0
+  if (!Number.isInteger(padding) || padding < 0 || padding > MAX_AUTH_PADDING) throw new RangeError(`padding must be 0..${MAX_AUTH_PADDING} bytes`)
   if (message.proof.length !== PROOF_LENGTH) throw new RangeError(`proof must be ${PROOF_LENGTH} bytes`)
   const signed = (flags & FLAG_PUBLISHER_SIGNATURE) !== 0
   if (signed !== (message.signature !== undefined) || (signed && message.signature!.length !== PUBLISHER_SIGNATURE_LENGTH)) {
@@ -63,7 +76,8 @@ export function encodeAuthMessage (message: AuthMessage): Buffer {
   return Buffer.concat([
     authHeader(message.level, flags), message.proof,
     ...(signed ? [message.signature!] : []),
-    ...(certified ? [encodeCertificateBlock(message.certificate!)] : [])
+    ...(certified ? [encodeCertificateBlock(message.certificate!)] : []),
+    u16(padding), Buffer.alloc(padding)
   ])
 }
 
@@ -82,7 +96,7 @@ function u16 (n: number): Buffer {
 /**
  * How many bytes follow the fixed 36 for this header's flags, as far as the flags alone say: the
  * publisher signature's 64, or the certificate block's 2-byte length prefix (its value then says how
- * much more to read, at most MAX_CERTIFICATE_BLOCK).
+ * much more to read, at most MAX_CERTIFICATE_BLOCK). The padding follows either.
  */
 export function extensionLength (fixed: Uint8Array): number {
   const flags = ((fixed[2] ?? 0) << 8) | (fixed[3] ?? 0)
@@ -100,11 +114,18 @@ export function hasCertificateBlock (fixed: Uint8Array): boolean {
   return ((((fixed[2] ?? 0) << 8) | (fixed[3] ?? 0)) & FLAG_CERTIFICATE) !== 0
 }
 
-/** Decodes the fixed 36 bytes and the extension `extensionLength` announced, concatenated. */
-export function decodeAuthMessage (bytes: Uint8Array): AuthMessage {
-  if (bytes.length < AUTH_MESSAGE_LENGTH) {
-    throw new MalformedAuthMessageError(`auth message must be at least ${AUTH_MESSAGE_LENGTH} bytes, got ${bytes.length}`)
-  }
+/** The padding length, from its prefix (the last 2 bytes read so far); bounded. */
+export function paddingLength (prefix: Uint8Array): number {
+  const length = (prefix[prefix.length - 2]! << 8) | prefix[prefix.length - 1]!
+  if (length > MAX_AUTH_PADDING) throw new AuthPaddingError(`padding of ${length} bytes exceeds ${MAX_AUTH_PADDING}`)
+  return length
+}
+
+/**
+ * The level and flags of the first 4 bytes, checked: known version, known level, only flags defined
+ * at that level. Checked as soon as the fixed part is read, before anything its flags announce.
+ */
+export function decodeHeader (bytes: Uint8Array): { level: LevelName, flags: number } {
   if (bytes[0] !== PROTOCOL_VERSION) {
     throw new MalformedAuthMessageError(`unsupported protocol version ${bytes[0]}`)
   }
@@ -117,22 +138,39 @@ export function decodeAuthMessage (bytes: Uint8Array): AuthMessage {
   if ((flags & FLAG_CERTIFICATE) !== 0 && level !== 'full-strict') {
     throw new MalformedAuthMessageError('a certificate block is only defined at the full-strict level')
   }
-  const proof = Buffer.from(bytes.subarray(AUTH_HEADER_LENGTH, AUTH_MESSAGE_LENGTH))
+  return { level, flags }
+}
+
+/**
+ * Decodes one whole auth message: the fixed 36 bytes, the extension its flags announce and the padding,
+ * ending exactly at the end of `bytes`.
+ */
+export function decodeAuthMessage (bytes: Uint8Array): AuthMessage {
+  if (bytes.length < AUTH_MESSAGE_LENGTH + AUTH_PADDING_LENGTH_SIZE) {
+    throw new MalformedAuthMessageError(`auth message must be at least ${AUTH_MESSAGE_LENGTH + AUTH_PADDING_LENGTH_SIZE} bytes, got ${bytes.length}`)
+  }
+  const { level, flags } = decodeHeader(bytes)
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const proof = Buffer.from(b.subarray(AUTH_HEADER_LENGTH, AUTH_MESSAGE_LENGTH))
   let at = AUTH_MESSAGE_LENGTH
+  const take = (n: number, what: string): Buffer => {
+    if (at + n > b.length) throw new MalformedAuthMessageError(`auth message ends inside its ${what}`)
+    const part = b.subarray(at, at + n)
+    at += n
+    return part
+  }
   let signature: Buffer | undefined
   let certificate: CertificateBlock | undefined
-  if ((flags & FLAG_PUBLISHER_SIGNATURE) !== 0) {
-    signature = Buffer.from(bytes.subarray(at, at + PUBLISHER_SIGNATURE_LENGTH))
-    at += PUBLISHER_SIGNATURE_LENGTH
-  }
+  if ((flags & FLAG_PUBLISHER_SIGNATURE) !== 0) signature = Buffer.from(take(PUBLISHER_SIGNATURE_LENGTH, 'publisher signature'))
   if ((flags & FLAG_CERTIFICATE) !== 0) {
-    const block = Buffer.from(bytes.subarray(at))
-    if (block.length < 2 || block.readUInt16BE(0) !== block.length - 2) throw new MalformedAuthMessageError('certificate block length does not match')
-    certificate = decodeCertificateBlock(block.subarray(2))
-    at = bytes.length
+    const length = certificateBlockLength(take(2, 'certificate block length'))
+    certificate = decodeCertificateBlock(Buffer.from(take(length, 'certificate block')))
   }
-  if (at !== bytes.length) throw new MalformedAuthMessageError(`auth message with flags 0x${flags.toString(16)} must be ${at} bytes, got ${bytes.length}`)
-  return { level, flags, proof, ...(signature ? { signature } : {}), ...(certificate ? { certificate } : {}) }
+  const padding = paddingLength(take(AUTH_PADDING_LENGTH_SIZE, 'padding length'))
+  const pad = take(padding, 'padding')
+  if (pad.some(byte => byte !== 0)) throw new AuthPaddingError('padding bytes must be zero')
+  if (at !== b.length) throw new MalformedAuthMessageError(`auth message of ${at} bytes followed by ${b.length - at} more in its record`)
+  return { level, flags, proof, padding, ...(signature ? { signature } : {}), ...(certificate ? { certificate } : {}) }
 }
 
 function decodeCertificateBlock (body: Buffer): CertificateBlock {

@@ -4,24 +4,70 @@
  * each step is bounded in bytes and in time.
  */
 import type { Duplex } from 'node:stream'
-import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
-import { certificateBlockLength, extensionLength, hasCertificateBlock } from './auth-message.js'
-import { AUTH_MESSAGE_LENGTH } from './constants.js'
+import { DecoyAnswerError, HandshakeTimeoutError, PeerClosedError } from '../errors.js'
+import { certificateBlockLength, decodeHeader, extensionLength, hasCertificateBlock, paddingLength } from './auth-message.js'
+import { AUTH_MESSAGE_LENGTH, AUTH_PADDING_LENGTH_SIZE } from './constants.js'
+
+/** How every HTTP/1.x response starts: a responder that does not know our swarm answers as its web site. */
+const HTTP_STATUS_PREFIX = Buffer.from('HTTP/1.', 'latin1')
 
 /**
- * An AuthHello or AuthReply: the fixed 36 bytes, then the extension its flags announce. One deadline
- * covers the whole message, however many reads it takes.
+ * The initiator's read of an AuthReply: the fixed 36 bytes, the extension its flags announce, then the
+ * padding. One deadline covers the whole message, however many reads it takes; each length is bounded
+ * before it is read. Bytes after the message (the responder's BitTorrent handshake, sent in the same
+ * record) stay in the stream.
  */
 export async function readAuthMessage (stream: Duplex, timeoutMs: number, what: string): Promise<Buffer> {
   const deadline = Date.now() + timeoutMs
   const left = (): number => Math.max(1, deadline - Date.now())
-  const fixed = await readExactly(stream, AUTH_MESSAGE_LENGTH, timeoutMs, what)
-  const more = extensionLength(fixed)
-  if (more === 0) return fixed
-  const head = Buffer.concat([fixed, await readExactly(stream, more, left(), `the rest of ${what}`)])
-  if (!hasCertificateBlock(fixed)) return head
-  const block = certificateBlockLength(head)
-  return block === 0 ? head : Buffer.concat([head, await readExactly(stream, block, left(), `the certificate block of ${what}`)])
+  const parts = [await readExactly(stream, AUTH_MESSAGE_LENGTH, timeoutMs, what)]
+  if (parts[0]!.subarray(0, HTTP_STATUS_PREFIX.length).equals(HTTP_STATUS_PREFIX)) {
+    throw new DecoyAnswerError(`the peer answered with an HTTP response instead of ${what}`)
+  }
+  decodeHeader(parts[0]!) // a bad header is refused now, not after waiting for what its flags announce
+  const more = extensionLength(parts[0]!)
+  if (more > 0) parts.push(await readExactly(stream, more, left(), `the rest of ${what}`))
+  if (hasCertificateBlock(parts[0]!)) {
+    const block = certificateBlockLength(parts[parts.length - 1]!)
+    if (block > 0) parts.push(await readExactly(stream, block, left(), `the certificate block of ${what}`))
+  }
+  const prefix = await readExactly(stream, AUTH_PADDING_LENGTH_SIZE, left(), `the padding length of ${what}`)
+  parts.push(prefix)
+  const padding = paddingLength(prefix)
+  if (padding > 0) parts.push(await readExactly(stream, padding, left(), `the padding of ${what}`))
+  return Buffer.concat(parts)
+}
+
+/**
+ * The responder's read of an AuthHello: whatever the first application data brings, in one read, and
+ * nothing more (BEP: the AuthHello is the whole first record). How much is read never depends on what
+ * the bytes say, so a prober learns nothing from when we stop reading. `undefined` when nothing came
+ * within `timeoutMs`; a close before any byte is a PeerClosedError.
+ */
+export function readFirstRecord (stream: Duplex, timeoutMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const finish = (err: Error | null, bytes?: Buffer): void => {
+      clearTimeout(timer)
+      stream.off('readable', tryRead)
+      stream.off('end', onEnd)
+      stream.off('close', onEnd)
+      stream.off('error', onError)
+      if (err) reject(err)
+      else resolve(bytes)
+    }
+    const tryRead = (): void => {
+      const bytes = stream.read() as Buffer | null
+      if (bytes !== null) finish(null, bytes)
+    }
+    const onEnd = (): void => finish(new PeerClosedError('peer closed the connection before sending any application data'))
+    const onError = (err: Error): void => finish(new PeerClosedError(`connection failed before any application data: ${err.message}`, { cause: err }))
+    const timer = setTimeout(() => finish(null, undefined), timeoutMs)
+    stream.on('readable', tryRead)
+    stream.once('end', onEnd)
+    stream.once('close', onEnd)
+    stream.once('error', onError)
+    tryRead()
+  })
 }
 
 export function readExactly (stream: Duplex, length: number, timeoutMs: number, what: string): Promise<Buffer> {

@@ -9,10 +9,16 @@ export const EXTENSION_SERVER_NAME = 0x0000
 export const EXTENSION_ALPN = 0x0010
 export const EXTENSION_PRE_SHARED_KEY = 0x0029
 
+export const EXTENSION_SUPPORTED_VERSIONS = 0x002b
+
 export interface ClientHelloSummary {
+  /** Cipher suite codes in the order offered. */
+  readonly cipherSuites: readonly number[]
   readonly extensions: readonly number[]
   readonly serverName?: string
   readonly alpn?: readonly string[]
+  /** The supported_versions extension's list (0x0304 is TLS 1.3), if sent. */
+  readonly supportedVersions?: readonly number[]
 }
 
 /** Parses the first TLS record of a connection, which must hold a whole ClientHello. */
@@ -31,13 +37,16 @@ export function parseClientHello (stream: Uint8Array): ClientHelloSummary {
   skip(3) // handshake length
   skip(2 + 32) // legacy_version, random
   skip(u8()) // legacy_session_id
-  skip(u16()) // cipher_suites
+  const suitesEnd = u16() + at
+  const cipherSuites: number[] = []
+  while (at < suitesEnd) cipherSuites.push(u16())
   skip(u8()) // legacy_compression_methods
   const extensionsEnd = u16() + at
   if (extensionsEnd > recordEnd) throw new MalformedMessageError('ClientHello spans more than one record')
   const extensions: number[] = []
   let serverName: string | undefined
   let alpn: string[] | undefined
+  let supportedVersions: number[] | undefined
   while (at < extensionsEnd) {
     const type = u16()
     const length = u16()
@@ -49,7 +58,11 @@ export function parseClientHello (stream: Uint8Array): ClientHelloSummary {
       alpn = []
       for (let i = 2; i < body.length;) { const n = body[i]!; alpn.push(body.subarray(i + 1, i + 1 + n).toString('latin1')); i += 1 + n }
     }
+    if (type === EXTENSION_SUPPORTED_VERSIONS && body.length >= 1) {
+      supportedVersions = []
+      for (let i = 1; i + 1 < body.length && i <= body[0]!; i += 2) supportedVersions.push(body.readUInt16BE(i))
+    }
     at += length
   }
-  return { extensions, serverName, alpn }
+  return { cipherSuites, extensions, serverName, alpn, supportedVersions }
 }

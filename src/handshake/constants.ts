@@ -63,10 +63,22 @@ export const AUTH_HEADER_LENGTH = 4
 export const PROOF_LENGTH = 32
 export const AUTH_MESSAGE_LENGTH = AUTH_HEADER_LENGTH + PROOF_LENGTH
 
+/**
+ * Every auth message ends in a u16 padding length and that many zero bytes, so its record length says
+ * nothing (TLS 1.3 adds a fixed 17 bytes per record). A sender draws the length uniformly from
+ * 0..MAX_AUTH_PADDING; a receiver refuses more.
+ */
+export const AUTH_PADDING_LENGTH_SIZE = 2
+export const MAX_AUTH_PADDING = 1024
+
 /** Level codes carried in the AuthHello/AuthReply level byte. */
 export const LEVEL_CODES = { basic: 0x01, strict: 0x02, 'full-strict': 0x03 } as const
 
-/** Time bounds of each handshake step (BEP: "Timeouts"). */
+/**
+ * Time bounds of the initiator's handshake steps (BEP: "Timeouts"). The responder's TLS handshake is
+ * bounded as an ordinary web server bounds it (see the listener); its wait for the AuthHello by
+ * AUTH_TIMEOUT_MS, after which the connection is the decoy's.
+ */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
 export const AUTH_TIMEOUT_MS = 10_000
 /** How long the one-port listener waits for enough bytes to classify a connection. */
@@ -78,8 +90,15 @@ export const SNIFF_TIMEOUT_MS = 10_000
  */
 export const MAX_CLIENT_HELLO_LENGTH = 16_384
 
-/** TLS 1.3 cipher suites bttls offers, in preference order (BEP: "TLS 1.3 profile"). */
+/**
+ * The TLS 1.3 cipher suites a connection may end up with (BEP: "TLS profile"). The initiator offers
+ * what its TLS library's HTTPS client offers, TLS 1.2 suites included; only these may be negotiated.
+ */
 export const CIPHER_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384'] as const
 export type CipherSuite = typeof CIPHER_SUITES[number]
-/** Key-exchange groups, in preference order. */
-export const GROUPS = ['X25519', 'P-256'] as const
+
+/** The ALPN list of the initiator's ClientHello: what a browser offers, so the hello names no protocol of ours. */
+export const ALPN_OFFER = ['h2', 'http/1.1'] as const
+
+/** Largest first application-data record the responder reads for an AuthHello (one TLS record). */
+export const MAX_RECORD_PAYLOAD = 16_384

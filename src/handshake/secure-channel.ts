@@ -12,9 +12,16 @@ export interface SecureChannel {
   readonly details: TlsDetails
 }
 
-/** TLS 1.3 or nothing: node:tls is configured for it, this re-checks what was actually negotiated. */
-export function negotiatedDetails (socket: TLSSocket, level: SwarmLevel): TlsDetails {
+/**
+ * TLS 1.3 or nothing. Both sides offer TLS 1.2 too, as every HTTPS client and server does, so what
+ * was negotiated is checked here, before the exporter is trusted for anything.
+ */
+export function requireTls13 (socket: TLSSocket): 'TLSv1.3' {
   const protocol = socket.getProtocol()
   if (protocol !== 'TLSv1.3') throw new TlsVersionError(`negotiated ${String(protocol)}, the BEP requires TLSv1.3`)
-  return { protocol, cipher: socket.getCipher().standardName, level: level.name }
+  return protocol
+}
+
+export function negotiatedDetails (socket: TLSSocket, level: SwarmLevel): TlsDetails {
+  return { protocol: requireTls13(socket), cipher: socket.getCipher().standardName, level: level.name }
 }

@@ -1,27 +1,32 @@
 /**
  * The responder's side of a bttls connection, read top to bottom:
  *
- *   1. TLS 1.3 handshake with a certificate that authenticates nothing (see throwaway-cert.ts).
- *   2. exporter := TLS-Exporter(EXPORTER_LABEL, "", 32)
- *   3. read exactly one AuthHello (bounded in bytes and time).
+ *   1. TLS handshake as an ordinary HTTPS server would do it (tls-profile.ts), with an ordinary
+ *      certificate that authenticates nothing (responder-certificate.ts).
+ *   2. TLS 1.3 or it is not ours. exporter := TLS-Exporter(EXPORTER_LABEL, "", 32)
+ *   3. read the first record of application data, in one read, whatever it holds; it must be exactly
+ *      one AuthHello.
  *   4. find the swarm: try the key of every swarm we serve at the offered level, as MSE's responder
- *      tries HASH('req2', infohash) for every torrent. No match: close without a word.
- *   5. the level's own peer checks (publisher signature, certificate), then AuthReply with our proof.
+ *      tries HASH('req2', infohash) for every torrent.
+ *   5. the level's own peer checks (publisher signature, certificate), then AuthReply with our proof,
+ *      held back so that the caller's first BitTorrent messages leave in the same record.
  *
- * The caller then sends its BitTorrent handshake first (the responder speaks first in bttls).
+ * Anything that fails in steps 2 to 5 is not a bttls peer of ours, and gets what a web server gives a
+ * visitor: the outcome is 'decoy', with the bytes already read, for the caller to hand to its decoy
+ * site. A prober cannot tell a wrong proof, an unknown swarm, a wrong level and a web request apart.
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { LevelMismatchError, UnknownSwarmError } from '../errors.js'
+import { BttlsError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
 import { basicSwarmKey } from '../levels/basic.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
-import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
-import { readAuthMessage } from './bounded-read.js'
-import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS } from './constants.js'
+import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from './auth-message.js'
+import { readFirstRecord } from './bounded-read.js'
+import { AUTH_TIMEOUT_MS } from './constants.js'
 import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
-import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
-import { createThrowawayCertificate } from './throwaway-cert.js'
+import { negotiatedDetails, requireTls13, type SecureChannel } from './secure-channel.js'
+import { CERTIFICATE_ROTATION_MS, createResponderCertificate, type CertificateAndKey } from './responder-certificate.js'
 import { responderContextOptions } from './tls-profile.js'
 
 /** A swarm the responder serves, with whatever the caller wants back when it matches. */
@@ -34,68 +39,117 @@ export interface InboundChannel<T> extends SecureChannel {
   readonly swarm: T
 }
 
+/** What an accepted TLS connection turned out to be. */
+export type InboundOutcome<T> =
+  | { readonly kind: 'peer', readonly channel: InboundChannel<T> }
+  /** Not a bttls peer of ours: `received` is what was read of it; `reason` says why, for our log only. */
+  | { readonly kind: 'decoy', readonly socket: TLSSocket, readonly received: Buffer, readonly reason: BttlsError }
+
+/**
+ * The TLS handshake bound of Node's https.Server (its `handshakeTimeout` default): a prober that stalls
+ * mid-handshake sees the timing of an ordinary Node web server.
+ */
+export const RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS = 120_000
+
+/** Longest the AuthReply waits for the BitTorrent messages it should share a record with. */
+export const AUTH_REPLY_HOLD_MS = 50
+
 export interface ResponderOptions {
   readonly keylog?: (line: Buffer) => void
   readonly tlsTimeoutMs?: number
   readonly authTimeoutMs?: number
+  /** The certificate to present (e.g. a real site's); default a generated one, rotated daily. */
+  readonly certificate?: CertificateAndKey
 }
 
 /** Runs the bttls responder's side for sockets the one-port listener already accepted. */
 export class TlsResponder {
   private readonly handshakes: ServerHandshakes
+  private rotation: NodeJS.Timeout | undefined
 
-  private constructor (server: Server, private readonly authTimeoutMs: number) {
+  private constructor (private readonly server: Server, private readonly authTimeoutMs: number) {
     this.handshakes = new ServerHandshakes(server)
   }
 
   static async create (options: ResponderOptions = {}): Promise<TlsResponder> {
-    const { cert, key } = await createThrowawayCertificate()
     const server = createServer({
       ...responderContextOptions(),
-      cert,
-      key,
-      handshakeTimeout: options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS
+      // A visitor that sends its request and half-closes still gets its answer, as from a Node https.Server
+      // (whose HTTP layer keeps the socket writable): the decoy must not be handed an already ended socket.
+      allowHalfOpen: true,
+      ...(options.certificate ?? await createResponderCertificate()),
+      handshakeTimeout: options.tlsTimeoutMs ?? RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS
     })
     if (options.keylog) server.on('keylog', options.keylog)
-    return new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS)
+    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS)
+    if (!options.certificate) {
+      responder.rotation = setInterval(() => { void responder.rotateCertificate() }, CERTIFICATE_ROTATION_MS)
+      responder.rotation.unref()
+    }
+    return responder
   }
 
-  /** Step 1: the TLS handshake on an accepted TCP socket whose first bytes looked like a ClientHello. */
+  /** A fresh generated key and certificate for connections from now on. */
+  async rotateCertificate (): Promise<void> {
+    this.server.setSecureContext({ ...responderContextOptions(), ...await createResponderCertificate() })
+  }
+
+  close (): void {
+    clearInterval(this.rotation)
+  }
+
+  /** Step 1: the TLS handshake on an accepted TCP socket. */
   handshake (raw: Socket): Promise<TLSSocket> {
     return this.handshakes.run(raw)
   }
 
-  /** Steps 1–5. Destroys the connection on any failure. */
-  async accept<T> (raw: Socket, candidates: () => Iterable<SwarmCandidate<T>>): Promise<InboundChannel<T>> {
-    let socket: TLSSocket | undefined
+  /**
+   * Steps 1–5. A failed TLS handshake rejects (the TLS stack has already answered as any web server
+   * would) and so does a peer that closes; every other failure is a 'decoy' outcome.
+   */
+  async accept<T> (raw: Socket, candidates: () => Iterable<SwarmCandidate<T>>): Promise<InboundOutcome<T>> {
+    let socket: TLSSocket
     try {
       socket = await this.handshake(raw)
+    } catch (err) {
+      raw.destroy()
+      throw err
+    }
+    let received: Buffer = Buffer.alloc(0)
+    try {
+      requireTls13(socket) // a TLS 1.2 client is a web visitor, not a peer
       const exporter = connectionExporter(socket)
-      const hello = decodeAuthMessage(await readAuthMessage(socket, this.authTimeoutMs, 'AuthHello'))
+      const first = await readFirstRecord(socket, this.authTimeoutMs)
+      if (first === undefined) throw new HandshakeTimeoutError(`no AuthHello within ${this.authTimeoutMs} ms`)
+      received = first
+      const hello = decodeAuthMessage(first)
       const helloHeader = authHeader(hello.level, hello.flags)
 
       const match = findSwarm(candidates(), hello.level, helloHeader, exporter, hello.proof)
       if (!match) {
-        // The peer gets the same silent close either way; only our log says which it was.
         if (hello.level === 'basic' && basicProofForStricterSwarm(candidates(), helloHeader, exporter, hello.proof)) {
           throw new LevelMismatchError('the initiator knows the infohash of a Strict torrent served here but not its secret: it offered a Basic proof')
         }
         throw new UnknownSwarmError(`no swarm served here matches the initiator's ${hello.level} proof (wrong infohash or secret, or an outsider)`)
       }
       const { level } = match.candidate
-      const details = negotiatedDetails(socket, level)
       // Check the initiator (signature, certificate) before answering: a peer that fails learns nothing
-      // from us, not even our certificate.
+      // from us, not even that we are a peer.
       await level.verifyPeer({ role: 'responder', socket, exporter, peerHeader: helloHeader, peerSignature: hello.signature, peerCertificate: hello.certificate })
       const flags = level.authFlags()
       const header = authHeader(hello.level, flags)
+      // Held (corked) until the caller's first BitTorrent messages join it (write-batching.ts releases it
+      // with them): one record, not two. Released anyway after AUTH_REPLY_HOLD_MS.
+      socket.cork()
+      setTimeout(() => { while (socket.writableCorked > 0) socket.uncork() }, AUTH_REPLY_HOLD_MS).unref()
       socket.write(encodeAuthMessage({
         level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), signature: level.authExtension('responder', header, exporter),
-        certificate: level.authCertificate?.('responder', header, exporter)
+        certificate: level.authCertificate?.('responder', header, exporter), padding: randomPaddingLength()
       }))
-      return { socket, level: match.candidate.level, swarmKey: match.key, swarm: match.candidate.swarm, details }
+      return { kind: 'peer', channel: { socket, level, swarmKey: match.key, swarm: match.candidate.swarm, details: negotiatedDetails(socket, level) } }
     } catch (err) {
-      socket?.destroy()
+      if (err instanceof BttlsError && !(err instanceof PeerClosedError)) return { kind: 'decoy', socket, received, reason: err }
+      socket.destroy()
       raw.destroy()
       throw err
     }
@@ -104,7 +158,7 @@ export class TlsResponder {
 
 /** Whether a Basic proof was made with the infohash of a swarm we serve at a stricter level. */
 function basicProofForStricterSwarm<T> (candidates: Iterable<SwarmCandidate<T>>, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
-  let found = false // no early exit: the close must not come sooner or later for a served infohash
+  let found = false // no early exit: the answer must not come sooner or later for a served infohash
   for (const candidate of candidates) {
     if (candidate.level.name === 'basic') continue
     for (const key of candidate.level.swarmKeys) {

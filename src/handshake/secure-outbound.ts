@@ -2,9 +2,10 @@
  * The initiator's side of a bttls connection (BEP: "Binding the BitTorrent session to the TLS session"),
  * read top to bottom:
  *
- *   1. TLS 1.3 handshake: no SNI, no ALPN, the responder's certificate is not trusted for anything.
+ *   1. TLS handshake with the ClientHello of an ordinary HTTPS client (tls-profile.ts); TLS 1.3 or we
+ *      close. The responder's certificate is not trusted for anything.
  *   2. exporter := TLS-Exporter(EXPORTER_LABEL, "", 32)
- *   3. send AuthHello with our proof under the swarm key.
+ *   3. send AuthHello with our proof under the swarm key and random padding, in one write (one record).
  *   4. read exactly one AuthReply (bounded in bytes and time) and verify the responder's proof.
  *   5. the level's own peer checks.
  *
@@ -13,9 +14,9 @@
  */
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
+import { DecoyAnswerError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
 import type { SwarmLevel } from '../levels/level.js'
-import { authHeader, decodeAuthMessage, encodeAuthMessage } from './auth-message.js'
+import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from './auth-message.js'
 import { readAuthMessage } from './bounded-read.js'
 import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from './constants.js'
 import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
@@ -54,13 +55,14 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     const header = authHeader(level.name, flags)
     socket.write(encodeAuthMessage({
       level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), signature: level.authExtension('initiator', header, exporter),
-      certificate: level.authCertificate?.('initiator', header, exporter)
+      certificate: level.authCertificate?.('initiator', header, exporter), padding: randomPaddingLength()
     }))
 
+    const notServed = `it does not serve this swarm at level ${level.name}${level.name === 'basic' ? '' : ', or our secret, passphrase or key is not the swarm\'s'}`
     const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply').catch((err: Error) => {
-      throw err instanceof PeerClosedError
-        ? new PeerClosedError(`the responder closed without an AuthReply: it does not serve this swarm at level ${level.name}${level.name === 'basic' ? '' : ', or our secret, passphrase or key is not the swarm\'s'}`)
-        : err
+      if (err instanceof PeerClosedError) throw new PeerClosedError(`the responder closed without an AuthReply: ${notServed}`)
+      if (err instanceof DecoyAnswerError) throw new DecoyAnswerError(`the responder answered as a web server: ${notServed}`)
+      throw err
     }))
     if (reply.level !== level.name) {
       throw new LevelMismatchError(`responder answered at level ${reply.level}, we asked for ${level.name}`)

@@ -1,34 +1,42 @@
 /**
- * The TLS 1.3 profile of the BEP ("TLS 1.3 profile"): version, suites, groups, and what the
- * initiator must NOT send. One place, so initiator and responder cannot disagree.
+ * The TLS profile of the BEP ("TLS profile"). Both sides look like ordinary HTTPS on the wire:
+ *
+ *   initiator  the ClientHello of Node's own HTTPS client (its default versions, suites, groups and
+ *              signature algorithms, TLS 1.2 offered too) with the ALPN list of a browser, and no
+ *              server name: peers are dialed by address, as an HTTPS client dials an IP literal.
+ *   responder  a web server: TLS 1.2 and 1.3, HelloRetryRequest for other groups, ALPN as Node's
+ *              https.Server selects it, an ordinary certificate (responder-certificate.ts).
+ *
+ * A bttls connection is TLS 1.3 or nothing: secure-channel.ts checks what was negotiated, and the
+ * responder hands a TLS 1.2 client to its decoy web site.
  */
 import type { ConnectionOptions, SecureContextOptions } from 'node:tls'
-import { CIPHER_SUITES, GROUPS, type CipherSuite } from './constants.js'
+import { ALPN_OFFER, CIPHER_SUITES, type CipherSuite } from './constants.js'
 
-const common = {
-  minVersion: 'TLSv1.3',
-  maxVersion: 'TLSv1.3',
-  ciphers: CIPHER_SUITES.join(':'),
-  ecdhCurve: GROUPS.join(':')
-} as const
+/**
+ * The ALPN protocols the responder selects from, as Node's https.Server does by default: http/1.1
+ * only, so every client that offers it (our initiators, browsers, curl) gets an HTTP/1.1 decoy.
+ */
+export const RESPONDER_ALPN = ['http/1.1']
 
-/** Responder context options; the caller adds the (throwaway or level-specific) certificate. */
-export function responderContextOptions (): SecureContextOptions {
-  return { ...common }
+/** Responder options; the caller adds the certificate. Versions, suites and groups stay Node's defaults. */
+export function responderContextOptions (): SecureContextOptions & { ALPNProtocols: string[] } {
+  return { ALPNProtocols: [...RESPONDER_ALPN] }
 }
 
 /**
- * Initiator options. No `servername`: Node sends SNI only when given one, and the BEP forbids SNI
- * (it is cleartext). No ALPN: it would fingerprint the protocol at no security gain. The responder's
- * certificate is not checked by TLS; the proof exchange authenticates the swarm instead.
+ * Initiator options. No `servername`: Node sends SNI only when given one, and an HTTPS client dialing
+ * an address sends none either. The responder's certificate is not checked by TLS; the proof
+ * exchange authenticates the swarm instead.
  *
- * `suites` narrows the offer to some of the profile's suites (benchmarks pick AES-GCM or ChaCha20
- * this way); anything outside the profile is refused rather than offered.
+ * `suites` narrows the offer to some TLS 1.3 suites (benchmarks pick AES-GCM or ChaCha20 this way).
+ * It changes the ClientHello's fingerprint, so it is a measurement knob, never a default.
  */
 export function initiatorOptions (suites?: readonly CipherSuite[]): ConnectionOptions {
-  if (suites === undefined) return { ...common, rejectUnauthorized: false }
+  const options: ConnectionOptions = { ALPNProtocols: [...ALPN_OFFER], rejectUnauthorized: false }
+  if (suites === undefined) return options
   if (suites.length === 0 || suites.some(s => !(CIPHER_SUITES as readonly string[]).includes(s))) {
     throw new RangeError(`cipher suites must be a non-empty subset of ${CIPHER_SUITES.join(', ')}`)
   }
-  return { ...common, ciphers: suites.join(':'), rejectUnauthorized: false }
+  return { ...options, minVersion: 'TLSv1.3', ciphers: suites.join(':') }
 }

@@ -3,6 +3,8 @@
  * torrent, and outgoing connections made under the session's policy. This is the library entry
  * point the CLI and the demo use.
  */
+import type { Decoy } from '../wire/decoy.js'
+import type { CertificateAndKey } from '../handshake/responder-certificate.js'
 import { EventEmitter } from 'node:events'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { DialError } from '../errors.js'
@@ -83,6 +85,10 @@ export interface SessionOptions {
    * Off by default: it answers anyone who names the infohash in cleartext with our certificate.
    */
   readonly libtorrentCompat?: boolean
+  /** Who gets TLS visitors that are not our peers (BEP: "Wire image"); default the built-in site. */
+  readonly decoy?: Decoy
+  /** The TLS certificate our listener presents; default a generated one, rotated daily. */
+  readonly certificate?: CertificateAndKey
 }
 
 /** A peer learned from PEX, a tracker, the DHT or the user, with what the source says of bttls. */
@@ -170,7 +176,9 @@ export class Session extends EventEmitter<SessionEvents> {
       swarms: () => session?.servedSwarms() ?? [],
       sniffTimeoutMs: options.timeouts?.sniffMs,
       tlsTimeoutMs: options.timeouts?.tlsMs,
-      authTimeoutMs: options.timeouts?.authMs
+      authTimeoutMs: options.timeouts?.authMs,
+      decoy: options.decoy,
+      certificate: options.certificate
     })
     session = new Session(listener, options, keylog)
     const s = session

@@ -1,10 +1,16 @@
 /**
  * One listening port for every torrent and every transport (BEP: "Same-port detection").
- * Each accepted connection is classified by its first bytes (sniff.ts) and then:
+ * Under require-tls, the probe-resistant posture, every connection goes to the TLS stack as it would
+ * on a web server: no byte is read before it, so garbage, plaintext BitTorrent and MSE meet what any
+ * Node HTTPS server answers. Under the other policies each connection is classified by its first bytes
+ * (sniff.ts) and then:
  *
  *   tls    bttls handshake (secure-inbound.ts): the initiator's proof selects the swarm.
  *   plain  the peer's BEP 3 handshake names the infohash.
  *   mse    MSE/PE: HASH('req2', infohash) XOR HASH('req3', S) selects the swarm.
+ *
+ * A TLS connection that is not a bttls peer of ours (a web visitor, a prober, a wrong proof) is handed
+ * to the decoy web site with what was read of it (decoy.ts).
  *
  * The policy and the swarm's level decide what may join. Refusals are reported as 'refused' events
  * with a typed error; nothing a peer sends can throw out of here.
@@ -16,6 +22,9 @@ import type Wire from 'bittorrent-protocol'
 import { HandshakeTimeoutError, MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
 import { AUTH_TIMEOUT_MS, SNIFF_TIMEOUT_MS } from '../handshake/constants.js'
 import { TlsResponder } from '../handshake/secure-inbound.js'
+import type { CertificateAndKey } from '../handshake/responder-certificate.js'
+import type { Decoy } from './decoy.js'
+import { siteDecoy } from './decoy-site.js'
 import { SNIFF_MAX_BYTES, sniff } from '../handshake/sniff.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { createGuardedWire } from './guarded-wire.js'
@@ -44,6 +53,10 @@ export interface ListenerOptions {
   readonly sniffTimeoutMs?: number
   readonly tlsTimeoutMs?: number
   readonly authTimeoutMs?: number
+  /** Who gets TLS visitors that are not our peers; default the built-in site (decoy-site.ts). */
+  readonly decoy?: Decoy
+  /** The TLS certificate to present; default a generated one (responder-certificate.ts). */
+  readonly certificate?: CertificateAndKey
 }
 
 export interface Refusal {
@@ -51,6 +64,8 @@ export interface Refusal {
   readonly transport?: TransportKind
   readonly remoteAddress: string
   readonly remotePort: number
+  /** The connection was handed to the decoy web site rather than closed. */
+  readonly decoy?: boolean
 }
 
 export interface PeerListenerEvents {
@@ -65,6 +80,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private constructor (
     private readonly server: net.Server,
     private readonly responder: TlsResponder,
+    private readonly decoy: Decoy,
     private readonly options: ListenerOptions
   ) {
     super()
@@ -74,12 +90,14 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
 
   static async listen (options: ListenerOptions): Promise<PeerListener> {
     const responder = await TlsResponder.create(options)
-    const server = net.createServer({ pauseOnConnect: true })
+    // No Nagle, as the dialer and as web servers (node:http's default): a held AuthReply must not wait
+    // for the ACK of the session tickets sent just before it.
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
     })
-    return new PeerListener(server, responder, options)
+    return new PeerListener(server, responder, options.decoy ?? siteDecoy(), options)
   }
 
   get port (): number {
@@ -88,6 +106,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
 
   async close (): Promise<void> {
     for (const socket of this.sockets) socket.destroy()
+    this.responder.close()
+    await this.decoy.close()
     await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
@@ -99,33 +119,49 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     const remotePort = raw.remotePort ?? 0
     let transport: TransportKind | undefined
     try {
-      const first = await readFirstBytes(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS)
-      transport = classify(first)
-      raw.unshift(first)
-      if (transport !== 'tls' && this.options.policy === 'require-tls') {
-        throw new PolicyViolationError(`${transport} connection refused: policy is require-tls`)
+      if (this.options.policy === 'require-tls') {
+        transport = 'tls' // whatever the bytes are, the TLS stack answers them, as on any web server
+      } else {
+        const first = await readFirstBytes(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS)
+        transport = classify(first)
+        raw.unshift(first)
       }
       const link = transport === 'tls'
         ? await this.acceptTls(raw)
         : transport === 'plain' ? await this.acceptPlain(raw) : await this.acceptMse(raw)
-      this.emit('link', link)
+      if (link !== undefined) this.emit('link', link)
     } catch (err) {
       raw.destroy()
       this.emit('refused', { error: err as Error, transport, remoteAddress, remotePort })
     }
   }
 
-  private async acceptTls (raw: net.Socket): Promise<PeerLink> {
-    // bttls initiators send no SNI; libtorrent's SSL-torrent profile puts the infohash there.
-    const hello = parseClientHelloOrUndefined(await peekFirstRecord(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS))
-    if (hello?.serverName !== undefined) {
-      const { socket, swarm } = await this.libtorrent.accept(raw, hello.serverName)
-      return pipeWire(socket, 'tcpIncoming', 0, 'tls', raw, swarm.wireInfoHash, LIBTORRENT_PROFILE_DETAILS(socket)).link
+  /** A bttls peer's link, or undefined when the connection went to the decoy (reported as refused). */
+  private async acceptTls (raw: net.Socket): Promise<PeerLink | undefined> {
+    // libtorrent's SSL-torrent profile names the torrent in SNI; its ClientHello is read only when such
+    // a torrent is served (opt-in), because waiting for a whole record is not what a web server does.
+    if (this.libtorrentServed()) {
+      const hello = parseClientHelloOrUndefined(await peekFirstRecord(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS))
+      if (hello?.serverName !== undefined && this.libtorrent.find(hello.serverName) !== undefined) {
+        const { socket, swarm } = await this.libtorrent.accept(raw, hello.serverName)
+        return pipeWire(socket, 'tcpIncoming', 0, 'tls', raw, swarm.wireInfoHash, LIBTORRENT_PROFILE_DETAILS(socket)).link
+      }
     }
-    const channel = await this.responder.accept(raw, () => candidates(this.options.swarms()))
+    const outcome = await this.responder.accept(raw, () => candidates(this.options.swarms()))
+    if (outcome.kind === 'decoy') {
+      this.decoy.take(outcome.socket, outcome.received)
+      this.emit('refused', { error: outcome.reason, transport: 'tls', remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0, decoy: true })
+      return undefined
+    }
+    const { channel } = outcome
     // The BT handshakes must carry the form of the infohash whose key verified (BEP: "Rules for both sides").
     const control = pipeWire(channel.socket, 'tcpIncoming', 0, 'tls', raw, wireForm(channel.swarmKey.infoHash), channel.details)
     return control.link
+  }
+
+  private libtorrentServed (): boolean {
+    for (const swarm of this.options.swarms()) if (swarm.libtorrentSsl) return true
+    return false
   }
 
   private async acceptPlain (raw: net.Socket): Promise<PeerLink> {
@@ -260,7 +296,7 @@ export function pipeWire (
     remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
   })
   socket.pipe(wire as unknown as NodeJS.WritableStream)
-  batchWrites(wire, socket)
+  batchWrites(wire, socket, { fullRecords: transport === 'tls' })
   wire.pipe(socket)
   return control
 }

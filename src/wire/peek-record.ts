@@ -1,10 +1,11 @@
 /**
  * Reads the first TLS record of a connection without consuming it, so the listener can see the whole
  * ClientHello (its SNI selects libtorrent's profile) before handing the socket to a TLS stack.
- * Bounded: one record is at most 2^14 + 5 bytes (the sniffer already checked the length), in time.
+ * Bounded: one record is at most 2^14 + 5 bytes (anything announcing more is not read on), in time.
  */
 import type { Socket } from 'node:net'
 import { HandshakeTimeoutError, UnrecognizedProtocolError } from '../errors.js'
+import { MAX_RECORD_PAYLOAD } from '../handshake/constants.js'
 
 export function peekFirstRecord (raw: Socket, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -21,7 +22,9 @@ export function peekFirstRecord (raw: Socket, timeoutMs: number): Promise<Buffer
     }
     const onData = (chunk: Buffer): void => {
       buffered = Buffer.concat([buffered, chunk])
-      if (buffered.length >= need()) finish(null)
+      // Not a handshake record of a plausible size: no ClientHello to read, the TLS stack answers it.
+      const notHello = buffered[0] !== 0x16 || (buffered.length >= 5 && buffered.readUInt16BE(3) > MAX_RECORD_PAYLOAD)
+      if (notHello || buffered.length >= need()) finish(null)
     }
     const onClose = (): void => finish(new UnrecognizedProtocolError('connection closed inside its first TLS record'))
     const timer = setTimeout(() => finish(new HandshakeTimeoutError(`first TLS record not complete within ${timeoutMs} ms`)), timeoutMs)

@@ -14,6 +14,8 @@ import { CertificateManager } from '../../tracker/certificate-manager.js'
 import type { Metainfo } from '../../torrent/metainfo.js'
 import { randomBytes } from 'node:crypto'
 import type { TransportKind } from '../../wire/peer-link.js'
+import type { Decoy } from '../../wire/decoy.js'
+import type { CertificateAndKey } from '../../handshake/responder-certificate.js'
 
 export interface PeerCommandArgs {
   input: string
@@ -35,6 +37,10 @@ export interface PeerCommandArgs {
   trackers?: string[]
   /** --dht-bootstrap host:port: run a DHT node bootstrapped from these (none: no DHT). */
   dhtBootstrap?: string[]
+  /** --decoy / --decoy-site: who gets TLS visitors that are not our peers (default the built-in page). */
+  decoy?: Decoy
+  /** --tls-cert / --tls-key: the certificate our port presents. */
+  certificate?: CertificateAndKey
 }
 
 export interface StartedPeer {
@@ -58,6 +64,8 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
   const session = await Session.start({
     port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, libtorrentCompat: args.libtorrentSsl === true,
     trackers: { extra: args.trackers ?? [] },
+    ...(args.decoy ? { decoy: args.decoy } : {}),
+    ...(args.certificate ? { certificate: args.certificate } : {}),
     ...((args.dhtBootstrap ?? []).length > 0 ? { dht: { bootstrap: args.dhtBootstrap! } } : {})
   })
   reportDiscovery(session, reporter)
