@@ -15,7 +15,7 @@ export interface Endpoint { readonly address: string, readonly port: number }
 export interface StreamDirection {
   /** The reassembled stream from its first byte, cut at `maxBytes` or at the first hole. */
   readonly bytes: Buffer
-  /** Where each segment's new bytes start in `bytes`, and when they arrived; ascending offsets. */
+  /** Where each segment's new bytes start in `bytes`, and when they could be read in order; ascending. */
   readonly arrivals: ReadonlyArray<{ readonly offset: number, readonly timeUs: number }>
   /** Payload bytes seen in all (beyond the kept prefix too), without retransmissions. */
   readonly totalBytes: number
@@ -75,7 +75,8 @@ class DirectionBuilder {
       const end = p.offset + p.payload.length
       if (end <= next) continue // all seen already
       if (p.offset > next) { hole = true; break }
-      arrivals.push({ offset: next, timeUs: p.timeUs })
+      // In-order delivery: bytes that came early are readable only once the bytes before them are.
+      arrivals.push({ offset: next, timeUs: Math.max(p.timeUs, arrivals[arrivals.length - 1]?.timeUs ?? 0) })
       chunks.push(p.payload.subarray(next - p.offset))
       next = end
     }
