@@ -140,3 +140,11 @@ export function recordString (units: readonly Unit[]): string {
     return `${u.dir}${u.length}${gap >= 1 ? `@${gap.toFixed(1)}` : ''}`
   }).join(' ')
 }
+
+/** A sample as the JSON stores it: each unit on one line, `>53/23@12.345` (direction, length, content type, ms since the SYN). */
+export type StoredSample = Omit<FlowSample, 'records' | 'segments'> & { readonly records: string[], readonly segments: string[] }
+
+export function storedSample (s: FlowSample): StoredSample {
+  const unit = (u: Unit): string => `${u.dir}${u.length}${u.type !== undefined ? `/${u.type}` : ''}@${u.ms}`
+  return { ...s, records: s.records.map(unit), segments: s.segments.map(unit) }
+}

@@ -3,22 +3,18 @@
  * segments (IPv4 or IPv6 in Ethernet, Linux cooked, BSD null or raw-IP framing). Checksums are left
  * zero: the reader never checks them (tcpdump on `lo` sees offloaded, unchecked sums too).
  */
+import { LINKTYPE, type TcpSegment } from '../../bench/wire-image/pcap.js'
 
-export interface SegmentSpec {
-  readonly timeUs: number
-  readonly src: string
-  readonly dst: string
-  readonly srcPort: number
-  readonly dstPort: number
-  readonly seq: number
+/** A segment to write: the reader's fields, with the flags as letters (any of S A F R P). */
+export type SegmentSpec = Pick<TcpSegment, 'timeUs' | 'src' | 'dst' | 'srcPort' | 'dstPort' | 'seq'> & {
   readonly ack?: number
-  readonly flags: string // any of S A F R P
+  readonly flags: string
   readonly payload?: Buffer
 }
 
 export type Framing = 'ethernet' | 'sll' | 'sll2' | 'null' | 'raw'
 
-const LINKTYPES: Record<Framing, number> = { ethernet: 1, sll: 113, sll2: 276, null: 0, raw: 101 }
+const LINKTYPES: Record<Framing, number> = { ethernet: LINKTYPE.ETHERNET, sll: LINKTYPE.LINUX_SLL, sll2: LINKTYPE.LINUX_SLL2, null: LINKTYPE.NULL, raw: LINKTYPE.RAW }
 
 function tcpHeader (s: SegmentSpec): Buffer {
   const h = Buffer.alloc(20)
