@@ -11,7 +11,7 @@ import type { Peer, ProcessGroup } from '../../interop/lib/processes.js'
 import { bttlsCreate, bttlsSeed, type Policy } from './bttls-cli.js'
 import { answerClass, classifyProbe, verdict, type ProbeAnswer } from './probe-answers.js'
 import { ProbeRelay } from './probe-relay.js'
-import { PROBES, sendProbe, type ProbeEnv } from './probes.js'
+import { PROBES, sendProbe, type ClientView, type ProbeEnv } from './probes.js'
 import type { WebServers } from './web-servers.js'
 
 export interface ProbeTarget { readonly name: string, readonly host: string, readonly port: number }
@@ -91,10 +91,12 @@ async function probeTargets (targets: readonly ProbeTarget[], env: ProbeEnv, o: 
     const relay = await ProbeRelay.start(target)
     try {
       // The hard bound: whatever happens inside, a probe ends a little after its cap.
+      let timer: NodeJS.Timeout | undefined
       const client = await Promise.race([
         sendProbe(probe, relay, env, o.capMs),
-        new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('probe overran its cap')), o.capMs * 2 + 5000))
-      ])
+        new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`probe ${probe.id} overran its cap`)), o.capMs * 2 + 5000) })
+      ]).catch((err: Error): ClientView => ({ data: Buffer.alloc(0), referenceAt: performance.now(), reference: 'connect', error: err.message }))
+        .finally(() => clearTimeout(timer))
       const answer = classifyProbe(relay.observation(), client)
       if (++done % 20 === 0) o.log(`  probes: ${done}/${jobs.length}`)
       return { probe, target, answer }
