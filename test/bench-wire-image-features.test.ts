@@ -11,6 +11,9 @@ import { scoreRules } from '../bench/wire-image/rules.js'
 import { flowSample, recordString, type FlowSample } from '../bench/wire-image/samples.js'
 import { tcpFlows } from '../bench/wire-image/tcp-flows.js'
 import { treeDatasets } from '../bench/wire-image/trees.js'
+import { cleartextScan } from '../bench/wire-image/analysis.js'
+import { infohashNeedles } from '../bench/wire-image/bttls-cli.js'
+import { occurrences } from '../bench/wire-image/traffic.js'
 import { tlsRecord, writePcap, type SegmentSpec } from './helpers/pcap-writer.js'
 
 /** Units from the lab's notation: ">22:204 <22:122 <20:1 …" (type:length), 1 ms apart. */
@@ -157,4 +160,23 @@ t.test('tree datasets: one per feature set and question, fixed-width rows, label
     t.ok(d.X.every(row => row.length === d.featureNames.length), `${d.name}: fixed width`)
   }
   t.same(sets.find(d => d.name === 'bttls vs https: post10')!.y, ['bttls', 'bttls', 'https', 'https'], 'non-TLS flows stay out of TLS sets')
+})
+
+t.test('cleartext scan: infohash needles (raw, hex, HEX, v2 cut to 20 bytes), counted per kind', async t => {
+  const v1 = 'ab'.repeat(20)
+  const v2 = 'cd'.repeat(32)
+  const needles = infohashNeedles({ infoHashV1: v1, infoHashV2: v2 })
+  t.equal(needles.length, 9)
+  t.ok(needles.some(n => n.equals(Buffer.from(v2.slice(0, 40), 'hex'))), 'the 20-byte v2 form')
+  const handshake = Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(8), Buffer.from(v1, 'hex')])
+  t.equal(needles.reduce((n, needle) => n + occurrences(handshake, needle), 0), 1)
+  t.equal(occurrences(Buffer.from('aaaa'), Buffer.from('aa')), 3, 'overlapping matches count')
+  const label = (kind: FlowSample['kind']): FlowSample['kind'] => kind
+  const runs = [
+    { label: { kind: label('bttls'), variant: 'b' }, server: 's', seconds: 1, connections: 1, infohashHits: 0 },
+    { label: { kind: label('plain'), variant: 'p' }, server: 's', seconds: 1, connections: 1, infohashHits: 2 },
+    { label: { kind: label('plain'), variant: 'p' }, server: 's', seconds: 1, connections: 1, infohashHits: 1 },
+    { label: { kind: label('https'), variant: 'h' }, server: 's', seconds: 1, connections: 1 }
+  ]
+  t.same(cleartextScan(runs), [{ kind: 'bttls', flows: 1, hits: 0 }, { kind: 'plain', flows: 2, hits: 3 }], 'flows without needles are not counted')
 })

@@ -6,6 +6,7 @@
 import type { ProbeSection } from './probe-battery.js'
 import type { RuleScore } from './rules.js'
 import { recordString, type ClientHelloInfo, type FlowSample } from './samples.js'
+import type { RunRecord } from './traffic.js'
 import type { TreeResult } from './trees.js'
 
 export interface HelloRow {
@@ -80,6 +81,19 @@ export function exampleSequences (samples: readonly FlowSample[]): ExampleSequen
     const s = [...group].sort((a, b) => (a.size ?? 0) - (b.size ?? 0))[Math.floor(group.length / 2)]!
     return { name, size: s.size ?? 0, handshakeRecords: s.tls ? s.handshakeRecords : undefined, sequence: recordString((s.tls ? s.records : s.segments).slice(0, 30)) }
   }).sort((a, b) => a.name.localeCompare(b.name))
+}
+
+export interface CleartextScan { readonly kind: string, readonly flows: number, readonly hits: number }
+
+/** Infohash hits per kind (the "keep": none in any cleartext byte of bttls; plain is the control). */
+export function cleartextScan (runs: readonly RunRecord[]): CleartextScan[] {
+  const out = new Map<string, { flows: number, hits: number }>()
+  for (const r of runs) {
+    if (r.infohashHits === undefined) continue
+    const row = out.get(r.label.kind) ?? { flows: 0, hits: 0 }
+    out.set(r.label.kind, { flows: row.flows + 1, hits: row.hits + r.infohashHits })
+  }
+  return [...out.entries()].map(([kind, v]) => ({ kind, ...v }))
 }
 
 export type Verdict = 'met' | 'missed' | 'not measured'

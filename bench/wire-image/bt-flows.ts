@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { JsonChild } from '../json-child.js'
 import type { WorkerArgs } from '../worker.js'
-import { bttlsCreate } from './bttls-cli.js'
+import { bttlsCreate, infohashNeedles } from './bttls-cli.js'
 import type { PlannedFlow, TrafficContext } from './flows.js'
 
 const WORKER = fileURLToPath(new URL('../worker.js', import.meta.url))
@@ -24,13 +24,14 @@ export async function planBtFlows (ctx: TrafficContext, transport: 'plain' | 'ms
     await mkdir(join(dir, 'out'), { recursive: true })
     const torrent = join(dir, `${file.name}.torrent`)
     // A v1 torrent, as the older transports' peers would use.
-    bttlsCreate(file.path, torrent, ['--v1'])
+    const created = bttlsCreate(file.path, torrent, ['--v1'])
     const port = (transport === 'plain' ? PLAIN_FIRST_PORT : MSE_FIRST_PORT) + i
     let seed: JsonChild | undefined
     let get: JsonChild | undefined
     flows.push({
       label: { kind: transport, variant: transport === 'plain' ? 'plaintext BitTorrent' : 'MSE/PE, RC4', size: file.size },
       server: { address: '127.0.0.1', port },
+      needles: infohashNeedles(created),
       setUp: async () => {
         const seedArgs: WorkerArgs = { role: 'seed', torrent, dir: ctx.filesDir, port }
         seed = new JsonChild(WORKER, [JSON.stringify(seedArgs)])

@@ -22,6 +22,15 @@ export function bttlsCreate (file: string, out: string, extra: readonly string[]
   return { infoHashV1: created.infoHashV1 as string | undefined, infoHashV2: created.infoHashV2 as string | undefined }
 }
 
+/**
+ * What must never be in cleartext: each infohash as raw bytes, hex and HEX (v2 also cut to the
+ * 20 bytes BEP 52 uses on the wire).
+ */
+export function infohashNeedles (c: Created): Buffer[] {
+  const hashes = [c.infoHashV1, c.infoHashV2, c.infoHashV2?.slice(0, 40)].filter((h): h is string => h !== undefined)
+  return hashes.flatMap(h => [Buffer.from(h, 'hex'), Buffer.from(h.toLowerCase()), Buffer.from(h.toUpperCase())])
+}
+
 /** `bttls ca create --out <dir>` (Full Strict's swarm CA). */
 export function bttlsCaCreate (dir: string): void {
   const r = spawnSync(process.execPath, [BTTLS_BIN, 'ca', 'create', '--out', dir, '--json'], { encoding: 'utf8', timeout: 60_000 })

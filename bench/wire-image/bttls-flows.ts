@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createPeerKeyAndCsr, issuePeerCertificate } from '../../src/levels/full-strict/certificate-profile.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import type { Peer } from '../../interop/lib/processes.js'
-import { bttlsCaCreate, bttlsCreate, bttlsGet, bttlsSeed } from './bttls-cli.js'
+import { bttlsCaCreate, bttlsCreate, bttlsGet, bttlsSeed, infohashNeedles } from './bttls-cli.js'
 import type { PlannedFlow, TrafficContext } from './flows.js'
 import { bttlsVariant, sizeLabel } from './plan.js'
 
@@ -49,7 +49,7 @@ export async function planBttlsFlows (ctx: TrafficContext): Promise<PlannedFlow[
       }
       levelFlags.push('--full-strict', '--ca', join(caDir, 'ca.pem'))
     }
-    bttlsCreate(file.path, torrent, [...levelFlags, ...(pieceLength !== undefined ? ['--piece-length', String(pieceLength)] : [])])
+    const created = bttlsCreate(file.path, torrent, [...levelFlags, ...(pieceLength !== undefined ? ['--piece-length', String(pieceLength)] : [])])
     const seedFlags = level === 'full-strict' ? await peerCertificate(ca!, torrent, dir, 'seeder') : []
     const getFlags = level === 'full-strict' ? await peerCertificate(ca!, torrent, dir, 'leecher') : []
     const server = { address: seederHost(i), port: BTTLS_FIRST_PORT + i }
@@ -57,6 +57,7 @@ export async function planBttlsFlows (ctx: TrafficContext): Promise<PlannedFlow[
     flows.push({
       label: { kind: 'bttls', variant: `${level}, ${pieceLength === undefined ? 'default' : `${pieceLength / 1024} KiB`} pieces`, size: file.size },
       server,
+      needles: infohashNeedles(created),
       setUp: async () => {
         seed = await bttlsSeed(ctx.procs, torrent, file.path, { host: server.address, port: server.port, policy: 'require-tls', extra: seedFlags, logPrefix: ctx.logFile(`bttls-seed-${i}`) })
       },

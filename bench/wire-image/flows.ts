@@ -16,6 +16,8 @@ export interface PlannedFlow {
   readonly setUp?: () => Promise<void>
   readonly transfer: () => Promise<void>
   readonly tearDown?: () => Promise<void>
+  /** Byte strings that must not appear in cleartext (the infohashes), counted in both directions. */
+  readonly needles?: readonly Buffer[]
   /** Hello-only connections may fail after their hello (a client and server with no common ALPN). */
   readonly mayFail?: boolean
 }

@@ -93,6 +93,8 @@ export function wireImageMarkdown (run: WireImageRun, chart: string): string {
     const failed = traffic.runs.filter(r => r.error !== undefined)
     out.push('### Capture', '', `tcpdump \`${traffic.capture.filter}\` on lo: ${traffic.capture.packets ?? '?'} packets, ${traffic.capture.droppedByKernel ?? '?'} dropped by the kernel, ` +
       `${(traffic.capture.bytes / 2 ** 20).toFixed(1)} MiB; ${traffic.samples.length} flows measured of ${traffic.runs.length} run${failed.length > 0 ? `; failed runs:\n\n${failed.map(r => `- ${r.label.kind} ${r.label.variant}: ${r.error ?? ''}`).join('\n')}` : ''}.`, '')
+    out.push('Infohash in cleartext (each v1/v2 infohash as raw bytes, hex and HEX, both directions, the first 2 MiB of each): ' +
+      traffic.cleartext.map(c => `${c.kind} ${c.hits} hits in ${c.flows} flows`).join('; ') + '.', '')
     const holes = traffic.samples.filter(s => s.hole).length
     if (holes > 0) out.push(`${holes} flows have a hole in a stream (packets the capture missed); their records stop there.`, '')
   }

@@ -2,7 +2,7 @@
 import type { Client } from '../../interop/lib/clients.js'
 import type { Section } from '../analysis.js'
 import type { Machine } from '../machine.js'
-import type { ExampleSequence, HelloRow, ServerRow, Target } from './analysis.js'
+import type { CleartextScan, ExampleSequence, HelloRow, ServerRow, Target } from './analysis.js'
 import type { RunOptions } from './plan.js'
 import type { ProbeSection } from './probe-battery.js'
 import type { RuleScore } from './rules.js'
@@ -18,6 +18,8 @@ export interface TrafficSection {
   readonly hellos: readonly HelloRow[]
   readonly servers: readonly ServerRow[]
   readonly examples: readonly ExampleSequence[]
+  /** Infohash occurrences in the captured bytes (the first 2 MiB of each direction), per kind. */
+  readonly cleartext: readonly CleartextScan[]
   readonly rules: readonly RuleScore[]
   readonly trees: { readonly skipped?: string, readonly results: readonly TreeResult[] }
   /** Every measured flow; records and segments as `>53/23@12.345` (direction, length, content type, ms since the SYN). */

@@ -31,7 +31,7 @@ import type { Section } from '../analysis.js'
 import { valueOf } from '../analysis.js'
 import { machine as describeMachine } from '../machine.js'
 import { timed } from '../sections.js'
-import { evaluateTargets, exampleSequences, helloRows, serverRows } from './analysis.js'
+import { cleartextScan, evaluateTargets, exampleSequences, helloRows, serverRows } from './analysis.js'
 import { planBtFlows } from './bt-flows.js'
 import { BTTLS_BIN, type Policy } from './bttls-cli.js'
 import { planBttlsFlows } from './bttls-flows.js'
@@ -200,6 +200,7 @@ async function runTrafficSection (ctx: TrafficContext, work: string, noTrees: st
     hellos: helloRows(samples),
     servers: serverRows(samples),
     examples: exampleSequences(samples),
+    cleartext: cleartextScan(captured.runs),
     rules,
     trees,
     samples: samples.map(storedSample)

@@ -17,6 +17,8 @@ export interface RunRecord {
   readonly seconds: number
   /** Connections to the server in the window (the largest one is the sample). */
   readonly connections: number
+  /** Infohash occurrences in the captured bytes of its connections, both directions (flows with needles). */
+  readonly infohashHits?: number
   readonly error?: string
 }
 
@@ -24,6 +26,13 @@ export interface TrafficResult {
   readonly samples: FlowSample[]
   readonly runs: RunRecord[]
   readonly capture: { readonly file: string, readonly filter: string, readonly packets?: number, readonly droppedByKernel?: number, readonly bytes: number }
+}
+
+/** How often `needle` occurs in `haystack` (overlaps counted). */
+export function occurrences (haystack: Buffer, needle: Buffer): number {
+  let n = 0
+  for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) n++
+  return n
 }
 
 /** Microseconds of slack around a window: the SYN leaves after the window opens, by construction. */
@@ -67,7 +76,10 @@ export async function runTraffic (procs: ProcessGroup, flows: readonly PlannedFl
     let error = w.error
     if (biggest !== undefined && error === undefined) samples.push(flowSample(biggest, w.flow.label))
     else if (biggest === undefined) error ??= 'no connection to the server captured in its window'
-    runs.push({ label: w.flow.label, server: `${w.flow.server.address}:${w.flow.server.port}`, seconds: w.seconds, connections: mine.length, error })
+    const needles = w.flow.needles
+    const infohashHits = needles === undefined || mine.length === 0 ? undefined
+      : mine.reduce((n, c) => n + needles.reduce((m, needle) => m + occurrences(c.toServer.bytes, needle) + occurrences(c.toClient.bytes, needle), 0), 0)
+    runs.push({ label: w.flow.label, server: `${w.flow.server.address}:${w.flow.server.port}`, seconds: w.seconds, connections: mine.length, infohashHits, error })
   }
   return { samples, runs, capture: { file: o.pcap, filter: capture.filter, packets: stats.captured, droppedByKernel: stats.droppedByKernel, bytes: file.length } }
 }
