@@ -35,8 +35,16 @@ export function occurrences (haystack: Buffer, needle: Buffer): number {
   return n
 }
 
-/** Microseconds of slack around a window: the SYN leaves after the window opens, by construction. */
+/**
+ * Microseconds of slack around a window (the SYN leaves inside it by construction; the slack covers
+ * the two clocks), and the pause between runs, longer than twice the slack, so that a connection can
+ * only ever fall into its own run's window.
+ */
 const SLACK_US = 2000
+const PAUSE_MS = 20
+
+/** Wall-clock microseconds, as precise as the monotonic clock (Date.now() has only milliseconds). */
+const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000)
 
 export async function runTraffic (procs: ProcessGroup, flows: readonly PlannedFlow[], o: { pcap: string, ports: { from: number, to: number }, log: (line: string) => void, logFile: (name: string) => string }): Promise<TrafficResult> {
   const windows: Array<{ flow: PlannedFlow, startUs: number, endUs: number, seconds: number, error?: string }> = []
@@ -45,17 +53,18 @@ export async function runTraffic (procs: ProcessGroup, flows: readonly PlannedFl
   try {
     for (const [i, flow] of flows.entries()) {
       let error: string | undefined
-      let startUs = Date.now() * 1000
+      let startUs = nowUs()
       const t0 = performance.now()
       try {
         await flow.setUp?.()
-        startUs = Date.now() * 1000
+        startUs = nowUs()
         await flow.transfer()
       } catch (err) {
         if (flow.mayFail !== true) error = (err as Error).message.split('\n')[0]
       } finally {
-        const endUs = Date.now() * 1000
+        const endUs = nowUs()
         await flow.tearDown?.().catch(() => {})
+        await new Promise(resolve => setTimeout(resolve, PAUSE_MS))
         windows.push({ flow, startUs, endUs, seconds: (performance.now() - t0) / 1000, error })
       }
       if (error !== undefined) o.log(`  ${flow.label.kind} ${flow.label.variant}: ${error}`)
