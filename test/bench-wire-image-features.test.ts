@@ -180,3 +180,8 @@ t.test('cleartext scan: infohash needles (raw, hex, HEX, v2 cut to 20 bytes), co
   ]
   t.same(cleartextScan(runs), [{ kind: 'bttls', flows: 1, hits: 0 }, { kind: 'plain', flows: 2, hits: 3 }], 'flows without needles are not counted')
 })
+
+t.test('every feature set names each of its features', async t => {
+  for (const set of FEATURE_SETS) t.equal(set.names.length, set.vector({ records: BTTLS, segments: BTTLS }).length, set.name)
+  t.equal(FEATURE_SETS.find(s => s.name === 'post6to35')!.names[0], 'post[6]')
+})

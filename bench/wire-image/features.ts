@@ -94,24 +94,35 @@ export interface FeatureSet {
   /** Which flows it applies to: TLS only (bttls vs HTTPS) or every kind. */
   readonly scope: 'tls' | 'all'
   readonly vector: (f: FlowFeatures) => number[]
+  /** A name per feature, 1-based as the lab wrote them: `post[7]` is the 7th record after the Finished. */
+  readonly names: readonly string[]
 }
 
 /** Handshake records kept by the "handshake + first 30" set: Node/OpenSSL/nginx flights fit in 12. */
 const HANDSHAKE_SLOTS = 12
 
+const range = (prefix: string, n: number, from = 1): string[] => Array.from({ length: n }, (_, i) => `${prefix}[${from + i}]`)
+
 export const FEATURE_SETS: readonly FeatureSet[] = [
-  { name: 'first10', scope: 'tls', description: 'first 10 records, hellos included (signed lengths)', vector: f => signedLengths(f.records, 10) },
-  { name: 'post10', scope: 'tls', description: 'first 10 records after the client\'s Finished', vector: f => signedLengths(postHandshake(f.records), 10) },
-  { name: 'post30', scope: 'tls', description: 'first 30 records after the client\'s Finished', vector: f => signedLengths(postHandshake(f.records), 30) },
-  { name: 'post6to35', scope: 'tls', description: 'records 6–35 after the Finished (auth messages, tickets and BT handshake dropped)', vector: f => signedLengths(postHandshake(f.records), 30, 5) },
+  { name: 'first10', scope: 'tls', description: 'first 10 records, hellos included (signed lengths)', vector: f => signedLengths(f.records, 10), names: range('rec', 10) },
+  { name: 'post10', scope: 'tls', description: 'first 10 records after the client\'s Finished', vector: f => signedLengths(postHandshake(f.records), 10), names: range('post', 10) },
+  { name: 'post30', scope: 'tls', description: 'first 30 records after the client\'s Finished', vector: f => signedLengths(postHandshake(f.records), 30), names: range('post', 30) },
+  { name: 'post6to35', scope: 'tls', description: 'records 6–35 after the Finished (auth messages, tickets and BT handshake dropped)', vector: f => signedLengths(postHandshake(f.records), 30, 5), names: range('post', 30, 6) },
   {
     name: 'hs+post30',
     scope: 'tls',
     description: `handshake records (first ${HANDSHAKE_SLOTS}) + first 30 after the Finished: the issue's target set`,
-    vector: f => [...signedLengths(f.records.slice(0, handshakeCount(f.records)), HANDSHAKE_SLOTS), ...signedLengths(postHandshake(f.records), 30)]
+    vector: f => [...signedLengths(f.records.slice(0, handshakeCount(f.records)), HANDSHAKE_SLOTS), ...signedLengths(postHandshake(f.records), 30)],
+    names: [...range('hs', HANDSHAKE_SLOTS), ...range('post', 30)]
   },
-  { name: 'post10+gaps', scope: 'tls', description: 'first 10 records after the Finished with the milliseconds between them', vector: f => [...signedLengths(postHandshake(f.records), 10), ...gaps(postHandshake(f.records), 10)] },
-  { name: 'bursts10', scope: 'tls', description: 'first 10 direction bursts (bytes on the wire)', vector: f => firstBursts(f.records, 10) },
-  { name: 'bursts10-any', scope: 'all', description: 'first 10 direction bursts of TCP payload (any protocol)', vector: f => firstBursts(f.segments, 10) },
-  { name: 'segments10-any', scope: 'all', description: 'first 10 TCP payload sizes, signed (any protocol; loopback MTU)', vector: f => signedLengths(f.segments, 10) }
+  {
+    name: 'post10+gaps',
+    scope: 'tls',
+    description: 'first 10 records after the Finished with the milliseconds between them',
+    vector: f => [...signedLengths(postHandshake(f.records), 10), ...gaps(postHandshake(f.records), 10)],
+    names: [...range('post', 10), ...range('gap ms', 10)]
+  },
+  { name: 'bursts10', scope: 'tls', description: 'first 10 direction bursts (bytes on the wire)', vector: f => firstBursts(f.records, 10), names: range('burst', 10) },
+  { name: 'bursts10-any', scope: 'all', description: 'first 10 direction bursts of TCP payload (any protocol)', vector: f => firstBursts(f.segments, 10), names: range('burst', 10) },
+  { name: 'segments10-any', scope: 'all', description: 'first 10 TCP payload sizes, signed (any protocol; loopback MTU)', vector: f => signedLengths(f.segments, 10), names: range('segment', 10) }
 ]

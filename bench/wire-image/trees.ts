@@ -48,7 +48,7 @@ export function treeDatasets (samples: readonly FlowSample[]): TreeDataset[] {
       classes,
       X,
       y: chosen.map(s => s.kind),
-      featureNames: X[0]!.map((_, i) => `${set.name}[${i}]`)
+      featureNames: [...set.names]
     })
   }
   for (const set of FEATURE_SETS) add(set, ['bttls', 'https'])
