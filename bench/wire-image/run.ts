@@ -20,7 +20,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -87,7 +87,14 @@ async function main (): Promise<void> {
   const only = new Set((values.only?.split(',') ?? SECTIONS) as SectionName[])
   for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (sections: ${SECTIONS.join(', ')})`)
   process.on('exit', killEverythingNow)
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { killEverythingNow(); process.exit(130) })
+  let work: string | undefined
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      killEverythingNow()
+      if (work !== undefined && values.keep !== true) rmSync(work, { recursive: true, force: true })
+      process.exit(130)
+    })
+  }
 
   const started = performance.now()
   const date = new Date().toISOString()
@@ -97,7 +104,7 @@ async function main (): Promise<void> {
   log(`bttls wire-image${quick ? ' --quick' : ''} on ${git(['rev-parse', '--short', 'HEAD'])}: ${machine.cpus} × ${machine.cpuModel ?? 'CPU'}, load ${machine.loadAverageAtStart.toFixed(2)}`)
   for (const [name, tool] of Object.entries(tools)) if (typeof tool === 'object') log(`  ${describeTool(name, tool)}`)
 
-  const work = await mkdtemp(join(tmpdir(), 'bttls-wire-image-'))
+  work = await mkdtemp(join(tmpdir(), 'bttls-wire-image-'))
   const logs = join(work, 'logs')
   await mkdir(logs, { recursive: true })
   const logFile = (name: string): string => join(logs, name)
