@@ -6,6 +6,7 @@
 import type { HandshakeResult } from './handshakes.js'
 import type { LatencyResult } from './latency.js'
 import { handshakeLimitPerCore, type CipherLimit, type LimitsResult } from './limits.js'
+import type { Machine } from './machine.js'
 import type { ScaleResult } from './scale.js'
 
 /** A row of bench/throughput.ts's JSON (the other bench; read, not imported, so either can change). */
@@ -36,7 +37,7 @@ export interface BenchRun {
   readonly date: string
   readonly quick: boolean
   readonly command: string
-  readonly machine: { cpus: number, cpuModel: string | undefined, node: string, openssl: string, kernel: string, loadAverageAtStart: number }
+  readonly machine: Machine
   readonly seconds: number
   readonly sections: {
     readonly limits: Section<LimitsResult>

@@ -5,7 +5,7 @@ import { valueOf } from './analysis.js'
 const f = (v: number | undefined, digits = 1): string => v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits)
 const pct = (v: number | undefined): string => v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(0)} %`
 
-function table (header: readonly string[], rows: ReadonlyArray<readonly string[]>, align: string = 'l' + 'r'.repeat(header.length - 1)): string {
+export function table (header: readonly string[], rows: ReadonlyArray<readonly string[]>, align: string = 'l' + 'r'.repeat(header.length - 1)): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`
   return [line(header), line(header.map((_, i) => align[i] === 'l' ? ':--' : '--:')), ...rows.map(line)].join('\n')
 }

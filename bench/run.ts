@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { cpus, loadavg, release, tmpdir, type as osType } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -23,7 +23,9 @@ import { charts } from './charts.js'
 import { FULL_HANDSHAKES, QUICK_HANDSHAKES, runHandshakes } from './handshakes.js'
 import { FULL_LATENCY, QUICK_LATENCY, runLatency } from './latency.js'
 import { FULL_LIMITS, QUICK_LIMITS, runLimits } from './limits.js'
+import { machine as describeMachine } from './machine.js'
 import { markdown } from './report.js'
+import { timed } from './sections.js'
 import { FULL_SCALE, QUICK_SCALE, runScale } from './scale.js'
 
 const THROUGHPUT = fileURLToPath(new URL('./throughput.js', import.meta.url))
@@ -37,19 +39,6 @@ type SectionName = typeof SECTIONS[number]
 
 const exec = promisify(execFile)
 const log = (line: string): void => { process.stderr.write(line + '\n') }
-
-async function timed<T> (name: string, fn: () => Promise<T>): Promise<Section<T>> {
-  const t0 = performance.now()
-  log(`== ${name}`)
-  try {
-    const value = await fn()
-    return { value, seconds: (performance.now() - t0) / 1000 }
-  } catch (err) {
-    const error = (err as Error).message.split('\n').slice(0, 6).join(' | ')
-    log(`   ${name} failed: ${error}`)
-    return { error, seconds: (performance.now() - t0) / 1000 }
-  }
-}
 
 function skipped<T> (): Promise<Section<T>> {
   return Promise.resolve({ error: 'not run (--only)', seconds: 0 })
@@ -79,16 +68,9 @@ async function main (): Promise<void> {
 
   const started = performance.now()
   const date = new Date().toISOString()
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    node: process.version,
-    openssl: process.versions.openssl,
-    kernel: `${osType()} ${release()}`,
-    loadAverageAtStart: loadavg()[0]!
-  }
+  const machine = describeMachine()
   log(`bttls bench${quick ? ' --quick' : ''}: ${machine.cpus} × ${machine.cpuModel ?? 'CPU'}, load ${machine.loadAverageAtStart.toFixed(2)}`)
-  const run = <T>(name: SectionName, fn: () => Promise<T>): Promise<Section<T>> => only.has(name) ? timed(name, fn) : skipped()
+  const run = <T>(name: SectionName, fn: () => Promise<T>): Promise<Section<T>> => only.has(name) ? timed(name, fn, log) : skipped()
 
   // Limits first and alone: they want the machine to themselves.
   const limits = await run('limits', () => runLimits(quick ? QUICK_LIMITS : FULL_LIMITS, log))

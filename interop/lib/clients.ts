@@ -12,7 +12,7 @@ function debVersion (pkg: string): string | undefined {
 }
 
 /** `versionArgs` undefined: the binary has no safe version flag (opentracker would start serving). */
-function binary (name: string, pkg: string, versionArgs: string[] | undefined, pattern: RegExp): Client {
+export function binary (name: string, pkg: string, versionArgs: string[] | undefined, pattern: RegExp): Client {
   const which = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
   if (which.status !== 0) return { available: false, version: '', reason: `${name} not installed (Debian package ${pkg})` }
   if (versionArgs === undefined) return { available: true, version: debVersion(pkg) ?? '?' }
