@@ -103,7 +103,14 @@ export interface SwarmEvents {
   'peer-closed': [peer: PeerInfo, error: Error | undefined]
   'bad-piece': [index: number, peers: PeerInfo[]]
   'peer-banned': [peer: PeerInfo, error: Error]
-  /** Storage failures other than verification (disk full, I/O). Only emitted when listened to. */
+  /** destroy() was called. */
+  destroyed: []
+  /**
+   * The download cannot go on: storage failed other than by verification (disk full, read-only or
+   * unsafe output path, a store that cannot open). Emitted once; the swarm stops requesting blocks.
+   */
+  failed: [error: Error]
+  /** The same failure, for listeners of the conventional event. Only emitted when listened to. */
   error: [error: Error]
 }
 
@@ -162,6 +169,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private lastChoke = Date.now()
   private lastKeepAlive = Date.now()
   private destroyed = false
+  private failure: Error | undefined
   private counters = { downloaded: 0, uploaded: 0, wasted: 0, hashFailures: 0 }
   private readonly transportBytes: Record<TransportKind, { downloaded: number, uploaded: number }> = {
     tls: { downloaded: 0, uploaded: 0 },
@@ -206,6 +214,37 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   get complete (): boolean {
     return this.picker?.complete ?? false
+  }
+
+  /** Why the download stopped for good (see the 'failed' event), if it did. */
+  get failed (): Error | undefined {
+    return this.failure
+  }
+
+  /**
+   * Resolves once every piece is verified, at once if that is already so (a second run on complete
+   * data); rejects with the failure if the download cannot finish, or if the swarm is destroyed first.
+   * Unlike a 'complete' listener, it cannot miss an event that fired before it was called.
+   */
+  whenComplete (): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.complete) { resolve(); return }
+      if (this.failure !== undefined) { reject(this.failure); return }
+      if (this.destroyed) { reject(new SwarmDestroyedError('swarm destroyed before the download completed')); return }
+      const settle = (err?: Error): void => {
+        this.off('complete', onComplete)
+        this.off('failed', onFailed)
+        this.off('destroyed', onDestroyed)
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      const onComplete = (): void => settle()
+      const onFailed = (err: Error): void => settle(err)
+      const onDestroyed = (): void => settle(new SwarmDestroyedError('swarm destroyed before the download completed'))
+      this.on('complete', onComplete)
+      this.on('failed', onFailed)
+      this.on('destroyed', onDestroyed)
+    })
   }
 
   /** Take over a connected link (see PeerLink for the rules it follows). */
@@ -270,6 +309,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     clearInterval(this.timer)
     for (const p of this.peers) p.close()
     this.active.clear()
+    this.safeEmit('destroyed')
     if (this.ownsStore && this.store !== undefined) await this.store.close()
   }
 
@@ -521,6 +561,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const now = Date.now()
     peer.lastProgress = now
     peer.snubbed = false
+    if (this.failure !== undefined) {
+      this.counters.wasted += block.length
+      return
+    }
     const ap = this.active.get(index)
     if (arrival === 'requested') ap?.release(b)
     if (ap === undefined || !ap.receive(b, block, peer)) {
@@ -558,7 +602,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Keep `peer`'s pipeline full: blocks of started pieces, then new rarest pieces, then endgame duplicates. */
   private fill (peer: Peer): void {
     const picker = this.picker
-    if (picker === undefined || this.destroyed || peer.phase !== 'active' || peer.wire.peerChoking || picker.complete) return
+    if (picker === undefined || this.destroyed || this.failure !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || picker.complete) return
     let room = (peer.snubbed ? 1 : this.pipelineDepth) - peer.requests.size
     if (room <= 0) return
     const now = Date.now()
@@ -628,8 +672,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     } catch (err) {
       if (this.destroyed) return
       picker.markMissing(ap.index)
-      if (isPieceHashMismatch(err)) this.onBadPiece(ap)
-      else if (this.listenerCount('error') > 0) this.safeEmit('error', err as Error)
+      if (!isPieceHashMismatch(err)) {
+        // Not the peer's fault and not going away: fetching the piece again would fail the same way,
+        // for ever (a read-only --out, a planted symlink). Stop and say so.
+        this.fail(err as Error)
+        return
+      }
+      this.onBadPiece(ap)
       this.fillAll()
       return
     }
@@ -782,9 +831,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         if (p.phase === 'ready') this.guard(p, () => this.activate(p))
       }
       if (this.complete) this.safeEmit('complete')
-    }, err => {
-      if (this.listenerCount('error') > 0) this.safeEmit('error', err as Error)
-    })
+    }, err => this.fail(err as Error))
   }
 
   /** The infohash is the only trust anchor of a magnet link: check every hash it names ourselves. */
@@ -841,6 +888,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.lastKeepAlive = now
       for (const p of this.peers) this.guard(p, () => (p.wire as unknown as { keepAlive: () => void }).keepAlive())
     }
+  }
+
+  /** The download cannot finish: stop asking for blocks (what we hold is still served) and report it once. */
+  private fail (err: Error): void {
+    if (this.failure !== undefined || this.destroyed) return
+    this.failure = err
+    for (const p of this.peers) {
+      for (const key of p.requests.giveUpAll(Date.now())) this.release(key)
+    }
+    this.safeEmit('failed', err)
+    if (this.listenerCount('error') > 0) this.safeEmit('error', err)
   }
 
   /** Run `fn` for `peer`: whatever it throws closes that peer's link and nothing else. */

@@ -27,7 +27,8 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
     if (!swarm.complete) {
       if (peers.length === 0 && !discovers) throw new DownloadFailedError('no peer to download from (give --peer host:port, or a torrent with a tracker)')
       await new Promise<void>((resolve, reject) => {
-        swarm.once('complete', () => { clearInterval(watchdog); resolve() })
+        // A storage failure (read-only --out, a planted symlink) rejects: exit 1 with its one line.
+        swarm.whenComplete().then(() => { clearInterval(watchdog); resolve() }, err => { clearInterval(watchdog); reject(err) })
         // Only --peer peers: they are all we will ever have. With discovery, more may come; give up
         // only after NO_PEER_TIMEOUT_S without a single connected peer.
         const exhausted = (reason: string): void => { if (!discovers) { clearInterval(watchdog); reject(new DownloadFailedError(reason)) } }
