@@ -35,3 +35,13 @@ export class SwarmDestroyedError extends BttlsError {
 export function isPieceHashMismatch (err: unknown): boolean {
   return err instanceof Error && err.name === 'PieceHashMismatchError'
 }
+
+/**
+ * We wanted data from the peer (we were interested) and it sent none for the peer timeout: it chokes
+ * us for ever, or claims pieces and never sends them, or it is frozen. Its link is closed so that the
+ * download does not wait on it and a redial (with back-off) can find it alive again.
+ */
+export class PeerTimeoutError extends BttlsError {
+  override name = 'PeerTimeoutError'
+  readonly code = 'ERR_PEER_TIMEOUT'
+}

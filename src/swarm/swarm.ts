@@ -20,7 +20,7 @@ import { BadPieces } from './bad-pieces.js'
 import { Bitfield } from './bitfield.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
-import { BadPeerError, MetadataMismatchError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
+import { BadPeerError, MetadataMismatchError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
 import { Peer } from './peer.js'
 import { PiecePicker } from './piece-picker.js'
@@ -40,8 +40,18 @@ export interface SwarmOptions {
   peerId?: Uint8Array
   /** Requests kept outstanding per peer. Loopback/LAN rates need a deep pipeline. Default 128. */
   pipelineDepth?: number
-  /** A peer that delivers nothing for this long has its requests reassigned. Default 20 s. */
+  /**
+   * A peer that delivers nothing for this long has its requests reassigned to others and is snubbed
+   * (one request at a time until it delivers again). Default 20 s.
+   */
   requestTimeoutMs?: number
+  /**
+   * A peer we are interested in that sends no block for this long is closed (PeerTimeoutError): it
+   * chokes us, claims pieces it never sends, or is frozen. Default 60 s.
+   */
+  peerTimeoutMs?: number
+  /** No block from anyone for this long while incomplete: the swarm is 'stalled'. Default 20 s. */
+  stallTimeoutMs?: number
   /** Peers we upload to at once (one of them optimistic). Default 8. */
   uploadSlots?: number
   /** Default 10 s. */
@@ -92,6 +102,16 @@ export interface SwarmStats {
   outstandingRequests: number
   blocksInFlight: number
   transports: Record<TransportKind, TransportStats>
+  /** No block for the stall timeout while incomplete (see the 'stalled' event). */
+  stalled: boolean
+}
+
+export interface StallInfo {
+  /** Milliseconds since the last block (or since the download started). */
+  readonly sinceMs: number
+  /** Peers connected, and how many of them could give us something (unchoking us, with a piece we need). */
+  readonly peers: number
+  readonly unchokedWithPieces: number
 }
 
 export interface SwarmEvents {
@@ -103,6 +123,10 @@ export interface SwarmEvents {
   'peer-closed': [peer: PeerInfo, error: Error | undefined]
   'bad-piece': [index: number, peers: PeerInfo[]]
   'peer-banned': [peer: PeerInfo, error: Error]
+  /** No block arrived for the stall timeout while the download is incomplete. */
+  stalled: [info: StallInfo]
+  /** A block arrived after 'stalled'. */
+  resumed: []
   /** destroy() was called. */
   destroyed: []
   /**
@@ -152,6 +176,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private readonly pipelineDepth: number
   private readonly requestTimeoutMs: number
+  private readonly peerTimeoutMs: number
+  private readonly stallTimeoutMs: number
+  /** Last block from any peer (or the start): the stall clock. */
+  private lastDataAt = Date.now()
+  private stalled = false
   private readonly chokeIntervalMs: number
   private readonly maxQueuedRequests: number
   private readonly maxMetadataSize: number
@@ -183,6 +212,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.peerId.length !== 20) throw new RangeError('peerId must be 20 bytes')
     this.pipelineDepth = options.pipelineDepth ?? 128
     this.requestTimeoutMs = options.requestTimeoutMs ?? 20_000
+    this.peerTimeoutMs = options.peerTimeoutMs ?? 60_000
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 20_000
     this.chokeIntervalMs = options.chokeIntervalMs ?? 10_000
     this.maxQueuedRequests = options.maxQueuedRequests ?? 512
     this.maxMetadataSize = options.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE
@@ -203,7 +234,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.init(source.metainfo, source.store)
     }
     // The tick drives timeouts, choking and keep-alives; it must never keep the process alive.
-    const tickMs = Math.max(50, Math.min(1000, Math.floor(this.requestTimeoutMs / 4)))
+    const tickMs = Math.max(50, Math.min(1000, Math.floor(Math.min(this.requestTimeoutMs, this.peerTimeoutMs, this.stallTimeoutMs) / 4)))
     this.timer = setInterval(() => this.tick(), tickMs)
     this.timer.unref()
   }
@@ -294,7 +325,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       piecesDone: this.picker?.doneCount ?? 0,
       piecesTotal: this.picker?.pieceCount ?? 0,
       peers: this.peers.size,
-      transports
+      transports,
+      stalled: this.stalled
     }
   }
 
@@ -366,6 +398,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (picker === undefined || store === undefined || peer.phase !== 'ready') return
     const n = picker.pieceCount
     peer.phase = 'active'
+    peer.lastBlockAt = Date.now()
 
     if (peer.early.all) {
       peer.all = true
@@ -516,8 +549,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private updateInterest (peer: Peer): void {
-    if (peer.needCount > 0) peer.wire.interested()
-    else peer.wire.uninterested()
+    if (peer.needCount > 0) {
+      // The peer timeout runs from the moment we want something of it.
+      if (!peer.wire.amInterested) peer.lastBlockAt = Date.now()
+      peer.wire.interested()
+    } else {
+      peer.wire.uninterested()
+    }
   }
 
   private dropIfBothSeeds (peer: Peer): boolean {
@@ -560,7 +598,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (arrival === 'unrequested') throw new MalformedMessageError(`piece ${index}:${offset} was never requested`)
     const now = Date.now()
     peer.lastProgress = now
+    peer.lastBlockAt = now
     peer.snubbed = false
+    this.lastDataAt = now
+    if (this.stalled) {
+      this.stalled = false
+      this.safeEmit('resumed')
+    }
     if (this.failure !== undefined) {
       this.counters.wasted += block.length
       return
@@ -819,6 +863,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       return
     }
     this.fetcher!.succeeded()
+    this.lastDataAt = Date.now()
     this.metainfoValue = metainfo
     this.safeEmit('metadata', metainfo)
     magnet.openStore(metainfo).then(store => {
@@ -864,9 +909,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private tick (): void {
     if (this.destroyed) return
     const now = Date.now()
-    for (const p of this.peers) {
+    const downloading = this.picker !== undefined && !this.picker.complete && this.failure === undefined
+    for (const p of [...this.peers]) {
       if (p.phase !== 'active') continue
-      p.requests.prune(now)
+      if (downloading && p.wire.amInterested && now - p.lastBlockAt > this.peerTimeoutMs) {
+        p.close(new PeerTimeoutError(`no block in ${Math.round((now - p.lastBlockAt) / 1000)} s from a peer we want data from ` +
+          `(${p.wire.peerChoking ? 'it keeps us choked' : `${p.requests.size} requests unanswered`})`))
+        continue
+      }
       if (p.requests.size === 0 || now - p.lastProgress <= this.requestTimeoutMs) continue
       // Stalled: hand its blocks to the others; it keeps one request so it can prove itself again.
       this.guard(p, () => {
@@ -879,6 +929,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       })
       this.fillAll()
     }
+    this.checkStall(now)
     this.fetcher?.tick(this.requestTimeoutMs)
     if (now - this.lastChoke >= this.chokeIntervalMs) {
       this.lastChoke = now
@@ -888,6 +939,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.lastKeepAlive = now
       for (const p of this.peers) this.guard(p, () => (p.wire as unknown as { keepAlive: () => void }).keepAlive())
     }
+  }
+
+  private checkStall (now: number): void {
+    if (this.stalled || this.complete || this.failure !== undefined || now - this.lastDataAt < this.stallTimeoutMs) return
+    this.stalled = true
+    let unchokedWithPieces = 0
+    for (const p of this.peers) if (p.phase === 'active' && !p.wire.peerChoking && p.needCount > 0) unchokedWithPieces++
+    this.safeEmit('stalled', { sinceMs: now - this.lastDataAt, peers: this.peers.size, unchokedWithPieces })
   }
 
   /** The download cannot finish: stop asking for blocks (what we hold is still served) and report it once. */
