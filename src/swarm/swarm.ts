@@ -17,6 +17,7 @@ import { DEFAULT_MAX_METADATA_SIZE, utMetadataExtension } from '../wire/ut-metad
 import type { UtMetadataHost } from '../wire/ut-metadata.js'
 import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
 import { BadPieces } from './bad-pieces.js'
+import { BanList } from './ban-list.js'
 import { Bitfield } from './bitfield.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
@@ -193,6 +194,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Pieces that failed verification, and the ids of the peers whose copies failed. */
   private readonly avoid = new Map<number, Set<string>>()
   private readonly badPieces = new BadPieces<Peer>(p => p.id)
+  private readonly bans = new BanList()
   private readonly choker: Choker<Peer>
   private readonly timer: NodeJS.Timeout
   private lastChoke = Date.now()
@@ -292,6 +294,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (!this.wireInfoHashes.some(h => h.equals(link.infoHash))) {
         throw new InfohashMismatchError('link was established for another torrent')
       }
+      if (link.direction === 'outbound' && this.isBanned(link.remoteAddress, link.remotePort)) {
+        throw new BadPeerError(`${link.remoteAddress}:${link.remotePort} is banned for sending bad data`)
+      }
       this.attach(peer)
       // Registered before our handshake, which carries the extended handshake's "m" dictionary.
       peer.wire.use(utMetadataExtension(this.metadataHost(peer)))
@@ -353,6 +358,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       w.on(event, (...args: any[]) => this.guard(peer, () => fn(...args)))
     }
     w.on('error', (err: Error) => peer.close(err))
+    on('extended', (ext: string) => {
+      if (ext === 'handshake' && this.listenPorts(peer).some(port => this.isBanned(peer.link.remoteAddress, port))) {
+        throw new BadPeerError('the peer listens at an endpoint banned for sending bad data')
+      }
+    })
     on('bitfield', (bf: { buffer: Uint8Array }) => this.onBitfield(peer, bf.buffer))
     on('have', (index: number) => this.onHave(peer, index))
     on('have-all', () => this.onHaveAll(peer))
@@ -379,7 +389,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     if (Buffer.from(hs.peerId).equals(this.peerId)) throw new SelfConnectionError('the peer is this client itself')
     peer.id = Buffer.from(hs.peerId).toString('hex')
-    if (this.badPieces.isBanned(peer.id)) throw new BadPeerError('peer is banned for sending bad data')
+    if (this.badPieces.isBanned(peer.id) || this.bans.hasId(peer.id)) throw new BadPeerError('peer is banned for sending bad data')
     peer.phase = 'ready'
     if (this.picker !== undefined) {
       this.activate(peer)
@@ -757,10 +767,24 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const p of verdict.banned) this.ban(p)
   }
 
-  private ban (peer: Peer): void {
-    const err = new BadPeerError(`peer ${peer.id} sent data that failed verification`)
+  private ban (peer: Peer, err: Error = new BadPeerError(`peer ${peer.id} sent data that failed verification`)): void {
+    this.bans.ban(peer.id, peer.link.remoteAddress, this.listenPorts(peer))
     this.safeEmit('peer-banned', peer.info, err)
     peer.close(err)
+  }
+
+  /** Where the peer can be dialed: the port we dialed, or the one it announced (BEP 10 `p`). */
+  private listenPorts (peer: Peer): number[] {
+    const ports: number[] = []
+    if (peer.link.direction === 'outbound') ports.push(peer.link.remotePort)
+    const p = (peer.wire as unknown as { peerExtendedHandshake?: { p?: unknown } }).peerExtendedHandshake?.p
+    if (typeof p === 'number' && Number.isInteger(p)) ports.push(p)
+    return ports
+  }
+
+  /** Whether the peer at this endpoint was banned (dialers skip it; a link to it is closed). */
+  isBanned (address: string, port: number): boolean {
+    return this.bans.hasEndpoint(address, port)
   }
 
   // --- seeding ---
@@ -854,7 +878,15 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const magnet = this.magnet!
     let metainfo: Metainfo
     try {
-      metainfo = this.verifyMetadata(magnet, infoBytes)
+      if (!this.metadataHashes(magnet, infoBytes)) {
+        // Only a hostile peer serves bytes that do not hash to the infohash: ban it, not only its id.
+        const err = new MetadataMismatchError('metadata does not hash to the infohash')
+        this.fetcher!.mismatch(peer)
+        this.safeEmit('metadata-rejected', peer.info, err)
+        this.ban(peer, err)
+        return
+      }
+      metainfo = this.parseMetadata(magnet, infoBytes)
     } catch (err) {
       const typed = err instanceof MetadataMismatchError ? err : new MetadataMismatchError('peer served metadata that does not parse', { cause: err })
       this.fetcher!.mismatch(peer)
@@ -880,14 +912,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   /** The infohash is the only trust anchor of a magnet link: check every hash it names ourselves. */
-  private verifyMetadata (magnet: SwarmMagnetSource, infoBytes: Buffer): Metainfo {
+  private metadataHashes (magnet: SwarmMagnetSource, infoBytes: Buffer): boolean {
     const m = magnet.magnet
     const sha1 = createHash('sha1').update(infoBytes).digest()
     const sha256 = createHash('sha256').update(infoBytes).digest()
-    const ok = (m.infoHashV1 === undefined || sha1.equals(m.infoHashV1)) &&
+    return (m.infoHashV1 === undefined || sha1.equals(m.infoHashV1)) &&
       (m.infoHashV2 === undefined || sha256.equals(m.infoHashV2)) &&
       (sha1.equals(m.wireInfoHash) || sha256.subarray(0, 20).equals(m.wireInfoHash))
-    if (!ok) throw new MetadataMismatchError('metadata does not hash to the infohash')
+  }
+
+  /** Parse metadata that hashes to the infohash (metadataHashes) and check what the engine needs of it. */
+  private parseMetadata (magnet: SwarmMagnetSource, infoBytes: Buffer): Metainfo {
     const metainfo = magnet.parseInfo(infoBytes)
     if (!Buffer.from(metainfo.wireInfoHash).equals(this.infoHash)) {
       throw new MetadataMismatchError('parsed metadata names another infohash')

@@ -12,7 +12,7 @@ export interface TestLink extends PeerLink {
   readonly socket: net.Socket
 }
 
-function makeLink (socket: net.Socket, direction: 'inbound' | 'outbound', infoHash: Buffer): TestLink {
+export function makeLink (socket: net.Socket, direction: 'inbound' | 'outbound', infoHash: Buffer): TestLink {
   const wire = new Wire(direction === 'outbound' ? 'tcpOutgoing' : 'tcpIncoming')
   let closeError: Error | undefined
   const closed = new Promise<Error | undefined>(resolve => socket.once('close', () => resolve(closeError)))
