@@ -79,3 +79,42 @@ t.test('a storage failure ends get with exit 1 and one line, not a refetch loop'
   }
   t.equal(await readFile(join(elsewhere, 'data.bin'), 'utf8'), 'not yours', 'nothing written through the symlink')
 })
+
+t.test('a peer serving bad data is banned and not redialed; get ends with a true reason', async t => {
+  const dir = await tempDir(t)
+  await randomFile(join(dir, 'seed'), 'bad.bin', 400_000)
+  const c = await runCli(['create', join(dir, 'seed', 'bad.bin'), '-o', join(dir, 'bad.torrent'), '--v1', '--piece-length', '65536']).result
+  t.equal(c.code, 0, c.stderr)
+  let port = 0
+  let connections = 0
+  const seed = runCli(['seed', join(dir, 'bad.torrent'), '--data', join(dir, 'seed', 'bad.bin'), '--json'], {
+    onStdout: line => {
+      const e = JSON.parse(line)
+      if (e.event === 'listening') port = e.port
+      if (e.event === 'peer') connections++
+    }
+  })
+  t.teardown(seed.kill)
+  while (port === 0) await new Promise(resolve => setTimeout(resolve, 50))
+  // Verified at start, then rotten on disk: the seeder now serves bytes that fail verification.
+  await randomFile(join(dir, 'seed'), 'bad.bin', 400_000)
+
+  await t.test('--peer only: given up at once', async t => {
+    const started = Date.now()
+    const got = await runCli(['get', join(dir, 'bad.torrent'), '--out', join(dir, 'out1'), '--peer', `127.0.0.1:${port}`], { timeoutMs: 30_000 }).result
+    t.equal(got.code, 1, got.stderr)
+    oneLine(t, got.stderr, /^bttls: DownloadFailedError: no peer can complete the download \(127\.0\.0\.1:\d+: .*banned/)
+    t.ok(Date.now() - started < 15_000, 'promptly')
+    t.equal(connections, 1, 'the banned peer was not dialed again')
+  })
+
+  await t.test('with discovery: no data for --stop-timeout, and says why', async t => {
+    connections = 0
+    const got = await runCli(['get', join(dir, 'bad.torrent'), '--out', join(dir, 'out2'), '--peer', `127.0.0.1:${port}`,
+      '--tracker', 'http://127.0.0.1:1/announce', '--stop-timeout', '3'], { timeoutMs: 30_000 }).result
+    t.equal(got.code, 1, got.stderr)
+    oneLine(t, got.stderr, /^bttls: DownloadFailedError: no data for 3 s: 0 connected, 1 peer tried \(1 banned\); last error: BadPeerError/)
+    t.notMatch(got.stderr, /no peer connected/)
+    t.equal(connections, 1, 'the banned peer was not dialed again')
+  })
+})

@@ -38,6 +38,7 @@ ${CA_USAGE.trimEnd()}
   --host       listening address (default 127.0.0.1; 0.0.0.0 to accept peers from the network)
   --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt)
   --json       one JSON object per line on stdout instead of human output
+  --stop-timeout S   get: give up after S seconds without receiving data (default 60)
 
   --strict-secret      create a Strict torrent with a fresh 256-bit secret (carried by the .torrent
                        and its magnet link); with --passphrase, a passphrase torrent instead (nothing
@@ -85,6 +86,7 @@ const options = {
   passkey: { type: 'string' },
   'dht-bootstrap': { type: 'string', multiple: true },
   'no-dht': { type: 'boolean' },
+  'stop-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -160,9 +162,12 @@ export async function main (argv: string[]): Promise<number> {
       case 'seed':
         if (!values.data) throw new UsageError('seed needs --data <path>')
         return await seedCommand({ ...common, dir: values.data, dirMode: 'data' }, reporter)
-      case 'get':
+      case 'get': {
         if (!values.out) throw new UsageError('get needs --out <dir>')
-        return await getCommand({ ...common, dir: values.out, dirMode: 'out' }, reporter)
+        const stopTimeoutS = values['stop-timeout'] === undefined ? undefined : Number(values['stop-timeout'])
+        if (stopTimeoutS !== undefined && !(stopTimeoutS > 0 && stopTimeoutS <= 86_400)) throw new UsageError('--stop-timeout must be 1..86400 seconds')
+        return await getCommand({ ...common, dir: values.out, dirMode: 'out', ...(stopTimeoutS !== undefined ? { stopTimeoutS } : {}) }, reporter)
+      }
       case 'inspect':
         return await inspectCommand(target, reporter)
       default:

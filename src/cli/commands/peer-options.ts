@@ -35,6 +35,8 @@ export interface PeerCommandArgs {
   trackers?: string[]
   /** --dht-bootstrap host:port: run a DHT node bootstrapped from these (none: no DHT). */
   dhtBootstrap?: string[]
+  /** get --stop-timeout: give up after this many seconds without data (default 60). */
+  stopTimeoutS?: number
 }
 
 export interface StartedPeer {
