@@ -45,3 +45,13 @@ export class PeerTimeoutError extends BttlsError {
   override name = 'PeerTimeoutError'
   readonly code = 'ERR_PEER_TIMEOUT'
 }
+
+/**
+ * A second link to a peer we are already connected to (same peer id): it came from --peer and a
+ * tracker, or both sides dialed at once. One link is kept by a rule both sides compute alike (see
+ * Swarm.keepsNewLink); the other closes with this error.
+ */
+export class DuplicateLinkError extends BttlsError {
+  override name = 'DuplicateLinkError'
+  readonly code = 'ERR_DUPLICATE_LINK'
+}

@@ -21,7 +21,7 @@ import { BanList } from './ban-list.js'
 import { Bitfield } from './bitfield.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
-import { BadPeerError, MetadataMismatchError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
+import { BadPeerError, DuplicateLinkError, MetadataMismatchError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
 import { Peer } from './peer.js'
 import { PiecePicker } from './piece-picker.js'
@@ -390,6 +390,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (Buffer.from(hs.peerId).equals(this.peerId)) throw new SelfConnectionError('the peer is this client itself')
     peer.id = Buffer.from(hs.peerId).toString('hex')
     if (this.badPieces.isBanned(peer.id) || this.bans.hasId(peer.id)) throw new BadPeerError('peer is banned for sending bad data')
+    const twin = [...this.peers].find(p => p !== peer && !p.closed && p.id === peer.id)
+    if (twin !== undefined) {
+      const err = new DuplicateLinkError(`already connected to peer ${peer.id.slice(0, 16)}… (${twin.link.remoteAddress}:${twin.link.remotePort})`)
+      if (!this.keepsNewLink(twin, peer)) throw err
+      twin.close(err)
+    }
     peer.phase = 'ready'
     if (this.picker !== undefined) {
       this.activate(peer)
@@ -399,6 +405,20 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       peer.sentInitialPieces = true
       if (peer.metadataOffer !== undefined) this.fetcher?.offer(peer, peer.metadataOffer)
     }
+  }
+
+  /**
+   * Of two links to one peer, whether to keep the new one. TLS beats a legacy transport (an upgrade);
+   * otherwise the link initiated by the side with the lower peer id wins, a rule the peer computes
+   * alike, so a simultaneous dial in both directions keeps one link, not none. Two links we both
+   * initiated (the peer under two addresses): the older stays.
+   */
+  private keepsNewLink (old: Peer, fresh: Peer): boolean {
+    if ((old.link.transport === 'tls') !== (fresh.link.transport === 'tls')) return fresh.link.transport === 'tls'
+    if (old.link.direction === fresh.link.direction) return false
+    const weAreLower = Buffer.compare(this.peerId, Buffer.from(fresh.id, 'hex')) < 0
+    // Keep the link the lower id initiated: ours is the outbound one.
+    return (fresh.link.direction === 'outbound') === weAreLower
   }
 
   /** Metadata and handshake both known: adopt the peer's announcements and announce ours. */
