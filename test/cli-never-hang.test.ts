@@ -118,3 +118,16 @@ t.test('a peer serving bad data is banned and not redialed; get ends with a true
     t.equal(connections, 1, 'the banned peer was not dialed again')
   })
 })
+
+t.test('get of a v2-only magnet whose file spans several pieces fails at once with a typed reason', async t => {
+  const dir = await tempDir(t)
+  await randomFile(join(dir, 'seed'), 'v2.bin', 200_000)
+  const c = await runCli(['create', join(dir, 'seed', 'v2.bin'), '-o', join(dir, 'v2.torrent'), '--v2', '--piece-length', '16384']).result
+  t.equal(c.code, 0, c.stderr)
+  const magnet = /magnet:\S+/.exec(c.stdout)?.[0]
+  t.ok(magnet, 'create prints the magnet link')
+  const port = await seeder(t, join(dir, 'v2.torrent'), join(dir, 'seed', 'v2.bin'))
+  const got = await runCli(['get', magnet!, '--out', join(dir, 'out'), '--peer', `127.0.0.1:${port}`], { timeoutMs: 20_000 }).result
+  t.equal(got.code, 1, got.stderr)
+  oneLine(t, got.stderr, /^bttls: PieceLayersUnavailableError: v2 torrent without piece layers/)
+})
