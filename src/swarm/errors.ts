@@ -55,3 +55,9 @@ export class DuplicateLinkError extends BttlsError {
   override name = 'DuplicateLinkError'
   readonly code = 'ERR_DUPLICATE_LINK'
 }
+
+/** The peer does not read what we send, and what is queued for it exceeds the bound (send-queue.ts). */
+export class SendQueueOverflowError extends BttlsError {
+  override name = 'SendQueueOverflowError'
+  readonly code = 'ERR_SEND_QUEUE_OVERFLOW'
+}

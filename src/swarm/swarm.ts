@@ -23,6 +23,7 @@ import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
 import { BadPeerError, DuplicateLinkError, MetadataMismatchError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
+import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import { Peer } from './peer.js'
 import { PiecePicker } from './piece-picker.js'
 import type { PeerInfo } from './peer.js'
@@ -63,6 +64,8 @@ export interface SwarmOptions {
   maxMetadataSize?: number
   /** Close links to peers that are seeds once we are one too (neither needs the other). Default true. */
   closeSeedLinks?: boolean
+  /** What may be queued for a peer that does not read before its link is closed (send-queue.ts). */
+  sendQueue?: SendQueueLimits
 }
 
 /** A torrent whose metainfo we have: seed it, or download into `store`. */
@@ -187,6 +190,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly maxMetadataSize: number
   private readonly closeSeedLinks: boolean
   private readonly uploadSlots: number
+  private readonly sendQueue: SendQueueLimits
 
   private readonly peers = new Set<Peer>()
   private picker: PiecePicker | undefined
@@ -221,6 +225,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.maxMetadataSize = options.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE
     this.closeSeedLinks = options.closeSeedLinks ?? true
     this.uploadSlots = options.uploadSlots ?? 8
+    this.sendQueue = options.sendQueue ?? {}
     this.choker = new Choker(this.uploadSlots)
 
     if (isMagnet(source)) {
@@ -288,6 +293,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     const peer = new Peer(link)
     this.peers.add(peer)
+    // Closed asynchronously: the overflow is noticed inside a send, in the middle of our own bookkeeping.
+    boundSendQueue(link.wire, this.sendQueue, err => queueMicrotask(() => peer.close(err)))
     link.closed.then(err => this.onClosed(peer, err), err => this.onClosed(peer, err as Error))
     this.emit('peer', peer.info)
     this.guard(peer, () => {
