@@ -48,6 +48,7 @@ ${CA_USAGE.trimEnd()}
   --tls-cert, --tls-key   the TLS certificate our port presents, e.g. a real site's (PEM; default
                a generated ECDSA certificate, renewed daily)
   --json       one JSON object per line on stdout instead of human output
+  --stop-timeout S   get: give up after S seconds without receiving data (default 60)
 
   --strict-secret      create a Strict torrent with a fresh 256-bit secret (carried by the .torrent
                        and its magnet link); with --passphrase, a passphrase torrent instead (nothing
@@ -99,6 +100,7 @@ const options = {
   'decoy-site': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'stop-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -192,9 +194,12 @@ export async function main (argv: string[]): Promise<number> {
       case 'seed':
         if (!values.data) throw new UsageError('seed needs --data <path>')
         return await seedCommand({ ...common, dir: values.data, dirMode: 'data' }, reporter)
-      case 'get':
+      case 'get': {
         if (!values.out) throw new UsageError('get needs --out <dir>')
-        return await getCommand({ ...common, dir: values.out, dirMode: 'out' }, reporter)
+        const stopTimeoutS = values['stop-timeout'] === undefined ? undefined : Number(values['stop-timeout'])
+        if (stopTimeoutS !== undefined && !(stopTimeoutS > 0 && stopTimeoutS <= 86_400)) throw new UsageError('--stop-timeout must be 1..86400 seconds')
+        return await getCommand({ ...common, dir: values.out, dirMode: 'out', ...(stopTimeoutS !== undefined ? { stopTimeoutS } : {}) }, reporter)
+      }
       case 'inspect':
         return await inspectCommand(target, reporter)
       default:

@@ -81,6 +81,9 @@ export function reportSwarm (swarm: Swarm, reporter: Reporter, started: number):
     `piece ${index} failed verification (from ${peers.map(p => `${p.address}:${p.port}`).join(', ')}); it will be fetched again`))
   swarm.on('peer-banned', (peer, error) => reporter.event('peer-banned', { address: peer.address, port: peer.port, error: errorJson(error) },
     `banned ${peer.address}:${peer.port}: ${error.message}`))
+  swarm.on('stalled', s => reporter.event('stalled', { sinceS: Math.round(s.sinceMs / 1000), peers: s.peers, unchokedWithPieces: s.unchokedWithPieces },
+    `stalled: no data for ${Math.round(s.sinceMs / 1000)} s (${s.peers} peers connected, ${s.unchokedWithPieces} unchoking us with pieces we need)`))
+  swarm.on('resumed', () => reporter.event('resumed', {}, 'resumed: data is flowing again'))
   swarm.on('metadata', m => reporter.event('metadata', { name: m.name, pieces: m.pieceCount }, `metadata received: ${m.name} (${m.pieceCount} pieces)`))
 }
 

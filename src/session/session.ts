@@ -28,6 +28,8 @@ import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.j
 import type { StrictCredentials, StrictInfo } from '../levels/strict.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { PexManager, type PexOptions } from './pex-manager.js'
+import { RedialBackoff, type BackoffOptions } from './redial-backoff.js'
+import { endpointKey } from '../swarm/ban-list.js'
 import { Discovery, type DiscoveryEvent } from './discovery.js'
 import type { TrackerDiscoveryOptions } from './discovery-trackers.js'
 import type { DhtDiscoveryOptions } from './discovery-dht.js'
@@ -89,6 +91,8 @@ export interface SessionOptions {
   readonly decoy?: Decoy
   /** The TLS certificate our listener presents; default a generated one, rotated daily. */
   readonly certificate?: CertificateAndKey
+  /** Redials of discovered peers that failed back off exponentially (default 0.5 s doubling to 5 min). */
+  readonly redialBackoff?: BackoffOptions
 }
 
 /** A peer learned from PEX, a tracker, the DHT or the user, with what the source says of bttls. */
@@ -140,8 +144,13 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly stores: PieceStore[] = []
   /** What this session knows of peers' bttls support (downgrade protection). */
   readonly capabilities: CapabilityCache
-  /** Outbound endpoints with a live or pending connection, per torrent, so discovery does not dial twice. */
-  private readonly dialing = new Map<TorrentHandle, Set<string>>()
+  /**
+   * Outbound endpoints with a live or pending connection, per torrent: one peer named by --peer, a
+   * tracker and PEX is dialed once, and every caller of connect() shares that link.
+   */
+  private readonly dialing = new Map<TorrentHandle, Map<string, Promise<PeerLink | undefined>>>()
+  /** Back-off of endpoints from discovery (trackers, PEX, DHT) that failed; see redial-backoff.ts. */
+  private readonly backoff = new Map<TorrentHandle, RedialBackoff>()
   /** Links dialed with a forced transport (ConnectOverrides): never upgraded. */
   private readonly pinned = new WeakSet<PeerLink>()
   /** PEX, and the "already connected" filter every discovery source goes through (pex-manager.ts). */
@@ -260,6 +269,21 @@ export class Session extends EventEmitter<SessionEvents> {
    * `overrides` is for tests and benchmarks: force one transport (kept, never upgraded) or cipher suite.
    */
   async connect (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
+    const key = endpointKey(host, port)
+    const links = this.dialing.get(handle) ?? new Map<string, Promise<PeerLink | undefined>>()
+    this.dialing.set(handle, links)
+    const existing = links.get(key)
+    if (existing !== undefined) return await existing
+    const pending = this.dialNow(handle, host, port, knownTls, overrides)
+    links.set(key, pending)
+    const link = await pending
+    if (link === undefined) links.delete(key)
+    else void link.closed.then(() => { if (links.get(key) === pending) links.delete(key) })
+    return link
+  }
+
+  /** Dial whether or not a link to the endpoint exists (connect() shares one; an upgrade needs another). */
+  private async dialNow (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
     const known = this.capabilities.knownTls(host, port)
     knownTls ??= known !== undefined ? true : undefined
     try {
@@ -340,8 +364,15 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private async upgrade (handle: TorrentHandle, legacy: PeerLink): Promise<void> {
-    const tls = await this.connect(handle, legacy.remoteAddress, legacy.remotePort, true)
-    if (!tls) return // connect() reported it ('downgrade-refused'); the legacy link stays, and says so
+    const tls = await this.dialNow(handle, legacy.remoteAddress, legacy.remotePort, true)
+    if (!tls) return // dialNow() reported it ('downgrade-refused'); the legacy link stays, and says so
+    const links = this.dialing.get(handle)
+    const key = endpointKey(legacy.remoteAddress, legacy.remotePort)
+    if (links !== undefined) {
+      const entry = Promise.resolve<PeerLink | undefined>(tls)
+      links.set(key, entry)
+      void tls.closed.then(() => { if (links.get(key) === entry) links.delete(key) })
+    }
     legacy.close()
     this.emit('upgraded', { host: legacy.remoteAddress, port: legacy.remotePort, from: legacy.transport })
   }
@@ -351,17 +382,21 @@ export class Session extends EventEmitter<SessionEvents> {
    * already connected. Dialing follows the policy and the capability memory, as `connect` does.
    */
   addPeers (handle: TorrentHandle, candidates: Iterable<PeerCandidate>): void {
-    const busy = this.dialing.get(handle) ?? new Set<string>()
-    this.dialing.set(handle, busy)
+    const busy = this.dialing.get(handle)
+    const backoff = this.backoff.get(handle) ?? new RedialBackoff(this.options.redialBackoff)
+    this.backoff.set(handle, backoff)
     for (const c of candidates) {
       if (c.tls === true) this.capabilities.markTls(c.host, c.port, c.source)
-      const key = `${c.host}|${c.port}`
+      const key = endpointKey(c.host, c.port)
       // A shortcut for the obvious case; the swarm refuses any other form of ourselves by peer id.
-      if (busy.has(key) || (c.host === (this.options.host ?? '127.0.0.1') && c.port === this.port)) continue
-      busy.add(key)
+      if (busy?.has(key) === true || (c.host === (this.options.host ?? '127.0.0.1') && c.port === this.port)) continue
+      // Banned, or failed recently: trackers and PEX name the same peers again and again.
+      if (handle.swarm.isBanned(c.host, c.port) || !backoff.ready(key)) continue
       void this.connect(handle, c.host, c.port).then(link => {
-        if (!link) { busy.delete(key); return }
-        void link.closed.then(() => busy.delete(key))
+        if (!link) { backoff.failed(key); return }
+        let delivered = false
+        link.wire.once('download', () => { delivered = true; backoff.succeeded(key) })
+        void link.closed.then(err => { if (err !== undefined && !delivered) backoff.failed(key) })
       })
     }
   }

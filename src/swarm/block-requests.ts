@@ -26,13 +26,16 @@ export function keyOffset (key: number): number {
 
 export type Arrival = 'requested' | 'cancelled' | 'unrequested'
 
-/** How long a given-up request stays excusable. */
-const CANCEL_GRACE_MS = 60_000
-/** Bound on the excusable set, so a peer we cancel a lot cannot make it grow without limit. */
+/**
+ * Bound on the excusable set, so a peer we cancel a lot cannot make it grow without limit. There is
+ * no time limit: a peer frozen for minutes (SIGSTOP, a suspended laptop) still delivers what it had
+ * queued when it wakes, and that is late, not hostile.
+ */
 const MAX_CANCELLED = 4096
 
 export class BlockRequests {
   private readonly pending = new Map<number, number>()
+  /** Given-up keys, with how many copies of each may still arrive (one per request we gave up). */
   private readonly cancelled = new Map<number, number>()
 
   get size (): number {
@@ -47,16 +50,22 @@ export class BlockRequests {
     return [...this.pending.keys()]
   }
 
+  /**
+   * A given-up request of the same block stays excusable: after a timeout we may ask the same peer
+   * for the same block again, and it may answer both requests (the cancel crossed the first copy).
+   */
   add (key: number, now: number): void {
     this.pending.set(key, now)
-    this.cancelled.delete(key)
   }
 
   /** Classify an arriving block and forget it. */
   take (key: number): Arrival {
     if (this.pending.delete(key)) return 'requested'
-    if (this.cancelled.delete(key)) return 'cancelled'
-    return 'unrequested'
+    const copies = this.cancelled.get(key)
+    if (copies === undefined) return 'unrequested'
+    if (copies > 1) this.cancelled.set(key, copies - 1)
+    else this.cancelled.delete(key)
+    return 'cancelled'
   }
 
   /** The peer refused the request (BEP 6 reject): it will not send it, so it is not excusable. */
@@ -65,13 +74,18 @@ export class BlockRequests {
   }
 
   /** We gave up on the request; the block may still arrive. */
-  giveUp (key: number, now: number): boolean {
+  giveUp (key: number, _now: number): boolean {
     if (!this.pending.delete(key)) return false
+    const copies = this.cancelled.get(key)
+    if (copies !== undefined) {
+      this.cancelled.set(key, copies + 1)
+      return true
+    }
     if (this.cancelled.size >= MAX_CANCELLED) {
       const oldest = this.cancelled.keys().next()
       if (oldest.done !== true) this.cancelled.delete(oldest.value)
     }
-    this.cancelled.set(key, now)
+    this.cancelled.set(key, 1)
     return true
   }
 
@@ -80,12 +94,5 @@ export class BlockRequests {
     const keys = this.keys()
     for (const k of keys) this.giveUp(k, now)
     return keys
-  }
-
-  prune (now: number): void {
-    for (const [k, t] of this.cancelled) {
-      if (now - t < CANCEL_GRACE_MS) break
-      this.cancelled.delete(k)
-    }
   }
 }

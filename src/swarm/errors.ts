@@ -35,3 +35,29 @@ export class SwarmDestroyedError extends BttlsError {
 export function isPieceHashMismatch (err: unknown): boolean {
   return err instanceof Error && err.name === 'PieceHashMismatchError'
 }
+
+/**
+ * We wanted data from the peer (we were interested) and it sent none for the peer timeout: it chokes
+ * us for ever, or claims pieces and never sends them, or it is frozen. Its link is closed so that the
+ * download does not wait on it and a redial (with back-off) can find it alive again.
+ */
+export class PeerTimeoutError extends BttlsError {
+  override name = 'PeerTimeoutError'
+  readonly code = 'ERR_PEER_TIMEOUT'
+}
+
+/**
+ * A second link to a peer we are already connected to (same peer id): it came from --peer and a
+ * tracker, or both sides dialed at once. One link is kept by a rule both sides compute alike (see
+ * Swarm.keepsNewLink); the other closes with this error.
+ */
+export class DuplicateLinkError extends BttlsError {
+  override name = 'DuplicateLinkError'
+  readonly code = 'ERR_DUPLICATE_LINK'
+}
+
+/** The peer does not read what we send, and what is queued for it exceeds the bound (send-queue.ts). */
+export class SendQueueOverflowError extends BttlsError {
+  override name = 'SendQueueOverflowError'
+  readonly code = 'ERR_SEND_QUEUE_OVERFLOW'
+}

@@ -41,6 +41,8 @@ export class Peer {
   readonly requests = new BlockRequests()
   /** Last time it delivered a block, or started owing us one; the stall clock. */
   lastProgress = 0
+  /** Last time it delivered a block, or we became interested in it; the peer timeout clock. */
+  lastBlockAt = 0
   /** Stalled once: allowed a single request until it delivers again. */
   snubbed = false
   /** Pieces it rejected while unchoking us: do not ask it for them again. */

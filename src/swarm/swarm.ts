@@ -17,11 +17,13 @@ import { DEFAULT_MAX_METADATA_SIZE, utMetadataExtension } from '../wire/ut-metad
 import type { UtMetadataHost } from '../wire/ut-metadata.js'
 import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
 import { BadPieces } from './bad-pieces.js'
+import { BanList } from './ban-list.js'
 import { Bitfield } from './bitfield.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
-import { BadPeerError, MetadataMismatchError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
+import { BadPeerError, DuplicateLinkError, MetadataMismatchError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
+import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import { Peer } from './peer.js'
 import { PiecePicker } from './piece-picker.js'
 import type { PeerInfo } from './peer.js'
@@ -40,8 +42,18 @@ export interface SwarmOptions {
   peerId?: Uint8Array
   /** Requests kept outstanding per peer. Loopback/LAN rates need a deep pipeline. Default 128. */
   pipelineDepth?: number
-  /** A peer that delivers nothing for this long has its requests reassigned. Default 20 s. */
+  /**
+   * A peer that delivers nothing for this long has its requests reassigned to others and is snubbed
+   * (one request at a time until it delivers again). Default 20 s.
+   */
   requestTimeoutMs?: number
+  /**
+   * A peer we are interested in that sends no block for this long is closed (PeerTimeoutError): it
+   * chokes us, claims pieces it never sends, or is frozen. Default 60 s.
+   */
+  peerTimeoutMs?: number
+  /** No block from anyone for this long while incomplete: the swarm is 'stalled'. Default 20 s. */
+  stallTimeoutMs?: number
   /** Peers we upload to at once (one of them optimistic). Default 8. */
   uploadSlots?: number
   /** Default 10 s. */
@@ -52,6 +64,8 @@ export interface SwarmOptions {
   maxMetadataSize?: number
   /** Close links to peers that are seeds once we are one too (neither needs the other). Default true. */
   closeSeedLinks?: boolean
+  /** What may be queued for a peer that does not read before its link is closed (send-queue.ts). */
+  sendQueue?: SendQueueLimits
 }
 
 /** A torrent whose metainfo we have: seed it, or download into `store`. */
@@ -92,6 +106,16 @@ export interface SwarmStats {
   outstandingRequests: number
   blocksInFlight: number
   transports: Record<TransportKind, TransportStats>
+  /** No block for the stall timeout while incomplete (see the 'stalled' event). */
+  stalled: boolean
+}
+
+export interface StallInfo {
+  /** Milliseconds since the last block (or since the download started). */
+  readonly sinceMs: number
+  /** Peers connected, and how many of them could give us something (unchoking us, with a piece we need). */
+  readonly peers: number
+  readonly unchokedWithPieces: number
 }
 
 export interface SwarmEvents {
@@ -103,7 +127,18 @@ export interface SwarmEvents {
   'peer-closed': [peer: PeerInfo, error: Error | undefined]
   'bad-piece': [index: number, peers: PeerInfo[]]
   'peer-banned': [peer: PeerInfo, error: Error]
-  /** Storage failures other than verification (disk full, I/O). Only emitted when listened to. */
+  /** No block arrived for the stall timeout while the download is incomplete. */
+  stalled: [info: StallInfo]
+  /** A block arrived after 'stalled'. */
+  resumed: []
+  /** destroy() was called. */
+  destroyed: []
+  /**
+   * The download cannot go on: storage failed other than by verification (disk full, read-only or
+   * unsafe output path, a store that cannot open). Emitted once; the swarm stops requesting blocks.
+   */
+  failed: [error: Error]
+  /** The same failure, for listeners of the conventional event. Only emitted when listened to. */
   error: [error: Error]
 }
 
@@ -145,11 +180,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private readonly pipelineDepth: number
   private readonly requestTimeoutMs: number
+  private readonly peerTimeoutMs: number
+  private readonly stallTimeoutMs: number
+  /** Last block from any peer (or the start): the stall clock. */
+  private lastDataAt = Date.now()
+  private stalled = false
   private readonly chokeIntervalMs: number
   private readonly maxQueuedRequests: number
   private readonly maxMetadataSize: number
   private readonly closeSeedLinks: boolean
   private readonly uploadSlots: number
+  private readonly sendQueue: SendQueueLimits
 
   private readonly peers = new Set<Peer>()
   private picker: PiecePicker | undefined
@@ -157,11 +198,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Pieces that failed verification, and the ids of the peers whose copies failed. */
   private readonly avoid = new Map<number, Set<string>>()
   private readonly badPieces = new BadPieces<Peer>(p => p.id)
+  private readonly bans = new BanList()
   private readonly choker: Choker<Peer>
   private readonly timer: NodeJS.Timeout
   private lastChoke = Date.now()
   private lastKeepAlive = Date.now()
   private destroyed = false
+  private failure: Error | undefined
   private counters = { downloaded: 0, uploaded: 0, wasted: 0, hashFailures: 0 }
   private readonly transportBytes: Record<TransportKind, { downloaded: number, uploaded: number }> = {
     tls: { downloaded: 0, uploaded: 0 },
@@ -175,11 +218,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.peerId.length !== 20) throw new RangeError('peerId must be 20 bytes')
     this.pipelineDepth = options.pipelineDepth ?? 128
     this.requestTimeoutMs = options.requestTimeoutMs ?? 20_000
+    this.peerTimeoutMs = options.peerTimeoutMs ?? 60_000
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 20_000
     this.chokeIntervalMs = options.chokeIntervalMs ?? 10_000
     this.maxQueuedRequests = options.maxQueuedRequests ?? 512
     this.maxMetadataSize = options.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE
     this.closeSeedLinks = options.closeSeedLinks ?? true
     this.uploadSlots = options.uploadSlots ?? 8
+    this.sendQueue = options.sendQueue ?? {}
     this.choker = new Choker(this.uploadSlots)
 
     if (isMagnet(source)) {
@@ -195,7 +241,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.init(source.metainfo, source.store)
     }
     // The tick drives timeouts, choking and keep-alives; it must never keep the process alive.
-    const tickMs = Math.max(50, Math.min(1000, Math.floor(this.requestTimeoutMs / 4)))
+    const tickMs = Math.max(50, Math.min(1000, Math.floor(Math.min(this.requestTimeoutMs, this.peerTimeoutMs, this.stallTimeoutMs) / 4)))
     this.timer = setInterval(() => this.tick(), tickMs)
     this.timer.unref()
   }
@@ -208,6 +254,37 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return this.picker?.complete ?? false
   }
 
+  /** Why the download stopped for good (see the 'failed' event), if it did. */
+  get failed (): Error | undefined {
+    return this.failure
+  }
+
+  /**
+   * Resolves once every piece is verified, at once if that is already so (a second run on complete
+   * data); rejects with the failure if the download cannot finish, or if the swarm is destroyed first.
+   * Unlike a 'complete' listener, it cannot miss an event that fired before it was called.
+   */
+  whenComplete (): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.complete) { resolve(); return }
+      if (this.failure !== undefined) { reject(this.failure); return }
+      if (this.destroyed) { reject(new SwarmDestroyedError('swarm destroyed before the download completed')); return }
+      const settle = (err?: Error): void => {
+        this.off('complete', onComplete)
+        this.off('failed', onFailed)
+        this.off('destroyed', onDestroyed)
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      const onComplete = (): void => settle()
+      const onFailed = (err: Error): void => settle(err)
+      const onDestroyed = (): void => settle(new SwarmDestroyedError('swarm destroyed before the download completed'))
+      this.on('complete', onComplete)
+      this.on('failed', onFailed)
+      this.on('destroyed', onDestroyed)
+    })
+  }
+
   /** Take over a connected link (see PeerLink for the rules it follows). */
   addLink (link: PeerLink): void {
     if (this.destroyed) {
@@ -216,11 +293,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     const peer = new Peer(link)
     this.peers.add(peer)
+    // Closed asynchronously: the overflow is noticed inside a send, in the middle of our own bookkeeping.
+    boundSendQueue(link, this.sendQueue, err => queueMicrotask(() => peer.close(err)))
     link.closed.then(err => this.onClosed(peer, err), err => this.onClosed(peer, err as Error))
     this.emit('peer', peer.info)
     this.guard(peer, () => {
       if (!this.wireInfoHashes.some(h => h.equals(link.infoHash))) {
         throw new InfohashMismatchError('link was established for another torrent')
+      }
+      if (link.direction === 'outbound' && this.isBanned(link.remoteAddress, link.remotePort)) {
+        throw new BadPeerError(`${link.remoteAddress}:${link.remotePort} is banned for sending bad data`)
       }
       this.attach(peer)
       // Registered before our handshake, which carries the extended handshake's "m" dictionary.
@@ -255,7 +337,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       piecesDone: this.picker?.doneCount ?? 0,
       piecesTotal: this.picker?.pieceCount ?? 0,
       peers: this.peers.size,
-      transports
+      transports,
+      stalled: this.stalled
     }
   }
 
@@ -270,6 +353,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     clearInterval(this.timer)
     for (const p of this.peers) p.close()
     this.active.clear()
+    this.safeEmit('destroyed')
     if (this.ownsStore && this.store !== undefined) await this.store.close()
   }
 
@@ -281,6 +365,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       w.on(event, (...args: any[]) => this.guard(peer, () => fn(...args)))
     }
     w.on('error', (err: Error) => peer.close(err))
+    on('extended', (ext: string) => {
+      if (ext === 'handshake' && this.listenPorts(peer).some(port => this.isBanned(peer.link.remoteAddress, port))) {
+        throw new BadPeerError('the peer listens at an endpoint banned for sending bad data')
+      }
+    })
     on('bitfield', (bf: { buffer: Uint8Array }) => this.onBitfield(peer, bf.buffer))
     on('have', (index: number) => this.onHave(peer, index))
     on('have-all', () => this.onHaveAll(peer))
@@ -307,7 +396,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     if (Buffer.from(hs.peerId).equals(this.peerId)) throw new SelfConnectionError('the peer is this client itself')
     peer.id = Buffer.from(hs.peerId).toString('hex')
-    if (this.badPieces.isBanned(peer.id)) throw new BadPeerError('peer is banned for sending bad data')
+    if (this.badPieces.isBanned(peer.id) || this.bans.hasId(peer.id)) throw new BadPeerError('peer is banned for sending bad data')
+    const twin = [...this.peers].find(p => p !== peer && !p.closed && p.id === peer.id)
+    if (twin !== undefined) {
+      const err = new DuplicateLinkError(`already connected to peer ${peer.id.slice(0, 16)}… (${twin.link.remoteAddress}:${twin.link.remotePort})`)
+      if (!this.keepsNewLink(twin, peer)) throw err
+      twin.close(err)
+    }
     peer.phase = 'ready'
     if (this.picker !== undefined) {
       this.activate(peer)
@@ -319,6 +414,20 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
   }
 
+  /**
+   * Of two links to one peer, whether to keep the new one. TLS beats a legacy transport (an upgrade);
+   * otherwise the link initiated by the side with the lower peer id wins, a rule the peer computes
+   * alike, so a simultaneous dial in both directions keeps one link, not none. Two links we both
+   * initiated (the peer under two addresses): the older stays.
+   */
+  private keepsNewLink (old: Peer, fresh: Peer): boolean {
+    if ((old.link.transport === 'tls') !== (fresh.link.transport === 'tls')) return fresh.link.transport === 'tls'
+    if (old.link.direction === fresh.link.direction) return false
+    const weAreLower = Buffer.compare(this.peerId, Buffer.from(fresh.id, 'hex')) < 0
+    // Keep the link the lower id initiated: ours is the outbound one.
+    return (fresh.link.direction === 'outbound') === weAreLower
+  }
+
   /** Metadata and handshake both known: adopt the peer's announcements and announce ours. */
   private activate (peer: Peer): void {
     const picker = this.picker
@@ -326,6 +435,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (picker === undefined || store === undefined || peer.phase !== 'ready') return
     const n = picker.pieceCount
     peer.phase = 'active'
+    peer.lastBlockAt = Date.now()
 
     if (peer.early.all) {
       peer.all = true
@@ -476,8 +586,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private updateInterest (peer: Peer): void {
-    if (peer.needCount > 0) peer.wire.interested()
-    else peer.wire.uninterested()
+    if (peer.needCount > 0) {
+      // The peer timeout runs from the moment we want something of it.
+      if (!peer.wire.amInterested) peer.lastBlockAt = Date.now()
+      peer.wire.interested()
+    } else {
+      peer.wire.uninterested()
+    }
   }
 
   private dropIfBothSeeds (peer: Peer): boolean {
@@ -520,7 +635,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (arrival === 'unrequested') throw new MalformedMessageError(`piece ${index}:${offset} was never requested`)
     const now = Date.now()
     peer.lastProgress = now
+    peer.lastBlockAt = now
     peer.snubbed = false
+    this.lastDataAt = now
+    if (this.stalled) {
+      this.stalled = false
+      this.safeEmit('resumed')
+    }
+    if (this.failure !== undefined) {
+      this.counters.wasted += block.length
+      return
+    }
     const ap = this.active.get(index)
     if (arrival === 'requested') ap?.release(b)
     if (ap === undefined || !ap.receive(b, block, peer)) {
@@ -558,7 +683,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Keep `peer`'s pipeline full: blocks of started pieces, then new rarest pieces, then endgame duplicates. */
   private fill (peer: Peer): void {
     const picker = this.picker
-    if (picker === undefined || this.destroyed || peer.phase !== 'active' || peer.wire.peerChoking || picker.complete) return
+    if (picker === undefined || this.destroyed || this.failure !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || picker.complete) return
     let room = (peer.snubbed ? 1 : this.pipelineDepth) - peer.requests.size
     if (room <= 0) return
     const now = Date.now()
@@ -628,8 +753,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     } catch (err) {
       if (this.destroyed) return
       picker.markMissing(ap.index)
-      if (isPieceHashMismatch(err)) this.onBadPiece(ap)
-      else if (this.listenerCount('error') > 0) this.safeEmit('error', err as Error)
+      if (!isPieceHashMismatch(err)) {
+        // Not the peer's fault and not going away: fetching the piece again would fail the same way,
+        // for ever (a read-only --out, a planted symlink). Stop and say so.
+        this.fail(err as Error)
+        return
+      }
+      this.onBadPiece(ap)
       this.fillAll()
       return
     }
@@ -664,10 +794,24 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const p of verdict.banned) this.ban(p)
   }
 
-  private ban (peer: Peer): void {
-    const err = new BadPeerError(`peer ${peer.id} sent data that failed verification`)
+  private ban (peer: Peer, err: Error = new BadPeerError(`peer ${peer.id} sent data that failed verification`)): void {
+    this.bans.ban(peer.id, peer.link.remoteAddress, this.listenPorts(peer))
     this.safeEmit('peer-banned', peer.info, err)
     peer.close(err)
+  }
+
+  /** Where the peer can be dialed: the port we dialed, or the one it announced (BEP 10 `p`). */
+  private listenPorts (peer: Peer): number[] {
+    const ports: number[] = []
+    if (peer.link.direction === 'outbound') ports.push(peer.link.remotePort)
+    const p = (peer.wire as unknown as { peerExtendedHandshake?: { p?: unknown } }).peerExtendedHandshake?.p
+    if (typeof p === 'number' && Number.isInteger(p)) ports.push(p)
+    return ports
+  }
+
+  /** Whether the peer at this endpoint was banned (dialers skip it; a link to it is closed). */
+  isBanned (address: string, port: number): boolean {
+    return this.bans.hasEndpoint(address, port)
   }
 
   // --- seeding ---
@@ -761,7 +905,15 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const magnet = this.magnet!
     let metainfo: Metainfo
     try {
-      metainfo = this.verifyMetadata(magnet, infoBytes)
+      if (!this.metadataHashes(magnet, infoBytes)) {
+        // Only a hostile peer serves bytes that do not hash to the infohash: ban it, not only its id.
+        const err = new MetadataMismatchError('metadata does not hash to the infohash')
+        this.fetcher!.mismatch(peer)
+        this.safeEmit('metadata-rejected', peer.info, err)
+        this.ban(peer, err)
+        return
+      }
+      metainfo = this.parseMetadata(magnet, infoBytes)
     } catch (err) {
       const typed = err instanceof MetadataMismatchError ? err : new MetadataMismatchError('peer served metadata that does not parse', { cause: err })
       this.fetcher!.mismatch(peer)
@@ -770,6 +922,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       return
     }
     this.fetcher!.succeeded()
+    this.lastDataAt = Date.now()
     this.metainfoValue = metainfo
     this.safeEmit('metadata', metainfo)
     magnet.openStore(metainfo).then(store => {
@@ -782,20 +935,21 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         if (p.phase === 'ready') this.guard(p, () => this.activate(p))
       }
       if (this.complete) this.safeEmit('complete')
-    }, err => {
-      if (this.listenerCount('error') > 0) this.safeEmit('error', err as Error)
-    })
+    }, err => this.fail(err as Error))
   }
 
   /** The infohash is the only trust anchor of a magnet link: check every hash it names ourselves. */
-  private verifyMetadata (magnet: SwarmMagnetSource, infoBytes: Buffer): Metainfo {
+  private metadataHashes (magnet: SwarmMagnetSource, infoBytes: Buffer): boolean {
     const m = magnet.magnet
     const sha1 = createHash('sha1').update(infoBytes).digest()
     const sha256 = createHash('sha256').update(infoBytes).digest()
-    const ok = (m.infoHashV1 === undefined || sha1.equals(m.infoHashV1)) &&
+    return (m.infoHashV1 === undefined || sha1.equals(m.infoHashV1)) &&
       (m.infoHashV2 === undefined || sha256.equals(m.infoHashV2)) &&
       (sha1.equals(m.wireInfoHash) || sha256.subarray(0, 20).equals(m.wireInfoHash))
-    if (!ok) throw new MetadataMismatchError('metadata does not hash to the infohash')
+  }
+
+  /** Parse metadata that hashes to the infohash (metadataHashes) and check what the engine needs of it. */
+  private parseMetadata (magnet: SwarmMagnetSource, infoBytes: Buffer): Metainfo {
     const metainfo = magnet.parseInfo(infoBytes)
     if (!Buffer.from(metainfo.wireInfoHash).equals(this.infoHash)) {
       throw new MetadataMismatchError('parsed metadata names another infohash')
@@ -817,9 +971,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private tick (): void {
     if (this.destroyed) return
     const now = Date.now()
-    for (const p of this.peers) {
+    const downloading = this.picker !== undefined && !this.picker.complete && this.failure === undefined
+    for (const p of [...this.peers]) {
       if (p.phase !== 'active') continue
-      p.requests.prune(now)
+      if (downloading && p.wire.amInterested && now - p.lastBlockAt > this.peerTimeoutMs) {
+        p.close(new PeerTimeoutError(`no block in ${Math.round((now - p.lastBlockAt) / 1000)} s from a peer we want data from ` +
+          `(${p.wire.peerChoking ? 'it keeps us choked' : `${p.requests.size} requests unanswered`})`))
+        continue
+      }
       if (p.requests.size === 0 || now - p.lastProgress <= this.requestTimeoutMs) continue
       // Stalled: hand its blocks to the others; it keeps one request so it can prove itself again.
       this.guard(p, () => {
@@ -832,6 +991,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       })
       this.fillAll()
     }
+    this.checkStall(now)
     this.fetcher?.tick(this.requestTimeoutMs)
     if (now - this.lastChoke >= this.chokeIntervalMs) {
       this.lastChoke = now
@@ -841,6 +1001,25 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.lastKeepAlive = now
       for (const p of this.peers) this.guard(p, () => (p.wire as unknown as { keepAlive: () => void }).keepAlive())
     }
+  }
+
+  private checkStall (now: number): void {
+    if (this.stalled || this.complete || this.failure !== undefined || now - this.lastDataAt < this.stallTimeoutMs) return
+    this.stalled = true
+    let unchokedWithPieces = 0
+    for (const p of this.peers) if (p.phase === 'active' && !p.wire.peerChoking && p.needCount > 0) unchokedWithPieces++
+    this.safeEmit('stalled', { sinceMs: now - this.lastDataAt, peers: this.peers.size, unchokedWithPieces })
+  }
+
+  /** The download cannot finish: stop asking for blocks (what we hold is still served) and report it once. */
+  private fail (err: Error): void {
+    if (this.failure !== undefined || this.destroyed) return
+    this.failure = err
+    for (const p of this.peers) {
+      for (const key of p.requests.giveUpAll(Date.now())) this.release(key)
+    }
+    this.safeEmit('failed', err)
+    if (this.listenerCount('error') > 0) this.safeEmit('error', err)
   }
 
   /** Run `fn` for `peer`: whatever it throws closes that peer's link and nothing else. */

@@ -7,7 +7,7 @@ import type Wire from 'bittorrent-protocol'
 import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
 import { AUTH_TIMEOUT_MS } from '../handshake/constants.js'
 import type { PeerLink, RemoteHandshake, TlsDetails, TransportKind } from './peer-link.js'
-import { flushBatchedWrites } from './write-batching.js'
+import { flushBatchedWrites, queuedBytes } from './write-batching.js'
 
 export interface LinkParts {
   readonly socket: Duplex & { remoteAddress?: string, remotePort?: number }
@@ -70,7 +70,8 @@ export function createLink (parts: LinkParts): LinkControl {
     tls: parts.tls,
     remoteHandshake,
     closed,
-    close
+    close,
+    queuedBytes: () => queuedBytes(socket)
   }
   return { link, fail: close }
 }

@@ -45,4 +45,6 @@ export interface PeerLink {
   readonly closed: Promise<Error | undefined>
   /** Close the underlying socket; `err` is reported through `closed`. */
   close (err?: Error): void
+  /** Bytes sent to the peer that have not reached the kernel yet (see write-batching.ts). */
+  queuedBytes (): number
 }

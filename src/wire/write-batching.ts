@@ -29,6 +29,15 @@ interface Pushable {
 }
 
 const flushers = new WeakMap<Duplex, () => void>()
+const pendingBytesOf = new WeakMap<Duplex, () => number>()
+
+/**
+ * Bytes a Wire has sent on `socket` that have not reached the kernel yet: held by the batch, plus the
+ * socket's own write buffer. What a peer that never reads makes us keep in memory.
+ */
+export function queuedBytes (socket: Duplex): number {
+  return (pendingBytesOf.get(socket)?.() ?? 0) + socket.writableLength
+}
 
 export interface BatchOptions {
   /** Write bulk data in whole TLS records (TLS links). Default false. */
@@ -85,6 +94,7 @@ export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions =
     release()
   }
   flushers.set(socket, flushAll)
+  pendingBytesOf.set(socket, () => pendingBytes)
   target.push = function (data) {
     if (data === null) {
       flushAll()

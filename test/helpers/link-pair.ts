@@ -7,12 +7,13 @@ import net from 'node:net'
 import { once } from 'node:events'
 import Wire from 'bittorrent-protocol'
 import type { PeerLink, RemoteHandshake } from '../../src/wire/peer-link.js'
+import { batchWrites, queuedBytes } from '../../src/wire/write-batching.js'
 
 export interface TestLink extends PeerLink {
   readonly socket: net.Socket
 }
 
-function makeLink (socket: net.Socket, direction: 'inbound' | 'outbound', infoHash: Buffer): TestLink {
+export function makeLink (socket: net.Socket, direction: 'inbound' | 'outbound', infoHash: Buffer): TestLink {
   const wire = new Wire(direction === 'outbound' ? 'tcpOutgoing' : 'tcpIncoming')
   let closeError: Error | undefined
   const closed = new Promise<Error | undefined>(resolve => socket.once('close', () => resolve(closeError)))
@@ -28,6 +29,7 @@ function makeLink (socket: net.Socket, direction: 'inbound' | 'outbound', infoHa
   wire.on('error', (err: Error) => { closeError ??= err; socket.destroy() })
   wire.on('close', () => socket.destroy())
   socket.pipe(wire as unknown as NodeJS.WritableStream)
+  batchWrites(wire, socket) // the write path of every real link
   wire.pipe(socket)
   return {
     wire,
@@ -39,6 +41,7 @@ function makeLink (socket: net.Socket, direction: 'inbound' | 'outbound', infoHa
     infoHash,
     remoteHandshake,
     closed,
+    queuedBytes: () => queuedBytes(socket),
     close (err?: Error) {
       closeError ??= err
       socket.destroy()

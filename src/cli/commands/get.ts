@@ -1,10 +1,11 @@
 import { openFileStore } from '../../storage/file-store.js'
 import { cpuSeconds, reportSwarm, transportCounts, type Reporter } from '../reporter.js'
 import { PeerRedialer } from '../peer-redialer.js'
+import { PeerLedger } from '../peer-ledger.js'
 import { startPeer, type PeerCommandArgs } from './peer-options.js'
 
-/** With peer discovery, how long `get` waits without any connected peer before it gives up. */
-const NO_PEER_TIMEOUT_S = 60
+/** How long `get` waits without receiving any data before it gives up (--stop-timeout). */
+export const DEFAULT_STOP_TIMEOUT_S = 60
 
 export class DownloadFailedError extends Error {
   override name = 'DownloadFailedError'
@@ -22,21 +23,31 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
   // Peers can also come from the tracker (--passkey, or the session's tracker announces) or the DHT.
   const discovers = args.passkey !== undefined || (swarm.metainfo?.trackers.length ?? 0) > 0 || (args.trackers ?? []).length > 0 || (args.dhtBootstrap ?? []).length > 0
   reportSwarm(swarm, reporter, started)
+  const ledger = new PeerLedger(session, swarm)
+  const stopTimeoutS = args.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S
   let redialer: PeerRedialer | undefined
   try {
     if (!swarm.complete) {
       if (peers.length === 0 && !discovers) throw new DownloadFailedError('no peer to download from (give --peer host:port, or a torrent with a tracker)')
       await new Promise<void>((resolve, reject) => {
-        swarm.once('complete', () => { clearInterval(watchdog); resolve() })
+        // A storage failure (read-only --out, a planted symlink) rejects: exit 1 with its one line.
+        swarm.whenComplete().then(() => { clearInterval(watchdog); resolve() }, err => { clearInterval(watchdog); reject(err) })
         // Only --peer peers: they are all we will ever have. With discovery, more may come; give up
-        // only after NO_PEER_TIMEOUT_S without a single connected peer.
+        // only after stopTimeoutS without any data. Peers that connect and send nothing (or bad data)
+        // do not hold it open: data is what counts, not connections.
         const exhausted = (reason: string): void => { if (!discovers) { clearInterval(watchdog); reject(new DownloadFailedError(reason)) } }
         redialer = new PeerRedialer(session, handle, peers, exhausted, { untilComplete: true, overrides })
-        let lonely = 0
+        let lastBytes = -1
+        let idleSince = Date.now()
         const watchdog = setInterval(() => {
-          lonely = swarm.stats().peers > 0 ? 0 : lonely + 1
-          if (lonely >= NO_PEER_TIMEOUT_S) { clearInterval(watchdog); reject(new DownloadFailedError(`no peer connected for ${NO_PEER_TIMEOUT_S} s`)) }
-        }, 1000)
+          const s = swarm.stats()
+          const bytes = s.downloaded + (swarm.metainfo !== undefined ? 1 : 0)
+          if (bytes !== lastBytes) { lastBytes = bytes; idleSince = Date.now() }
+          if (Date.now() - idleSince >= stopTimeoutS * 1000) {
+            clearInterval(watchdog)
+            reject(new DownloadFailedError(`no data for ${stopTimeoutS} s: ${ledger.summary(s.peers)}`))
+          }
+        }, Math.min(1000, stopTimeoutS * 250))
         watchdog.unref()
       })
     }

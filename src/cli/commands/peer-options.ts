@@ -41,6 +41,8 @@ export interface PeerCommandArgs {
   decoy?: Decoy
   /** --tls-cert / --tls-key: the certificate our port presents. */
   certificate?: CertificateAndKey
+  /** get --stop-timeout: give up after this many seconds without data (default 60). */
+  stopTimeoutS?: number
 }
 
 export interface StartedPeer {

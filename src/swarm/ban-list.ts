@@ -1,0 +1,45 @@
+/**
+ * Who the swarm refuses: banned peers by peer id AND by endpoint (address and listening port). A peer id
+ * alone does not stick: a hostile peer picks a fresh one per connection, and we would dial its address
+ * again. The address alone would be too wide: every peer behind one NAT, or every peer of a loopback
+ * test, shares it. The listening port is the remote port of a link we dialed, or the `p` a peer
+ * announced in its extended handshake (BEP 10) for a link it dialed.
+ */
+
+/** Bound on remembered bans, so a flood of fresh ids and ports cannot grow the lists without limit. */
+const MAX_BANS = 10_000
+
+export function endpointKey (address: string, port: number): string {
+  // IPv4-mapped IPv6 (::ffff:1.2.3.4) and 1.2.3.4 are one endpoint.
+  return `${address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')}|${port}`
+}
+
+export class BanList {
+  private readonly ids = new Set<string>()
+  private readonly endpoints = new Set<string>()
+
+  ban (peerId: string | undefined, address: string, ports: Iterable<number>): void {
+    if (peerId !== undefined && peerId !== '') add(this.ids, peerId)
+    for (const port of ports) if (port > 0 && port < 65536) add(this.endpoints, endpointKey(address, port))
+  }
+
+  hasId (peerId: string): boolean {
+    return this.ids.has(peerId)
+  }
+
+  hasEndpoint (address: string, port: number): boolean {
+    return this.endpoints.has(endpointKey(address, port))
+  }
+
+  get size (): number {
+    return this.endpoints.size
+  }
+}
+
+function add (set: Set<string>, key: string): void {
+  if (set.size >= MAX_BANS && !set.has(key)) {
+    const oldest = set.values().next()
+    if (oldest.done !== true) set.delete(oldest.value)
+  }
+  set.add(key)
+}
