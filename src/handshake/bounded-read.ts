@@ -45,51 +45,43 @@ export async function readAuthMessage (stream: Duplex, timeoutMs: number, what: 
  * within `timeoutMs`; a close before any byte is a PeerClosedError.
  */
 export function readFirstRecord (stream: Duplex, timeoutMs: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const finish = (err: Error | null, bytes?: Buffer): void => {
-      clearTimeout(timer)
-      stream.off('readable', tryRead)
-      stream.off('end', onEnd)
-      stream.off('close', onEnd)
-      stream.off('error', onError)
-      if (err) reject(err)
-      else resolve(bytes)
-    }
-    const tryRead = (): void => {
-      const bytes = stream.read() as Buffer | null
-      if (bytes !== null) finish(null, bytes)
-    }
-    const onEnd = (): void => finish(new PeerClosedError('peer closed the connection before sending any application data'))
-    const onError = (err: Error): void => finish(new PeerClosedError(`connection failed before any application data: ${err.message}`, { cause: err }))
-    const timer = setTimeout(() => finish(null, undefined), timeoutMs)
-    stream.on('readable', tryRead)
-    stream.once('end', onEnd)
-    stream.once('close', onEnd)
-    stream.once('error', onError)
-    tryRead()
-  })
+  return whenReadable<Buffer | undefined>(stream, timeoutMs, 'any application data', () => (stream.read() as Buffer | null) ?? NOT_YET, () => undefined)
 }
 
 export function readExactly (stream: Duplex, length: number, timeoutMs: number, what: string): Promise<Buffer> {
+  return whenReadable(stream, timeoutMs, what, () => {
+    const bytes = stream.read(length) as Buffer | null
+    if (bytes === null) return NOT_YET
+    if (bytes.length < length) throw new PeerClosedError(`peer closed after ${bytes.length} of the ${length} bytes of ${what}`)
+    return bytes
+  }, () => { throw new HandshakeTimeoutError(`no ${what} within ${timeoutMs} ms`) })
+}
+
+const NOT_YET = Symbol('not yet')
+
+/**
+ * Waits, within `timeoutMs`, until `take` gets its result from the stream's buffer (it is tried now and
+ * on every 'readable'); what `onTimeout` returns or throws settles it then. The stream ending or failing
+ * first is a PeerClosedError. Every listener is removed when it settles.
+ */
+function whenReadable<T> (stream: Duplex, timeoutMs: number, what: string, take: () => T | typeof NOT_YET, onTimeout: () => T): Promise<T> {
   return new Promise((resolve, reject) => {
-    const finish = (err: Error | null, bytes?: Buffer): void => {
+    const finish = (settle: () => T): void => {
       clearTimeout(timer)
       stream.off('readable', tryRead)
       stream.off('end', onEnd)
       stream.off('close', onEnd)
       stream.off('error', onError)
-      if (err) reject(err)
-      else resolve(bytes!)
+      try { resolve(settle()) } catch (err) { reject(err) }
     }
     const tryRead = (): void => {
-      const bytes = stream.read(length) as Buffer | null
-      if (bytes === null) return
-      if (bytes.length < length) finish(new PeerClosedError(`peer closed after ${bytes.length} of the ${length} bytes of ${what}`))
-      else finish(null, bytes)
+      let result: T | typeof NOT_YET
+      try { result = take() } catch (err) { finish(() => { throw err }); return }
+      if (result !== NOT_YET) finish(() => result as T)
     }
-    const onEnd = (): void => finish(new PeerClosedError(`peer closed the connection before sending ${what}`))
-    const onError = (err: Error): void => finish(new PeerClosedError(`connection failed while waiting for ${what}: ${err.message}`, { cause: err }))
-    const timer = setTimeout(() => finish(new HandshakeTimeoutError(`no ${what} within ${timeoutMs} ms`)), timeoutMs)
+    const onEnd = (): void => finish(() => { throw new PeerClosedError(`peer closed the connection before sending ${what}`) })
+    const onError = (err: Error): void => finish(() => { throw new PeerClosedError(`connection failed while waiting for ${what}: ${err.message}`, { cause: err }) })
+    const timer = setTimeout(() => finish(onTimeout), timeoutMs)
     stream.on('readable', tryRead)
     stream.once('end', onEnd)
     stream.once('close', onEnd)
