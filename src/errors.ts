@@ -69,6 +69,15 @@ export class UnknownSwarmError extends BttlsError {
   readonly code = 'ERR_UNKNOWN_SWARM'
 }
 
+/**
+ * Responder: the initiator's address has failed too many proofs lately, so this connection is a web visit
+ * whatever it sends (probe-limit.ts): one address cannot test a list of candidate infohashes.
+ */
+export class ProbeLimitError extends BttlsError {
+  override name = 'ProbeLimitError'
+  readonly code = 'ERR_PROBE_LIMIT'
+}
+
 /** Initiator: the responder's proof does not verify: it does not know the swarm key, or a MITM sits between us. */
 export class ProofMismatchError extends BttlsError {
   override name = 'ProofMismatchError'

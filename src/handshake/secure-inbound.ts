@@ -17,7 +17,7 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { BttlsError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, UnknownSwarmError } from '../errors.js'
+import { BttlsError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
 import { basicSwarmKey } from '../levels/basic.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
@@ -28,6 +28,7 @@ import { computeProof, connectionExporter, proofMatches } from './key-schedule.j
 import { negotiatedDetails, requireTls13, type SecureChannel } from './secure-channel.js'
 import { CERTIFICATE_ROTATION_MS, createResponderCertificate, type CertificateAndKey } from './responder-certificate.js'
 import { responderContextOptions } from './tls-profile.js'
+import { ProbeLimit } from './probe-limit.js'
 
 /** A swarm the responder serves, with whatever the caller wants back when it matches. */
 export interface SwarmCandidate<T> {
@@ -60,6 +61,8 @@ export interface ResponderOptions {
   readonly authTimeoutMs?: number
   /** The certificate to present (e.g. a real site's); default a generated one, rotated daily. */
   readonly certificate?: CertificateAndKey
+  /** Failed visits allowed per source address before it gets only the web site (default DEFAULT_PROBE_LIMITS). */
+  readonly probeLimit?: ProbeLimit
 }
 
 /** Runs the bttls responder's side for sockets the one-port listener already accepted. */
@@ -67,7 +70,7 @@ export class TlsResponder {
   private readonly handshakes: ServerHandshakes
   private rotation: NodeJS.Timeout | undefined
 
-  private constructor (private readonly server: Server, private readonly authTimeoutMs: number) {
+  private constructor (private readonly server: Server, private readonly authTimeoutMs: number, private readonly probeLimit: ProbeLimit) {
     this.handshakes = new ServerHandshakes(server)
   }
 
@@ -81,7 +84,7 @@ export class TlsResponder {
       handshakeTimeout: options.tlsTimeoutMs ?? RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS
     })
     if (options.keylog) server.on('keylog', options.keylog)
-    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS)
+    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, options.probeLimit ?? new ProbeLimit())
     if (!options.certificate) {
       responder.rotation = setInterval(() => { void responder.rotateCertificate() }, CERTIFICATE_ROTATION_MS)
       responder.rotation.unref()
@@ -108,6 +111,7 @@ export class TlsResponder {
    * would) and so does a peer that closes; every other failure is a 'decoy' outcome.
    */
   async accept<T> (raw: Socket, candidates: () => Iterable<SwarmCandidate<T>>): Promise<InboundOutcome<T>> {
+    const address = raw.remoteAddress ?? ''
     let socket: TLSSocket
     try {
       socket = await this.handshake(raw)
@@ -122,6 +126,8 @@ export class TlsResponder {
       const first = await readFirstRecord(socket, this.authTimeoutMs)
       if (first === undefined) throw new HandshakeTimeoutError(`no AuthHello within ${this.authTimeoutMs} ms`)
       received = first
+      // Read like any other connection first, so that being limited shows neither in bytes nor in timing.
+      if (this.probeLimit.limited(address)) throw new ProbeLimitError(`${address} failed too many proofs lately: a web visit whatever it sends`)
       const hello = decodeAuthMessage(first)
       const helloHeader = authHeader(hello.level, hello.flags)
 
@@ -148,7 +154,10 @@ export class TlsResponder {
       }))
       return { kind: 'peer', channel: { socket, level, swarmKey: match.key, swarm: match.candidate.swarm, details: negotiatedDetails(socket, level) } }
     } catch (err) {
-      if (err instanceof BttlsError && !(err instanceof PeerClosedError)) return { kind: 'decoy', socket, received, reason: err }
+      if (err instanceof BttlsError && !(err instanceof PeerClosedError)) {
+        this.probeLimit.failed(address)
+        return { kind: 'decoy', socket, received, reason: err }
+      }
       socket.destroy()
       raw.destroy()
       throw err
