@@ -78,6 +78,15 @@ export class ProbeLimitError extends BttlsError {
   readonly code = 'ERR_PROBE_LIMIT'
 }
 
+/**
+ * Full Strict: the secure tracker's host would accept a peer certificate of the torrent (it equals or
+ * matches the torrent's name, or the name is "*"), so a member could pose as the tracker.
+ */
+export class TrackerNameConflictError extends BttlsError {
+  override name = 'TrackerNameConflictError'
+  readonly code = 'ERR_TRACKER_NAME_CONFLICT'
+}
+
 /** Initiator: the responder's proof does not verify: it does not know the swarm key, or a MITM sits between us. */
 export class ProofMismatchError extends BttlsError {
   override name = 'ProofMismatchError'

@@ -21,7 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
-import { issuePeerCertificate, caFingerprint, type PemPair } from '../levels/full-strict/certificate-profile.js'
+import { issuePeerCertificate, caFingerprint, trackerNameConflicts, type PemPair } from '../levels/full-strict/certificate-profile.js'
 import { UntrustedCertificateError } from '../errors.js'
 import { MAX_PEER_CERT_LIFETIME_S } from '../handshake/constants.js'
 import { encodeBencode, type Encodable } from '../torrent/bencode.js'
@@ -108,8 +108,12 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
   private readonly lifetimeSeconds: number
   private readonly intervalSeconds: number
 
-  private constructor (private readonly server: Server, private readonly options: TrackerServerOptions) {
+  /** The host names our certificate carries: a torrent named like one of them is refused (registerTorrent). */
+  private readonly hostNames: readonly string[]
+
+  private constructor (private readonly server: Server, private readonly options: TrackerServerOptions, certPem: string) {
     super()
+    this.hostNames = (new X509Certificate(certPem).subjectAltName ?? '').split(', ').filter(e => e.startsWith('DNS:')).map(e => e.slice(4))
     this.caFingerprintHex = caFingerprint(options.ca.certPem).toString('hex')
     this.lifetimeSeconds = options.lifetimeSeconds ?? DEFAULT_LIFETIME_S
     this.intervalSeconds = options.intervalSeconds ?? DEFAULT_INTERVAL_S
@@ -135,7 +139,7 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       requestTimeout: 10_000,
       headersTimeout: 10_000
     }, (req, res) => { tracker!.handle(req, res).catch(() => res.destroy()) })
-    tracker = new TrackerServer(server, options)
+    tracker = new TrackerServer(server, options, tls.certPem)
     for (const t of options.torrents ?? []) tracker.registerTorrent(t)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -160,6 +164,10 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
     if (t.sslCert === undefined) throw new TrackerConfigError(`"${t.name}" is not a Full Strict torrent (its info dict has no ssl-cert)`)
     const fp = caFingerprint(t.sslCert)
     if (fp.toString('hex') !== this.caFingerprintHex) throw new TrackerConfigError(`"${t.name}" carries another swarm CA than this tracker's`)
+    const clash = this.hostNames.find(host => trackerNameConflicts(host, t.name))
+    if (clash !== undefined) {
+      throw new TrackerConfigError(`"${t.name}" matches this tracker's host name "${clash}": every member's peer certificate would pass as the tracker's (BEP: the tracker's host name must not be the torrent's name)`)
+    }
     return this.options.db.addTorrent({ name: t.name, infoHashV1: t.infoHashV1, infoHashV2: t.infoHashV2, caFingerprint: fp })
   }
 

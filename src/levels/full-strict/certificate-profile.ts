@@ -12,9 +12,11 @@
  */
 import 'reflect-metadata'
 import { webcrypto, randomBytes, createHash, X509Certificate as NodeX509 } from 'node:crypto'
+import { checkServerIdentity, type PeerCertificate } from 'node:tls'
+import { isIP } from 'node:net'
 import * as x509 from '@peculiar/x509'
 import {
-  CertificateExpiredError, CertificateNotYetValidError, CertificateRevokedError, UntrustedCertificateError, WrongTorrentCertificateError
+  CertificateExpiredError, CertificateNotYetValidError, CertificateRevokedError, TrackerNameConflictError, UntrustedCertificateError, WrongTorrentCertificateError
 } from '../../errors.js'
 import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../../handshake/constants.js'
 
@@ -133,6 +135,10 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
     throw new UntrustedCertificateError('the peer certificate is not signed by this torrent\'s CA')
   }
   if (cert.ca) throw new UntrustedCertificateError('a CA certificate cannot be a peer certificate')
+  // A certificate of the tracker's profile (serverAuth only) is not a peer's: the two roles never swap.
+  if ((req.binding ?? 'bttls') === 'bttls' && !(cert.keyUsage ?? []).includes(CLIENT_AUTH_OID)) {
+    throw new UntrustedCertificateError('the peer certificate does not allow clientAuth: it is not of the peer profile')
+  }
   const now = (req.now ?? new Date()).getTime()
   const from = Date.parse(cert.validFrom)
   const to = Date.parse(cert.validTo)
@@ -156,6 +162,48 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
     throw new WrongTorrentCertificateError(`the peer certificate names neither "${req.torrent.name}" nor "*"`)
   }
   return { subject: cert.subject, serial, notAfter: new Date(to) }
+}
+
+/** extKeyUsage id-kp-serverAuth and id-kp-clientAuth (RFC 5280, 4.2.1.12). */
+export const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1'
+export const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2'
+
+/**
+ * Whether a peer certificate of this torrent would pass as the tracker's at `trackerHost`: every
+ * member holds one (SAN DNS:<torrent name>, serverAuth), and could then collect other users'
+ * passkeys. True when the name is "*" or matches the host under the TLS host-name rules (wildcards
+ * included), so such a torrent is never created, registered or announced to with a passkey.
+ */
+export function trackerNameConflicts (trackerHost: string, torrentName: string): boolean {
+  const host = trackerHost.replace(/^\[|\]$/g, '')
+  if (torrentName === '*') return true
+  if (isIP(host) !== 0) return false // peer certificates name no IP address
+  const asPeer = { subject: {}, subjectaltname: `DNS:${torrentName}` } as unknown as PeerCertificate
+  return checkServerIdentity(host.replace(/\.$/, ''), asPeer) === undefined
+}
+
+/** Throws TrackerNameConflictError for a tracker URL that a peer certificate of the torrent would pass as. */
+export function assertTrackerNameDistinct (trackerUrl: string, torrentName: string): void {
+  let host: string
+  try { host = new URL(trackerUrl).hostname } catch { return } // not a URL: no host to confuse
+  if (trackerNameConflicts(host, torrentName)) {
+    throw new TrackerNameConflictError(`the tracker's host "${host}" matches the torrent's name "${torrentName}": any member's peer certificate would pass as the tracker's, so it could collect passkeys`)
+  }
+}
+
+/**
+ * The secure tracker's certificate check beside the host-name one: a certificate that allows
+ * clientAuth is of the peer profile, whoever holds it, and is not the tracker's.
+ */
+export function checkTrackerIdentity (host: string, cert: PeerCertificate): Error | undefined {
+  const hostError = checkServerIdentity(host, cert)
+  if (hostError !== undefined) return hostError
+  const usages = (cert as PeerCertificate & { ext_key_usage?: string[] }).ext_key_usage ?? []
+  if (usages.includes(CLIENT_AUTH_OID)) {
+    return new UntrustedCertificateError('the tracker presented a peer certificate (it allows clientAuth); a secure tracker\'s allows serverAuth only')
+  }
+  if (!usages.includes(SERVER_AUTH_OID)) return new UntrustedCertificateError('the tracker\'s certificate does not allow serverAuth')
+  return undefined
 }
 
 /** libtorrent's rule (torrent::verify_peer_cert): a SAN DNS name, else the last CN, equals the name or '*'. */
