@@ -214,6 +214,12 @@ export class TrackerDb {
     }))
   }
 
+  /** How many certificates issued to this user for this torrent are still valid at `now`. */
+  unexpiredIssuances (userId: number, torrentId: number, now = unixNow()): number {
+    return this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM issuances WHERE user_id = ? AND torrent_id = ? AND not_after > ?')
+      .get(userId, torrentId, now)!.n
+  }
+
   /**
    * Every serial issued for this torrent to a revoked user that a verifier could still accept (hex,
    * sorted): verifiers allow CERT_CLOCK_SKEW_S past notAfter, so a serial stays listed that much longer.

@@ -71,7 +71,21 @@ export interface TrackerServerOptions {
   readonly serverNames?: readonly string[]
   /** Use this TLS certificate instead of issuing one from the CA (tests). */
   readonly serverCertificate?: PemPair
+  /**
+   * Unexpired certificates one user may hold for one torrent (default 8: a few clients, each with a
+   * renewal overlapping the certificate it replaces). Unbounded issuance let one user make 866 in 10 s,
+   * and each would be listed in every announce response once the user is revoked.
+   */
+  readonly maxCertificatesPerUser?: number
+  /** A TLS handshake must finish within this (default 10 s); Node's own default holds half-open ones 120 s. */
+  readonly handshakeTimeoutMs?: number
+  /** A connection idle this long is closed (default 30 s). */
+  readonly idleTimeoutMs?: number
 }
+
+export const DEFAULT_MAX_CERTIFICATES_PER_USER = 8
+export const DEFAULT_TRACKER_HANDSHAKE_TIMEOUT_MS = 10_000
+export const DEFAULT_TRACKER_IDLE_TIMEOUT_MS = 30_000
 
 export interface IssuedEvent {
   readonly user: string
@@ -137,8 +151,11 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       minVersion: 'TLSv1.2',
       maxHeaderSize: 16 * 1024,
       requestTimeout: 10_000,
-      headersTimeout: 10_000
+      headersTimeout: 10_000,
+      handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_TRACKER_HANDSHAKE_TIMEOUT_MS
     }, (req, res) => { tracker!.handle(req, res).catch(() => res.destroy()) })
+    // Idle sockets, with or without a request started: a client that connects and waits is closed.
+    server.setTimeout(options.idleTimeoutMs ?? DEFAULT_TRACKER_IDLE_TIMEOUT_MS, socket => socket.destroy())
     tracker = new TrackerServer(server, options, tls.certPem)
     for (const t of options.torrents ?? []) tracker.registerTorrent(t)
     await new Promise<void>((resolve, reject) => {
@@ -291,6 +308,11 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
     if (curve !== 'prime256v1') throw new TrackerError('ERR_TRACKER_BAD_KEY', `the CSR's key must be ECDSA P-256, not ${curve ?? 'unknown'}`)
     if (torrent.caFingerprint !== this.caFingerprintHex) {
       throw new TrackerError('ERR_TRACKER_CANNOT_ISSUE', 'this torrent was registered with another swarm CA than this tracker holds')
+    }
+    const held = this.options.db.unexpiredIssuances(user.id, torrent.id)
+    const most = this.options.maxCertificatesPerUser ?? DEFAULT_MAX_CERTIFICATES_PER_USER
+    if (held >= most) {
+      throw new TrackerError('ERR_TRACKER_CANNOT_ISSUE', `user "${user.name}" holds ${held} unexpired certificates for this torrent, the most one user may hold; renew when one expires`)
     }
     const now = new Date()
     // Never past the CA's own end: a peer certificate outliving its issuer would be refused anyway.
