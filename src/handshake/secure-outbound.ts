@@ -21,7 +21,7 @@ import { readAuthMessage } from './bounded-read.js'
 import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from './constants.js'
 import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
 import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
-import { initiatorOptions } from './tls-profile.js'
+import { initiatorContext, initiatorOptions } from './tls-profile.js'
 
 export interface OutboundOptions {
   /** Receives SSLKEYLOGFILE lines (for --keylog). */
@@ -43,7 +43,10 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     raw.destroy()
     throw err
   }
-  const socket = connect({ socket: raw, ...profile, ...level.initiatorTlsOptions() })
+  const levelOptions = level.initiatorTlsOptions()
+  // One context per process and suite list; a level that adds context options gets its own per connection.
+  const context = Object.keys(levelOptions).length === 0 ? { secureContext: initiatorContext(options.cipherSuites) } : {}
+  const socket = connect({ socket: raw, ...profile, ...context, ...levelOptions })
   if (options.keylog) socket.on('keylog', options.keylog)
   try {
     await tlsHandshake(socket, options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS)
