@@ -34,10 +34,13 @@ export function certificateSignedBytes (role: 'initiator' | 'responder', header:
 export function fullStrictLevel (infoHashes: readonly Uint8Array[], torrent: FullStrictTorrent, certificates: CertificateSource): SwarmLevel {
   if (infoHashes.length === 0) throw new RangeError('a torrent has at least one infohash')
   const swarmKeys = infoHashes.map(ih => ({ infoHash: ih, key: fullStrictSwarmKey(ih, torrent.caCertPem) }))
+  // Parsed once per credential, not per handshake (twice per handshake before: flags and certificate).
+  let parsed: { source: object, certDer: Buffer, key: ReturnType<typeof createPrivateKey> } | undefined
   const credential = (): { certDer: Buffer, key: ReturnType<typeof createPrivateKey> } => {
     const current = certificates.current()
     if (!current) throw new CertificateRequiredError('no certificate for this Full Strict torrent yet (the tracker has not issued one)')
-    return { certDer: new X509Certificate(current.certPem).raw, key: createPrivateKey(current.keyPem) }
+    if (parsed?.source !== current) parsed = { source: current, certDer: new X509Certificate(current.certPem).raw, key: createPrivateKey(current.keyPem) }
+    return parsed
   }
   return {
     name: 'full-strict',
