@@ -208,7 +208,7 @@ export async function main (argv: string[]): Promise<number> {
   } catch (err) {
     const e = errorJson(err)
     if (json) process.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
-    process.stderr.write(`bttls: ${e.name === 'UsageError' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '' : `${e.name}: `}${e.message}\n`)
+    process.stderr.write(`bttls: ${err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '' : `${e.name}: `}${e.message}\n`)
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     if (usage) process.stderr.write('run "bttls --help" for usage\n')
     return usage ? 2 : 1

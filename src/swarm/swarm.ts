@@ -21,7 +21,9 @@ import { BanList } from './ban-list.js'
 import { Bitfield } from './bitfield.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
-import { BadPeerError, DuplicateLinkError, MetadataMismatchError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError, isPieceHashMismatch } from './errors.js'
+import { BadPeerError, DuplicateLinkError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError } from './errors.js'
+import { PieceHashMismatchError } from '../storage/errors.js'
+import { MetadataMismatchError } from '../torrent/errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
 import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import { Peer } from './peer.js'
@@ -753,7 +755,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     } catch (err) {
       if (this.destroyed) return
       picker.markMissing(ap.index)
-      if (!isPieceHashMismatch(err)) {
+      if (!(err instanceof PieceHashMismatchError)) {
         // Not the peer's fault and not going away: fetching the piece again would fail the same way,
         // for ever (a read-only --out, a planted symlink). Stop and say so.
         this.fail(err as Error)
