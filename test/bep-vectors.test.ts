@@ -506,7 +506,7 @@ t.test('Strict vectors', async t => {
     const signature = v.hex('signature')
     t.equal(signature.length, constants.PUBLISHER_SIGNATURE_LENGTH)
     t.same(signature, sign(null, signed, privateKey), 'signature: Ed25519 (deterministic) with the fixed key')
-    t.same(signature, seed7.authExtension('responder', replyHeader, exporter), 'signature: the level\'s authExtension')
+    t.same(signature, seed7.authPayload('responder', replyHeader, exporter).signature, 'signature: the level\'s authPayload')
     t.ok(verify(null, signed, publicKeyObject(publisherKey), signature), 'signature verifies under the publisher key')
 
     const proofs = checkStrictProofs(t, v, swarmKey, exporter, constants.FLAG_PUBLISHER_SIGNATURE, signature)

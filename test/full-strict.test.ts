@@ -150,7 +150,7 @@ t.test('a valid certificate whose signature covers another connection is refused
   const honest = fullStrictLevel([f.metainfo.infoHashV2!, f.metainfo.infoHashV1!], { ...f.binding, caCertPem: f.ca.certPem },
     staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'replayer' })))
   // The certificate is genuine; the signature is over another exporter (as if relayed from elsewhere).
-  const replaying = { ...honest, authCertificate: (role: 'initiator' | 'responder', header: Uint8Array) => honest.authCertificate!(role, header, randomBytes(32)) }
+  const replaying = { ...honest, authPayload: (role: 'initiator' | 'responder', header: Uint8Array) => honest.authPayload(role, header, randomBytes(32)) }
   const refused = nextRefusal(seed)
   const raw = net.connect(seed.port, '127.0.0.1')
   await new Promise(resolve => raw.once('connect', resolve))

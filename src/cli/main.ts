@@ -12,7 +12,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { decoyTarget, forwardingDecoy } from '../wire/decoy-forward.js'
 import { siteDecoy } from '../wire/decoy-site.js'
 import type { PeerCommandArgs } from './commands/peer-options.js'
-import type { StrictCredentials } from '../levels/strict.js'
+import type { TorrentCredentials } from '../levels/credentials.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { getCommand } from './commands/get.js'
 import { inspectCommand } from './commands/inspect.js'
@@ -122,7 +122,7 @@ function strictCreate (values: { 'strict-secret'?: boolean, 'strict-cert'?: stri
   return undefined
 }
 
-async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean, cert?: string, key?: string }): Promise<StrictCredentials> {
+async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean, cert?: string, key?: string }): Promise<TorrentCredentials> {
   if (values.secret !== undefined && !/^[0-9a-f]{64}$/i.test(values.secret)) throw new UsageError('--secret must be 64 hex characters')
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together')
   return {

@@ -43,7 +43,7 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     raw.destroy()
     throw err
   }
-  const socket = connect({ socket: raw, ...profile, ...level.initiatorTlsOptions() })
+  const socket = connect({ socket: raw, ...profile })
   if (options.keylog) socket.on('keylog', options.keylog)
   try {
     await tlsHandshake(socket, options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS)
@@ -54,11 +54,10 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     const flags = level.authFlags()
     const header = authHeader(level.name, flags)
     socket.write(encodeAuthMessage({
-      level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), signature: level.authExtension('initiator', header, exporter),
-      certificate: level.authCertificate?.('initiator', header, exporter), padding: randomPaddingLength()
+      level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), ...level.authPayload('initiator', header, exporter), padding: randomPaddingLength()
     }))
 
-    const notServed = `it does not serve this swarm at level ${level.name}${level.name === 'basic' ? '' : ', or our secret, passphrase or key is not the swarm\'s'}`
+    const notServed = `it does not serve this swarm at level ${level.name}${level.credential === undefined ? '' : `, or our ${level.credential} is not the swarm's`}`
     const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply').catch((err: Error) => {
       if (err instanceof PeerClosedError) throw new PeerClosedError(`the responder closed without an AuthReply: ${notServed}`)
       if (err instanceof DecoyAnswerError) throw new DecoyAnswerError(`the responder answered as a web server: ${notServed}`)
