@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { Swarm } from '../src/swarm/swarm.js'
@@ -76,35 +76,31 @@ t.test('magnet: wrong metadata is rejected with a typed error and fetched from a
   t.ok(stores[0]!.bytes.equals(torrent.content))
 })
 
-t.test('magnet: a MetadataMismatchError from the torrent parser reaches the caller with its own message', async t => {
+/** The error a magnet leecher rejects a seeder's (genuine) metadata with when its parser throws `failure`. */
+async function rejectedWith (t: Test, failure: Error): Promise<Error> {
   const torrent = makeTorrent(randomBytes(4 * 16384), 16384)
   const seeder = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
   const leecher = new Swarm({
     magnet: torrent.magnet,
-    parseInfo: () => { throw new MetadataMismatchError('magnet names a v2 infohash but the metadata is a v1-only info dict') },
+    parseInfo: () => { throw failure },
     openStore: async (metainfo: Metainfo) => new MemoryStore(metainfo)
   })
   t.teardown(async () => { await seeder.destroy(); await leecher.destroy() })
   const rejected = once(leecher, 'metadata-rejected')
   await connect(leecher, seeder, torrent.metainfo.wireInfoHash)
   const [, err] = await rejected as [PeerInfo, Error]
+  return err
+}
+
+t.test('magnet: a MetadataMismatchError from the torrent parser reaches the caller with its own message', async t => {
+  const err = await rejectedWith(t, new MetadataMismatchError('magnet names a v2 infohash but the metadata is a v1-only info dict'))
   t.ok(err instanceof MetadataMismatchError)
   t.equal((err as MetadataMismatchError).code, 'ERR_METADATA_MISMATCH')
   t.equal(err.message, 'magnet names a v2 infohash but the metadata is a v1-only info dict', 'not replaced by a generic "does not parse"')
 })
 
 t.test('magnet: metadata the parser cannot read is a MetadataMismatchError whose cause is the parser\'s error', async t => {
-  const torrent = makeTorrent(randomBytes(4 * 16384), 16384)
-  const seeder = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
-  const leecher = new Swarm({
-    magnet: torrent.magnet,
-    parseInfo: () => { throw new TypeError('not an info dict') },
-    openStore: async (metainfo: Metainfo) => new MemoryStore(metainfo)
-  })
-  t.teardown(async () => { await seeder.destroy(); await leecher.destroy() })
-  const rejected = once(leecher, 'metadata-rejected')
-  await connect(leecher, seeder, torrent.metainfo.wireInfoHash)
-  const [, err] = await rejected as [PeerInfo, Error]
+  const err = await rejectedWith(t, new TypeError('not an info dict'))
   t.ok(err instanceof MetadataMismatchError)
   t.match(err.message, /does not parse/)
   t.equal((err.cause as Error).message, 'not an info dict')

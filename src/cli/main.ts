@@ -174,7 +174,7 @@ export async function main (argv: string[]): Promise<number> {
       credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
       libtorrentSsl: values['libtorrent-ssl'] === true,
       passkey: values.passkey,
-      // Discovery (issue 7): --tracker adds to the torrent's trackers; the DHT only with a bootstrap.
+      // Discovery: --tracker adds to the torrent's trackers; the DHT only with a bootstrap.
       trackers: values.tracker ?? [],
       dhtBootstrap: values['no-dht'] === true ? [] : (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b); return `${p.host}:${p.port}` }),
       ...(command === 'seed' || command === 'get' ? await wireImageFrom(values) : {})

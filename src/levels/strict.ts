@@ -9,10 +9,11 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import {
-  FLAG_PUBLISHER_SIGNATURE, INITIATOR_PROOF_LABEL, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, RESPONDER_PROOF_LABEL, STRICT_SECRET_LENGTH
+  FLAG_PUBLISHER_SIGNATURE, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, STRICT_SECRET_LENGTH
 } from '../handshake/constants.js'
 import { MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
 import type { PeerCheck, SwarmKey, SwarmLevel } from './level.js'
+import { roleLabel, type Role } from '../handshake/key-schedule.js'
 import { basicSwarmKey } from './basic.js'
 import { passphraseSecret, secretCommitment, strictSwarmKey } from './strict-keys.js'
 
@@ -78,9 +79,8 @@ export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo
 const CREDENTIAL: Record<StrictMode, string> = { secret: 'secret', passphrase: 'passphrase', publisher: 'publisher key' }
 
 /** What a publisher signs: label, the signer's role label, its header, and this connection's exporter. */
-export function signedBytes (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): Buffer {
-  const roleLabel = role === 'initiator' ? INITIATOR_PROOF_LABEL : RESPONDER_PROOF_LABEL
-  return Buffer.concat([Buffer.from(PUBLISHER_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel, 'latin1'), header, exporter])
+export function signedBytes (role: Role, header: Uint8Array, exporter: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(PUBLISHER_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel(role), 'latin1'), header, exporter])
 }
 
 function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentials: StrictCredentials): SwarmKey[] {

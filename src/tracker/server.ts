@@ -14,17 +14,17 @@
  * and WebRTC dependencies a Full Strict tracker never uses. The announce logic it would save is the
  * peer table below.
  */
-import 'reflect-metadata'
 import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
 import { issuePeerCertificate, caFingerprint, type PemPair } from '../levels/full-strict/certificate-profile.js'
 import { UntrustedCertificateError } from '../errors.js'
 import { MAX_PEER_CERT_LIFETIME_S } from '../handshake/constants.js'
 import { encodeBencode, type Encodable } from '../torrent/bencode.js'
+import { plainAddress } from '../wire/endpoint.js'
+import { canonicalSerial, x509 } from '../pki/x509.js'
 import {
   CERTIFICATE_EXPIRES_KEY, CERTIFICATE_KEY, CSR_PARAM, FAILURE_CODE_KEY, MAX_CSR_BYTES, PASSKEY_PARAM, REVOKED_KEY
 } from './announce-keys.js'
@@ -171,7 +171,7 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
   }
 
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const address = peerHost(req.socket.remoteAddress ?? '')
+    const address = plainAddress(req.socket.remoteAddress ?? '')
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
@@ -308,8 +308,8 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       throw err
     }
     const expires = Math.floor(cert.notAfter.getTime() / 1000)
-    // Logged and published as verifyPeerCertificate reports serials: lowercase hex, no leading zeros.
-    const serial = cert.serial.toLowerCase().replace(/^0+(?=.)/, '')
+    // Logged and published as verifyPeerCertificate reports serials.
+    const serial = canonicalSerial(cert.serial)
     this.options.db.logIssuance({ userId: user.id, torrentId: torrent.id, infoHash: infoHashHex, serial, notAfter: expires, issuedAt: unixNow(), peerAddress })
     this.emit('issued', { user: user.name, infoHash: infoHashHex, serial, notAfter: cert.notAfter, peerAddress })
     return { der: new X509Certificate(cert.certPem).raw, expires }
@@ -329,11 +329,6 @@ function integer (value: Buffer | undefined, name: string): number | undefined {
   const s = value.toString('latin1')
   if (!/^\d{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) throw new TrackerError('ERR_TRACKER_BAD_REQUEST', `${name} must be a non-negative integer`)
   return Number(s)
-}
-
-/** The peer's address as listed: IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes a.b.c.d. */
-function peerHost (remote: string): string {
-  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote
 }
 
 function shuffle<T> (items: T[]): T[] {
