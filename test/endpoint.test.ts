@@ -1,6 +1,6 @@
 /** One endpoint, one key: the dedupe maps, bans, PEX lists and the capability memory agree. */
 import t from 'tap'
-import { endpointKey, plainAddress } from '../src/wire/endpoint.js'
+import { endpointKey, plainAddress } from '../src/codec/endpoint.js'
 import { endpointKey as banKey } from '../src/swarm/ban-list.js'
 
 t.test('an IPv4-mapped IPv6 address is its IPv4 address, in any case', async t => {

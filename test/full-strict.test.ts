@@ -2,6 +2,7 @@
  * Full Strict level (issue 6): certificates issued for the torrent by the swarm CA it carries, exchanged
  * inside the tunnel and bound to the exporter. Every rejection case from the issue, on both sides.
  */
+import type { PeerLink } from '../src/wire/peer-link.js'
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -118,7 +119,7 @@ t.test('libtorrent SSL-torrent profile on the same port: SNI = infohash, mutual 
   const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'seed' })), true)
   const leecher = await session(t)
   const h = await leecher.addTorrent(f.metainfo, join(f.dir, 'out'), { certificates: staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'leech' })) })
-  const inbound = new Promise<import('../src/wire/peer-link.js').PeerLink>(resolve => seed.once('link', resolve))
+  const inbound = new Promise<PeerLink>(resolve => seed.once('link', resolve))
   const link = await leecher.connect(h, '127.0.0.1', seed.port, undefined, { libtorrentProfile: 'libtorrent' })
   t.equal(link?.tls?.profile, 'libtorrent')
   t.equal((await inbound).tls?.profile, 'libtorrent', 'the responder chose the profile from the SNI')

@@ -156,11 +156,10 @@ export async function main (argv: string[]): Promise<number> {
   if (argv[0] === 'tracker') return await trackerMain(argv.slice(1))
   if (argv[0] === 'ca') return await caMain(argv.slice(1))
   let json = argv.includes('--json')
-  let reporter = new Reporter(json)
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
     json = values.json === true
-    reporter = new Reporter(json)
+    const reporter = new Reporter(json)
     const [command, target, ...extra] = positionals
     if (values.help || command === undefined || command === 'help') { process.stdout.write(USAGE); return command === undefined && !values.help ? 2 : 0 }
     if (target === undefined) throw new UsageError(`${command} needs a ${command === 'create' ? 'path' : 'torrent file or magnet link'}`)

@@ -4,7 +4,7 @@
  * knowledge expires, however its later connections fail. Only positive knowledge is kept: a negative
  * entry is what an attacker resetting our TLS connections would want us to remember.
  */
-import { endpointKey } from '../wire/endpoint.js'
+import { endpointKey } from '../codec/endpoint.js'
 
 export type CapabilitySource = 'tls-link' | 'extended-handshake' | 'pex' | 'tracker' | 'dht' | 'user'
 

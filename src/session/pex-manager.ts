@@ -16,7 +16,7 @@
  */
 import type { PeerLink } from '../wire/peer-link.js'
 import { readCapability } from '../wire/capabilities.js'
-import { endpointKey, plainAddress } from '../wire/endpoint.js'
+import { endpointKey, plainAddress } from '../codec/endpoint.js'
 import { DEFAULT_PEX_INTERVAL_MS, PEX_FLAGS, utPexExtension, type PexMessage, type PexPeer, type UtPex } from '../wire/ut-pex.js'
 import type { CapabilityCache, CapabilitySource } from './capability-cache.js'
 import type { PeerCandidate, TorrentHandle } from './session.js'

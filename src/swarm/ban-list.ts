@@ -6,12 +6,12 @@
  * announced in its extended handshake (BEP 10) for a link it dialed.
  */
 
-import { endpointKey } from '../wire/endpoint.js'
+import { endpointKey } from '../codec/endpoint.js'
 
 /** Bound on remembered bans, so a flood of fresh ids and ports cannot grow the lists without limit. */
 const MAX_BANS = 10_000
 
-/** Other layers import the endpoint key from here as well as from wire/endpoint.ts. */
+/** Other layers import the endpoint key from here as well as from codec/endpoint.ts. */
 export { endpointKey }
 
 export class BanList {

@@ -363,8 +363,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private attach (peer: Peer): void {
     const w = peer.wire
+    // Each Wire event has its own argument types; the guard passes them through untouched.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const on = (event: string, fn: (...args: any[]) => void): void => {
-      w.on(event, (...args: any[]) => this.guard(peer, () => fn(...args)))
+      w.on(event, (...args: unknown[]) => this.guard(peer, () => fn(...args)))
     }
     w.on('error', (err: Error) => peer.close(err))
     on('extended', (ext: string) => {
@@ -612,7 +614,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.fillAll()
   }
 
-  private onReject (peer: Peer, index: number, offset: number, length: number): void {
+  private onReject (peer: Peer, index: number, offset: number, _length: number): void {
     if (offset % BLOCK_SIZE !== 0) return
     const key = blockKey(index, offset / BLOCK_SIZE)
     if (!peer.requests.drop(key)) return

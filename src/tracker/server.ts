@@ -23,7 +23,7 @@ import { issuePeerCertificate, caFingerprint, type PemPair } from '../levels/ful
 import { UntrustedCertificateError } from '../errors.js'
 import { MAX_PEER_CERT_LIFETIME_S } from '../handshake/constants.js'
 import { encodeBencode, type Encodable } from '../torrent/bencode.js'
-import { plainAddress } from '../wire/endpoint.js'
+import { plainAddress } from '../codec/endpoint.js'
 import { canonicalSerial, x509 } from '../pki/x509.js'
 import {
   CERTIFICATE_EXPIRES_KEY, CERTIFICATE_KEY, CSR_PARAM, FAILURE_CODE_KEY, MAX_CSR_BYTES, PASSKEY_PARAM, REVOKED_KEY
@@ -346,7 +346,7 @@ function checkCaPair (ca: PemPair): void {
     throw new TrackerConfigError('the CA certificate is not a PEM X.509 certificate', { cause: err })
   }
   if (!cert.ca) throw new TrackerConfigError('the CA certificate is not a CA (basicConstraints CA:false)')
-  let matches = false
+  let matches: boolean
   try { matches = cert.checkPrivateKey(createPrivateKey(ca.keyPem)) } catch (err) {
     throw new TrackerConfigError('the CA key is not a PEM private key', { cause: err })
   }
