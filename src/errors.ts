@@ -1,6 +1,6 @@
 /**
  * Every failure bttls reports is a named error class with a stable `code`.
- * Tests assert on `name` (as js-libp2p's do), tooling on `code`.
+ * Tests assert `name`, `instanceof` and `code`; tooling reads `code`.
  * Errors that belong to one area (torrent files, storage) live next to that area and extend BttlsError.
  */
 export abstract class BttlsError extends Error {

@@ -19,7 +19,6 @@ import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
 import { BttlsError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
-import { basicSwarmKey } from '../levels/basic.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from './auth-message.js'
 import { readFirstRecord } from './bounded-read.js'
@@ -133,7 +132,7 @@ export class TlsResponder {
 
       const match = findSwarm(candidates(), hello.level, helloHeader, exporter, hello.proof)
       if (!match) {
-        if (hello.level === 'basic' && basicProofForStricterSwarm(candidates(), helloHeader, exporter, hello.proof)) {
+        if (weakerProof(candidates(), hello.level, helloHeader, exporter, hello.proof)) {
           throw new LevelMismatchError('the initiator knows the infohash of a Strict torrent served here but not its secret: it offered a Basic proof')
         }
         throw new UnknownSwarmError(`no swarm served here matches the initiator's ${hello.level} proof (wrong infohash or secret, or an outsider)`)
@@ -149,8 +148,7 @@ export class TlsResponder {
       socket.cork()
       setTimeout(() => { while (socket.writableCorked > 0) socket.uncork() }, AUTH_REPLY_HOLD_MS).unref()
       socket.write(encodeAuthMessage({
-        level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), signature: level.authExtension('responder', header, exporter),
-        certificate: level.authCertificate?.('responder', header, exporter), padding: randomPaddingLength()
+        level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), ...level.authPayload('responder', header, exporter), padding: randomPaddingLength()
       }))
       return { kind: 'peer', channel: { socket, level, swarmKey: match.key, swarm: match.candidate.swarm, details: negotiatedDetails(socket, level) } }
     } catch (err) {
@@ -165,13 +163,16 @@ export class TlsResponder {
   }
 }
 
-/** Whether a Basic proof was made with the infohash of a swarm we serve at a stricter level. */
-function basicProofForStricterSwarm<T> (candidates: Iterable<SwarmCandidate<T>>, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
+/**
+ * Whether the proof was made, at a level other than a swarm's, with that swarm's weaker keys (the
+ * Basic key of the infohash of a swarm we serve at a stricter level).
+ */
+function weakerProof<T> (candidates: Iterable<SwarmCandidate<T>>, level: string, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
   let found = false // no early exit: the answer must not come sooner or later for a served infohash
   for (const candidate of candidates) {
-    if (candidate.level.name === 'basic') continue
-    for (const key of candidate.level.swarmKeys) {
-      if (proofMatches(computeProof(basicSwarmKey(key.infoHash).key, 'initiator', header, exporter), proof)) found = true
+    if (candidate.level.name === level) continue
+    for (const key of candidate.level.weakerKeys) {
+      if (proofMatches(computeProof(key.key, 'initiator', header, exporter), proof)) found = true
     }
   }
   return found

@@ -24,9 +24,11 @@ export function basicLevel (infoHashes: readonly Uint8Array[]): SwarmLevel {
   return {
     name: 'basic',
     swarmKeys,
-    initiatorTlsOptions: () => ({}),
+    legacyTransports: true,
+    announce: 'public',
+    weakerKeys: [],
     authFlags: () => 0,
-    authExtension: () => undefined,
+    authPayload: () => ({}),
     verifyPeer: () => {}
   }
 }

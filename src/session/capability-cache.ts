@@ -4,6 +4,8 @@
  * knowledge expires, however its later connections fail. Only positive knowledge is kept: a negative
  * entry is what an attacker resetting our TLS connections would want us to remember.
  */
+import { endpointKey } from '../codec/endpoint.js'
+
 export type CapabilitySource = 'tls-link' | 'extended-handshake' | 'pex' | 'tracker' | 'dht' | 'user'
 
 export interface KnownTls {
@@ -20,21 +22,16 @@ export class CapabilityCache {
   constructor (private readonly ttlMs = DEFAULT_TLS_MEMORY_MS, private readonly now: () => number = Date.now) {}
 
   markTls (host: string, port: number, source: CapabilitySource): void {
-    this.entries.set(key(host, port), { source, expires: this.now() + this.ttlMs })
+    this.entries.set(endpointKey(host, port), { source, expires: this.now() + this.ttlMs })
   }
 
   /** The entry if the peer is known to speak bttls and the knowledge has not expired. */
   knownTls (host: string, port: number): KnownTls | undefined {
-    const entry = this.entries.get(key(host, port))
+    const entry = this.entries.get(endpointKey(host, port))
     if (entry === undefined) return undefined
-    if (entry.expires <= this.now()) { this.entries.delete(key(host, port)); return undefined }
+    if (entry.expires <= this.now()) { this.entries.delete(endpointKey(host, port)); return undefined }
     return entry
   }
 
   get size (): number { return this.entries.size }
-}
-
-function key (host: string, port: number): string {
-  // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; PEX and trackers name them a.b.c.d.
-  return `${host.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')}|${port}`
 }

@@ -43,11 +43,11 @@ export interface DiscoveryHost {
 }
 
 /** Why a torrent is not announced to trackers / the DHT at this level, or undefined if it may be. */
-export function withheldReason (level: SwarmLevel, isPrivate: boolean, where: 'tracker' | 'dht'): string | undefined {
-  if (level.name === 'strict') {
+export function withheldReason (level: Pick<SwarmLevel, 'announce'>, isPrivate: boolean, where: 'tracker' | 'dht'): string | undefined {
+  if (level.announce === 'withheld') {
     return 'Strict torrent: announcing its infohash would reveal the swarm (the rendezvous hash for Strict is not specified yet); peers come from --peer, the magnet link and PEX'
   }
-  if (level.name === 'full-strict') {
+  if (level.announce === 'secure-tracker') {
     return where === 'tracker'
       ? 'Full Strict torrent: only its secure tracker lists its peers, announced to with the passkey (--passkey)'
       : 'Full Strict torrent: never announced to the DHT; peers come from its secure tracker'

@@ -25,7 +25,8 @@ import type { TransportKind } from '../wire/peer-link.js'
 import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.js'
-import type { StrictCredentials, StrictInfo } from '../levels/strict.js'
+import type { StrictInfo } from '../levels/strict.js'
+import type { TorrentCredentials } from '../levels/credentials.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { PexManager, type PexOptions } from './pex-manager.js'
 import { DialQueue, type DialLimits } from './dial-queue.js'
@@ -36,14 +37,14 @@ import type { TrackerDiscoveryOptions } from './discovery-trackers.js'
 import type { DhtDiscoveryOptions } from './discovery-dht.js'
 
 /** Passphrase torrents: stretch the passphrase for every infohash now, off the event loop. */
-async function stretched (metainfo: Metainfo, credentials: StrictCredentials): Promise<StrictCredentials> {
+async function stretched (metainfo: Metainfo, credentials: TorrentCredentials): Promise<TorrentCredentials> {
   if (metainfo.strict?.mode !== 'passphrase' || credentials.passphrase === undefined) return credentials
   const hashes = [metainfo.infoHashV2, metainfo.infoHashV1].filter((h): h is Buffer => h !== undefined)
   const secrets = await Promise.all(hashes.map(h => passphraseSecretAsync(credentials.passphrase!, h)))
   return { ...credentials, passphraseSecrets: new Map(hashes.map((h, i) => [h.toString('hex'), secrets[i]!])) }
 }
 
-function libtorrentSslOf (metainfo: Metainfo, credentials: StrictCredentials): LibtorrentSslSwarm | undefined {
+function libtorrentSslOf (metainfo: Metainfo, credentials: TorrentCredentials): LibtorrentSslSwarm | undefined {
   if (metainfo.sslCert === undefined) return undefined
   return {
     binding: metainfo,
@@ -241,7 +242,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * needs its credentials (unless the .torrent carries its secret): the level is checked before any
    * disk or network work, so a wrong secret fails here with a typed error.
    */
-  async addTorrent (metainfo: Metainfo, dir: string, credentials: StrictCredentials = {}): Promise<TorrentHandle> {
+  async addTorrent (metainfo: Metainfo, dir: string, credentials: TorrentCredentials = {}): Promise<TorrentHandle> {
     levelFor(metainfo, credentials) // fail fast on a missing or wrong credential, before any scrypt
     const level = levelFor(metainfo, await stretched(metainfo, credentials))
     const store = await openFileStore(metainfo, dir)
@@ -253,7 +254,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. */
-  addMagnet (magnet: MagnetLink, dir: string, credentials: StrictCredentials = {}): TorrentHandle {
+  addMagnet (magnet: MagnetLink, dir: string, credentials: TorrentCredentials = {}): TorrentHandle {
     const level = levelFor(magnet, credentials)
     const swarm = new Swarm({
       magnet,
@@ -366,7 +367,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const port = link.direction === 'outbound' ? link.remotePort : cap.port
     if (cap.tls) {
       if (port !== undefined) this.capabilities.markTls(link.remoteAddress, port, link.transport === 'tls' ? 'tls-link' : 'extended-handshake')
-      if (link.transport !== 'tls' && link.direction === 'outbound' && handle.level.name === 'basic' && !this.pinned.has(link)) void this.upgrade(handle, link)
+      if (link.transport !== 'tls' && link.direction === 'outbound' && handle.level.legacyTransports && !this.pinned.has(link)) void this.upgrade(handle, link)
       return
     }
     const known = port === undefined ? undefined : this.capabilities.knownTls(link.remoteAddress, port)

@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events'
 import { createPublicKey, X509Certificate } from 'node:crypto'
 import { assertTrackerNameDistinct, checkTrackerIdentity, createPeerKeyAndCsr, verifyPeerCertificate, type TorrentBinding } from '../levels/full-strict/certificate-profile.js'
 import type { CertificateSource, PeerCredential } from '../levels/full-strict/certificate-source.js'
+import { canonicalSerial } from '../pki/x509.js'
 import { CSR_PARAM, readBttlsFields } from './announce-keys.js'
 import { announce, type AnnounceEvent, type AnnounceOptions, type AnnounceResponse } from './client.js'
 import type { PeerAddress } from './compact-peers.js'
@@ -172,7 +173,7 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> i
     const credential: IssuedCredential = {
       certPem: cert.toString(),
       keyPem,
-      serial: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
+      serial: canonicalSerial(cert.serialNumber),
       notAfter
     }
     // Counted from our request, not the certificate's notBefore (which the profile backdates for skew).

@@ -14,17 +14,17 @@
  * and WebRTC dependencies a Full Strict tracker never uses. The announce logic it would save is the
  * peer table below.
  */
-import 'reflect-metadata'
 import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
 import { issuePeerCertificate, caFingerprint, trackerNameConflicts, type PemPair } from '../levels/full-strict/certificate-profile.js'
 import { UntrustedCertificateError } from '../errors.js'
 import { MAX_PEER_CERT_LIFETIME_S } from '../handshake/constants.js'
 import { encodeBencode, type Encodable } from '../torrent/bencode.js'
+import { plainAddress } from '../codec/endpoint.js'
+import { canonicalSerial, x509 } from '../pki/x509.js'
 import {
   CERTIFICATE_EXPIRES_KEY, CERTIFICATE_KEY, CSR_PARAM, FAILURE_CODE_KEY, MAX_CSR_BYTES, PASSKEY_PARAM, REVOKED_KEY
 } from './announce-keys.js'
@@ -196,7 +196,7 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
   }
 
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const address = peerHost(req.socket.remoteAddress ?? '')
+    const address = plainAddress(req.socket.remoteAddress ?? '')
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
@@ -338,8 +338,8 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       throw err
     }
     const expires = Math.floor(cert.notAfter.getTime() / 1000)
-    // Logged and published as verifyPeerCertificate reports serials: lowercase hex, no leading zeros.
-    const serial = cert.serial.toLowerCase().replace(/^0+(?=.)/, '')
+    // Logged and published as verifyPeerCertificate reports serials.
+    const serial = canonicalSerial(cert.serial)
     this.options.db.logIssuance({ userId: user.id, torrentId: torrent.id, infoHash: infoHashHex, serial, notAfter: expires, issuedAt: unixNow(), peerAddress })
     this.emit('issued', { user: user.name, infoHash: infoHashHex, serial, notAfter: cert.notAfter, peerAddress })
     return { der: new X509Certificate(cert.certPem).raw, expires }
@@ -361,11 +361,6 @@ function integer (value: Buffer | undefined, name: string): number | undefined {
   return Number(s)
 }
 
-/** The peer's address as listed: IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes a.b.c.d. */
-function peerHost (remote: string): string {
-  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote
-}
-
 function shuffle<T> (items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1))
@@ -381,7 +376,7 @@ function checkCaPair (ca: PemPair): void {
     throw new TrackerConfigError('the CA certificate is not a PEM X.509 certificate', { cause: err })
   }
   if (!cert.ca) throw new TrackerConfigError('the CA certificate is not a CA (basicConstraints CA:false)')
-  let matches = false
+  let matches: boolean
   try { matches = cert.checkPrivateKey(createPrivateKey(ca.keyPem)) } catch (err) {
     throw new TrackerConfigError('the CA key is not a PEM private key', { cause: err })
   }

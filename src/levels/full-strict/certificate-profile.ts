@@ -10,20 +10,14 @@
  *     checks — and DNS:<torrent name>, the binding libtorrent checks;
  *   - validity at most MAX_PEER_CERT_LIFETIME_S; a random 128-bit serial, which revocation names.
  */
-import 'reflect-metadata'
-import { webcrypto, randomBytes, createHash, X509Certificate as NodeX509 } from 'node:crypto'
+import { createHash, X509Certificate as NodeX509 } from 'node:crypto'
+import { canonicalSerial, escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial, SIGNING, x509 } from '../../pki/x509.js'
 import { checkServerIdentity, type PeerCertificate } from 'node:tls'
 import { isIP } from 'node:net'
-import * as x509 from '@peculiar/x509'
 import {
   CertificateExpiredError, CertificateNotYetValidError, CertificateRevokedError, TrackerNameConflictError, UntrustedCertificateError, WrongTorrentCertificateError
 } from '../../errors.js'
 import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../../handshake/constants.js'
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
-const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const
 
 export interface TorrentBinding {
   readonly name: string
@@ -42,10 +36,10 @@ export function torrentUris (t: TorrentBinding): string[] {
 }
 
 export async function createSwarmCa (commonName: string, validityDays = 3650): Promise<PemPair> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = await generateKeyPair()
   const now = Date.now()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16).toString('hex'),
+    serialNumber: randomSerial(),
     name: `CN=${escapeDn(commonName)}`,
     notBefore: new Date(now - CERT_CLOCK_SKEW_S * 1000),
     notAfter: new Date(now + validityDays * 86400_000),
@@ -57,14 +51,14 @@ export async function createSwarmCa (commonName: string, validityDays = 3650): P
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)
     ]
   })
-  return { certPem: cert.toString('pem'), keyPem: await pkcs8Pem(keys.privateKey) }
+  return { certPem: cert.toString('pem'), keyPem: pkcs8Pem(keys.privateKey) }
 }
 
 /** A fresh P-256 key and a CSR for it (the key never leaves the peer). */
 export async function createPeerKeyAndCsr (commonName: string): Promise<{ keyPem: string, csrDer: Buffer }> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = await generateKeyPair()
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${escapeDn(commonName)}`, keys, signingAlgorithm: SIGNING })
-  return { keyPem: await pkcs8Pem(keys.privateKey), csrDer: Buffer.from(csr.rawData) }
+  return { keyPem: pkcs8Pem(keys.privateKey), csrDer: Buffer.from(csr.rawData) }
 }
 
 export interface IssueRequest {
@@ -87,13 +81,12 @@ export async function issuePeerCertificate (req: IssueRequest): Promise<IssuedCe
   const csr = new x509.Pkcs10CertificateRequest(req.csrDer)
   if (!await csr.verify()) throw new UntrustedCertificateError('the CSR\'s self-signature does not verify')
   const caCert = new x509.X509Certificate(req.ca.certPem)
-  const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(req.ca.keyPem), EC, false, ['sign'])
+  const caKey = await importSigningKey(req.ca.keyPem)
   const now = req.now ?? new Date()
-  const serial = randomBytes(16)
-  serial[0] = serial[0]! & 0x7f // a positive INTEGER
+  const serial = randomSerial()
   const names: x509.JsonGeneralName[] = [...torrentUris(req.torrent).map(value => ({ type: 'url' as const, value })), { type: 'dns', value: req.torrent.name }]
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString('hex'),
+    serialNumber: serial,
     subject: req.commonName !== undefined ? `CN=${escapeDn(req.commonName)}` : csr.subject,
     issuer: caCert.subject,
     notBefore: new Date(now.getTime() - CERT_CLOCK_SKEW_S * 1000),
@@ -109,7 +102,7 @@ export async function issuePeerCertificate (req: IssueRequest): Promise<IssuedCe
       await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)
     ]
   })
-  return { certPem: cert.toString('pem'), serial: serial.toString('hex'), notAfter: cert.notAfter }
+  return { certPem: cert.toString('pem'), serial, notAfter: cert.notAfter }
 }
 
 export interface VerifiedPeer { readonly subject: string, readonly serial: string, readonly notAfter: Date }
@@ -148,8 +141,8 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
   if ((req.binding ?? 'bttls') === 'bttls' && to - from > (MAX_PEER_CERT_LIFETIME_S + 2 * CERT_CLOCK_SKEW_S) * 1000) {
     throw new UntrustedCertificateError(`the peer certificate's lifetime exceeds ${MAX_PEER_CERT_LIFETIME_S} s`)
   }
-  const serial = cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, '')
-  if (req.revokedSerials && [...req.revokedSerials].some(s => s.toLowerCase().replace(/^0+(?=.)/, '') === serial)) {
+  const serial = canonicalSerial(cert.serialNumber)
+  if (req.revokedSerials && [...req.revokedSerials].some(s => canonicalSerial(s) === serial)) {
     throw new CertificateRevokedError(`the peer certificate (serial ${serial}) is revoked`)
   }
   const san = cert.subjectAltName ?? ''
@@ -218,17 +211,4 @@ function libtorrentNameMatches (san: string, subject: string, name: string): boo
 /** SHA-256 of the CA certificate's DER: the Full Strict swarm key's input beside the infohash. */
 export function caFingerprint (caCertPem: string): Buffer {
   return createHash('sha256').update(new NodeX509(caCertPem).raw).digest()
-}
-
-async function pkcs8Pem (key: webcrypto.CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`
-}
-
-function pemBody (pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
-}
-
-function escapeDn (value: string): string {
-  return value.replace(/([,+"\\<>;=])/g, '\\$1')
 }

@@ -7,8 +7,9 @@
  */
 import { createPrivateKey, sign, verify, X509Certificate } from 'node:crypto'
 import { CertificateProofError, CertificateRequiredError } from '../../errors.js'
-import { CERTIFICATE_PROOF_LABEL, FLAG_CERTIFICATE, FULL_STRICT_KEY_INFO, INITIATOR_PROOF_LABEL, RESPONDER_PROOF_LABEL } from '../../handshake/constants.js'
-import { deriveSwarmKey } from '../../handshake/key-schedule.js'
+import { CERTIFICATE_PROOF_LABEL, FLAG_CERTIFICATE, FULL_STRICT_KEY_INFO } from '../../handshake/constants.js'
+import { deriveSwarmKey, roleLabel, type Role } from '../../handshake/key-schedule.js'
+import { basicSwarmKey } from '../basic.js'
 import type { PeerCheck, SwarmLevel } from '../level.js'
 import { caFingerprint, verifyPeerCertificate, type TorrentBinding } from './certificate-profile.js'
 import type { CertificateSource } from './certificate-source.js'
@@ -23,9 +24,8 @@ export function fullStrictSwarmKey (infoHash: Uint8Array, caCertPem: string): Bu
 }
 
 /** What a certificate holder signs: label, the signer's role label, its header, the exporter. */
-export function certificateSignedBytes (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): Buffer {
-  const roleLabel = role === 'initiator' ? INITIATOR_PROOF_LABEL : RESPONDER_PROOF_LABEL
-  return Buffer.concat([Buffer.from(CERTIFICATE_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel, 'latin1'), header, exporter])
+export function certificateSignedBytes (role: Role, header: Uint8Array, exporter: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(CERTIFICATE_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel(role), 'latin1'), header, exporter])
 }
 
 /**
@@ -45,12 +45,14 @@ export function fullStrictLevel (infoHashes: readonly Uint8Array[], torrent: Ful
   return {
     name: 'full-strict',
     swarmKeys,
-    initiatorTlsOptions: () => ({}),
+    legacyTransports: false,
+    announce: 'secure-tracker',
+    weakerKeys: infoHashes.map(basicSwarmKey),
+    credential: 'swarm CA',
     authFlags: () => { credential(); return FLAG_CERTIFICATE },
-    authExtension: () => undefined,
-    authCertificate: (role, header, exporter) => {
+    authPayload: (role, header, exporter) => {
       const { certDer, key } = credential()
-      return { cert: certDer, signature: sign('sha256', certificateSignedBytes(role, header, exporter), key) }
+      return { certificate: { cert: certDer, signature: sign('sha256', certificateSignedBytes(role, header, exporter), key) } }
     },
     verifyPeer: (check: PeerCheck) => {
       const block = check.peerCertificate
