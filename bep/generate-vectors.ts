@@ -262,8 +262,8 @@ function fullStrictVector (heading: string, note: string): string {
 
 const FULL_STRICT_NOTE = [
   'A Full Strict torrent with the v1 example infohash and the name ``bttls-full-strict-example``. The',
-  'swarm CA certificate is what ``info["ssl-cert"]`` carries. The peer certificate was issued by that CA',
-  'for the torrent with the longest lifetime allowed (7 days, from an issuing time of',
+  'swarm CA certificate is what ``info["ssl-cert"]`` carries. The peer certificate was issued by that',
+  'CA for the torrent with the longest lifetime allowed (7 days, from an issuing time of',
   '2026-12-01T00:00:00Z, backdated by ``CERT_CLOCK_SKEW_S``); it is valid at any time inside the window',
   'given, widened by ``CERT_CLOCK_SKEW_S`` on both sides. The initiator holds that certificate and its',
   'private key and sends the AuthHello below. ECDSA signatures are randomised: the signature is one',
