@@ -117,6 +117,12 @@ export class MissingCredentialError extends BttlsError {
   readonly code = 'ERR_MISSING_CREDENTIAL'
 }
 
+/** Strict passphrase mode: the passphrase is not a string of Unicode characters (BEP: refused, never repaired). */
+export class InvalidPassphraseError extends BttlsError {
+  override name = 'InvalidPassphraseError'
+  readonly code = 'ERR_INVALID_PASSPHRASE'
+}
+
 /** Strict publisher mode: the peer's publisher signature does not verify under the torrent's key. */
 export class PublisherProofError extends BttlsError {
   override name = 'PublisherProofError'

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  AuthPaddingError, type BttlsError, DecoyAnswerError, HandshakeTimeoutError, MalformedAuthMessageError, MalformedMessageError, MseHandshakeError, OversizedBencodeError,
-  OversizedMessageError, TlsHandshakeError, UnknownSwarmError, UnrecognizedProtocolError
+  AuthPaddingError, BttlsError, DecoyAnswerError, HandshakeTimeoutError, LevelMismatchError, MalformedAuthMessageError, MalformedMessageError, MseHandshakeError, OversizedBencodeError,
+  OversizedMessageError, PeerClosedError, TlsHandshakeError, UnknownSwarmError, UnrecognizedProtocolError
 } from '../src/errors.js'
 import { secureOutbound } from '../src/handshake/secure-outbound.js'
 import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
@@ -420,6 +420,13 @@ const initiatorCases: Case[] = [
         name: 'responder sends a malformed AuthReply',
         expect: MalformedAuthMessageError,
         run: () => initiatorAgainst(tlsResponder(secure => secure.write(authHello(0x09, 0x01, 0))))
+      },
+      {
+        // BEP: the initiator checks version, level and flags in the first 36 bytes and closes at once,
+        // rather than waiting for the 64 bytes a publisher signature flag announces.
+        name: 'responder answers at another level, with a flag that announces more bytes',
+        expect: LevelMismatchError,
+        run: () => initiatorAgainst(tlsResponder(secure => secure.write(authHello(0x01, 0x02, 0x0001).subarray(0, 36))))
       },
       {
         name: 'responder announces more padding than MAX_AUTH_PADDING',

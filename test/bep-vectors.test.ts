@@ -1,20 +1,24 @@
 /**
- * Keeps bep/bep-xxxx.rst and the code from drifting apart:
+ * Keeps the BEP documents (bep/bep-xxxx.rst, the core, and its companions bep-xxxx-strict.rst,
+ * bep-xxxx-full-strict.rst and bep-xxxx-signalling.rst) and the code from drifting apart:
  *
- * 1. parses every test vector out of the BEP's "Test vectors" section and recomputes it twice, once
- *    with the reference code (deriveSwarmKey, computeProof, encodeAuthMessage, basicLevel; for Strict
+ * 1. each document's "Test vectors" subsections are exactly what bep/generate-vectors.ts prints for it;
+ * 2. every vector is parsed out of its document and recomputed twice, once with the reference code
+ *    (deriveSwarmKey, computeProof, encodeAuthMessage, basicLevel, exporterFromSecret; for Strict
  *    strictSwarmKey, secretCommitment, passphraseSecret, signedBytes, strictLevel, the bttls torrent
  *    fields and the magnet parameters; for Full Strict fullStrictSwarmKey, caFingerprint,
  *    certificateSignedBytes, the certificate block encoding, verifyPeerCertificate and the libtorrent
- *    SNI; for capability signalling advertise/readCapability, the ut_pex codec, the tracker's flags
- *    and capabilityParams) and once straight from the formulas the BEP states (RFC 5869 HKDF, RFC 2104 HMAC, SHA-256,
- *    RFC 7914 scrypt, RFC 8032 Ed25519 and ECDSA P-256 over node:crypto, and bencode and the
- *    certificate block written out by hand). ECDSA is randomised, so the Full Strict signature is
- *    verified, not recomputed;
- * 2. checks that the BEP's "Constants" table lists exactly the exports of src/handshake/constants.ts,
- *    with the same values;
- * 3. renders the BEP with docutils at the strictest halt level (any info, warning or error fails),
- *    skipped with a reason where docutils is not installed.
+ *    SNI; for signalling advertise/readCapability, the ut_pex codec, the tracker's flags and
+ *    capabilityParams) and once straight from the formulas the documents state (RFC 5869 HKDF,
+ *    RFC 8446 HKDF-Expand-Label, RFC 2104 HMAC, SHA-256, RFC 7914 scrypt, RFC 8032 Ed25519 and ECDSA
+ *    P-256 over node:crypto, and bencode and the certificate block written out by hand). ECDSA is
+ *    randomised, so the Full Strict signature is verified, not recomputed. The exporter formula is
+ *    also checked against real TLS 1.3 connections (Node's exporter against its key log);
+ * 3. the "Constants" tables of the documents list, between them and each name once, exactly the
+ *    exports of src/handshake/constants.ts, with the same values;
+ * 4. every document renders with docutils at the strictest halt level (any info, warning or error
+ *    fails; skipped with a reason where docutils is not installed), has no line over 100 columns,
+ *    and the core stays within 900 lines.
  *
  * Vector format (as BEP 44/46): inside a subsection of "Test vectors", a paragraph `label (hex)::` or
  * `label (text)::`, optionally in bold (`**label (hex)**::`), followed by an indented literal block.
@@ -23,14 +27,16 @@
 import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
 import { createHash, createHmac, createPrivateKey, createPublicKey, scryptSync, sign, verify, X509Certificate } from 'node:crypto'
-import type { TLSSocket } from 'node:tls'
+import tls, { type TLSSocket } from 'node:tls'
+import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import * as constants from '../src/handshake/constants.js'
 import {
   authHeader, certificateBlockLength, decodeAuthMessage, encodeAuthMessage, encodeCertificateBlock, extensionLength, type LevelName
 } from '../src/handshake/auth-message.js'
-import { computeProof, deriveSwarmKey, proofMatches } from '../src/handshake/key-schedule.js'
+import { computeProof, connectionExporter, deriveSwarmKey, exporterFromSecret, proofMatches } from '../src/handshake/key-schedule.js'
 import { basicLevel, basicSwarmKey } from '../src/levels/basic.js'
 import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
 import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel, type StrictInfo } from '../src/levels/strict.js'
@@ -48,75 +54,111 @@ import { BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY, encodeBttlsFlags, readFlaggedPeers, 
 import { capabilityParams } from '../src/session/discovery-trackers.js'
 import { POLICIES } from '../src/wire/policy.js'
 import type Wire from 'bittorrent-protocol'
+import { BEP_DOCUMENTS, spliceVectors, vectorText, type BepDocument } from '../bep/generate-vectors.js'
+import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
 
-/** BTTLS_BEP_PATH lets a check run against a modified copy (to see that the tests catch drift). */
-const bepPath = process.env.BTTLS_BEP_PATH ?? fileURLToPath(new URL('../bep/bep-xxxx.rst', import.meta.url))
-const rst = readFileSync(bepPath, 'utf8')
-const lines = rst.split('\n')
+/** BTTLS_BEP_DIR lets a check run against modified copies (to see that the tests catch drift). */
+const bepDir = process.env.BTTLS_BEP_DIR ?? fileURLToPath(new URL('../bep/', import.meta.url))
 
-// --- a small reader for the parts of reStructuredText the BEP uses --------------------------------
+// --- a small reader for the parts of reStructuredText the BEP documents use -----------------------
 
 interface Section { title: string, level: '=' | '-', start: number, end: number }
 
-/** Section titles: a text line underlined by a line of '=' or '-' at least as long. */
-function sections (): Section[] {
-  const found: Section[] = []
-  for (let i = 0; i + 1 < lines.length; i++) {
-    const title = lines[i]!
-    const under = lines[i + 1]!
-    const m = /^(=+|-+)$/.exec(under)
-    if (!m || title.trim() === '' || /^[=\-+|]/.test(title) || under.length < title.length) continue
-    found.push({ title, level: under[0] as '=' | '-', start: i + 2, end: lines.length })
-  }
-  // A section ends where the next section of the same or a higher level starts.
-  for (let i = 0; i < found.length; i++) {
-    const s = found[i]!
-    const next = found.slice(i + 1).find(n => n.level === '=' || s.level === '-')
-    if (next) s.end = next.start - 2
-  }
-  return found
-}
-
-function section (title: string, level: '=' | '-'): Section {
-  const s = sections().find(x => x.title === title && x.level === level)
-  if (!s) throw new Error(`the BEP has no section "${title}"`)
-  return s
-}
-
 type Field = { kind: 'hex', value: Buffer } | { kind: 'text', value: string }
 
-/** The labelled literal blocks of one vector subsection. */
-function fields (s: Section): Map<string, Field> {
-  const out = new Map<string, Field>()
-  for (let i = s.start; i < s.end; i++) {
-    const m = /^(\*\*)?(.+?) \((hex|text)\)(\*\*)?::\s*$/.exec(lines[i]!)
-    if (!m) continue
-    if ((m[1] ?? '') !== (m[4] ?? '')) throw new Error(`line ${i + 1}: unbalanced bold in "${lines[i]}"`)
-    const body: string[] = []
-    let j = i + 1
-    while (j < s.end && lines[j]!.trim() === '') j++
-    while (j < s.end && (lines[j]!.startsWith('    ') || lines[j]!.trim() === '')) {
-      if (lines[j]!.trim() !== '') body.push(lines[j]!.trim())
-      j++
-    }
-    if (body.length === 0) throw new Error(`line ${i + 1}: "${m[2]}" has no literal block`)
-    const label = m[2]!
-    if (out.has(label)) throw new Error(`line ${i + 1}: "${label}" appears twice in "${s.title}"`)
-    if (m[3] === 'hex') {
-      const hex = body.join('')
-      if (!/^([0-9a-f]{2})+$/.test(hex)) throw new Error(`line ${i + 1}: "${label}" is not lower-case hex bytes`)
-      out.set(label, { kind: 'hex', value: Buffer.from(hex, 'hex') })
-    } else {
-      out.set(label, { kind: 'text', value: body.join('\n') })
-    }
-    i = j - 1
+class BepDoc {
+  readonly path: string
+  readonly rst: string
+  readonly lines: string[]
+  constructor (readonly name: BepDocument) {
+    this.path = join(bepDir, BEP_DOCUMENTS[name])
+    this.rst = readFileSync(this.path, 'utf8')
+    this.lines = this.rst.split('\n')
   }
-  return out
+
+  /** Section titles: a text line underlined by a line of '=' or '-' at least as long. */
+  sections (): Section[] {
+    const lines = this.lines
+    const found: Section[] = []
+    for (let i = 0; i + 1 < lines.length; i++) {
+      const title = lines[i]!
+      const under = lines[i + 1]!
+      const m = /^(=+|-+)$/.exec(under)
+      if (!m || title.trim() === '' || /^[=\-+|]/.test(title) || under.length < title.length) continue
+      found.push({ title, level: under[0] as '=' | '-', start: i + 2, end: lines.length })
+    }
+    // A section ends where the next section of the same or a higher level starts.
+    for (let i = 0; i < found.length; i++) {
+      const s = found[i]!
+      const next = found.slice(i + 1).find(n => n.level === '=' || s.level === '-')
+      if (next) s.end = next.start - 2
+    }
+    return found
+  }
+
+  section (title: string, level: '=' | '-'): Section {
+    const s = this.sections().find(x => x.title === title && x.level === level)
+    if (!s) throw new Error(`${BEP_DOCUMENTS[this.name]} has no section "${title}"`)
+    return s
+  }
+
+  /** The labelled literal blocks of one vector subsection. */
+  fields (s: Section): Map<string, Field> {
+    const lines = this.lines
+    const out = new Map<string, Field>()
+    for (let i = s.start; i < s.end; i++) {
+      const m = /^(\*\*)?(.+?) \((hex|text)\)(\*\*)?::\s*$/.exec(lines[i]!)
+      if (!m) continue
+      if ((m[1] ?? '') !== (m[4] ?? '')) throw new Error(`line ${i + 1}: unbalanced bold in "${lines[i]}"`)
+      const body: string[] = []
+      let j = i + 1
+      while (j < s.end && lines[j]!.trim() === '') j++
+      while (j < s.end && (lines[j]!.startsWith('    ') || lines[j]!.trim() === '')) {
+        if (lines[j]!.trim() !== '') body.push(lines[j]!.trim())
+        j++
+      }
+      if (body.length === 0) throw new Error(`line ${i + 1}: "${m[2]}" has no literal block`)
+      const label = m[2]!
+      if (out.has(label)) throw new Error(`line ${i + 1}: "${label}" appears twice in "${s.title}"`)
+      if (m[3] === 'hex') {
+        const hex = body.join('')
+        if (!/^([0-9a-f]{2})+$/.test(hex)) throw new Error(`line ${i + 1}: "${label}" is not lower-case hex bytes`)
+        out.set(label, { kind: 'hex', value: Buffer.from(hex, 'hex') })
+      } else {
+        out.set(label, { kind: 'text', value: body.join('\n') })
+      }
+      i = j - 1
+    }
+    return out
+  }
+
+  vectors (): Map<string, Vector> {
+    const top = this.section('Test vectors', '=')
+    const subs = this.sections().filter(s => s.level === '-' && s.start > top.start && s.start < top.end)
+    return new Map(subs.map(s => [s.title, new Vector(s.title, this.fields(s))]))
+  }
+
+  vector (title: string): Vector {
+    const v = this.vectors().get(title)
+    if (!v) throw new Error(`${BEP_DOCUMENTS[this.name]} lacks test vector "${title}"`)
+    return v
+  }
 }
+
+const docs = {
+  core: new BepDoc('core'),
+  strict: new BepDoc('strict'),
+  'full-strict': new BepDoc('full-strict'),
+  signalling: new BepDoc('signalling')
+} satisfies Record<BepDocument, BepDoc>
+const allDocs = Object.values(docs)
 
 class Vector {
   private readonly used = new Set<string>()
   constructor (readonly title: string, private readonly map: Map<string, Field>) {}
+  has (label: string): boolean {
+    return this.map.has(label)
+  }
   hex (label: string): Buffer {
     const f = this.map.get(label)
     if (!f || f.kind !== 'hex') throw new Error(`vector "${this.title}" lacks "${label} (hex)"`)
@@ -129,7 +171,7 @@ class Vector {
     this.used.add(label)
     return f.value
   }
-  /** Labels the BEP gives that no check looked at: a typo, or a value nobody verifies. */
+  /** Labels the document gives that no check looked at: a typo, or a value nobody verifies. */
   unchecked (): string[] {
     return [...this.map.keys()].filter(k => !this.used.has(k))
   }
@@ -151,27 +193,30 @@ const levelByte: Record<string, number> = { basic: 0x01, strict: 0x02, 'full-str
 
 // --- the vectors ---------------------------------------------------------------------------------
 
-const EXPECTED_VECTORS = [
+const CORE_VECTORS = [
   'Test 1 (Basic, v1 infohash)',
   'Test 2 (Basic, v2 infohash)',
   'Test 3 (Basic, hybrid torrent)',
   'Test 4 (Basic, v1 infohash, another connection)',
-  'Test 5 (Strict, secret mode)',
-  'Test 6 (Strict, passphrase mode)',
-  'Test 7 (Strict, publisher mode)',
-  'Test 8 (Full Strict, AuthHello with a certificate)',
-  'Test 9 (Capability signalling)'
-]
-
-function vectors (): Map<string, Vector> {
-  const top = section('Test vectors', '=')
-  const subs = sections().filter(s => s.level === '-' && s.start > top.start && s.start < top.end)
-  return new Map(subs.map(s => [s.title, new Vector(s.title, fields(s))]))
+  'Test 5 (TLS exporter, SHA-256 suite)',
+  'Test 6 (TLS exporter, SHA-384 suite)',
+  'Test 7 (Extension handshake)'
+] as const
+const STRICT_VECTORS = ['Test 1 (Strict, secret mode)', 'Test 2 (Strict, passphrase mode)', 'Test 3 (Strict, publisher mode)'] as const
+const FULL_STRICT_VECTORS = ['Test 1 (Full Strict, AuthHello with a certificate)'] as const
+const SIGNALLING_VECTORS = ['Test 1 (PEX and tracker signals)'] as const
+const EXPECTED_VECTORS: Record<BepDocument, readonly string[]> = {
+  core: CORE_VECTORS, strict: STRICT_VECTORS, 'full-strict': FULL_STRICT_VECTORS, signalling: SIGNALLING_VECTORS
 }
 
-t.test('every expected test vector is in the BEP, and no other', async t => {
-  const found = [...vectors().keys()]
-  t.same(found, EXPECTED_VECTORS, 'vector subsections of "Test vectors"')
+t.test('every expected test vector is in its document, and no other', async t => {
+  for (const doc of allDocs) t.same([...doc.vectors().keys()], EXPECTED_VECTORS[doc.name], `vector subsections of ${BEP_DOCUMENTS[doc.name]}`)
+})
+
+t.test('each document\'s vectors are exactly what bep/generate-vectors.ts writes', async t => {
+  for (const doc of allDocs) {
+    t.equal(spliceVectors(doc.rst, vectorText(doc.name)), doc.rst, `${BEP_DOCUMENTS[doc.name]} (regenerate: bep/generate-vectors.ts --write)`)
+  }
 })
 
 /** Checks one Basic vector; returns its outputs for cross-vector checks. */
@@ -188,8 +233,9 @@ function checkBasic (t: Test, v: Vector): { hello: Buffer, reply: Buffer } {
     : createHash('sha256').update('bttls test vector v2').digest()
   t.same(infoHash, source, 'example infohash as the section introduction describes it')
 
-  const salt = v.hex('HKDF salt')
-  const info = v.hex('HKDF info')
+  // Tests 2 and 4 leave out the HKDF inputs that test 1 shows.
+  const salt = v.has('HKDF salt') ? v.hex('HKDF salt') : ascii(constants.SWARM_KEY_SALT)
+  const info = v.has('HKDF info') ? v.hex('HKDF info') : ascii(constants.BASIC_KEY_INFO)
   t.same(salt, ascii(constants.SWARM_KEY_SALT), 'HKDF salt is SWARM_KEY_SALT')
   t.same(info, ascii(constants.BASIC_KEY_INFO), 'HKDF info is BASIC_KEY_INFO')
 
@@ -205,7 +251,8 @@ function checkBasic (t: Test, v: Vector): { hello: Buffer, reply: Buffer } {
   const proofs: Record<'initiator' | 'responder', Buffer> = { initiator: Buffer.alloc(0), responder: Buffer.alloc(0) }
   for (const role of ['initiator', 'responder'] as const) {
     const label = role === 'initiator' ? constants.INITIATOR_PROOF_LABEL : constants.RESPONDER_PROOF_LABEL
-    const input = v.hex(`${role} HMAC input`)
+    // Test 2 leaves out the HMAC inputs, which are those of test 1.
+    const input = v.has(`${role} HMAC input`) ? v.hex(`${role} HMAC input`) : Buffer.concat([ascii(label), header, exporter])
     t.same(input, Buffer.concat([ascii(label), header, exporter]), `${role} HMAC input: label || header || exporter`)
     const proof = v.hex(`${role} proof`)
     t.same(proof, computeProof(swarmKey, role, header, exporter), `${role} proof: computeProof`)
@@ -243,26 +290,23 @@ function paddingOf (message: Buffer): number {
 }
 
 t.test('Basic vectors', async t => {
-  const all = vectors()
-  const get = (title: string): Vector => {
-    const v = all.get(title)
-    if (!v) throw new Error(`the BEP lacks test vector "${title}"`)
-    return v
-  }
+  const get = (title: string): Vector => docs.core.vector(title)
   const out = new Map<string, { hello: Buffer, reply: Buffer }>()
-  for (const title of [EXPECTED_VECTORS[0]!, EXPECTED_VECTORS[1]!, EXPECTED_VECTORS[3]!]) {
+  for (const title of [CORE_VECTORS[0], CORE_VECTORS[1], CORE_VECTORS[3]]) {
     await t.test(title, async t => { out.set(title, checkBasic(t, get(title))) })
   }
-  t.equal(get(EXPECTED_VECTORS[0]!).hex('infohash').length, 20, 'test 1 is a v1 infohash')
-  t.equal(get(EXPECTED_VECTORS[1]!).hex('infohash').length, 32, 'test 2 is a v2 infohash')
-  t.same(get(EXPECTED_VECTORS[3]!).hex('infohash'), get(EXPECTED_VECTORS[0]!).hex('infohash'), 'test 4 reuses the infohash of test 1')
-  const t1 = out.get(EXPECTED_VECTORS[0]!)!
-  const t4 = out.get(EXPECTED_VECTORS[3]!)!
+  t.equal(get(CORE_VECTORS[0]).hex('infohash').length, 20, 'test 1 is a v1 infohash')
+  t.equal(get(CORE_VECTORS[1]).hex('infohash').length, 32, 'test 2 is a v2 infohash')
+  t.same(get(CORE_VECTORS[3]).hex('infohash'), get(CORE_VECTORS[0]).hex('infohash'), 'test 4 reuses the infohash of test 1')
+  t.same(get(CORE_VECTORS[1]).hex('exporter'), get(CORE_VECTORS[0]).hex('exporter'), 'test 2 has the exporter of test 1, so the HMAC inputs it omits are test 1\'s')
+  t.ok(get(CORE_VECTORS[0]).has('HKDF salt') && get(CORE_VECTORS[0]).has('initiator HMAC input'), 'test 1 shows every input')
+  const t1 = out.get(CORE_VECTORS[0])!
+  const t4 = out.get(CORE_VECTORS[3])!
   t.notSame(t4.hello.subarray(4), t1.hello.subarray(4), 'another exporter gives another initiator proof')
   t.notSame(t4.reply.subarray(4), t1.reply.subarray(4), 'another exporter gives another responder proof')
 
-  await t.test(EXPECTED_VECTORS[2]!, async t => {
-    const v = get(EXPECTED_VECTORS[2]!)
+  await t.test(CORE_VECTORS[2], async t => {
+    const v = get(CORE_VECTORS[2])
     const level = v.text('level') as LevelName
     t.equal(level, 'basic')
     const v1 = v.hex('v1 infohash')
@@ -270,22 +314,22 @@ t.test('Basic vectors', async t => {
     const exporter = v.hex('exporter')
     t.equal(v1.length, 20)
     t.equal(v2.length, 32)
-    t.same(v1, get(EXPECTED_VECTORS[0]!).hex('infohash'), 'v1 infohash is that of test 1')
-    t.same(v2, get(EXPECTED_VECTORS[1]!).hex('infohash'), 'v2 infohash is that of test 2')
-    t.same(exporter, get(EXPECTED_VECTORS[1]!).hex('exporter'), 'same exporter as test 2')
+    t.same(v1, get(CORE_VECTORS[0]).hex('infohash'), 'v1 infohash is that of test 1')
+    t.same(v2, get(CORE_VECTORS[1]).hex('infohash'), 'v2 infohash is that of test 2')
+    t.same(exporter, get(CORE_VECTORS[1]).hex('exporter'), 'same exporter as test 2')
 
     const hybrid = basicLevel([v2, v1])
     t.same(hybrid.swarmKeys.map(k => Buffer.from(k.infoHash)), [v2, v1], 'the initiator proves with the v2 key first')
     t.same(v.hex('v1 swarm key'), hybrid.swarmKeys[1]!.key, 'v1 swarm key')
     t.same(v.hex('v2 swarm key'), hybrid.swarmKeys[0]!.key, 'v2 swarm key')
-    t.same(v.hex('v1 swarm key'), get(EXPECTED_VECTORS[0]!).hex('swarm key'), 'v1 swarm key is that of test 1')
+    t.same(v.hex('v1 swarm key'), get(CORE_VECTORS[0]).hex('swarm key'), 'v1 swarm key is that of test 1')
 
     const header = authHeader(level)
     const hello = v.hex('AuthHello')
     const reply = v.hex('AuthReply')
     t.same(hello, encodeAuthMessage({ level, proof: computeProof(hybrid.swarmKeys[0]!.key, 'initiator', header, exporter), padding: paddingOf(hello) }), 'AuthHello under the v2 key')
     t.same(reply, encodeAuthMessage({ level, proof: computeProof(hybrid.swarmKeys[0]!.key, 'responder', header, exporter), padding: paddingOf(reply) }), 'AuthReply under the v2 key')
-    t.same(hello, out.get(EXPECTED_VECTORS[1]!)!.hello, 'AuthHello equals that of test 2')
+    t.same(hello, out.get(CORE_VECTORS[1])!.hello, 'AuthHello equals that of test 2')
 
     // The responder holds both keys and accepts a proof under either (test 1's AuthHello too).
     for (const [name, msg] of [['test 3', hello], ['test 1', t1.hello]] as const) {
@@ -380,15 +424,10 @@ function checkStrictProofs (t: Test, v: Vector, swarmKey: Buffer, exporter: Buff
 }
 
 t.test('Strict vectors', async t => {
-  const all = vectors()
-  const get = (title: string): Vector => {
-    const v = all.get(title)
-    if (!v) throw new Error(`the BEP lacks test vector "${title}"`)
-    return v
-  }
+  const get = (title: string): Vector => docs.strict.vector(title)
 
-  await t.test(EXPECTED_VECTORS[4]!, async t => {
-    const v = get(EXPECTED_VECTORS[4]!)
+  await t.test(STRICT_VECTORS[0], async t => {
+    const v = get(STRICT_VECTORS[0])
     const infoHash = v1Example
     const exporter = strictCommon(t, v, 'secret', infoHash)
     const secret = v.hex('secret')
@@ -423,15 +462,15 @@ t.test('Strict vectors', async t => {
     t.same(swarmKey, strictSwarmKey(infoHash, secret), 'swarm key: strictSwarmKey')
     t.same(swarmKey, strictLevel([infoHash], info, { secret }).swarmKeys[0]!.key, 'swarm key: strictLevel with the secret (the commitment checks)')
     t.same(swarmKey, hkdf32(salt, ikm, hkdfInfo), 'swarm key: HKDF-SHA256 as the BEP states it')
-    t.notSame(swarmKey, get(EXPECTED_VECTORS[0]!).hex('swarm key'), 'the Strict key of an infohash is not its Basic key')
+    t.notSame(swarmKey, docs.core.vector(CORE_VECTORS[0]).hex('swarm key'), 'the Strict key of an infohash is not its Basic key')
     t.throws(() => strictLevel([infoHash], info, { secret: Buffer.alloc(32) }), { name: 'StrictSecretMismatchError' }, 'another secret fails the commitment')
 
     checkStrictProofs(t, v, swarmKey, exporter)
     t.same(v.unchecked(), [], 'every value in the vector was checked')
   })
 
-  await t.test(EXPECTED_VECTORS[5]!, async t => {
-    const v = get(EXPECTED_VECTORS[5]!)
+  await t.test(STRICT_VECTORS[1], async t => {
+    const v = get(STRICT_VECTORS[1])
     const infoHash = v2Example
     const exporter = strictCommon(t, v, 'passphrase', infoHash)
     const passphrase = v.text('passphrase')
@@ -467,8 +506,8 @@ t.test('Strict vectors', async t => {
     t.same(v.unchecked(), [], 'every value in the vector was checked')
   })
 
-  await t.test(EXPECTED_VECTORS[6]!, async t => {
-    const v = get(EXPECTED_VECTORS[6]!)
+  await t.test(STRICT_VECTORS[2], async t => {
+    const v = get(STRICT_VECTORS[2])
     const infoHash = v1Example
     const exporter = strictCommon(t, v, 'publisher', infoHash)
     const seed = v.hex('publisher private key')
@@ -532,8 +571,7 @@ const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff])
 const pemDer = (pem: string): Buffer => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
 
 t.test('Full Strict vector', async t => {
-  const v = vectors().get(EXPECTED_VECTORS[7]!)
-  if (!v) throw new Error(`the BEP lacks test vector "${EXPECTED_VECTORS[7]}"`)
+  const v = docs['full-strict'].vector(FULL_STRICT_VECTORS[0])
   t.equal(v.text('level'), 'full-strict')
   const infoHash = v.hex('infohash')
   t.same(infoHash, v1Example, 'the infohash of test 1')
@@ -678,9 +716,8 @@ const fullIpv6 = (host: string): string => {
   return [...h, ...Array<string>(8 - h.length - tl.length).fill('0'), ...tl].map(g => parseInt(g, 16).toString(16)).join(':')
 }
 
-t.test('Capability signalling vector', async t => {
-  const v = vectors().get(EXPECTED_VECTORS[8]!)
-  if (!v) throw new Error(`the BEP lacks test vector "${EXPECTED_VECTORS[8]}"`)
+t.test('Extension handshake vector (core)', async t => {
+  const v = docs.core.vector(CORE_VECTORS[6])
   const port = Number(v.text('listen port'))
 
   // The extension handshake: our keys as advertise() sets them, beside BEP 10's m.
@@ -698,6 +735,13 @@ t.test('Capability signalling vector', async t => {
   t.same(readCapability({ ...asObject, bttls: 0 }), { tls: false, port }, 'a version below 1 says nothing')
   t.same(readCapability({ ...asObject, bttls: 2 }), { tls: true, port }, 'a later version is read as support')
   t.same(readCapability({ p: port }), { tls: false, port }, 'no key: nothing')
+  t.same(readCapability({ ...asObject, 'bttls port': port + 1 }), { tls: true, port }, 'the withdrawn "bttls port" key is ignored')
+  t.same(v.unchecked(), [], 'every value in the vector was checked')
+})
+
+t.test('PEX and tracker signals vector (signalling)', async t => {
+  const v = docs.signalling.vector(SIGNALLING_VECTORS[0])
+  t.equal(Number(v.text('listen port')), Number(docs.core.vector(CORE_VECTORS[6]).text('listen port')), 'the listen port of the core\'s test 7')
 
   // PEX: the flag bits and the message.
   t.equal(PEX_FLAGS.BTTLS, PEX_FLAG_BTTLS)
@@ -762,7 +806,7 @@ t.test('Capability signalling vector', async t => {
 })
 
 t.test('the BEP\'s PEX flag table is the code\'s', async t => {
-  const rows = gridRows(section('Peer exchange', '-'))
+  const rows = gridRows(docs.signalling, docs.signalling.section('Peer exchange', '='))
   t.same(rows[0]?.slice(0, 3), ['Bit', 'Meaning', 'Defined by'], 'table header')
   const byBit = new Map(rows.slice(1).map(r => [parseInt(r[0]!, 16), r[2]!]))
   t.same([...byBit.keys()], [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80], 'all eight bits, in order')
@@ -775,7 +819,8 @@ t.test('the BEP\'s PEX flag table is the code\'s', async t => {
 // --- the constants table -------------------------------------------------------------------------
 
 /** Rows of the first grid table in a section: cell texts, multi-line cells joined with spaces. */
-function gridRows (s: Section): string[][] {
+function gridRows (doc: BepDoc, s: Section): string[][] {
+  const lines = doc.lines
   const rows: string[][] = []
   let current: string[] | undefined
   let inTable = false
@@ -824,27 +869,138 @@ function codeConstants (): Map<string, ConstValue> {
   return out
 }
 
-t.test('the BEP constants table is constants.ts', async t => {
-  const rows = gridRows(section('Constants', '-'))
-  t.same(rows[0], ['Name', 'Value', 'Meaning'], 'table header')
-  const table = new Map<string, ConstValue>()
-  for (const row of rows.slice(1)) {
-    const name = /^``([A-Z0-9_]+)``$/.exec(row[0]!)
-    if (!name) throw new Error(`constant name cell "${row[0]}" is not a \`\`NAME\`\``)
-    table.set(name[1]!, parseValue(row[1]!))
+/**
+ * Rows of the first simple table in a section (columns from the border under the header): cell texts,
+ * a row's continuation lines (blank first column) joined to it with spaces.
+ */
+function simpleRows (doc: BepDoc, s: Section): string[][] {
+  const lines = doc.lines
+  const border = /^=+( +=+)+$/
+  let i = s.start
+  while (i < s.end && !border.test(lines[i]!)) i++
+  if (i >= s.end) throw new Error(`no simple table in "${s.title}"`)
+  const starts = [...lines[i]!.matchAll(/=+/g)].map(m => m.index)
+  const cells = (line: string): string[] => starts.map((at, k) => line.slice(at, starts[k + 1] ?? line.length).trim())
+  const rows: string[][] = []
+  let borders = 0
+  for (; i < s.end && borders < 3; i++) {
+    const line = lines[i]!
+    if (border.test(line)) { borders++; continue }
+    const c = cells(line)
+    if (c[0] === '' && rows.length > 0) rows[rows.length - 1] = rows[rows.length - 1]!.map((x, k) => c[k] === '' ? x : `${x} ${c[k]}`)
+    else rows.push(c)
   }
+  return rows
+}
+
+/** Every document's constants table, by name; a name in two tables (or twice in one) is an error. */
+function documentedConstants (): Map<string, { value: ConstValue, doc: string }> {
+  const out = new Map<string, { value: ConstValue, doc: string }>()
+  for (const doc of allDocs) {
+    if (!doc.sections().some(x => x.title === 'Constants' && x.level === '=')) continue
+    const rows = simpleRows(doc, doc.section('Constants', '='))
+    if (rows[0]?.join('|') !== 'Name|Value|Meaning') throw new Error(`${BEP_DOCUMENTS[doc.name]}: constants table header is "${rows[0]?.join('|')}"`)
+    for (const row of rows.slice(1)) {
+      const name = /^``([A-Z0-9_]+)``$/.exec(row[0]!)
+      if (!name) throw new Error(`constant name cell "${row[0]}" is not a \`\`NAME\`\``)
+      const seen = out.get(name[1]!)
+      if (seen) throw new Error(`${name[1]} is in the constants of both ${seen.doc} and ${BEP_DOCUMENTS[doc.name]}`)
+      out.set(name[1]!, { value: parseValue(row[1]!), doc: BEP_DOCUMENTS[doc.name] })
+    }
+  }
+  return out
+}
+
+t.test('the documents\' constants tables are constants.ts, each name in one document', async t => {
+  const table = documentedConstants()
   const code = codeConstants()
-  t.same([...table.keys()].sort(), [...code.keys()].sort(), 'same names in the BEP and in constants.ts')
-  for (const [name, value] of code) t.same(table.get(name), value, name)
+  t.same([...table.keys()].sort(), [...code.keys()].sort(), 'same names in the documents and in constants.ts')
+  for (const [name, value] of code) t.same(table.get(name)?.value, value, name)
+  for (const name of ['PROTOCOL_VERSION', 'EXPORTER_LABEL', 'AUTH_TIMEOUT_MS', 'CIPHER_SUITES']) t.equal(table.get(name)?.doc, BEP_DOCUMENTS.core, `${name} is the core's`)
+  t.equal(table.get('SCRYPT_N')?.doc, BEP_DOCUMENTS.strict, 'SCRYPT_N is the Strict companion\'s')
+  t.equal(table.get('MAX_CERTIFICATE_BLOCK')?.doc, BEP_DOCUMENTS['full-strict'], 'MAX_CERTIFICATE_BLOCK is the Full Strict companion\'s')
 })
 
-t.test('the BEP prose quotes the constants it names', async t => {
+t.test('the documents\' prose quotes the constants it names', async t => {
   // Every `NAME` (N) in the prose must give the code's value.
-  const quoted = [...rst.matchAll(/``([A-Z][A-Z0-9_]+)``\s+\(((?:0x)?[0-9a-f]+)(?: ms)?\)/g)]
-  t.ok(quoted.length >= 5, 'the prose quotes constants with their values')
-  for (const m of quoted) {
-    const value = codeConstants().get(m[1]!)
-    t.equal(value, Number(m[2]), `${m[1]} quoted as ${m[2]}`)
+  let count = 0
+  for (const doc of allDocs) {
+    for (const m of doc.rst.matchAll(/``([A-Z][A-Z0-9_]+)``\s+\(((?:0x)?[0-9a-f]+)(?: ms)?\)/g)) {
+      count++
+      t.equal(codeConstants().get(m[1]!), Number(m[2]), `${BEP_DOCUMENTS[doc.name]}: ${m[1]} quoted as ${m[2]}`)
+    }
+  }
+  t.ok(count >= 10, 'the prose quotes constants with their values')
+})
+
+t.test('layout: no line over 100 columns, and the core within 900 lines', async t => {
+  for (const doc of allDocs) {
+    const wide = doc.lines.flatMap((l, i) => l.length > 100 ? [`${i + 1}: ${l.length}`] : [])
+    t.same(wide, [], `${BEP_DOCUMENTS[doc.name]}: lines over 100 columns`)
+  }
+  const coreLines = docs.core.rst.endsWith('\n') ? docs.core.lines.length - 1 : docs.core.lines.length
+  t.ok(coreLines <= 900, `the core is ${coreLines} lines (at most 900, vectors included): move what is not core into a companion`)
+})
+
+// --- the exporter vectors ------------------------------------------------------------------------
+
+/** RFC 8446 section 7.1, written out: HKDF-Expand (RFC 5869) over the HkdfLabel structure. */
+function hkdfExpandLabel (hash: 'sha256' | 'sha384', secret: Buffer, label: string, context: Buffer, length: number): Buffer {
+  const full = ascii(`tls13 ${label}`)
+  const info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([context.length]), context])
+  let block = Buffer.alloc(0)
+  const out: Buffer[] = []
+  for (let i = 1; Buffer.concat(out).length < length; i++) {
+    block = createHmac(hash, secret).update(Buffer.concat([block, info, Buffer.from([i])])).digest()
+    out.push(block)
+  }
+  return Buffer.concat(out).subarray(0, length)
+}
+
+t.test('TLS exporter vectors (core)', async t => {
+  for (const [title, hash, suite] of [[CORE_VECTORS[4], 'sha256', 'TLS_AES_128_GCM_SHA256'], [CORE_VECTORS[5], 'sha384', 'TLS_AES_256_GCM_SHA384']] as const) {
+    await t.test(title, async t => {
+      const v = docs.core.vector(title)
+      t.equal(v.text('cipher suite'), suite)
+      t.ok((constants.CIPHER_SUITES as readonly string[]).includes(suite), 'a suite of CIPHER_SUITES')
+      const secret = v.hex('exporter_master_secret')
+      t.same(secret, createHash(hash).update('bttls test vector exporter master secret').digest(), 'the example secret as the vector says')
+      const empty = createHash(hash).digest()
+      const label1 = v.hex('HkdfLabel of the derived secret')
+      t.same(label1, Buffer.concat([Buffer.from([0, empty.length, 6 + constants.EXPORTER_LABEL.length]), ascii(`tls13 ${constants.EXPORTER_LABEL}`),
+        Buffer.from([empty.length]), empty]), 'HkdfLabel: length, "tls13 " + EXPORTER_LABEL, Hash("")')
+      const derived = v.hex('derived secret')
+      t.same(derived, hkdfExpandLabel(hash, secret, constants.EXPORTER_LABEL, empty, empty.length), 'derived secret: Derive-Secret(secret, label, "")')
+      const label2 = v.hex('HkdfLabel of the exporter')
+      t.same(label2, Buffer.concat([Buffer.from([0, constants.EXPORTER_LENGTH, 14]), ascii('tls13 exporter'), Buffer.from([empty.length]), empty]),
+        'HkdfLabel: EXPORTER_LENGTH, "tls13 exporter", Hash("")')
+      const exporter = v.hex('exporter')
+      t.same(exporter, hkdfExpandLabel(hash, derived, 'exporter', empty, constants.EXPORTER_LENGTH), 'exporter: HKDF-Expand-Label as RFC 8446 states it')
+      t.same(exporter, exporterFromSecret(secret, hash), 'exporter: exporterFromSecret')
+      t.same(v.unchecked(), [], 'every value in the vector was checked')
+    })
+  }
+})
+
+t.test('the exporter formula is what a real TLS 1.3 stack exports, for every suite of CIPHER_SUITES', async t => {
+  const { cert, key } = await createResponderCertificate()
+  for (const suite of constants.CIPHER_SUITES) {
+    const server = tls.createServer({ cert, key }, socket => { socket.on('error', () => {}) })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const keylog: string[] = []
+    const client = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false, ciphers: suite })
+    client.on('keylog', line => keylog.push(line.toString('latin1')))
+    await new Promise((resolve, reject) => { client.once('secureConnect', resolve); client.once('error', reject) })
+    t.equal(client.getCipher().standardName, suite, `${suite} negotiated`)
+    const line = keylog.find(l => l.startsWith('EXPORTER_SECRET '))
+    t.ok(line, 'the key log has the exporter_master_secret')
+    const secret = Buffer.from(line!.trim().split(' ')[2]!, 'hex')
+    const hash = suite.endsWith('SHA384') ? 'sha384' : 'sha256'
+    const derived = hkdfExpandLabel(hash, secret, constants.EXPORTER_LABEL, createHash(hash).digest(), secret.length)
+    t.same(connectionExporter(client), hkdfExpandLabel(hash, derived, 'exporter', createHash(hash).digest(), constants.EXPORTER_LENGTH),
+      `${suite}: the connection's exporter is the formula over its key log's secret`)
+    client.destroy()
+    await new Promise(resolve => server.close(resolve))
   }
 })
 
@@ -853,7 +1009,7 @@ t.test('the BEP prose quotes the constants it names', async t => {
 const python = '/usr/bin/python3'
 const docutilsMissing = spawnSync(python, ['-c', 'import docutils'], { encoding: 'utf8' }).status !== 0
 
-t.test('the BEP renders with docutils without any system message', {
+t.test('every document renders with docutils without any system message', {
   skip: docutilsMissing ? `docutils is not installed for ${python} (apt-get install python3-docutils)` : false
 }, async t => {
   // halt_level 1 is docutils' --strict: stop at any info, warning or error.
@@ -862,7 +1018,9 @@ t.test('the BEP renders with docutils without any system message', {
     'docutils.core.publish_file(source_path=sys.argv[1], destination_path="/dev/null", writer_name="html",',
     '  settings_overrides={"halt_level": 1, "report_level": 1, "traceback": False})'
   ].join('\n')
-  const r = spawnSync(python, ['-c', script, bepPath], { encoding: 'utf8' })
-  t.equal(r.status, 0, 'docutils exit status')
-  t.equal(r.stderr, '', 'no docutils messages')
+  for (const doc of allDocs) {
+    const r = spawnSync(python, ['-c', script, doc.path], { encoding: 'utf8' })
+    t.equal(r.status, 0, `${BEP_DOCUMENTS[doc.name]}: docutils exit status`)
+    t.equal(r.stderr, '', `${BEP_DOCUMENTS[doc.name]}: no docutils messages`)
+  }
 })

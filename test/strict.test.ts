@@ -94,6 +94,28 @@ t.test('infohash only: a Basic peer (DHT crawler, indexer, magnet without secret
   t.throws(() => leecher.addMagnet(bare, join(dir, 'x')), { name: 'MissingCredentialError' })
 })
 
+t.test('a secret given by the user wins over the one the magnet link carries, for the keys and the metadata check', async t => {
+  const dir = await tempDir(t)
+  const { metainfo, sum } = await strictTorrent(dir, secretStrict())
+  // A link that carries a stale secret; the user knows the right one.
+  const stale = parseMagnet(magnetUri(metainfo, { secret: randomBytes(32) }))
+  const seeder = await session(t)
+  await seeder.addTorrent(metainfo, join(dir, 'seed'))
+  const leecher = await session(t)
+  const h = leecher.addMagnet(stale, join(dir, 'out'), { secret: metainfo.strictSecret })
+  await leecher.connect(h, '127.0.0.1', seeder.port)
+  await completed(h.swarm)
+  t.equal(await fileSha256(join(dir, 'out', 's.bin')), sum, 'the metadata is checked against the user\'s secret, and the data arrives')
+})
+
+t.test('passphrase mode: an empty or ill-formed passphrase is refused, never repaired', async t => {
+  const infoHash = randomBytes(20)
+  t.throws(() => strictLevel([infoHash], { mode: 'passphrase' }, { passphrase: '' }), { name: 'MissingCredentialError' }, 'empty')
+  t.throws(() => strictLevel([infoHash], { mode: 'passphrase' }, { passphrase: 'abc\ud800def' }),
+    { name: 'InvalidPassphraseError', code: 'ERR_INVALID_PASSPHRASE' }, 'an unpaired surrogate')
+  t.doesNotThrow(() => strictLevel([infoHash], { mode: 'passphrase' }, { passphrase: ' leading and trailing spaces ' }), 'whitespace is part of it')
+})
+
 t.test('wrong secret: caught against the commitment before dialing', async t => {
   const dir = await tempDir(t)
   const { metainfo } = await strictTorrent(dir, secretStrict())

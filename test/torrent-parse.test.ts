@@ -4,6 +4,8 @@ import { parseTorrent, metainfoFromInfoDict } from '../src/torrent/parse-torrent
 import { pieceHashV1 } from '../src/torrent/parsed-torrent.js'
 import { expected, torrentBytes, content } from './fixtures/torrent/fixture-data.js'
 import { encode, v1Multi, v1Single, v2Single, type Dict } from './fixtures/torrent/craft.js'
+import { createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
+import { encodeBencode } from '../src/torrent/bencode.js'
 
 const hex = (b: Uint8Array | undefined) => b === undefined ? null : Buffer.from(b).toString('hex')
 
@@ -203,4 +205,14 @@ t.test('metainfoFromInfoDict verifies the metadata against the magnet infohashes
   t.ok(metainfoFromInfoDict(hy.infoBytes, { infoHashV1: hy.infoHashV1! }).infoHashV2, 'a v1 magnet may find a hybrid')
   t.throws(() => metainfoFromInfoDict(v1.infoBytes, {}), RangeError)
   t.throws(() => metainfoFromInfoDict(Buffer.from('li1ee'), { infoHashV1: createHash('sha1').update('li1ee').digest() }), { name: 'InvalidTorrentError' })
+})
+
+t.test('a torrent with both info.bttls and info.ssl-cert is refused, as a file and as metadata', async t => {
+  const d = v1Single(Buffer.alloc(1000, 7))
+  d.info['ssl-cert'] = (await createSwarmCa('both levels CA')).certPem
+  d.info.bttls = { level: 'strict', mode: 'passphrase' }
+  t.throws(() => parseTorrent(encode(d)), { name: 'InvalidTorrentError', message: /not both/ }, 'a .torrent file')
+  const infoBytes = encodeBencode(d.info as Parameters<typeof encodeBencode>[0])
+  t.throws(() => metainfoFromInfoDict(infoBytes, { infoHashV1: createHash('sha1').update(infoBytes).digest() }),
+    { name: 'InvalidTorrentError', message: /not both/ }, 'metadata received over BEP 9')
 })

@@ -4,8 +4,8 @@
  * each step is bounded in bytes and in time.
  */
 import type { Duplex } from 'node:stream'
-import { DecoyAnswerError, HandshakeTimeoutError, PeerClosedError } from '../errors.js'
-import { certificateBlockLength, decodeHeader, extensionLength, hasCertificateBlock, paddingLength } from './auth-message.js'
+import { DecoyAnswerError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError } from '../errors.js'
+import { certificateBlockLength, decodeHeader, extensionLength, hasCertificateBlock, paddingLength, type LevelName } from './auth-message.js'
 import { AUTH_MESSAGE_LENGTH, AUTH_PADDING_LENGTH_SIZE } from './constants.js'
 
 /** How every HTTP/1.x response starts: a responder that does not know our swarm answers as its web site. */
@@ -15,16 +15,18 @@ const HTTP_STATUS_PREFIX = Buffer.from('HTTP/1.', 'latin1')
  * The initiator's read of an AuthReply: the fixed 36 bytes, the extension its flags announce, then the
  * padding. One deadline covers the whole message, however many reads it takes; each length is bounded
  * before it is read. Bytes after the message (the responder's BitTorrent handshake, sent in the same
- * record) stay in the stream.
+ * record) stay in the stream. With `level`, a message at another level is refused with its header too.
  */
-export async function readAuthMessage (stream: Duplex, timeoutMs: number, what: string): Promise<Buffer> {
+export async function readAuthMessage (stream: Duplex, timeoutMs: number, what: string, level?: LevelName): Promise<Buffer> {
   const deadline = Date.now() + timeoutMs
   const left = (): number => Math.max(1, deadline - Date.now())
   const parts = [await readExactly(stream, AUTH_MESSAGE_LENGTH, timeoutMs, what)]
   if (parts[0]!.subarray(0, HTTP_STATUS_PREFIX.length).equals(HTTP_STATUS_PREFIX)) {
     throw new DecoyAnswerError(`the peer answered with an HTTP response instead of ${what}`)
   }
-  decodeHeader(parts[0]!) // a bad header is refused now, not after waiting for what its flags announce
+  // A bad header is refused now, not after waiting for what its flags announce.
+  const header = decodeHeader(parts[0]!)
+  if (level !== undefined && header.level !== level) throw new LevelMismatchError(`${what} at level ${header.level}, we asked for ${level}`)
   const more = extensionLength(parts[0]!)
   if (more > 0) parts.push(await readExactly(stream, more, left(), `the rest of ${what}`))
   if (hasCertificateBlock(parts[0]!)) {

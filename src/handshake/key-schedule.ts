@@ -10,7 +10,7 @@
  * compute or test a proof, and a man in the middle who terminates TLS on both sides sees two different
  * exporters and cannot forward a proof from one to the other.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
 import {
   EXPORTER_LABEL, EXPORTER_LENGTH, INITIATOR_PROOF_LABEL, PROOF_LENGTH, RESPONDER_PROOF_LABEL, SWARM_KEY_SALT
 } from './constants.js'
@@ -44,3 +44,39 @@ export function connectionExporter (socket: { exportKeyingMaterial (length: numb
 }
 
 const EXPORTER_CONTEXT = Buffer.alloc(0)
+
+/**
+ * RFC 8446 §7.5: what TLS-Exporter(EXPORTER_LABEL, "", 32) computes inside the TLS stack, from the
+ * connection's exporter_master_secret (a key log's EXPORTER_SECRET line) and the hash of its cipher
+ * suite. The runtime never calls it (the stack exports); it makes the BEP's exporter vectors and lets a
+ * test check a TLS stack's exporter against the formula.
+ *
+ *   exporter = HKDF-Expand-Label(Derive-Secret(secret, label, ""), "exporter", Hash(""), 32)
+ */
+export function exporterFromSecret (exporterMasterSecret: Uint8Array, hash: 'sha256' | 'sha384', label = EXPORTER_LABEL): Buffer {
+  const emptyHash = createHash(hash).digest()
+  const derived = hkdfExpandLabel(hash, exporterMasterSecret, label, emptyHash, emptyHash.length)
+  return hkdfExpandLabel(hash, derived, 'exporter', emptyHash, EXPORTER_LENGTH)
+}
+
+/** RFC 8446 §7.1: HKDF-Expand(secret, HkdfLabel, length), HkdfLabel = u16 length || <"tls13 " + label> || <context>. */
+export function hkdfExpandLabel (hash: 'sha256' | 'sha384', secret: Uint8Array, label: string, context: Uint8Array, length: number): Buffer {
+  return hkdfExpand(hash, secret, hkdfLabel(label, context, length), length)
+}
+
+/** The HkdfLabel structure of RFC 8446 §7.1. */
+export function hkdfLabel (label: string, context: Uint8Array, length: number): Buffer {
+  const full = Buffer.from(`tls13 ${label}`, 'latin1')
+  return Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([context.length]), context])
+}
+
+/** RFC 5869 HKDF-Expand alone: the TLS 1.3 secrets are already pseudorandom keys. */
+function hkdfExpand (hash: 'sha256' | 'sha384', prk: Uint8Array, info: Uint8Array, length: number): Buffer {
+  const blocks: Buffer[] = []
+  let previous = Buffer.alloc(0)
+  for (let i = 1; Buffer.concat(blocks).length < length; i++) {
+    previous = createHmac(hash, prk).update(previous).update(info).update(Buffer.from([i])).digest()
+    blocks.push(previous)
+  }
+  return Buffer.concat(blocks).subarray(0, length)
+}

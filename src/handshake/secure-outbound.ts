@@ -59,7 +59,7 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     }))
 
     const notServed = `it does not serve this swarm at level ${level.name}${level.credential === undefined ? '' : `, or our ${level.credential} is not the swarm's`}`
-    const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply').catch((err: Error) => {
+    const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply', level.name).catch((err: Error) => {
       if (err instanceof PeerClosedError) throw new PeerClosedError(`the responder closed without an AuthReply: ${notServed}`)
       if (err instanceof DecoyAnswerError) throw new DecoyAnswerError(`the responder answered as a web server: ${notServed}`)
       throw err

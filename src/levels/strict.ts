@@ -11,7 +11,7 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
 import {
   FLAG_PUBLISHER_SIGNATURE, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, STRICT_SECRET_LENGTH
 } from '../handshake/constants.js'
-import { MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
+import { InvalidPassphraseError, MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
 import type { PeerCheck, SwarmKey, SwarmLevel } from './level.js'
 import { roleLabel, type Role } from '../handshake/key-schedule.js'
 import { basicSwarmKey } from './basic.js'
@@ -96,7 +96,12 @@ function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentia
     }
     case 'passphrase': {
       const passphrase = credentials.passphrase
-      if (passphrase === undefined) throw new MissingCredentialError('this Strict torrent needs its passphrase (--passphrase)')
+      if (passphrase === undefined || passphrase === '') throw new MissingCredentialError('this Strict torrent needs its passphrase (--passphrase), which is never empty')
+      // A lone surrogate has no UTF-8 form; encoding would silently turn it into U+FFFD, so two different
+      // inputs would give one key here and other keys in other implementations. Refused, never repaired.
+      if (!(passphrase as string & { isWellFormed: () => boolean }).isWellFormed()) {
+        throw new InvalidPassphraseError('the passphrase is not a sequence of Unicode characters (an unpaired surrogate)')
+      }
       // Pre-stretched when the caller could (Session.addTorrent, asynchronously); else lazily: scrypt
       // costs ~0.6 s per infohash, and an initiator only ever uses the first key.
       return infoHashes.map(ih => {

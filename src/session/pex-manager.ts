@@ -89,7 +89,7 @@ export class PexManager {
       const cap = readCapability(handshake)
       state.bttls = cap.tls
       state.prefersEncryption = handshake.e === 1
-      // Inbound: the listen port it states (`p`, or its `bttls port`) is where others can dial it.
+      // Inbound: the listen port it states (`p`) is where others can dial it.
       if (state.port === undefined && cap.port !== undefined) state.port = cap.port
     })
     void link.closed.then(() => {

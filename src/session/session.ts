@@ -260,8 +260,9 @@ export class Session extends EventEmitter<SessionEvents> {
       magnet,
       parseInfo: infoBytes => {
         const parsed = metainfoFromInfoDict(infoBytes, magnet, magnet.trackers)
-        // The magnet's Strict claims chose our keys; the info dict (covered by the infohash) must agree.
-        if (!sameStrict(parsed.strict, magnet.strict, magnet.strictSecret ?? credentials.secret)) {
+        // The magnet's Strict claims chose our keys; the info dict (covered by the infohash) must agree. The
+        // secret checked is the one the keys came from: the user's, else the link's (levelFor does the same).
+        if (!sameStrict(parsed.strict, magnet.strict, credentials.secret ?? magnet.strictSecret)) {
           throw new MetadataMismatchError('the torrent\'s Strict parameters differ from what the magnet link says')
         }
         return parsed

@@ -133,6 +133,10 @@ export function parseInfoDict (input: InfoDictInput): ParsedTorrent {
   const infoHashV2 = hasV2 ? createHash('sha256').update(infoBytes).digest() : undefined
   const wireInfoHash = infoHashV1 ?? infoHashV2!.subarray(0, 20)
   const pieceSize = makePieceSize(version, files, pieceLength, pieceCount, totalLength)
+  // One level per torrent, whether the info dict comes in a .torrent file or as BEP 9 metadata.
+  if (info.get(INFO_KEY) !== undefined && info.get('ssl-cert') !== undefined) {
+    throw new InvalidTorrentError('a torrent is Strict (info.bttls) or Full Strict (info.ssl-cert), not both')
+  }
 
   return {
     version,

@@ -37,9 +37,6 @@ export function parseTorrent (bytes: Uint8Array, limits: ParseLimits = {}): Pars
     pieceLayers: root.get('piece layers'),
     trackers: parseTrackers(root)
   })
-  if (parsed.strict !== undefined && parsed.sslCert !== undefined) {
-    throw new InvalidTorrentError('a torrent is Strict (info.bttls) or Full Strict (info.ssl-cert), not both')
-  }
   const strictSecret = parseStrictSecret(root.get(SECRET_KEY))
   if (strictSecret !== undefined && parsed.strict?.mode !== 'secret') throw new InvalidTorrentError('bttls secret in a torrent that is not in Strict secret mode')
   return strictSecret === undefined ? parsed : { ...parsed, strictSecret }

@@ -2,14 +2,14 @@
  * Capability signalling inside the peer wire (BEP: "Capability signalling").
  *
  * BEP 10 extended handshake: `"bttls": 1` says "I accept connections of this extension on my listen
- * port" (the `p` key, or the port the connection came to); `"bttls port": N` names another port when
- * TLS listens elsewhere. Unknown keys are ignored by every BEP 10 client, so legacy peers are unaffected.
+ * port" (the `p` key, or the port the connection came to). Unknown keys are ignored by every BEP 10
+ * client, so legacy peers are unaffected. (The `bttls port` key of early drafts is withdrawn: a peer
+ * accepts bttls on its listen port, so a receiver ignores it.)
  * BEP 11 PEX: flag 0x20 on an added peer means the same for that peer (see ut-pex.ts).
  */
 import type Wire from 'bittorrent-protocol'
 
 export const EXTENSION_KEY = 'bttls'
-export const EXTENSION_PORT_KEY = 'bttls port'
 export const EXTENSION_VERSION = 1
 /** BEP 11 `added.f` bit for "supports bttls" (0x20 is unassigned; libtorrent uses 0x80 internally). */
 export const PEX_FLAG_BTTLS = 0x20
@@ -23,7 +23,7 @@ export function advertise (wire: Wire, listenPort: number): void {
 export interface PeerCapability {
   /** The peer accepts bttls connections. */
   readonly tls: boolean
-  /** Where: the bttls port if given, else its listen port `p`, else undefined. */
+  /** Where: its listen port `p`, else undefined. */
   readonly port?: number
 }
 
@@ -31,7 +31,7 @@ export interface PeerCapability {
 export function readCapability (handshake: Record<string, unknown>): PeerCapability {
   const version = handshake[EXTENSION_KEY]
   const tls = typeof version === 'number' && version >= 1
-  const port = validPort(handshake[EXTENSION_PORT_KEY]) ?? validPort(handshake.p)
+  const port = validPort(handshake.p)
   return port === undefined ? { tls } : { tls, port }
 }
 
