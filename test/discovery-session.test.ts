@@ -61,8 +61,10 @@ t.test('PEX: two leechers that only know the seeder meet over TLS, each told of 
   for (const s of [a, b]) s.on('link', l => l.wire.on('extended', (ext: string, buf: Uint8Array) => { if (ext === 'ut_pex' && l.remoteAddress === '127.0.0.2') told.push(parsePexMessage(buf)) }))
   t.ok(await a.connect(ha, '127.0.0.2', seeder.port))
   t.ok(await b.connect(hb, '127.0.0.2', seeder.port))
+  // Both ends of the dialer's link: the responder reports its inbound end first, so wait for the outbound.
   await until('a link between the two leechers', () =>
-    aLinks.some(l => l.remoteAddress === '127.0.0.4') && bLinks.some(l => l.remoteAddress === '127.0.0.3'))
+    aLinks.some(l => l.remoteAddress === '127.0.0.4') && bLinks.some(l => l.remoteAddress === '127.0.0.3') &&
+    [...aLinks, ...bLinks].some(l => l.direction === 'outbound' && (l.remoteAddress === '127.0.0.3' || l.remoteAddress === '127.0.0.4')))
   // B joined last, so the seeder's first message to B names A (A may connect to B before it hears of B).
   const entry = told.flatMap(m => m.added).find(p => p.host === '127.0.0.3' && p.port === a.port)
   t.ok(entry, 'the seeder told B of A at A\'s listen endpoint (from its `p`), not its source port')

@@ -48,6 +48,7 @@ t.test('64 MiB over loopback arrive intact (the rate is only a comment: speed ta
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   const mibps = 64 / seconds
   t.comment(`64 MiB in ${seconds.toFixed(2)} s: ${mibps.toFixed(0)} MiB/s`)
+  // The rate is reported, not asserted: speed targets live in bench/ (a loaded machine is no failure).
   t.ok(leechStore.bytes.equals(torrent.content))
 })
 

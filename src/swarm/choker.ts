@@ -14,7 +14,8 @@ export class Choker<K> {
   private round = 0
   private optimistic: K | undefined
 
-  constructor (readonly slots: number, private readonly optimisticRounds = 3) {}
+  /** @param random uniform in [0, 1), for the optimistic pick (tests pass a seeded one). */
+  constructor (readonly slots: number, private readonly optimisticRounds = 3, private readonly random: () => number = Math.random) {}
 
   decide (candidates: ReadonlyArray<ChokeCandidate<K>>): Set<K> {
     const interested = candidates.filter(c => c.interested)
@@ -29,7 +30,7 @@ export class Choker<K> {
     const rest = interested.filter(c => !unchoke.has(c.key))
     const stillThere = rest.some(c => c.key === this.optimistic)
     if (this.round % this.optimisticRounds === 0 || !stillThere) {
-      this.optimistic = rest[Math.floor(Math.random() * rest.length)]?.key
+      this.optimistic = rest[Math.floor(this.random() * rest.length)]?.key
     }
     this.round++
     if (this.optimistic !== undefined) unchoke.add(this.optimistic)

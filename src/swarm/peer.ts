@@ -7,6 +7,7 @@ import type { PeerLink, TransportKind } from '../wire/peer-link.js'
 import type { UtMetadata } from '../wire/ut-metadata.js'
 import { type Bitfield } from './bitfield.js'
 import { BlockRequests } from './block-requests.js'
+import { PeerPieces } from './peer-pieces.js'
 
 /** What events and stats say about a peer. */
 export interface PeerInfo {
@@ -31,13 +32,8 @@ export class Peer {
   readonly wire: Wire
   phase: PeerPhase = 'handshaking'
   id = ''
-  /** Its pieces once we know the piece count; `all` for have-all peers and full bitfields. */
-  pieces: Bitfield | undefined
-  all = false
-  /** Pieces it has that we still need: drives our interest without rescanning bitfields. */
-  needCount = 0
-  /** Announcements received before we knew the piece count, applied at activation. */
-  early: { bitfield?: Uint8Array, haves: number[], all: boolean } = { haves: [], all: false }
+  /** What it has, and how much of it we still need. */
+  readonly pieces = new PeerPieces()
   readonly requests = new BlockRequests()
   /** Last time it delivered a block, or started owing us one; the stall clock. */
   lastProgress = 0
@@ -76,11 +72,11 @@ export class Peer {
   }
 
   has (index: number): boolean {
-    return this.all || (this.pieces?.get(index) ?? false)
+    return this.pieces.has(index)
   }
 
   get isSeed (): boolean {
-    return this.all || (this.pieces?.full ?? false)
+    return this.pieces.isSeed
   }
 
   get closed (): boolean {

@@ -17,7 +17,8 @@ export class PiecePicker {
   private seeds = 0
   private done = 0
 
-  constructor (readonly pieceCount: number, have: Iterable<number>) {
+  /** @param random uniform in [0, 1), for the scan's start (tests pass a seeded one). */
+  constructor (readonly pieceCount: number, have: Iterable<number>, private readonly random: () => number = Math.random) {
     this.availability = new Uint32Array(pieceCount)
     this.state = new Uint8Array(pieceCount)
     for (const i of have) {
@@ -87,7 +88,7 @@ export class PiecePicker {
   pick (has: (index: number) => boolean, accept?: (index: number) => boolean): number {
     const n = this.pieceCount
     if (n === 0) return -1
-    const start = Math.floor(Math.random() * n)
+    const start = Math.floor(this.random() * n)
     let best = -1
     let bestAvailability = Infinity
     for (let k = 0; k < n; k++) {

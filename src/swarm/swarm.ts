@@ -27,6 +27,7 @@ import { MetadataMismatchError } from '../torrent/errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
 import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import { Peer } from './peer.js'
+import type { PieceAnnouncement } from './peer-pieces.js'
 import { PiecePicker } from './piece-picker.js'
 import type { PeerInfo } from './peer.js'
 
@@ -144,8 +145,6 @@ export interface SwarmEvents {
   error: [error: Error]
 }
 
-/** Bound on announcements buffered before the metadata tells us the piece count. */
-const MAX_EARLY_HAVES = 400_000
 /** Requests for pieces we never announced that we tolerate before closing the link. */
 const MAX_UNAVAILABLE_REQUESTS = 64
 const KEEP_ALIVE_MS = 60_000
@@ -374,9 +373,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         throw new BadPeerError('the peer listens at an endpoint banned for sending bad data')
       }
     })
-    on('bitfield', (bf: { buffer: Uint8Array }) => this.onBitfield(peer, bf.buffer))
-    on('have', (index: number) => this.onHave(peer, index))
-    on('have-all', () => this.onHaveAll(peer))
+    on('bitfield', (bf: { buffer: Uint8Array }) => this.onAnnouncement(peer, { kind: 'bitfield', bytes: bf.buffer }))
+    on('have', (index: number) => this.onAnnouncement(peer, { kind: 'have', index }))
+    on('have-all', () => this.onAnnouncement(peer, { kind: 'have-all' }))
     on('unchoke', () => this.fill(peer))
     on('choke', () => this.onChoke(peer))
     on('reject', (index: number, offset: number, length: number) => this.onReject(peer, index, offset, length))
@@ -441,27 +440,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     peer.phase = 'active'
     peer.lastBlockAt = Date.now()
 
-    if (peer.early.all) {
-      peer.all = true
-    } else {
-      const bits = peer.early.bitfield !== undefined ? Bitfield.fromWire(peer.early.bitfield, n) : new Bitfield(n)
-      if (bits === undefined) throw new MalformedMessageError('bitfield does not match the piece count')
-      for (const i of peer.early.haves) {
-        if (i >= n) throw new MalformedMessageError(`have ${i} beyond the last piece`)
-        bits.set(i)
-      }
-      if (bits.full) peer.all = true
-      else peer.pieces = bits
-    }
-    peer.early = { haves: [], all: false }
-    if (peer.all) {
-      picker.addSeed()
-      peer.needCount = n - picker.doneCount
-    } else if (peer.pieces !== undefined) {
-      picker.addBitfield(peer.pieces)
-      peer.needCount = 0
-      for (let i = 0; i < n; i++) if (peer.pieces.get(i) && !picker.isDone(i)) peer.needCount++
-    }
+    peer.pieces.attach(picker)
 
     const w = peer.wire
     if (peer.announcedEarly !== undefined) {
@@ -515,10 +494,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.peers.delete(peer)
     // Its outstanding blocks go back to the pool at once, so the other peers pick them up now.
     for (const key of peer.requests.giveUpAll(Date.now())) this.release(key)
-    if (wasActive && this.picker !== undefined) {
-      if (peer.all) this.picker.removeSeed()
-      else if (peer.pieces !== undefined) this.picker.removeBitfield(peer.pieces)
-    }
+    if (wasActive) peer.pieces.detach()
     this.fetcher?.remove(peer)
     this.safeEmit('peer-closed', peer.info, peer.closeError ?? err)
     if (!this.destroyed) {
@@ -529,68 +505,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   // --- what peers have ---
 
-  private onBitfield (peer: Peer, bytes: Uint8Array): void {
-    if (peer.phase !== 'active') {
-      peer.early.bitfield = Uint8Array.from(bytes)
-      return
-    }
-    const picker = this.picker!
-    const bits = Bitfield.fromWire(bytes, picker.pieceCount)
-    if (bits === undefined) throw new MalformedMessageError('bitfield does not match the piece count')
-    // A late bitfield replaces what we knew (BEP 3 allows it only first; tolerate, but stay consistent).
-    if (peer.all) picker.removeSeed()
-    else if (peer.pieces !== undefined) picker.removeBitfield(peer.pieces)
-    peer.all = false
-    peer.pieces = bits
-    picker.addBitfield(bits)
-    peer.needCount = 0
-    for (let i = 0; i < picker.pieceCount; i++) if (bits.get(i) && !picker.isDone(i)) peer.needCount++
-    this.afterAnnouncement(peer)
-  }
-
-  private onHave (peer: Peer, index: number): void {
-    if (peer.phase !== 'active') {
-      if (peer.early.haves.length >= MAX_EARLY_HAVES) throw new MalformedMessageError('too many have messages')
-      peer.early.haves.push(index)
-      return
-    }
-    const picker = this.picker!
-    if (index >= picker.pieceCount) throw new MalformedMessageError(`have ${index} beyond the last piece`)
-    if (peer.all || peer.pieces === undefined || !peer.pieces.set(index)) return
-    picker.addHave(index)
-    if (!picker.isDone(index)) peer.needCount++
-    if (peer.pieces.full) {
-      picker.removeBitfield(peer.pieces)
-      peer.pieces = undefined
-      peer.all = true
-      picker.addSeed()
-    }
-    this.afterAnnouncement(peer)
-  }
-
-  private onHaveAll (peer: Peer): void {
-    if (peer.phase !== 'active') {
-      peer.early.all = true
-      return
-    }
-    if (peer.all) return
-    const picker = this.picker!
-    if (peer.pieces !== undefined) picker.removeBitfield(peer.pieces)
-    peer.pieces = undefined
-    peer.all = true
-    picker.addSeed()
-    peer.needCount = picker.pieceCount - picker.doneCount
-    this.afterAnnouncement(peer)
-  }
-
-  private afterAnnouncement (peer: Peer): void {
+  /** A bitfield, have or have-all: held until the peer is active, then applied, and acted on if it changed. */
+  private onAnnouncement (peer: Peer, message: PieceAnnouncement): void {
+    if (!peer.pieces.apply(message)) return
     if (this.dropIfBothSeeds(peer)) return
     this.updateInterest(peer)
     this.fill(peer)
   }
 
   private updateInterest (peer: Peer): void {
-    if (peer.needCount > 0) {
+    if (peer.pieces.need > 0) {
       // The peer timeout runs from the moment we want something of it.
       if (!peer.wire.amInterested) peer.lastBlockAt = Date.now()
       peer.wire.interested()
@@ -775,8 +699,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const p of this.peers) {
       if (p.phase !== 'active') continue
       this.guard(p, () => {
-        if (p.has(ap.index)) {
-          if (--p.needCount === 0) p.wire.uninterested()
+        if (p.pieces.completed(ap.index)) {
+          if (p.pieces.need === 0) p.wire.uninterested()
         } else {
           p.wire.have(ap.index)
         }
@@ -1011,7 +935,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.stalled || this.complete || this.failure !== undefined || now - this.lastDataAt < this.stallTimeoutMs) return
     this.stalled = true
     let unchokedWithPieces = 0
-    for (const p of this.peers) if (p.phase === 'active' && !p.wire.peerChoking && p.needCount > 0) unchokedWithPieces++
+    for (const p of this.peers) if (p.phase === 'active' && !p.wire.peerChoking && p.pieces.need > 0) unchokedWithPieces++
     this.safeEmit('stalled', { sinceMs: now - this.lastDataAt, peers: this.peers.size, unchokedWithPieces })
   }
 
