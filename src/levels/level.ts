@@ -23,6 +23,20 @@ export function wireForm (infoHash: Uint8Array): Buffer {
   return Buffer.from(infoHash.subarray(0, 20))
 }
 
+/**
+ * Where the session announces a swarm on public trackers and the DHT: under `hash` (20 bytes), or
+ * nowhere, for the reason given (the level finds its peers another way). BEP: "Strict rendezvous".
+ */
+export type Rendezvous = { readonly hash: Buffer } | { readonly withheld: string }
+
+/** The infohash a swarm is announced by: the v1 infohash when the torrent has one, else the v2 one. */
+export function announcedInfoHash (infoHashes: readonly Uint8Array[]): Uint8Array {
+  const v1 = infoHashes.find(h => h.length === 20)
+  const chosen = v1 ?? infoHashes[0]
+  if (chosen === undefined) throw new RangeError('a torrent has at least one infohash')
+  return chosen
+}
+
 export interface PeerCheck {
   /** Our role on this connection. */
   readonly role: 'initiator' | 'responder'
@@ -50,4 +64,6 @@ export interface SwarmLevel {
   authCertificate? (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): CertificateBlock
   /** Runs after both proofs verified; throws a BttlsError to refuse the peer. */
   verifyPeer (check: PeerCheck): void | Promise<void>
+  /** What trackers and the DHT are told for this swarm (computed once, on first call). */
+  rendezvous (): Rendezvous
 }

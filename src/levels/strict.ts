@@ -12,9 +12,9 @@ import {
   FLAG_PUBLISHER_SIGNATURE, INITIATOR_PROOF_LABEL, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, RESPONDER_PROOF_LABEL, STRICT_SECRET_LENGTH
 } from '../handshake/constants.js'
 import { MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
-import type { PeerCheck, SwarmKey, SwarmLevel } from './level.js'
+import { announcedInfoHash, type PeerCheck, type SwarmKey, type SwarmLevel } from './level.js'
 import type { CertificateSource } from './full-strict/certificate-source.js'
-import { passphraseSecret, secretCommitment, strictSwarmKey } from './strict-keys.js'
+import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from './strict-keys.js'
 
 export type StrictMode = 'secret' | 'passphrase' | 'publisher'
 
@@ -46,7 +46,9 @@ export interface StrictCredentials {
  */
 export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo, credentials: StrictCredentials = {}): SwarmLevel {
   if (infoHashes.length === 0) throw new RangeError('a torrent has at least one infohash')
-  const swarmKeys = keysFor(infoHashes, info, credentials)
+  const inputOf = strictInputs(info, credentials)
+  const swarmKeys = infoHashes.map(ih => lazyKey(ih, () => strictSwarmKey(ih, inputOf(ih))))
+  let rendezvous: Buffer | undefined
   const publisherKey = info.mode === 'publisher' ? publicKeyObject(info.publisherKey!) : undefined
   const signer = info.mode === 'publisher' && credentials.publisherPrivateKey
     ? checkedSigner(credentials.publisherPrivateKey, info.publisherKey!)
@@ -68,6 +70,10 @@ export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo
       } else if (credentials.requirePublisher === true) {
         throw new PublisherRequiredError('the peer did not prove it holds the publisher key, and this torrent requires it')
       }
+    },
+    rendezvous: () => {
+      const ih = announcedInfoHash(infoHashes)
+      return { hash: (rendezvous ??= strictRendezvous(ih, inputOf(ih))) }
     }
   }
 }
@@ -78,7 +84,12 @@ export function signedBytes (role: 'initiator' | 'responder', header: Uint8Array
   return Buffer.concat([Buffer.from(PUBLISHER_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel, 'latin1'), header, exporter])
 }
 
-function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentials: StrictCredentials): SwarmKey[] {
+/**
+ * The strict input of each infohash (the secret, the stretched passphrase or the publisher key), checked
+ * against the torrent first. Passphrase mode stretches lazily when the caller could not do it ahead
+ * (Session.addTorrent does, off the event loop): scrypt costs ~0.6 s per infohash.
+ */
+function strictInputs (info: StrictInfo, credentials: StrictCredentials): (infoHash: Uint8Array) => Uint8Array {
   switch (info.mode) {
     case 'secret': {
       const secret = credentials.secret
@@ -87,26 +98,28 @@ function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentia
       if (info.commitment && !secretCommitment(secret).equals(info.commitment)) {
         throw new StrictSecretMismatchError('the secret given does not match the torrent\'s commitment')
       }
-      return infoHashes.map(ih => ({ infoHash: ih, key: strictSwarmKey(ih, secret) }))
+      return () => secret
     }
     case 'passphrase': {
       const passphrase = credentials.passphrase
       if (passphrase === undefined) throw new MissingCredentialError('this Strict torrent needs its passphrase (--passphrase)')
-      // Pre-stretched when the caller could (Session.addTorrent, asynchronously); else lazily: scrypt
-      // costs ~0.6 s per infohash, and an initiator only ever uses the first key.
-      return infoHashes.map(ih => {
-        const ready = credentials.passphraseSecrets?.get(Buffer.from(ih).toString('hex'))
-        return ready ? { infoHash: ih, key: strictSwarmKey(ih, ready) } : lazyKey(ih, () => strictSwarmKey(ih, passphraseSecret(passphrase, ih)))
-      })
+      const stretched = new Map<string, Buffer>()
+      return ih => {
+        const hex = Buffer.from(ih).toString('hex')
+        let secret = credentials.passphraseSecrets?.get(hex) ?? stretched.get(hex)
+        if (secret === undefined) stretched.set(hex, secret = passphraseSecret(passphrase, ih))
+        return secret
+      }
     }
     case 'publisher': {
       const key = info.publisherKey
       if (key === undefined || key.length !== PUBLISHER_KEY_LENGTH) throw new MissingCredentialError('a publisher-mode torrent carries a 32-byte Ed25519 publisher key')
-      return infoHashes.map(ih => ({ infoHash: ih, key: strictSwarmKey(ih, key) }))
+      return () => key
     }
   }
 }
 
+/** A swarm key derived on first use: an initiator only ever uses the first (passphrase mode: one scrypt). */
 function lazyKey (infoHash: Uint8Array, derive: () => Buffer): SwarmKey {
   let key: Buffer | undefined
   return { infoHash, get key () { return (key ??= derive()) } }

@@ -58,6 +58,7 @@ export function fullStrictLevel (infoHashes: readonly Uint8Array[], torrent: Ful
       if (!verify('sha256', certificateSignedBytes(peerRole, check.peerHeader, check.exporter), publicKey, block.signature)) {
         throw new CertificateProofError('the peer\'s signature over this connection does not verify under its certificate')
       }
-    }
+    },
+    rendezvous: () => ({ withheld: 'Full Strict torrent: only its secure tracker lists its peers, announced to with the passkey (--passkey); never the DHT or other trackers' })
   }
 }
