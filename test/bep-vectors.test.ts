@@ -32,7 +32,7 @@ import {
 } from '../src/handshake/auth-message.js'
 import { computeProof, deriveSwarmKey, proofMatches } from '../src/handshake/key-schedule.js'
 import { basicLevel, basicSwarmKey } from '../src/levels/basic.js'
-import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
+import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from '../src/levels/strict-keys.js'
 import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel, type StrictInfo } from '../src/levels/strict.js'
 import { encodeStrictInfo, parseStrictInfo } from '../src/torrent/bttls-fields.js'
 import { BencodeDict, decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
@@ -46,6 +46,8 @@ import { encodePexMessage, parsePexMessage, PEX_FLAGS, type PexPeer } from '../s
 import { encodeCompactPeers } from '../src/tracker/compact-peers.js'
 import { BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY, encodeBttlsFlags, readFlaggedPeers, TRACKER_FLAG_BTTLS } from '../src/tracker/bttls-flags.js'
 import { capabilityParams } from '../src/session/discovery-trackers.js'
+import { levelFor } from '../src/session/torrent-level.js'
+import { decodeQuery } from '../src/tracker/query-string.js'
 import { POLICIES } from '../src/wire/policy.js'
 import type Wire from 'bittorrent-protocol'
 
@@ -160,7 +162,8 @@ const EXPECTED_VECTORS = [
   'Test 6 (Strict, passphrase mode)',
   'Test 7 (Strict, publisher mode)',
   'Test 8 (Full Strict, AuthHello with a certificate)',
-  'Test 9 (Capability signalling)'
+  'Test 9 (Capability signalling)',
+  'Test 10 (Strict rendezvous)'
 ]
 
 function vectors (): Map<string, Vector> {
@@ -865,4 +868,34 @@ t.test('the BEP renders with docutils without any system message', {
   const r = spawnSync(python, ['-c', script, bepPath], { encoding: 'utf8' })
   t.equal(r.status, 0, 'docutils exit status')
   t.equal(r.stderr, '', 'no docutils messages')
+})
+
+t.test('Strict rendezvous vector', async t => {
+  const v = vectors().get(EXPECTED_VECTORS[9]!)
+  if (!v) throw new Error(`the BEP lacks test vector "${EXPECTED_VECTORS[9]}"`)
+  t.equal(v.text('level'), 'strict')
+  t.equal(v.text('mode'), 'secret')
+  const magnet = parseMagnet(v.text('magnet link').replace(/\n/g, ''))
+  const infoHash = magnet.infoHashV1!
+  const secret = magnet.strictSecret!
+  t.same(infoHash, v1Example, 'the infohash of test 1')
+  t.same(secret, createHash('sha256').update('bttls test vector strict secret').digest(), 'the secret of test 5')
+  const salt = v.hex('HKDF salt')
+  const ikm = v.hex('HKDF IKM')
+  const info = v.hex('HKDF info')
+  const length = Number(v.text('HKDF length'))
+  t.same(salt, ascii(constants.SWARM_KEY_SALT), 'HKDF salt is SWARM_KEY_SALT')
+  t.same(ikm, Buffer.concat([infoHash, secret]), 'HKDF IKM: infohash || secret, as for the swarm key')
+  t.same(info, ascii(constants.STRICT_RENDEZVOUS_INFO), 'HKDF info is STRICT_RENDEZVOUS_INFO')
+  t.equal(length, constants.RENDEZVOUS_LENGTH)
+  const rendezvous = v.hex('rendezvous')
+  t.equal(rendezvous.length, 20, 'as long as a v1 infohash')
+  t.same(rendezvous, strictRendezvous(infoHash, secret), 'rendezvous: strictRendezvous')
+  t.same(rendezvous, hkdf32(salt, ikm, info).subarray(0, length), 'rendezvous: HKDF-SHA256 with L = 20 (the first 20 bytes of T(1)), as the BEP states it')
+  const r = levelFor(magnet).rendezvous()
+  t.same('hash' in r ? r.hash : undefined, rendezvous, 'the level made from the magnet link alone announces it')
+  const param = v.text('info_hash parameter')
+  t.same(decodeQuery(param).get('info_hash')?.[0], rendezvous, 'info_hash parameter: the rendezvous, percent-encoded')
+  t.notOk(param.toLowerCase().includes(infoHash.toString('hex')), 'not the infohash')
+  t.same(v.unchecked(), [], 'every value in the vector was checked')
 })
