@@ -35,7 +35,7 @@ export interface PeerCommandArgs {
   passkey?: string
   /** --tracker: announce to these besides the torrent's own trackers. */
   trackers?: string[]
-  /** --dht-bootstrap host:port: run a DHT node bootstrapped from these (none: no DHT). */
+  /** Bootstrap nodes of our DHT node, host:port, as dht-default.ts chose them (none: no DHT). */
   dhtBootstrap?: string[]
   /** --decoy / --decoy-site: who gets TLS visitors that are not our peers (default the built-in page). */
   decoy?: Decoy
