@@ -46,6 +46,8 @@ ${CA_USAGE.trimEnd()}
   --port       listening port for peers, all transports (default 0: any free port)
   --host       listening address (default 127.0.0.1; 0.0.0.0 to accept peers from the network)
   --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt)
+  --capability-file FILE  remember peers reached over bttls across restarts (read at start, written
+               at exit, mode 0600; it lists those peers' addresses: see docs/design.md)
   --decoy URL  forward TLS visitors that are not bttls peers to this web server (http://host:port)
   --decoy-site DIR   serve TLS visitors that are not bttls peers the files of DIR (default: one page)
   --tls-cert, --tls-key   the TLS certificate our port presents, e.g. a real site's (PEM; default
@@ -99,6 +101,7 @@ const options = {
   passkey: { type: 'string' },
   'dht-bootstrap': { type: 'string', multiple: true },
   'no-dht': { type: 'boolean' },
+  'capability-file': { type: 'string' },
   decoy: { type: 'string' },
   'decoy-site': { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -174,7 +177,7 @@ export async function main (argv: string[]): Promise<number> {
     if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError('--port must be 0..65535')
     const host = values.host ?? '127.0.0.1'
     const common = {
-      input: target, peers: (values.peer ?? []).map(parsePeer), port, host, policy: policy as Policy, keylog: values.keylog,
+      input: target, peers: (values.peer ?? []).map(parsePeer), port, host, policy: policy as Policy, keylog: values.keylog, capabilityFile: values['capability-file'],
       credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
       libtorrentSsl: values['libtorrent-ssl'] === true,
       passkey: values.passkey,
