@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { BencodeDict } from '../torrent/bencode.js'
 import type { AnnounceRequest, AnnounceResponse } from './client.js'
+import { PASSKEY_PARAM } from './announce-keys.js'
 import { TrackerError } from './errors.js'
 import {
   ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, decodeResponse, encodeAnnounceRequest, encodeConnectRequest, transactionIdOf, type UdpResponse
@@ -98,7 +99,7 @@ export async function announceUdp (trackerUrl: string, req: AnnounceRequest, opt
 
 /** BEP 41 URLData: the path and query, which carry e.g. a private tracker's passkey. */
 function urlDataOf (url: URL, passkey: string | undefined): string {
-  const query = passkey === undefined ? url.search : `${url.search === '' ? '?' : `${url.search}&`}passkey=${encodeURIComponent(passkey)}`
+  const query = passkey === undefined ? url.search : `${url.search === '' ? '?' : `${url.search}&`}${PASSKEY_PARAM}=${encodeURIComponent(passkey)}`
   const path = url.pathname === '/' && query === '' ? '' : url.pathname
   return path + query
 }
