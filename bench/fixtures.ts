@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/levels/full-strict/certificate-profile.js'
 import { staticCertificateSource } from '../src/levels/full-strict/certificate-source.js'
 import { secretCommitment } from '../src/levels/strict-keys.js'
-import type { StrictCredentials } from '../src/levels/strict.js'
+import type { TorrentCredentials } from '../src/levels/credentials.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import type { Metainfo } from '../src/torrent/metainfo.js'
@@ -73,6 +73,6 @@ export async function loadTorrent (fixture: Fixture, level: LevelKey): Promise<M
 }
 
 /** What a side needs to join the torrent at its level (the Strict secret travels in the .torrent). */
-export function credentialsFor (fixture: Fixture, level: LevelKey, side: 'server' | 'client'): StrictCredentials {
+export function credentialsFor (fixture: Fixture, level: LevelKey, side: 'server' | 'client'): TorrentCredentials {
   return level === 'full-strict' ? { certificates: staticCertificateSource(fixture.certificates[side]) } : {}
 }

@@ -17,7 +17,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Session } from '../src/session/session.js'
+import { randomBytes } from 'node:crypto'
+import { basicLevel } from '../src/levels/basic.js'
+import { dial } from '../src/wire/dialer.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
 import { createFixture, loadFixture, loadTorrent } from './fixtures.js'
 import { emit, isMain, JsonChild } from './json-child.js'
@@ -71,7 +73,6 @@ export async function runScale (options: ScaleOptions, log: (line: string) => vo
   const fixturePath = await createFixture(work)
   // Through bash so `ulimit -n` can raise the responder's soft limit to the hard one (Node cannot).
   const responder = new JsonChild('/bin/bash', ['-c', `ulimit -n "$(ulimit -Hn)"; exec "${process.execPath}" --expose-gc "${SERVE}" "${fixturePath}" basic`])
-  let client: Session | undefined
   const links: PeerLink[] = []
   try {
     const fixture = await loadFixture(fixturePath)
@@ -83,12 +84,14 @@ export async function runScale (options: ScaleOptions, log: (line: string) => vo
     const peers = Math.min(options.peers, responderLimit - 100, initiatorLimit - 100)
     if (peers < options.peers) log(`  scale: open-files limit ${Math.min(responderLimit, initiatorLimit)} allows ${peers} peers, not ${options.peers}`)
 
-    client = await Session.start({ port: 0, host: '127.0.0.1', policy: 'prefer-tls', swarm: { closeSeedLinks: false } })
-    const handle = await client.addTorrent(await loadTorrent(fixture, 'basic'), fixture.seedDir)
+    // The initiators are bare links, each with its own peer id: a Session shares one link per endpoint,
+    // and the responder keeps one link per peer id (DuplicateLinkError), so one Session would hold one.
+    const torrent = await loadTorrent(fixture, 'basic')
+    const level = basicLevel(torrent.infoHashV1 !== undefined ? [torrent.infoHashV1] : [torrent.wireInfoHash])
     const open = async (): Promise<{ link: PeerLink, ms: number }> => {
       const t0 = performance.now()
-      const link = await client!.connect(handle, '127.0.0.1', port, undefined, { transport: 'tls' })
-      if (link === undefined) throw new Error('scale: a TLS dial failed')
+      const link = await dial({ host: '127.0.0.1', port, level, wireInfoHash: torrent.wireInfoHash, policy: 'prefer-tls', transport: 'tls' })
+      link.wire.handshake(torrent.wireInfoHash, randomBytes(20), { dht: false, fast: true, extended: true })
       await link.remoteHandshake
       return { link, ms: performance.now() - t0 }
     }
@@ -148,7 +151,6 @@ export async function runScale (options: ScaleOptions, log: (line: string) => vo
     }
   } finally {
     for (const link of links) link.close()
-    await client?.close()
     await responder.stop(10_000)
     await rm(work, { recursive: true, force: true })
   }

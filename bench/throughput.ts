@@ -41,6 +41,8 @@ const MODES: readonly Mode[] = [
   { name: 'mse-js', label: 'MSE (RC4 in JS)', transport: 'mse' },
   // bittorrent-protocol uses OpenSSL's RC4 only when the legacy provider is loaded.
   { name: 'mse-native', label: 'MSE (RC4 in OpenSSL, --openssl-legacy-provider)', transport: 'mse', nodeFlags: ['--openssl-legacy-provider'] },
+  // What bttls negotiates when nothing is forced: the initiator's stack's default hello (wire image).
+  { name: 'tls-default', label: 'Basic TLS, the suite negotiated by default', transport: 'tls' },
   { name: 'tls-aes128gcm', label: 'Basic TLS, TLS_AES_128_GCM_SHA256', transport: 'tls', cipherSuites: ['TLS_AES_128_GCM_SHA256'] },
   { name: 'tls-chacha20', label: 'Basic TLS, TLS_CHACHA20_POLY1305_SHA256', transport: 'tls', cipherSuites: ['TLS_CHACHA20_POLY1305_SHA256'] },
   { name: 'tls-strict', label: 'Strict (secret mode), TLS_AES_128_GCM_SHA256', transport: 'tls', cipherSuites: ['TLS_AES_128_GCM_SHA256'], level: 'strict' },

@@ -1,6 +1,6 @@
 /**
  * Every failure bttls reports is a named error class with a stable `code`.
- * Tests assert on `name` (as js-libp2p's do), tooling on `code`.
+ * Tests assert `name`, `instanceof` and `code`; tooling reads `code`.
  * Errors that belong to one area (torrent files, storage) live next to that area and extend BttlsError.
  */
 export abstract class BttlsError extends Error {
@@ -67,6 +67,24 @@ export class DecoyAnswerError extends BttlsError {
 export class UnknownSwarmError extends BttlsError {
   override name = 'UnknownSwarmError'
   readonly code = 'ERR_UNKNOWN_SWARM'
+}
+
+/**
+ * Responder: the initiator's address has failed too many proofs lately, so this connection is a web visit
+ * whatever it sends (probe-limit.ts): one address cannot test a list of candidate infohashes.
+ */
+export class ProbeLimitError extends BttlsError {
+  override name = 'ProbeLimitError'
+  readonly code = 'ERR_PROBE_LIMIT'
+}
+
+/**
+ * Full Strict: the secure tracker's host would accept a peer certificate of the torrent (it equals or
+ * matches the torrent's name, or the name is "*"), so a member could pose as the tracker.
+ */
+export class TrackerNameConflictError extends BttlsError {
+  override name = 'TrackerNameConflictError'
+  readonly code = 'ERR_TRACKER_NAME_CONFLICT'
 }
 
 /** Initiator: the responder's proof does not verify: it does not know the swarm key, or a MITM sits between us. */

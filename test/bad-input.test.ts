@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  AuthPaddingError, BttlsError, DecoyAnswerError, HandshakeTimeoutError, MalformedAuthMessageError, MalformedMessageError, MseHandshakeError, OversizedBencodeError,
-  OversizedMessageError, PeerClosedError, TlsHandshakeError, UnknownSwarmError, UnrecognizedProtocolError
+  AuthPaddingError, type BttlsError, DecoyAnswerError, HandshakeTimeoutError, MalformedAuthMessageError, MalformedMessageError, MseHandshakeError, OversizedBencodeError,
+  OversizedMessageError, TlsHandshakeError, UnknownSwarmError, UnrecognizedProtocolError
 } from '../src/errors.js'
 import { secureOutbound } from '../src/handshake/secure-outbound.js'
 import { createResponderCertificate } from '../src/handshake/responder-certificate.js'

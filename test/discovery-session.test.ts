@@ -90,7 +90,7 @@ t.test('PEX: a private torrent (BEP 27) exchanges no peers', async t => {
   const hb = await b.addTorrent(metainfo, join(dir, 'b'))
   const aLinks = linksOf(a)
   const seen: string[] = []
-  a.on('link', l => { l.wire.on('extended', (ext: string, hs: Record<string, any>) => { if (ext === 'handshake') seen.push(Object.keys(hs.m ?? {}).join(',')) }) })
+  a.on('link', l => { l.wire.on('extended', (ext: string, hs: Record<string, unknown>) => { if (ext === 'handshake') seen.push(Object.keys(hs.m ?? {}).join(',')) }) })
   await a.connect(ha, '127.0.0.2', seeder.port)
   await b.connect(hb, '127.0.0.2', seeder.port)
   await new Promise(resolve => setTimeout(resolve, 1000))

@@ -2,6 +2,7 @@
  * Full Strict level (issue 6): certificates issued for the torrent by the swarm CA it carries, exchanged
  * inside the tunnel and bound to the exporter. Every rejection case from the issue, on both sides.
  */
+import type { PeerLink } from '../src/wire/peer-link.js'
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -118,7 +119,7 @@ t.test('libtorrent SSL-torrent profile on the same port: SNI = infohash, mutual 
   const seed = await seeder(t, f.metainfo, f.dir, staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'seed' })), true)
   const leecher = await session(t)
   const h = await leecher.addTorrent(f.metainfo, join(f.dir, 'out'), { certificates: staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'leech' })) })
-  const inbound = new Promise<import('../src/wire/peer-link.js').PeerLink>(resolve => seed.once('link', resolve))
+  const inbound = new Promise<PeerLink>(resolve => seed.once('link', resolve))
   const link = await leecher.connect(h, '127.0.0.1', seed.port, undefined, { libtorrentProfile: 'libtorrent' })
   t.equal(link?.tls?.profile, 'libtorrent')
   t.equal((await inbound).tls?.profile, 'libtorrent', 'the responder chose the profile from the SNI')
@@ -150,7 +151,7 @@ t.test('a valid certificate whose signature covers another connection is refused
   const honest = fullStrictLevel([f.metainfo.infoHashV2!, f.metainfo.infoHashV1!], { ...f.binding, caCertPem: f.ca.certPem },
     staticCertificateSource(await peerCredential(f.ca, f.binding, { name: 'replayer' })))
   // The certificate is genuine; the signature is over another exporter (as if relayed from elsewhere).
-  const replaying = { ...honest, authCertificate: (role: 'initiator' | 'responder', header: Uint8Array) => honest.authCertificate!(role, header, randomBytes(32)) }
+  const replaying = { ...honest, authPayload: (role: 'initiator' | 'responder', header: Uint8Array) => honest.authPayload(role, header, randomBytes(32)) }
   const refused = nextRefusal(seed)
   const raw = net.connect(seed.port, '127.0.0.1')
   await new Promise(resolve => raw.once('connect', resolve))

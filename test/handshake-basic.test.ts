@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls'
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { basicLevel } from '../src/levels/basic.js'
@@ -73,6 +74,6 @@ t.test('a TLS 1.2 client completes the handshake as on any web server, and is a 
 
 t.test('the negotiated-version guard refuses anything but TLS 1.3', async t => {
   const { negotiatedDetails } = await import('../src/handshake/secure-channel.js')
-  const fake = { getProtocol: () => 'TLSv1.2', getCipher: () => ({ standardName: 'x' }) } as unknown as import('node:tls').TLSSocket
+  const fake = { getProtocol: () => 'TLSv1.2', getCipher: () => ({ standardName: 'x' }) } as unknown as TLSSocket
   t.throws(() => negotiatedDetails(fake, basicLevel([ihA])), { name: 'TlsVersionError' })
 })

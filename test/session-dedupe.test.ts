@@ -28,12 +28,11 @@ t.test('the same endpoint from --peer, a tracker and PEX is dialed once', async 
   const links: PeerLink[] = []
   leecher.on('link', l => links.push(l))
 
-  const [a, b] = await Promise.all([
-    leecher.connect(handle, '127.0.0.1', seeder.port),
-    leecher.connect(handle, '127.0.0.1', seeder.port),
-    leecher.addPeers(handle, [{ host: '127.0.0.1', port: seeder.port, source: 'tracker' }]),
-    leecher.addPeers(handle, [{ host: '::ffff:127.0.0.1', port: seeder.port, source: 'pex' }])
-  ])
+  // All four at once: addPeers starts its dials and returns at once.
+  const both = Promise.all([leecher.connect(handle, '127.0.0.1', seeder.port), leecher.connect(handle, '127.0.0.1', seeder.port)])
+  leecher.addPeers(handle, [{ host: '127.0.0.1', port: seeder.port, source: 'tracker' }])
+  leecher.addPeers(handle, [{ host: '::ffff:127.0.0.1', port: seeder.port, source: 'pex' }])
+  const [a, b] = await both
   t.ok(a !== undefined && a === b, 'both callers share one link')
   await completed(handle.swarm)
   t.equal(links.length, 1, 'one connection made')

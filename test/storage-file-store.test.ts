@@ -2,6 +2,7 @@ import t from 'tap'
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openFileStore } from '../src/storage/file-store.js'
+import { PieceHashMismatchError } from '../src/storage/errors.js'
 import { decodeBencode, encodeBencode, type BencodeDict, type Encodable } from '../src/torrent/bencode.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { metainfoFromInfoDict, parseTorrent } from '../src/torrent/parse-torrent.js'
@@ -56,7 +57,8 @@ t.test('a corrupted piece is refused and nothing of it is written', async t => {
     t.notOk(existsSync(join(dir, 'multi')), `${file}: no file or directory created`)
     await store.writePiece(1, pieces[1]!)
     const before = readFileSync(join(dir, 'multi', 'Z-70000'))
-    await t.rejects(store.writePiece(0, bad), { name: 'PieceHashMismatchError' })
+    await t.rejects(store.writePiece(0, bad), { name: 'PieceHashMismatchError', code: 'ERR_PIECE_HASH_MISMATCH' })
+    await t.rejects(store.writePiece(0, bad), PieceHashMismatchError, 'the class the swarm checks with instanceof')
     t.ok(readFileSync(join(dir, 'multi', 'Z-70000')).equals(before), `${file}: file bytes unchanged`)
     t.same([...store.have], [1])
     await t.rejects(store.writePiece(1, pieces[1]!.subarray(1)), { name: 'PieceOutOfRangeError' })

@@ -25,9 +25,8 @@ import { opentrackerMissing, startOpentracker } from './helpers/opentracker.js'
 import { generateKeyPairSync } from 'node:crypto'
 
 function rendezvousOf (level: ReturnType<typeof levelFor>): Buffer {
-  const r = level.rendezvous()
-  if (!('hash' in r)) throw new Error(`withheld: ${r.withheld}`)
-  return r.hash
+  if (level.announce !== 'rendezvous') throw new Error(`announce mode ${level.announce}`)
+  return level.announceHash()
 }
 
 t.test('the rendezvous: 20 bytes, per swarm and per strict input, the same from the .torrent and from the magnet link', async t => {

@@ -73,7 +73,6 @@ t.test('a seeder killed mid-transfer: its blocks return to the pool and the othe
   const leecher = new Swarm({ metainfo: torrent.metainfo, store: leechStore }, { requestTimeoutMs: 60_000 })
   t.teardown(async () => { await doomed.destroy(); await other.destroy(); await leecher.destroy() })
 
-  let outstandingAtKill = 0
   let audit: { outstandingRequests: number, blocksInFlight: number } | undefined
   leecher.on('peer-closed', () => {
     const s = leecher.stats()
@@ -83,7 +82,7 @@ t.test('a seeder killed mid-transfer: its blocks return to the pool and the othe
   const [doomedLink] = await connect(leecher, doomed, torrent.metainfo.wireInfoHash)
   await connect(leecher, other, torrent.metainfo.wireInfoHash)
   await until(() => leecher.stats().piecesDone >= 3)
-  outstandingAtKill = leecher.stats().outstandingRequests
+  const outstandingAtKill = leecher.stats().outstandingRequests
   doomedLink.socket.destroy()
   await until(() => audit !== undefined)
   await done

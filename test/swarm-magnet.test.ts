@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { Swarm } from '../src/swarm/swarm.js'
@@ -6,6 +6,7 @@ import type { PeerInfo } from '../src/swarm/swarm.js'
 import type { Metainfo } from '../src/torrent/metainfo.js'
 import { MemoryStore, makeTorrent, parseInfo } from './helpers/memory-store.js'
 import { connect } from './helpers/link-pair.js'
+import { MetadataMismatchError } from '../src/torrent/errors.js'
 
 function magnetLeecher (torrent: ReturnType<typeof makeTorrent>, stores: MemoryStore[]): Swarm {
   return new Swarm({
@@ -61,8 +62,11 @@ t.test('magnet: wrong metadata is rejected with a typed error and fetched from a
   const [liarLink] = await connect(leecher, liar, torrent.metainfo.wireInfoHash)
   const closeErr = await liarLink.closed
   t.equal(closeErr?.name, 'MetadataMismatchError', 'the liar\'s link closed with a typed error')
+  t.ok(closeErr instanceof MetadataMismatchError, 'the torrent layer\'s class, the one callers check')
   t.equal(rejected.length, 1)
   t.equal(rejected[0]![1].name, 'MetadataMismatchError')
+  t.ok(rejected[0]![1] instanceof MetadataMismatchError)
+  t.equal((rejected[0]![1] as MetadataMismatchError).code, 'ERR_METADATA_MISMATCH')
   t.equal(leecher.metainfo, undefined, 'nothing adopted')
 
   await connect(leecher, seeder, torrent.metainfo.wireInfoHash)
@@ -70,4 +74,34 @@ t.test('magnet: wrong metadata is rejected with a typed error and fetched from a
   t.ok(metainfo.infoBytes.equals(torrent.metainfo.infoBytes))
   await done
   t.ok(stores[0]!.bytes.equals(torrent.content))
+})
+
+/** The error a magnet leecher rejects a seeder's (genuine) metadata with when its parser throws `failure`. */
+async function rejectedWith (t: Test, failure: Error): Promise<Error> {
+  const torrent = makeTorrent(randomBytes(4 * 16384), 16384)
+  const seeder = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
+  const leecher = new Swarm({
+    magnet: torrent.magnet,
+    parseInfo: () => { throw failure },
+    openStore: async (metainfo: Metainfo) => new MemoryStore(metainfo)
+  })
+  t.teardown(async () => { await seeder.destroy(); await leecher.destroy() })
+  const rejected = once(leecher, 'metadata-rejected')
+  await connect(leecher, seeder, torrent.metainfo.wireInfoHash)
+  const [, err] = await rejected as [PeerInfo, Error]
+  return err
+}
+
+t.test('magnet: a MetadataMismatchError from the torrent parser reaches the caller with its own message', async t => {
+  const err = await rejectedWith(t, new MetadataMismatchError('magnet names a v2 infohash but the metadata is a v1-only info dict'))
+  t.ok(err instanceof MetadataMismatchError)
+  t.equal((err as MetadataMismatchError).code, 'ERR_METADATA_MISMATCH')
+  t.equal(err.message, 'magnet names a v2 infohash but the metadata is a v1-only info dict', 'not replaced by a generic "does not parse"')
+})
+
+t.test('magnet: metadata the parser cannot read is a MetadataMismatchError whose cause is the parser\'s error', async t => {
+  const err = await rejectedWith(t, new TypeError('not an info dict'))
+  t.ok(err instanceof MetadataMismatchError)
+  t.match(err.message, /does not parse/)
+  t.equal((err.cause as Error).message, 'not an info dict')
 })

@@ -3,8 +3,9 @@ import t from 'tap'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import Database from 'better-sqlite3'
 import { TrackerDb, tokenHash } from '../src/tracker/db.js'
-import { DuplicateUserError, UnknownUserError } from '../src/tracker/errors.js'
+import { DuplicateUserError, InvalidUserNameError, TrackerDatabaseError, UnknownUserError } from '../src/tracker/errors.js'
 import { tempDir } from './helpers/session-pair.js'
 
 t.test('created on first open (mode 0600), reopened with users, torrents and the log intact', async t => {
@@ -54,10 +55,24 @@ t.test('admin errors: duplicate names, unknown users, bad names; revocation is i
   const db = TrackerDb.open(join(dir, 'tracker.db'))
   t.teardown(() => db.close())
   db.addUser('alice')
+  t.throws(() => db.addUser('alice'), { name: 'DuplicateUserError', code: 'ERR_DUPLICATE_USER' })
   t.throws(() => db.addUser('alice'), DuplicateUserError)
+  t.throws(() => db.revokeUser('nobody'), { name: 'UnknownUserError', code: 'ERR_UNKNOWN_USER' })
   t.throws(() => db.revokeUser('nobody'), UnknownUserError)
-  t.throws(() => db.addUser('has space'), RangeError)
-  t.throws(() => db.addUser(''), RangeError)
+  for (const bad of ['has space', '', 'x'.repeat(65), 'caf\u00e9']) {
+    t.throws(() => db.addUser(bad), { name: 'InvalidUserNameError', code: 'ERR_INVALID_USER_NAME' }, JSON.stringify(bad))
+    t.throws(() => db.addUser(bad), InvalidUserNameError)
+  }
   const first = db.revokeUser('alice', 100)
   t.equal(db.revokeUser('alice', 200).revokedAt, first.revokedAt, 'the first revocation time stays')
+})
+
+t.test('a db whose schema is newer than this version refuses to open, with a typed error', async t => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'future.db')
+  const raw = new Database(file)
+  raw.pragma('user_version = 99')
+  raw.close()
+  t.throws(() => TrackerDb.open(file), { name: 'TrackerDatabaseError', code: 'ERR_TRACKER_DATABASE', message: /schema version 99 is newer/ })
+  t.throws(() => TrackerDb.open(file), TrackerDatabaseError)
 })

@@ -155,7 +155,7 @@ t.test('datagrams from another port than the tracker\'s are ignored', async t =>
   const other = createSocket('udp4')
   await new Promise<void>(resolve => other.bind(0, '127.0.0.1', () => resolve()))
   t.teardown(() => new Promise<void>(resolve => other.close(() => resolve())))
-  const f = await fakeTracker(t, tracker((msg, reply) => {}))
+  const f = await fakeTracker(t, tracker(() => {}))
   f.socket.on('message', (msg, from) => {
     if (actionOf(msg) === ACTION_ANNOUNCE) other.send(announceReply(msg, PEERS4), from.port, from.address)
   })

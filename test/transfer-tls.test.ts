@@ -1,3 +1,4 @@
+import type { PeerLink } from '../src/wire/peer-link.js'
 import t from 'tap'
 import { join } from 'node:path'
 import { createTorrent } from '../src/torrent/create-torrent.js'
@@ -33,7 +34,7 @@ t.test('hybrid: the BT handshakes carry the 20-byte form of the infohash whose k
   const leecher = await session(t, { policy: 'require-tls' })
   await seeder.addTorrent(metainfo, join(dir, 'seed'))
   const handle = await leecher.addTorrent(metainfo, join(dir, 'leech'))
-  const inbound = new Promise<import('../src/wire/peer-link.js').PeerLink>(resolve => seeder.once('link', resolve))
+  const inbound = new Promise<PeerLink>(resolve => seeder.once('link', resolve))
   const link = await leecher.connect(handle, '127.0.0.1', seeder.port)
   const v2Form = metainfo.infoHashV2!.subarray(0, 20)
   t.same(link!.infoHash, v2Form, 'initiator proved with the v2 key, so its handshake names the truncated v2 infohash')

@@ -43,12 +43,26 @@ function classifiers (t: TrafficSection): string[] {
   if (t.trees.skipped !== undefined) out.push(`**Skipped:** ${t.trees.skipped}`, '')
   else {
     out.push(table(['question: features', 'flows', 'CV', 'accuracy (mean ± sd)', 'what the tree splits on first'],
-      t.trees.results.map(r => [`${r.name} — ${r.features}`, Object.entries(r.classes).map(([k, n]) => `${n} ${k}`).join(', '),
+      t.trees.results.filter(r => !r.name.startsWith(WHAT_IF)).map(r => [`${r.name} — ${r.features}`, Object.entries(r.classes).map(([k, n]) => `${n} ${k}`).join(', '),
         r.folds === undefined ? '–' : `${r.folds}-fold × ${r.repeats}`, r.error ?? `${f(r.mean)} ± ${f(r.sd)}`, r.rootRule ?? '–']), 'lllrl'), '')
     out.push('scikit-learn DecisionTreeClassifier(max_depth=3), stratified k-fold repeated (RepeatedStratifiedKFold, seed 1), fitted by bench/wire-image/classify.py on the vectors of bench/wire-image/features.ts: ' +
       FEATURE_SETS.map(s => `\`${s.name}\` ${s.description}`).join('; ') + '. Signed lengths: + client to server, − server to client, 0 past the end of the flow.', '')
+    out.push(...whatIf(t))
   }
   return out
+}
+
+const WHAT_IF = 'what if: '
+
+/** The counterfactual refits (counterfactuals.ts): why the target is missed, and what closing it would take. */
+function whatIf (t: TrafficSection): string[] {
+  const rows = t.trees.results.filter(r => r.name.startsWith(WHAT_IF))
+  if (rows.length === 0) return []
+  return ['### What it would take', '',
+    'The target classifier (`hs+post30`) refitted on the bttls flows of this run changed as if bttls did what an HTTPS download does, one respect after another, each on top of the ones before; the lengths put in are taken from this run\'s HTTPS flows (bench/wire-image/counterfactuals.ts). ' +
+    'These are not measurements of anything bttls sends: they show what a classifier falls back to once a difference is gone.', '',
+    table(['bttls changed as if it had', 'accuracy (mean ± sd)', 'what the tree splits on first'],
+      rows.map(r => [r.name.slice(WHAT_IF.length), r.error ?? `${f(r.mean)} ± ${f(r.sd)}`, r.rootRule ?? '–']), 'lrl'), '']
 }
 
 function probeCell (a: ProbeSection['rows'][number]['answers'][string] | undefined): string {

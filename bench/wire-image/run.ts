@@ -47,6 +47,7 @@ import { storedSample } from './samples.js'
 import { describeTool, detectTools } from './tools.js'
 import { runTraffic } from './traffic.js'
 import { fitTrees, treeDatasets } from './trees.js'
+import { counterfactualDatasets } from './counterfactuals.js'
 import { makeWebCertificate } from './web-certificate.js'
 import { startWebServers } from './web-servers.js'
 
@@ -196,7 +197,7 @@ async function runTrafficSection (ctx: TrafficContext, work: string, noTrees: st
   const captured = await runTraffic(ctx.procs, all, { pcap: join(work, 'traffic.pcap'), ports: CAPTURED_PORTS, log, logFile: ctx.logFile })
   const samples = captured.samples
   const rules = scoreRules(samples)
-  const datasets = treeDatasets(samples)
+  const datasets = [...treeDatasets(samples), ...counterfactualDatasets(samples)]
   const trees = noTrees !== undefined
     ? { skipped: noTrees, results: [] }
     : { results: await fitTrees(datasets, { depth: 3, folds: 5, repeats }) }

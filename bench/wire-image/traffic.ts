@@ -49,7 +49,7 @@ const nowUs = (): number => Math.round((performance.timeOrigin + performance.now
 export async function runTraffic (procs: ProcessGroup, flows: readonly PlannedFlow[], o: { pcap: string, ports: { from: number, to: number }, log: (line: string) => void, logFile: (name: string) => string }): Promise<TrafficResult> {
   const windows: Array<{ flow: PlannedFlow, startUs: number, endUs: number, seconds: number, error?: string }> = []
   const capture = await startCapture(procs, o.pcap, o.ports, o.logFile('tcpdump'))
-  let stats: { captured?: number, droppedByKernel?: number } = {}
+  let stats: { captured?: number, droppedByKernel?: number }
   try {
     for (const [i, flow] of flows.entries()) {
       let error: string | undefined

@@ -12,7 +12,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { decoyTarget, forwardingDecoy } from '../wire/decoy-forward.js'
 import { siteDecoy } from '../wire/decoy-site.js'
 import type { PeerCommandArgs } from './commands/peer-options.js'
-import type { StrictCredentials } from '../levels/strict.js'
+import type { TorrentCredentials } from '../levels/credentials.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { getCommand } from './commands/get.js'
 import { inspectCommand } from './commands/inspect.js'
@@ -128,7 +128,7 @@ function strictCreate (values: { 'strict-secret'?: boolean, 'strict-cert'?: stri
   return undefined
 }
 
-async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean, cert?: string, key?: string }): Promise<StrictCredentials> {
+async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean, cert?: string, key?: string }): Promise<TorrentCredentials> {
   if (values.secret !== undefined && !/^[0-9a-f]{64}$/i.test(values.secret)) throw new UsageError('--secret must be 64 hex characters')
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together')
   return {
@@ -162,11 +162,10 @@ export async function main (argv: string[]): Promise<number> {
   if (argv[0] === 'tracker') return await trackerMain(argv.slice(1))
   if (argv[0] === 'ca') return await caMain(argv.slice(1))
   let json = argv.includes('--json')
-  let reporter = new Reporter(json)
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
     json = values.json === true
-    reporter = new Reporter(json)
+    const reporter = new Reporter(json)
     const [command, target, ...extra] = positionals
     if (values.help || command === undefined || command === 'help') { process.stdout.write(USAGE); return command === undefined && !values.help ? 2 : 0 }
     if (target === undefined) throw new UsageError(`${command} needs a ${command === 'create' ? 'path' : 'torrent file or magnet link'}`)
@@ -217,7 +216,7 @@ export async function main (argv: string[]): Promise<number> {
   } catch (err) {
     const e = errorJson(err)
     if (json) process.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
-    process.stderr.write(`bttls: ${e.name === 'UsageError' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '' : `${e.name}: `}${e.message}\n`)
+    process.stderr.write(`bttls: ${err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '' : `${e.name}: `}${e.message}\n`)
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     if (usage) process.stderr.write('run "bttls --help" for usage\n')
     return usage ? 2 : 1

@@ -4,6 +4,10 @@ import { basename, dirname, resolve } from 'node:path'
 import { parseMagnet } from '../torrent/magnet.js'
 import { parseTorrent } from '../torrent/parse-torrent.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
+import { UsageError } from './errors.js'
+
+/** Commands import UsageError from here as well as from ./errors.js. */
+export { UsageError }
 
 export type TorrentInput = { kind: 'torrent', metainfo: Metainfo } | { kind: 'magnet', magnet: MagnetLink }
 
@@ -30,10 +34,4 @@ export function parsePeer (value: string): { host: string, port: number } {
   const port = m ? Number(m[2]) : NaN
   if (!m || !(port > 0 && port < 65536)) throw new UsageError(`--peer wants host:port, got "${value}"`)
   return { host: m[1]!, port }
-}
-
-/** A command line that cannot be run as given. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-  readonly code = 'ERR_USAGE'
 }

@@ -1,10 +1,12 @@
 /**
- * AuthHello (initiator → responder) and AuthReply (responder → initiator) share one fixed layout
+ * AuthHello (initiator → responder) and AuthReply (responder → initiator) share one layout, a fixed
+ * 36-byte part then what the flags announce and the padding, both variable in length
  * (BEP: "Binding the BitTorrent session to the TLS session"):
  *
  *   offset 0  version   u8   PROTOCOL_VERSION
  *   offset 1  level     u8   LEVEL_CODES[level]
- *   offset 2  flags     u16  big-endian; only FLAG_PUBLISHER_SIGNATURE is defined, other bits must be zero
+ *   offset 2  flags     u16  big-endian; FLAG_PUBLISHER_SIGNATURE (Strict) and FLAG_CERTIFICATE (Full
+ *                            Strict) are defined, each only at its level; other bits must be zero
  *   offset 4  proof     32 bytes
  *   offset 36 signature 64 bytes, only when FLAG_PUBLISHER_SIGNATURE is set (Strict publisher mode)
  *   offset 36 block     u16 length L (at most MAX_CERTIFICATE_BLOCK), then L bytes:

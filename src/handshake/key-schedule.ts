@@ -22,10 +22,14 @@ export function deriveSwarmKey (ikm: Uint8Array, info: string, length = 32): Buf
   return Buffer.from(hkdfSync('sha256', ikm, Buffer.from(SWARM_KEY_SALT, 'latin1'), Buffer.from(info, 'latin1'), length))
 }
 
+/** The label that names a side in what it proves or signs (its proof, a publisher or certificate signature). */
+export function roleLabel (role: Role): string {
+  return role === 'initiator' ? INITIATOR_PROOF_LABEL : RESPONDER_PROOF_LABEL
+}
+
 /** The proof one side sends: an HMAC over its role label, the 4-byte message header and the exporter. */
 export function computeProof (swarmKey: Uint8Array, role: Role, header: Uint8Array, exporter: Uint8Array): Buffer {
-  const label = role === 'initiator' ? INITIATOR_PROOF_LABEL : RESPONDER_PROOF_LABEL
-  return createHmac('sha256', swarmKey).update(label, 'latin1').update(header).update(exporter).digest()
+  return createHmac('sha256', swarmKey).update(roleLabel(role), 'latin1').update(header).update(exporter).digest()
 }
 
 /** Constant-time comparison of a received proof with the expected one. */

@@ -7,11 +7,8 @@
  * so it does not link one peer's connections for long. An operator who has a real certificate for a
  * real site gives that instead (the listener's `certificate` option).
  */
-import 'reflect-metadata'
-import { KeyObject, randomBytes, randomInt, webcrypto } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+import { randomInt } from 'node:crypto'
+import { generateKeyPair, pkcs8Pem, randomSerial, SIGNING, x509 } from '../pki/x509.js'
 
 export interface CertificateAndKey {
   readonly cert: string
@@ -27,16 +24,11 @@ export const CERTIFICATE_MAX_AGE_S = 30 * 86_400
 /** A new key and certificate this often, so one certificate does not link a peer's connections for long. */
 export const CERTIFICATE_ROTATION_MS = 24 * 3600_000
 
-const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const
-const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const
-
 export async function createResponderCertificate (name = DEFAULT_CERTIFICATE_NAME, now = Date.now()): Promise<CertificateAndKey> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = await generateKeyPair()
   const notBefore = Math.floor(now / 1000) - randomInt(3600, CERTIFICATE_MAX_AGE_S)
-  const serial = randomBytes(16)
-  serial[0] = serial[0]! & 0x7f // positive, as RFC 5280 asks
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString('hex'),
+    serialNumber: randomSerial(),
     name: `CN=${name}`,
     notBefore: new Date(notBefore * 1000),
     notAfter: new Date((notBefore + CERTIFICATE_VALIDITY_S) * 1000),
@@ -49,6 +41,5 @@ export async function createResponderCertificate (name = DEFAULT_CERTIFICATE_NAM
       new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])
     ]
   })
-  const key = KeyObject.from(keys.privateKey).export({ format: 'pem', type: 'pkcs8' }).toString()
-  return { cert: certificate.toString('pem'), key }
+  return { cert: certificate.toString('pem'), key: pkcs8Pem(keys.privateKey) }
 }

@@ -1,8 +1,17 @@
 /** The result of a finished bttls handshake on either side: a TLS 1.3 socket bound to one swarm. */
 import type { TLSSocket } from 'node:tls'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
-import type { TlsDetails } from '../wire/peer-link.js'
+import type { LevelName } from './auth-message.js'
 import { TlsVersionError } from '../errors.js'
+
+/** What a secured link reports of its TLS session (logs, statistics, the CLI's peer events). */
+export interface TlsDetails {
+  readonly protocol: string
+  readonly cipher: string
+  readonly level: LevelName
+  /** Set when the link runs libtorrent's SSL-torrent profile (SNI, certificates in TLS) instead of bttls'. */
+  readonly profile?: 'libtorrent'
+}
 
 export interface SecureChannel {
   readonly socket: TLSSocket

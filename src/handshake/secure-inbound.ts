@@ -17,9 +17,8 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { BttlsError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, UnknownSwarmError } from '../errors.js'
+import { BttlsError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
-import { basicSwarmKey } from '../levels/basic.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from './auth-message.js'
 import { readFirstRecord } from './bounded-read.js'
@@ -28,6 +27,7 @@ import { computeProof, connectionExporter, proofMatches } from './key-schedule.j
 import { negotiatedDetails, requireTls13, type SecureChannel } from './secure-channel.js'
 import { CERTIFICATE_ROTATION_MS, createResponderCertificate, type CertificateAndKey } from './responder-certificate.js'
 import { responderContextOptions } from './tls-profile.js'
+import { ProbeLimit } from './probe-limit.js'
 
 /** A swarm the responder serves, with whatever the caller wants back when it matches. */
 export interface SwarmCandidate<T> {
@@ -60,6 +60,8 @@ export interface ResponderOptions {
   readonly authTimeoutMs?: number
   /** The certificate to present (e.g. a real site's); default a generated one, rotated daily. */
   readonly certificate?: CertificateAndKey
+  /** Failed visits allowed per source address before it gets only the web site (default DEFAULT_PROBE_LIMITS). */
+  readonly probeLimit?: ProbeLimit
 }
 
 /** Runs the bttls responder's side for sockets the one-port listener already accepted. */
@@ -67,7 +69,7 @@ export class TlsResponder {
   private readonly handshakes: ServerHandshakes
   private rotation: NodeJS.Timeout | undefined
 
-  private constructor (private readonly server: Server, private readonly authTimeoutMs: number) {
+  private constructor (private readonly server: Server, private readonly authTimeoutMs: number, private readonly probeLimit: ProbeLimit) {
     this.handshakes = new ServerHandshakes(server)
   }
 
@@ -81,7 +83,7 @@ export class TlsResponder {
       handshakeTimeout: options.tlsTimeoutMs ?? RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS
     })
     if (options.keylog) server.on('keylog', options.keylog)
-    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS)
+    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, options.probeLimit ?? new ProbeLimit())
     if (!options.certificate) {
       responder.rotation = setInterval(() => { void responder.rotateCertificate() }, CERTIFICATE_ROTATION_MS)
       responder.rotation.unref()
@@ -108,6 +110,7 @@ export class TlsResponder {
    * would) and so does a peer that closes; every other failure is a 'decoy' outcome.
    */
   async accept<T> (raw: Socket, candidates: () => Iterable<SwarmCandidate<T>>): Promise<InboundOutcome<T>> {
+    const address = raw.remoteAddress ?? ''
     let socket: TLSSocket
     try {
       socket = await this.handshake(raw)
@@ -122,12 +125,14 @@ export class TlsResponder {
       const first = await readFirstRecord(socket, this.authTimeoutMs)
       if (first === undefined) throw new HandshakeTimeoutError(`no AuthHello within ${this.authTimeoutMs} ms`)
       received = first
+      // Read like any other connection first, so that being limited shows neither in bytes nor in timing.
+      if (this.probeLimit.limited(address)) throw new ProbeLimitError(`${address} failed too many proofs lately: a web visit whatever it sends`)
       const hello = decodeAuthMessage(first)
       const helloHeader = authHeader(hello.level, hello.flags)
 
       const match = findSwarm(candidates(), hello.level, helloHeader, exporter, hello.proof)
       if (!match) {
-        if (hello.level === 'basic' && basicProofForStricterSwarm(candidates(), helloHeader, exporter, hello.proof)) {
+        if (weakerProof(candidates(), hello.level, helloHeader, exporter, hello.proof)) {
           throw new LevelMismatchError('the initiator knows the infohash of a Strict torrent served here but not its secret: it offered a Basic proof')
         }
         throw new UnknownSwarmError(`no swarm served here matches the initiator's ${hello.level} proof (wrong infohash or secret, or an outsider)`)
@@ -143,12 +148,14 @@ export class TlsResponder {
       socket.cork()
       setTimeout(() => { while (socket.writableCorked > 0) socket.uncork() }, AUTH_REPLY_HOLD_MS).unref()
       socket.write(encodeAuthMessage({
-        level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), signature: level.authExtension('responder', header, exporter),
-        certificate: level.authCertificate?.('responder', header, exporter), padding: randomPaddingLength()
+        level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), ...level.authPayload('responder', header, exporter), padding: randomPaddingLength()
       }))
       return { kind: 'peer', channel: { socket, level, swarmKey: match.key, swarm: match.candidate.swarm, details: negotiatedDetails(socket, level) } }
     } catch (err) {
-      if (err instanceof BttlsError && !(err instanceof PeerClosedError)) return { kind: 'decoy', socket, received, reason: err }
+      if (err instanceof BttlsError && !(err instanceof PeerClosedError)) {
+        this.probeLimit.failed(address)
+        return { kind: 'decoy', socket, received, reason: err }
+      }
       socket.destroy()
       raw.destroy()
       throw err
@@ -156,13 +163,16 @@ export class TlsResponder {
   }
 }
 
-/** Whether a Basic proof was made with the infohash of a swarm we serve at a stricter level. */
-function basicProofForStricterSwarm<T> (candidates: Iterable<SwarmCandidate<T>>, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
+/**
+ * Whether the proof was made, at a level other than a swarm's, with that swarm's weaker keys (the
+ * Basic key of the infohash of a swarm we serve at a stricter level).
+ */
+function weakerProof<T> (candidates: Iterable<SwarmCandidate<T>>, level: string, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
   let found = false // no early exit: the answer must not come sooner or later for a served infohash
   for (const candidate of candidates) {
-    if (candidate.level.name === 'basic') continue
-    for (const key of candidate.level.swarmKeys) {
-      if (proofMatches(computeProof(basicSwarmKey(key.infoHash).key, 'initiator', header, exporter), proof)) found = true
+    if (candidate.level.name === level) continue
+    for (const key of candidate.level.weakerKeys) {
+      if (proofMatches(computeProof(key.key, 'initiator', header, exporter), proof)) found = true
     }
   }
   return found

@@ -21,7 +21,7 @@ import { readAuthMessage } from './bounded-read.js'
 import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from './constants.js'
 import { computeProof, connectionExporter, proofMatches } from './key-schedule.js'
 import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
-import { initiatorOptions } from './tls-profile.js'
+import { initiatorContext, initiatorOptions } from './tls-profile.js'
 
 export interface OutboundOptions {
   /** Receives SSLKEYLOGFILE lines (for --keylog). */
@@ -43,7 +43,8 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     raw.destroy()
     throw err
   }
-  const socket = connect({ socket: raw, ...profile, ...level.initiatorTlsOptions() })
+  // One context per process and suite list (tls-profile.ts), not one per connection.
+  const socket = connect({ socket: raw, ...profile, secureContext: initiatorContext(options.cipherSuites) })
   if (options.keylog) socket.on('keylog', options.keylog)
   try {
     await tlsHandshake(socket, options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS)
@@ -54,11 +55,10 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     const flags = level.authFlags()
     const header = authHeader(level.name, flags)
     socket.write(encodeAuthMessage({
-      level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), signature: level.authExtension('initiator', header, exporter),
-      certificate: level.authCertificate?.('initiator', header, exporter), padding: randomPaddingLength()
+      level: level.name, flags, proof: computeProof(swarmKey.key, 'initiator', header, exporter), ...level.authPayload('initiator', header, exporter), padding: randomPaddingLength()
     }))
 
-    const notServed = `it does not serve this swarm at level ${level.name}${level.name === 'basic' ? '' : ', or our secret, passphrase or key is not the swarm\'s'}`
+    const notServed = `it does not serve this swarm at level ${level.name}${level.credential === undefined ? '' : `, or our ${level.credential} is not the swarm's`}`
     const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply').catch((err: Error) => {
       if (err instanceof PeerClosedError) throw new PeerClosedError(`the responder closed without an AuthReply: ${notServed}`)
       if (err instanceof DecoyAnswerError) throw new DecoyAnswerError(`the responder answered as a web server: ${notServed}`)

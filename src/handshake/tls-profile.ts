@@ -10,7 +10,7 @@
  * A bttls connection is TLS 1.3 or nothing: secure-channel.ts checks what was negotiated, and the
  * responder hands a TLS 1.2 client to its decoy web site.
  */
-import type { ConnectionOptions, SecureContextOptions } from 'node:tls'
+import { createSecureContext, type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls'
 import { ALPN_OFFER, CIPHER_SUITES, type CipherSuite } from './constants.js'
 
 /**
@@ -39,4 +39,23 @@ export function initiatorOptions (suites?: readonly CipherSuite[]): ConnectionOp
     throw new RangeError(`cipher suites must be a non-empty subset of ${CIPHER_SUITES.join(', ')}`)
   }
   return { ...options, minVersion: 'TLSv1.3', ciphers: suites.join(':') }
+}
+
+const initiatorContexts = new Map<string, SecureContext>()
+
+/**
+ * The initiator's SecureContext for `suites`, made once per process: tls.connect without one builds a
+ * new OpenSSL context (and loads the root store into it) for every connection, the largest single
+ * cost of a handshake after the public-key operations. The context holds no per-connection state
+ * (the ALPN list is set per socket, and no session is resumed), so the ClientHello is unchanged.
+ */
+export function initiatorContext (suites?: readonly CipherSuite[]): SecureContext {
+  const key = suites?.join(':') ?? ''
+  let context = initiatorContexts.get(key)
+  if (context === undefined) {
+    const { ALPNProtocols: _alpn, rejectUnauthorized: _unchecked, ...contextOptions } = initiatorOptions(suites)
+    context = createSecureContext(contextOptions as SecureContextOptions)
+    initiatorContexts.set(key, context)
+  }
+  return context
 }

@@ -24,11 +24,13 @@ export function basicLevel (infoHashes: readonly Uint8Array[]): SwarmLevel {
   return {
     name: 'basic',
     swarmKeys,
-    initiatorTlsOptions: () => ({}),
+    legacyTransports: true,
+    announce: 'public',
+    weakerKeys: [],
     authFlags: () => 0,
-    authExtension: () => undefined,
+    authPayload: () => ({}),
     verifyPeer: () => {},
     // The infohash itself, as every BitTorrent client announces it: Basic hides nothing from trackers.
-    rendezvous: () => ({ hash: wireForm(announcedInfoHash(infoHashes)) })
+    announceHash: () => wireForm(announcedInfoHash(infoHashes))
   }
 }

@@ -1,8 +1,10 @@
 /**
  * One interface for every security level (BEP: "Overview"). The handshake code asks the level of a
- * torrent for its swarm keys and lets it add TLS options and peer checks; it never branches on the level.
+ * torrent for its swarm keys, what it adds to the auth message and its peer checks; the connection
+ * layer and the session ask it which transports it allows and how its peers are found. None of them
+ * branches on the level's name: adding a level means writing one SwarmLevel.
  */
-import type { ConnectionOptions, TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import type { CertificateBlock, LevelName } from '../handshake/auth-message.js'
 
 export type { LevelName }
@@ -22,12 +24,6 @@ export interface SwarmKey {
 export function wireForm (infoHash: Uint8Array): Buffer {
   return Buffer.from(infoHash.subarray(0, 20))
 }
-
-/**
- * Where the session announces a swarm on public trackers and the DHT: under `hash` (20 bytes), or
- * nowhere, for the reason given (the level finds its peers another way). BEP: "Strict rendezvous".
- */
-export type Rendezvous = { readonly hash: Buffer } | { readonly withheld: string }
 
 /** The infohash a swarm is announced by: the v1 infohash when the torrent has one, else the v2 one. */
 export function announcedInfoHash (infoHashes: readonly Uint8Array[]): Uint8Array {
@@ -50,20 +46,52 @@ export interface PeerCheck {
   readonly peerCertificate?: CertificateBlock
 }
 
+/** What follows our proof in our auth message: exactly what our authFlags() announce, nothing else. */
+export interface AuthPayload {
+  /** Strict publisher mode: the publisher's signature over this connection (FLAG_PUBLISHER_SIGNATURE). */
+  readonly signature?: Uint8Array
+  /** Full Strict: our certificate and its signature over this connection (FLAG_CERTIFICATE). */
+  readonly certificate?: CertificateBlock
+}
+
+/**
+ * How the peers of a swarm find each other besides PEX and the peers a user names.
+ *
+ *   public          the torrent's trackers and the DHT under its infohash, as for any torrent (a
+ *                   private one, BEP 27, its trackers only).
+ *   rendezvous      the same trackers and the DHT, under a hash only holders of the level's input can
+ *                   compute (BEP: "Strict rendezvous"): announcing the infohash would show anyone
+ *                   watching where a swarm is that its infohash alone must not open.
+ *   secure-tracker  only the torrent's secure tracker, with the user's passkey (the certificate
+ *                   manager announces to it and feeds its peers).
+ */
+export type AnnounceMode = 'public' | 'rendezvous' | 'secure-tracker'
+
 export interface SwarmLevel {
   readonly name: LevelName
   /** Keys the peer may identify with. The initiator proves with the first; the responder tries all. */
   readonly swarmKeys: readonly SwarmKey[]
-  /** Extra node:tls options this level needs on the initiator side (e.g. a client certificate). */
-  initiatorTlsOptions (): Partial<ConnectionOptions>
+  /**
+   * Whether this swarm may also run over MSE or plaintext, when the session's policy allows them.
+   * Only where the infohash is the whole secret anyway; such legacy links are upgraded to TLS as soon
+   * as the peer says it speaks bttls.
+   */
+  readonly legacyTransports: boolean
+  readonly announce: AnnounceMode
+  /**
+   * The Basic keys of this torrent's infohashes at a stricter level (empty at Basic): a responder
+   * whose proof check failed tries them, to log a LevelMismatchError (the initiator knows the
+   * infohash but not the credential) rather than an unknown swarm.
+   */
+  readonly weakerKeys: readonly SwarmKey[]
+  /** What besides the infohash the swarm key needs (for error messages); undefined at Basic. */
+  readonly credential?: string
   /** Header flags this side sets in its auth message (0 unless the level adds something). */
   authFlags (): number
-  /** The publisher signature that follows our proof when authFlags() announces one; the header is ours. */
-  authExtension (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): Uint8Array | undefined
-  /** The certificate block that follows our proof when authFlags() announces one. */
-  authCertificate? (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): CertificateBlock
+  /** What follows our proof, as authFlags() announced it; `header` is our own auth header. */
+  authPayload (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): AuthPayload
   /** Runs after both proofs verified; throws a BttlsError to refuse the peer. */
   verifyPeer (check: PeerCheck): void | Promise<void>
-  /** What trackers and the DHT are told for this swarm (computed once, on first call). */
-  rendezvous (): Rendezvous
+  /** The 20 bytes trackers and the DHT are told for this swarm under `announce` (computed once, on first call). */
+  announceHash (): Buffer
 }

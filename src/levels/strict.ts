@@ -9,11 +9,12 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import {
-  FLAG_PUBLISHER_SIGNATURE, INITIATOR_PROOF_LABEL, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, RESPONDER_PROOF_LABEL, STRICT_SECRET_LENGTH
+  FLAG_PUBLISHER_SIGNATURE, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, STRICT_SECRET_LENGTH
 } from '../handshake/constants.js'
 import { MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
 import { announcedInfoHash, type PeerCheck, type SwarmKey, type SwarmLevel } from './level.js'
-import type { CertificateSource } from './full-strict/certificate-source.js'
+import { roleLabel, type Role } from '../handshake/key-schedule.js'
+import { basicSwarmKey } from './basic.js'
 import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from './strict-keys.js'
 
 export type StrictMode = 'secret' | 'passphrase' | 'publisher'
@@ -37,8 +38,6 @@ export interface StrictCredentials {
   readonly requirePublisher?: boolean
   /** passphrase mode: secrets already stretched (hex infohash -> scrypt output), so no scrypt runs on a connection. */
   readonly passphraseSecrets?: ReadonlyMap<string, Buffer>
-  /** Full Strict: where our peer certificate comes from (files, or the secure tracker). */
-  readonly certificates?: CertificateSource
 }
 
 /**
@@ -57,9 +56,13 @@ export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo
   return {
     name: 'strict',
     swarmKeys,
-    initiatorTlsOptions: () => ({}),
+    legacyTransports: false,
+    // Trackers and the DHT are told the rendezvous, never the infohash (BEP: "Strict rendezvous").
+    announce: 'rendezvous',
+    weakerKeys: infoHashes.map(basicSwarmKey),
+    credential: CREDENTIAL[info.mode],
     authFlags: () => signer ? FLAG_PUBLISHER_SIGNATURE : 0,
-    authExtension: (role, header, exporter) => signer ? sign(null, signedBytes(role, header, exporter), signer) : undefined,
+    authPayload: (role, header, exporter) => signer ? { signature: sign(null, signedBytes(role, header, exporter), signer) } : {},
     verifyPeer: (check: PeerCheck) => {
       if (!publisherKey) return
       const peerRole = check.role === 'initiator' ? 'responder' : 'initiator'
@@ -71,17 +74,19 @@ export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo
         throw new PublisherRequiredError('the peer did not prove it holds the publisher key, and this torrent requires it')
       }
     },
-    rendezvous: () => {
+    announceHash: () => {
       const ih = announcedInfoHash(infoHashes)
-      return { hash: (rendezvous ??= strictRendezvous(ih, inputOf(ih))) }
+      return (rendezvous ??= strictRendezvous(ih, inputOf(ih)))
     }
   }
 }
 
+/** What a mode's swarm key needs besides the infohash, as error messages name it. */
+const CREDENTIAL: Record<StrictMode, string> = { secret: 'secret', passphrase: 'passphrase', publisher: 'publisher key' }
+
 /** What a publisher signs: label, the signer's role label, its header, and this connection's exporter. */
-export function signedBytes (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): Buffer {
-  const roleLabel = role === 'initiator' ? INITIATOR_PROOF_LABEL : RESPONDER_PROOF_LABEL
-  return Buffer.concat([Buffer.from(PUBLISHER_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel, 'latin1'), header, exporter])
+export function signedBytes (role: Role, header: Uint8Array, exporter: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(PUBLISHER_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel(role), 'latin1'), header, exporter])
 }
 
 /**

@@ -4,6 +4,8 @@
  * knowledge expires, however its later connections fail. Only positive knowledge is kept: a negative
  * entry is what an attacker resetting our TLS connections would want us to remember.
  */
+import { endpointKey } from '../codec/endpoint.js'
+
 export type CapabilitySource = 'tls-link' | 'extended-handshake' | 'pex' | 'tracker' | 'dht' | 'user'
 
 export interface KnownTls {
@@ -20,14 +22,14 @@ export class CapabilityCache {
   constructor (private readonly ttlMs = DEFAULT_TLS_MEMORY_MS, private readonly now: () => number = Date.now) {}
 
   markTls (host: string, port: number, source: CapabilitySource): void {
-    this.entries.set(key(host, port), { source, expires: this.now() + this.ttlMs })
+    this.entries.set(endpointKey(host, port), { source, expires: this.now() + this.ttlMs })
   }
 
   /** The entry if the peer is known to speak bttls and the knowledge has not expired. */
   knownTls (host: string, port: number): KnownTls | undefined {
-    const entry = this.entries.get(key(host, port))
+    const entry = this.entries.get(endpointKey(host, port))
     if (entry === undefined) return undefined
-    if (entry.expires <= this.now()) { this.entries.delete(key(host, port)); return undefined }
+    if (entry.expires <= this.now()) { this.entries.delete(endpointKey(host, port)); return undefined }
     return entry
   }
 
@@ -38,7 +40,7 @@ export class CapabilityCache {
     const now = this.now()
     for (const [k, entry] of this.entries) {
       if (entry.expires <= now) continue
-      const at = k.lastIndexOf('|')
+      const at = k.lastIndexOf('|') // endpointKey: the address, '|', the port
       yield { host: k.slice(0, at), port: Number(k.slice(at + 1)), ...entry }
     }
   }
@@ -50,12 +52,7 @@ export class CapabilityCache {
   restore (host: string, port: number, source: CapabilitySource, expires: number): void {
     const capped = Math.min(expires, this.now() + this.ttlMs)
     if (capped <= this.now()) return
-    const current = this.entries.get(key(host, port))
-    if (current === undefined || current.expires < capped) this.entries.set(key(host, port), { source, expires: capped })
+    const current = this.entries.get(endpointKey(host, port))
+    if (current === undefined || current.expires < capped) this.entries.set(endpointKey(host, port), { source, expires: capped })
   }
-}
-
-function key (host: string, port: number): string {
-  // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; PEX and trackers name them a.b.c.d.
-  return `${host.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')}|${port}`
 }

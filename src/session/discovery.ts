@@ -42,14 +42,17 @@ export interface DiscoveryHost {
 }
 
 /**
- * What a torrent is announced under to trackers / the DHT, or why it is not: its level's rendezvous,
- * and no DHT for a private torrent (BEP 27).
+ * What a torrent is announced under to trackers / the DHT, or why it is not: its level's announce
+ * mode and hash (the infohash, or the Strict rendezvous), and no DHT for a private torrent (BEP 27).
  */
-export function announceTarget (level: SwarmLevel, isPrivate: boolean, where: 'tracker' | 'dht'): { readonly hash: Buffer } | { readonly withheld: string } {
-  const r = level.rendezvous()
-  if ('withheld' in r) return r
+export function announceTarget (level: Pick<SwarmLevel, 'announce' | 'announceHash'>, isPrivate: boolean, where: 'tracker' | 'dht'): { readonly hash: Buffer } | { readonly withheld: string } {
+  if (level.announce === 'secure-tracker') {
+    return { withheld: where === 'tracker'
+      ? 'Full Strict torrent: only its secure tracker lists its peers, announced to with the passkey (--passkey)'
+      : 'Full Strict torrent: never announced to the DHT; peers come from its secure tracker' }
+  }
   if (isPrivate && where === 'dht') return { withheld: 'private torrent (BEP 27): no DHT' }
-  return r
+  return { hash: level.announceHash() }
 }
 
 export class Discovery {

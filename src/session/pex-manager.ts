@@ -16,6 +16,7 @@
  */
 import type { PeerLink } from '../wire/peer-link.js'
 import { readCapability } from '../wire/capabilities.js'
+import { endpointKey, plainAddress } from '../codec/endpoint.js'
 import { DEFAULT_PEX_INTERVAL_MS, PEX_FLAGS, utPexExtension, type PexMessage, type PexPeer, type UtPex } from '../wire/ut-pex.js'
 import type { CapabilityCache, CapabilitySource } from './capability-cache.js'
 import type { PeerCandidate, TorrentHandle } from './session.js'
@@ -54,14 +55,6 @@ interface LinkState {
   lastReceived: number | undefined
 }
 
-/** Remote addresses of dual-stack sockets arrive as ::ffff:a.b.c.d; peers are listed as a.b.c.d. */
-export function plainAddress (address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
-}
-
-export function endpointKey (host: string, port: number): string {
-  return `${plainAddress(host).toLowerCase()}|${port}`
-}
 
 export class PexManager {
   private readonly links = new Map<TorrentHandle, Set<LinkState>>()

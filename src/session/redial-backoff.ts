@@ -1,7 +1,7 @@
 /**
  * When to dial a peer again after it failed: exponential back-off per endpoint (base, 2x, 4x … up to
- * a cap), forgotten once the peer delivers data. Without it a dead, rejecting or hostile peer was
- * redialed about once a second for as long as the download ran (issue 18).
+ * a cap), forgotten once the peer delivers data. Without it a dead, rejecting or hostile peer would
+ * be redialed about once a second for as long as the download runs.
  */
 
 export interface BackoffOptions {

@@ -26,9 +26,11 @@ import type { TransportKind } from '../wire/peer-link.js'
 import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.js'
-import type { StrictCredentials, StrictInfo } from '../levels/strict.js'
+import type { StrictInfo } from '../levels/strict.js'
+import type { TorrentCredentials } from '../levels/credentials.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { PexManager, type PexOptions } from './pex-manager.js'
+import { DialQueue, type DialLimits } from './dial-queue.js'
 import { RedialBackoff, type BackoffOptions } from './redial-backoff.js'
 import { endpointKey } from '../swarm/ban-list.js'
 import { Discovery, type DiscoveryEvent } from './discovery.js'
@@ -36,14 +38,14 @@ import type { TrackerDiscoveryOptions } from './discovery-trackers.js'
 import type { DhtDiscoveryOptions } from './discovery-dht.js'
 
 /** Passphrase torrents: stretch the passphrase for every infohash now, off the event loop. */
-async function stretched (metainfo: Metainfo, credentials: StrictCredentials): Promise<StrictCredentials> {
+async function stretched (metainfo: Metainfo, credentials: TorrentCredentials): Promise<TorrentCredentials> {
   if (metainfo.strict?.mode !== 'passphrase' || credentials.passphrase === undefined) return credentials
   const hashes = [metainfo.infoHashV2, metainfo.infoHashV1].filter((h): h is Buffer => h !== undefined)
   const secrets = await Promise.all(hashes.map(h => passphraseSecretAsync(credentials.passphrase!, h)))
   return { ...credentials, passphraseSecrets: new Map(hashes.map((h, i) => [h.toString('hex'), secrets[i]!])) }
 }
 
-function libtorrentSslOf (metainfo: Metainfo, credentials: StrictCredentials): LibtorrentSslSwarm | undefined {
+function libtorrentSslOf (metainfo: Metainfo, credentials: TorrentCredentials): LibtorrentSslSwarm | undefined {
   if (metainfo.sslCert === undefined) return undefined
   return {
     binding: metainfo,
@@ -96,7 +98,14 @@ export interface SessionOptions {
   readonly certificate?: CertificateAndKey
   /** Redials of discovered peers that failed back off exponentially (default 0.5 s doubling to 5 min). */
   readonly redialBackoff?: BackoffOptions
+  /** How discovered peers are dialed: at once, per second, queued (dial-queue.ts). */
+  readonly dialLimits?: DialLimits
+  /** Links per torrent beyond which discovered peers are not dialed (they may still dial us). Default 50. */
+  readonly maxPeersPerTorrent?: number
 }
+
+/** Links per torrent past which discovered peers are not dialed: enough for speed, few enough to stay polite. */
+export const DEFAULT_MAX_PEERS_PER_TORRENT = 50
 
 /** A peer learned from PEX, a tracker, the DHT or the user, with what the source says of bttls. */
 export interface PeerCandidate {
@@ -158,6 +167,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly pinned = new WeakSet<PeerLink>()
   /** PEX, and the "already connected" filter every discovery source goes through (pex-manager.ts). */
   private readonly pex: PexManager
+  /** Every discovered peer waits here for its dial (paced; see dial-queue.ts). */
+  private readonly dials: DialQueue
   /** Trackers and the DHT (discovery.ts); set by start(). */
   private discovery!: Discovery
 
@@ -168,6 +179,7 @@ export class Session extends EventEmitter<SessionEvents> {
   ) {
     super()
     this.capabilities = new CapabilityCache(options.tlsMemoryMs)
+    this.dials = new DialQueue(options.dialLimits)
     this.pex = new PexManager({
       capabilities: this.capabilities,
       addPeers: (h, c) => this.addPeers(h, c),
@@ -234,7 +246,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * needs its credentials (unless the .torrent carries its secret): the level is checked before any
    * disk or network work, so a wrong secret fails here with a typed error.
    */
-  async addTorrent (metainfo: Metainfo, dir: string, credentials: StrictCredentials = {}): Promise<TorrentHandle> {
+  async addTorrent (metainfo: Metainfo, dir: string, credentials: TorrentCredentials = {}): Promise<TorrentHandle> {
     levelFor(metainfo, credentials) // fail fast on a missing or wrong credential, before any scrypt
     const level = levelFor(metainfo, await stretched(metainfo, credentials))
     const store = await openFileStore(metainfo, dir)
@@ -246,7 +258,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. */
-  addMagnet (magnet: MagnetLink, dir: string, credentials: StrictCredentials = {}): TorrentHandle {
+  addMagnet (magnet: MagnetLink, dir: string, credentials: TorrentCredentials = {}): TorrentHandle {
     const level = levelFor(magnet, credentials)
     const swarm = new Swarm({
       magnet,
@@ -309,6 +321,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   async close (): Promise<void> {
+    this.dials.close()
     await this.discovery.close()
     this.pex.close()
     await this.listener.close()
@@ -359,7 +372,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const port = link.direction === 'outbound' ? link.remotePort : cap.port
     if (cap.tls) {
       if (port !== undefined) this.capabilities.markTls(link.remoteAddress, port, link.transport === 'tls' ? 'tls-link' : 'extended-handshake')
-      if (link.transport !== 'tls' && link.direction === 'outbound' && handle.level.name === 'basic' && !this.pinned.has(link)) void this.upgrade(handle, link)
+      if (link.transport !== 'tls' && link.direction === 'outbound' && handle.level.legacyTransports && !this.pinned.has(link)) void this.upgrade(handle, link)
       return
     }
     const known = port === undefined ? undefined : this.capabilities.knownTls(link.remoteAddress, port)
@@ -387,22 +400,31 @@ export class Session extends EventEmitter<SessionEvents> {
    * already connected. Dialing follows the policy and the capability memory, as `connect` does.
    */
   addPeers (handle: TorrentHandle, candidates: Iterable<PeerCandidate>): void {
-    const busy = this.dialing.get(handle)
     const backoff = this.backoff.get(handle) ?? new RedialBackoff(this.options.redialBackoff)
     this.backoff.set(handle, backoff)
     for (const c of candidates) {
       if (c.tls === true) this.capabilities.markTls(c.host, c.port, c.source)
+      // A complete torrent needs nobody: what PEX names, it leaves to dial us (no reflection through a seeder).
+      if (c.source === 'pex' && handle.swarm.complete) continue
       const key = endpointKey(c.host, c.port)
-      // A shortcut for the obvious case; the swarm refuses any other form of ourselves by peer id.
-      if (busy?.has(key) === true || (c.host === (this.options.host ?? '127.0.0.1') && c.port === this.port)) continue
-      // Banned, or failed recently: trackers and PEX name the same peers again and again.
-      if (handle.swarm.isBanned(c.host, c.port) || !backoff.ready(key)) continue
-      void this.connect(handle, c.host, c.port).then(link => {
+      if (!this.wantsDial(handle, c, key, backoff)) continue
+      this.dials.enqueue(`${handle.wireInfoHash.toString('hex')}|${key}`, async () => {
+        if (!this.wantsDial(handle, c, key, backoff)) return // things changed while it waited
+        const link = await this.connect(handle, c.host, c.port)
         if (!link) { backoff.failed(key); return }
         let delivered = false
         link.wire.once('download', () => { delivered = true; backoff.succeeded(key) })
         void link.closed.then(err => { if (err !== undefined && !delivered) backoff.failed(key) })
       })
     }
+  }
+
+  private wantsDial (handle: TorrentHandle, c: PeerCandidate, key: string, backoff: RedialBackoff): boolean {
+    if (this.torrents.get(handle.wireInfoHash.toString('hex')) !== handle) return false // removed, or the session closed
+    // A shortcut for the obvious case; the swarm refuses any other form of ourselves by peer id.
+    if (this.dialing.get(handle)?.has(key) === true || (c.host === (this.options.host ?? '127.0.0.1') && c.port === this.port)) return false
+    // Banned, or failed recently: trackers and PEX name the same peers again and again.
+    if (handle.swarm.isBanned(c.host, c.port) || !backoff.ready(key)) return false
+    return handle.swarm.stats().peers < (this.options.maxPeersPerTorrent ?? DEFAULT_MAX_PEERS_PER_TORRENT)
   }
 }

@@ -1,10 +1,11 @@
 /**
  * Which security level a torrent runs at, with which infohashes and credentials. Torrents without
- * bttls parameters are Basic; info["bttls"] makes them Strict (Full Strict lands with its issue).
+ * bttls parameters are Basic; info["bttls"] makes them Strict, info["ssl-cert"] Full Strict.
  */
 import { basicLevel } from '../levels/basic.js'
 import type { SwarmLevel } from '../levels/level.js'
-import { strictLevel, type StrictCredentials, type StrictInfo } from '../levels/strict.js'
+import { strictLevel, type StrictInfo } from '../levels/strict.js'
+import type { TorrentCredentials } from '../levels/credentials.js'
 import { fullStrictLevel } from '../levels/full-strict/full-strict.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import type { LevelName } from '../handshake/auth-message.js'
@@ -21,7 +22,7 @@ export interface LevelSource {
 }
 
 /** v2 first: the initiator proves with the first key, and the v2 key has 256 bits of input. */
-export function levelFor (source: LevelSource, credentials: StrictCredentials = {}): SwarmLevel {
+export function levelFor (source: LevelSource, credentials: TorrentCredentials = {}): SwarmLevel {
   const preferred = [source.infoHashV2, source.infoHashV1].filter((h): h is Uint8Array => h !== undefined)
   if (source.sslCert !== undefined) {
     const torrent = { name: source.name ?? '', infoHashV1: source.infoHashV1, infoHashV2: source.infoHashV2, caCertPem: source.sslCert }

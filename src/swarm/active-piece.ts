@@ -2,8 +2,13 @@
  * One piece being downloaded: its blocks' request state and the bytes received so far, kept in
  * memory until the whole piece can be handed to PieceStore.writePiece (which verifies it).
  * `S` identifies a block's source, so a failed piece can be blamed on the peers that sent it.
+ *
+ * A request is one block of BLOCK_SIZE, the 16 KiB block BEP 52 hashes (torrent/merkle.ts): every
+ * client requests that size (BEP 3), and a v2 block then never straddles two merkle leaves.
  */
-export const BLOCK_SIZE = 16384
+import { BLOCK_SIZE } from '../torrent/merkle.js'
+
+export { BLOCK_SIZE }
 
 const FREE = 0
 const REQUESTED = 1

@@ -6,13 +6,13 @@
  * announced in its extended handshake (BEP 10) for a link it dialed.
  */
 
+import { endpointKey } from '../codec/endpoint.js'
+
 /** Bound on remembered bans, so a flood of fresh ids and ports cannot grow the lists without limit. */
 const MAX_BANS = 10_000
 
-export function endpointKey (address: string, port: number): string {
-  // IPv4-mapped IPv6 (::ffff:1.2.3.4) and 1.2.3.4 are one endpoint.
-  return `${address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')}|${port}`
-}
+/** Other layers import the endpoint key from here as well as from codec/endpoint.ts. */
+export { endpointKey }
 
 export class BanList {
   private readonly ids = new Set<string>()

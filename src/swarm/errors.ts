@@ -1,14 +1,10 @@
 /**
  * Errors the swarm engine closes links with or reports. Wire-level framing errors reuse the shared
- * classes of src/errors.ts (MalformedMessageError, OversizedBencodeError, InfohashMismatchError).
+ * classes of src/errors.ts (MalformedMessageError, OversizedBencodeError, InfohashMismatchError);
+ * metadata that does not match its infohash is torrent/errors.ts's MetadataMismatchError, and a piece
+ * that fails verification is storage/errors.ts's PieceHashMismatchError.
  */
 import { BttlsError } from '../errors.js'
-
-/** BEP 9: the metadata a peer served does not hash to the torrent's infohash, or does not parse. */
-export class MetadataMismatchError extends BttlsError {
-  override name = 'MetadataMismatchError'
-  readonly code = 'ERR_METADATA_MISMATCH'
-}
 
 /** The peer sent data that failed piece verification often enough (or alone) to be banned. */
 export class BadPeerError extends BttlsError {
@@ -29,11 +25,6 @@ export class SelfConnectionError extends BttlsError {
 export class SwarmDestroyedError extends BttlsError {
   override name = 'SwarmDestroyedError'
   readonly code = 'ERR_SWARM_DESTROYED'
-}
-
-/** The storage layer's verification failure (src/storage/errors.ts), detected by name so the swarm does not depend on it. */
-export function isPieceHashMismatch (err: unknown): boolean {
-  return err instanceof Error && err.name === 'PieceHashMismatchError'
 }
 
 /**

@@ -5,7 +5,7 @@
 import type Wire from 'bittorrent-protocol'
 import type { PeerLink, TransportKind } from '../wire/peer-link.js'
 import type { UtMetadata } from '../wire/ut-metadata.js'
-import { Bitfield } from './bitfield.js'
+import { type Bitfield } from './bitfield.js'
 import { BlockRequests } from './block-requests.js'
 
 /** What events and stats say about a peer. */

@@ -2,7 +2,7 @@
  * A bound on what we queue for a peer that does not read. bittorrent-protocol pushes every message we
  * send into the Wire's readable buffer, and the pipe stops draining it when the socket is full: a peer
  * that never reads, and sends cheap messages that each earn a reply (interested/not interested pairs,
- * requests, metadata requests), grew a seeder by ~900 MB for 10 MB sent (issue 18). Each chunk costs
+ * requests, metadata requests), can grow a seeder by ~900 MB for 10 MB sent. Each chunk costs
  * far more memory than its bytes, so both bytes and messages are bounded.
  *
  * What is queued lives in two places, both read after every push: the link's write path (the batch

@@ -19,6 +19,7 @@ import type { ParsedTorrent } from './parsed-torrent.js'
 import { unsafeComponentReason } from './path-component.js'
 import { encodeStrictInfo, INFO_KEY, SECRET_KEY } from './bttls-fields.js'
 import type { StrictInfo } from '../levels/strict.js'
+import { assertTrackerNameDistinct } from '../levels/full-strict/certificate-profile.js'
 
 export interface CreateTorrentOptions {
   readonly version: TorrentVersion
@@ -103,7 +104,10 @@ export async function createTorrent (path: string, options: CreateTorrentOptions
     info['file tree'] = fileTree(files, roots, singleFile ? name : undefined)
   }
   if (options.strict !== undefined) info[INFO_KEY] = encodeStrictInfo(options.strict.info)
-  if (options.sslCert !== undefined) info['ssl-cert'] = options.sslCert
+  if (options.sslCert !== undefined) {
+    for (const url of options.trackers ?? []) assertTrackerNameDistinct(url, name)
+    info['ssl-cert'] = options.sslCert
+  }
 
   const torrent: Record<string, Encodable | undefined> = {
     info,

@@ -15,8 +15,9 @@
  */
 import { EventEmitter } from 'node:events'
 import { createPublicKey, X509Certificate } from 'node:crypto'
-import { createPeerKeyAndCsr, verifyPeerCertificate, type TorrentBinding } from '../levels/full-strict/certificate-profile.js'
+import { assertTrackerNameDistinct, checkTrackerIdentity, createPeerKeyAndCsr, verifyPeerCertificate, type TorrentBinding } from '../levels/full-strict/certificate-profile.js'
 import type { CertificateSource, PeerCredential } from '../levels/full-strict/certificate-source.js'
+import { canonicalSerial } from '../pki/x509.js'
 import { CSR_PARAM, readBttlsFields } from './announce-keys.js'
 import { announce, type AnnounceEvent, type AnnounceOptions, type AnnounceResponse } from './client.js'
 import type { PeerAddress } from './compact-peers.js'
@@ -88,6 +89,8 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> i
     if (!(ratio > 0 && ratio < 1)) throw new RangeError('renewAfter is a fraction of the lifetime, between 0 and 1')
     const wire = options.wireInfoHash ?? options.torrent.infoHashV1 ?? options.torrent.infoHashV2?.subarray(0, 20)
     if (wire?.length !== 20) throw new RangeError('the torrent needs a 20-byte wire infohash')
+    // Before any announce: a tracker a member's peer certificate could pass as never gets the passkey.
+    assertTrackerNameDistinct(options.trackerUrl, options.torrent.name)
     this.wireInfoHash = wire
     this.retryMs = options.minRetryMs ?? 1000
   }
@@ -170,7 +173,7 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> i
     const credential: IssuedCredential = {
       certPem: cert.toString(),
       keyPem,
-      serial: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
+      serial: canonicalSerial(cert.serialNumber),
       notAfter
     }
     // Counted from our request, not the certificate's notBefore (which the profile backdates for skew).
@@ -192,7 +195,7 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> i
       ...(event !== undefined ? { event } : {}),
       ...(this.options.passkey !== undefined ? { passkey: this.options.passkey } : {}),
       params: extra
-    }, { ...this.options.announceOptions, ca: this.options.caCertPem })
+    }, { ...this.options.announceOptions, ca: this.options.caCertPem, checkServerIdentity: checkTrackerIdentity })
   }
 
   private absorb (r: AnnounceResponse): void {

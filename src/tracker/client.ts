@@ -9,6 +9,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
+import type { PeerCertificate } from 'node:tls'
 import { BencodeDict, decodeBencode } from '../torrent/bencode.js'
 import { FAILURE_CODE_KEY, PASSKEY_PARAM } from './announce-keys.js'
 import { decodeCompactPeers, type PeerAddress } from './compact-peers.js'
@@ -35,6 +36,8 @@ export interface AnnounceRequest {
 export interface AnnounceOptions {
   /** HTTPS: trust only these CA certificates (PEM) instead of the system roots. */
   readonly ca?: string | readonly string[]
+  /** HTTPS: the server's identity check (default Node's host-name check). */
+  readonly checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined
   /** Whole request bound; default 15 s. */
   readonly timeoutMs?: number
   /** Largest response accepted; default 1 MiB. */
@@ -112,6 +115,7 @@ function get (url: URL, target: string, options: AnnounceOptions): Promise<Buffe
         // matches the certificate's IP SAN against the host instead.
         ...(isIP(host) === 0 ? { servername: host } : {}),
         ...(options.ca !== undefined ? { ca: typeof options.ca === 'string' ? [options.ca] : [...options.ca] } : {}),
+        ...(options.checkServerIdentity !== undefined ? { checkServerIdentity: options.checkServerIdentity } : {}),
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2' as const
       }, onResponse)

@@ -15,7 +15,7 @@ import { CERT_CLOCK_SKEW_S } from '../handshake/constants.js'
 import Database from 'better-sqlite3'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync } from 'node:fs'
-import { DuplicateUserError, UnknownUserError } from './errors.js'
+import { DuplicateUserError, InvalidUserNameError, TrackerDatabaseError, UnknownUserError } from './errors.js'
 
 const SCHEMA_VERSION = 1
 
@@ -107,7 +107,7 @@ export class TrackerDb {
       db.pragma('journal_mode = WAL')
       db.pragma('foreign_keys = ON')
       const version = db.pragma('user_version', { simple: true }) as number
-      if (version > SCHEMA_VERSION) throw new Error(`${file}: schema version ${version} is newer than this bttls understands (${SCHEMA_VERSION})`)
+      if (version > SCHEMA_VERSION) throw new TrackerDatabaseError(`${file}: schema version ${version} is newer than this bttls understands (${SCHEMA_VERSION})`)
       db.exec(SCHEMA)
       db.pragma(`user_version = ${SCHEMA_VERSION}`)
     } catch (err) {
@@ -125,7 +125,7 @@ export class TrackerDb {
 
   /** Adds a user and returns its token: 256 random bits, hex. Only its hash is stored; show it once. */
   addUser (name: string, now = unixNow()): string {
-    if (!/^[\x21-\x7e]{1,64}$/.test(name)) throw new RangeError('a user name is 1..64 printable ASCII characters without spaces')
+    if (!/^[\x21-\x7e]{1,64}$/.test(name)) throw new InvalidUserNameError('a user name is 1..64 printable ASCII characters without spaces')
     const token = randomBytes(32).toString('hex')
     try {
       this.db.prepare('INSERT INTO users (name, token_hash, created_at) VALUES (?, ?, ?)').run(name, tokenHash(token), now)
@@ -212,6 +212,12 @@ export class TrackerDb {
     return rows.map(r => ({
       id: r.id, user: r.user, torrentId: r.torrent_id, infoHash: r.info_hash, serial: r.serial, notAfter: r.not_after, issuedAt: r.issued_at, peerAddress: r.peer_address
     }))
+  }
+
+  /** How many certificates issued to this user for this torrent are still valid at `now`. */
+  unexpiredIssuances (userId: number, torrentId: number, now = unixNow()): number {
+    return this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM issuances WHERE user_id = ? AND torrent_id = ? AND not_after > ?')
+      .get(userId, torrentId, now)!.n
   }
 
   /**

@@ -76,3 +76,15 @@ export class DuplicateUserError extends BttlsError {
   override name = 'DuplicateUserError'
   readonly code = 'ERR_DUPLICATE_USER'
 }
+
+/** Admin: a user name the db does not accept (1..64 printable ASCII characters, no spaces). */
+export class InvalidUserNameError extends BttlsError {
+  override name = 'InvalidUserNameError'
+  readonly code = 'ERR_INVALID_USER_NAME'
+}
+
+/** The tracker db file cannot be used: its schema is newer than this version understands. */
+export class TrackerDatabaseError extends BttlsError {
+  override name = 'TrackerDatabaseError'
+  readonly code = 'ERR_TRACKER_DATABASE'
+}

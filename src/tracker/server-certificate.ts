@@ -4,17 +4,10 @@
  * libtorrent does the same for SSL torrents (it announces through the torrent's SSL context).
  * Same key type as the peer profile (ECDSA P-256); names: SAN DNS/IP entries, extKeyUsage serverAuth.
  */
-import 'reflect-metadata'
-import { randomBytes, webcrypto } from 'node:crypto'
 import { isIP } from 'node:net'
-import * as x509 from '@peculiar/x509'
 import type { PemPair } from '../levels/full-strict/certificate-profile.js'
 import { CERT_CLOCK_SKEW_S } from '../handshake/constants.js'
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
-const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const
+import { escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial, SIGNING, x509 } from '../pki/x509.js'
 
 export const DEFAULT_SERVER_NAMES = ['localhost', '127.0.0.1'] as const
 
@@ -30,16 +23,14 @@ export interface ServerCertificateRequest {
 export async function issueServerCertificate (req: ServerCertificateRequest): Promise<PemPair> {
   const names = req.names ?? DEFAULT_SERVER_NAMES
   if (names.length === 0) throw new RangeError('a server certificate names at least one host')
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = await generateKeyPair()
   const caCert = new x509.X509Certificate(req.ca.certPem)
-  const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(req.ca.keyPem), EC, false, ['sign'])
+  const caKey = await importSigningKey(req.ca.keyPem)
   const now = (req.now ?? new Date()).getTime()
-  const serial = randomBytes(16)
-  serial[0] = serial[0]! & 0x7f
   const san: x509.JsonGeneralName[] = names.map(n => isIP(n) !== 0 ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n })
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString('hex'),
-    subject: `CN=${names[0]!.replace(/([,+"\\<>;=])/g, '\\$1')}`,
+    serialNumber: randomSerial(),
+    subject: `CN=${escapeDn(names[0]!)}`,
     issuer: caCert.subject,
     notBefore: new Date(now - CERT_CLOCK_SKEW_S * 1000),
     // Not past the CA's own end, which chain verification would refuse anyway.
@@ -55,11 +46,5 @@ export async function issueServerCertificate (req: ServerCertificateRequest): Pr
       await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)
     ]
   })
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`
-  return { certPem: cert.toString('pem'), keyPem }
-}
-
-function pemBody (pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
+  return { certPem: cert.toString('pem'), keyPem: pkcs8Pem(keys.privateKey) }
 }

@@ -14,17 +14,17 @@
  * and WebRTC dependencies a Full Strict tracker never uses. The announce logic it would save is the
  * peer table below.
  */
-import 'reflect-metadata'
 import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
-import { issuePeerCertificate, caFingerprint, type PemPair } from '../levels/full-strict/certificate-profile.js'
+import { issuePeerCertificate, caFingerprint, trackerNameConflicts, type PemPair } from '../levels/full-strict/certificate-profile.js'
 import { UntrustedCertificateError } from '../errors.js'
 import { MAX_PEER_CERT_LIFETIME_S } from '../handshake/constants.js'
 import { encodeBencode, type Encodable } from '../torrent/bencode.js'
+import { plainAddress } from '../codec/endpoint.js'
+import { canonicalSerial, x509 } from '../pki/x509.js'
 import {
   CERTIFICATE_EXPIRES_KEY, CERTIFICATE_KEY, CSR_PARAM, FAILURE_CODE_KEY, MAX_CSR_BYTES, PASSKEY_PARAM, REVOKED_KEY
 } from './announce-keys.js'
@@ -71,7 +71,21 @@ export interface TrackerServerOptions {
   readonly serverNames?: readonly string[]
   /** Use this TLS certificate instead of issuing one from the CA (tests). */
   readonly serverCertificate?: PemPair
+  /**
+   * Unexpired certificates one user may hold for one torrent (default 8: a few clients, each with a
+   * renewal overlapping the certificate it replaces). Unbounded issuance let one user make 866 in 10 s,
+   * and each would be listed in every announce response once the user is revoked.
+   */
+  readonly maxCertificatesPerUser?: number
+  /** A TLS handshake must finish within this (default 10 s); Node's own default holds half-open ones 120 s. */
+  readonly handshakeTimeoutMs?: number
+  /** A connection idle this long is closed (default 30 s). */
+  readonly idleTimeoutMs?: number
 }
+
+export const DEFAULT_MAX_CERTIFICATES_PER_USER = 8
+export const DEFAULT_TRACKER_HANDSHAKE_TIMEOUT_MS = 10_000
+export const DEFAULT_TRACKER_IDLE_TIMEOUT_MS = 30_000
 
 export interface IssuedEvent {
   readonly user: string
@@ -108,8 +122,12 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
   private readonly lifetimeSeconds: number
   private readonly intervalSeconds: number
 
-  private constructor (private readonly server: Server, private readonly options: TrackerServerOptions) {
+  /** The host names our certificate carries: a torrent named like one of them is refused (registerTorrent). */
+  private readonly hostNames: readonly string[]
+
+  private constructor (private readonly server: Server, private readonly options: TrackerServerOptions, certPem: string) {
     super()
+    this.hostNames = (new X509Certificate(certPem).subjectAltName ?? '').split(', ').filter(e => e.startsWith('DNS:')).map(e => e.slice(4))
     this.caFingerprintHex = caFingerprint(options.ca.certPem).toString('hex')
     this.lifetimeSeconds = options.lifetimeSeconds ?? DEFAULT_LIFETIME_S
     this.intervalSeconds = options.intervalSeconds ?? DEFAULT_INTERVAL_S
@@ -133,9 +151,12 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       minVersion: 'TLSv1.2',
       maxHeaderSize: 16 * 1024,
       requestTimeout: 10_000,
-      headersTimeout: 10_000
+      headersTimeout: 10_000,
+      handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_TRACKER_HANDSHAKE_TIMEOUT_MS
     }, (req, res) => { tracker!.handle(req, res).catch(() => res.destroy()) })
-    tracker = new TrackerServer(server, options)
+    // Idle sockets, with or without a request started: a client that connects and waits is closed.
+    server.setTimeout(options.idleTimeoutMs ?? DEFAULT_TRACKER_IDLE_TIMEOUT_MS, socket => socket.destroy())
+    tracker = new TrackerServer(server, options, tls.certPem)
     for (const t of options.torrents ?? []) tracker.registerTorrent(t)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -160,6 +181,10 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
     if (t.sslCert === undefined) throw new TrackerConfigError(`"${t.name}" is not a Full Strict torrent (its info dict has no ssl-cert)`)
     const fp = caFingerprint(t.sslCert)
     if (fp.toString('hex') !== this.caFingerprintHex) throw new TrackerConfigError(`"${t.name}" carries another swarm CA than this tracker's`)
+    const clash = this.hostNames.find(host => trackerNameConflicts(host, t.name))
+    if (clash !== undefined) {
+      throw new TrackerConfigError(`"${t.name}" matches this tracker's host name "${clash}": every member's peer certificate would pass as the tracker's (BEP: the tracker's host name must not be the torrent's name)`)
+    }
     return this.options.db.addTorrent({ name: t.name, infoHashV1: t.infoHashV1, infoHashV2: t.infoHashV2, caFingerprint: fp })
   }
 
@@ -171,7 +196,7 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
   }
 
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const address = peerHost(req.socket.remoteAddress ?? '')
+    const address = plainAddress(req.socket.remoteAddress ?? '')
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
@@ -284,6 +309,11 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
     if (torrent.caFingerprint !== this.caFingerprintHex) {
       throw new TrackerError('ERR_TRACKER_CANNOT_ISSUE', 'this torrent was registered with another swarm CA than this tracker holds')
     }
+    const held = this.options.db.unexpiredIssuances(user.id, torrent.id)
+    const most = this.options.maxCertificatesPerUser ?? DEFAULT_MAX_CERTIFICATES_PER_USER
+    if (held >= most) {
+      throw new TrackerError('ERR_TRACKER_CANNOT_ISSUE', `user "${user.name}" holds ${held} unexpired certificates for this torrent, the most one user may hold; renew when one expires`)
+    }
     const now = new Date()
     // Never past the CA's own end: a peer certificate outliving its issuer would be refused anyway.
     const caLeft = Math.floor((Date.parse(new X509Certificate(this.options.ca.certPem).validTo) - now.getTime()) / 1000)
@@ -308,8 +338,8 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       throw err
     }
     const expires = Math.floor(cert.notAfter.getTime() / 1000)
-    // Logged and published as verifyPeerCertificate reports serials: lowercase hex, no leading zeros.
-    const serial = cert.serial.toLowerCase().replace(/^0+(?=.)/, '')
+    // Logged and published as verifyPeerCertificate reports serials.
+    const serial = canonicalSerial(cert.serial)
     this.options.db.logIssuance({ userId: user.id, torrentId: torrent.id, infoHash: infoHashHex, serial, notAfter: expires, issuedAt: unixNow(), peerAddress })
     this.emit('issued', { user: user.name, infoHash: infoHashHex, serial, notAfter: cert.notAfter, peerAddress })
     return { der: new X509Certificate(cert.certPem).raw, expires }
@@ -331,11 +361,6 @@ function integer (value: Buffer | undefined, name: string): number | undefined {
   return Number(s)
 }
 
-/** The peer's address as listed: IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes a.b.c.d. */
-function peerHost (remote: string): string {
-  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote
-}
-
 function shuffle<T> (items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1))
@@ -351,7 +376,7 @@ function checkCaPair (ca: PemPair): void {
     throw new TrackerConfigError('the CA certificate is not a PEM X.509 certificate', { cause: err })
   }
   if (!cert.ca) throw new TrackerConfigError('the CA certificate is not a CA (basicConstraints CA:false)')
-  let matches = false
+  let matches: boolean
   try { matches = cert.checkPrivateKey(createPrivateKey(ca.keyPem)) } catch (err) {
     throw new TrackerConfigError('the CA key is not a PEM private key', { cause: err })
   }

@@ -124,7 +124,7 @@ export function decodeResponse (datagram: Uint8Array, expected: typeof ACTION_CO
   const action = b.readUInt32BE(0)
   const transactionId = b.readUInt32BE(4)
   if (action === ACTION_ERROR) {
-    const text = b.subarray(ERROR_HEADER_LENGTH).toString('utf8').replace(/[\u0000-\u001f\u007f]/g, ' ').trim()
+    const text = [...b.subarray(ERROR_HEADER_LENGTH).toString('utf8')].map(c => isControl(c) ? ' ' : c).join('').trim()
     return { action, transactionId, message: text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE)}…` : text }
   }
   if (action !== expected) throw new TrackerError('ERR_UDP_TRACKER_WRONG_ACTION', `UDP tracker answered action ${action} to a request of action ${expected}`)
@@ -144,4 +144,10 @@ export function decodeResponse (datagram: Uint8Array, expected: typeof ACTION_CO
     seeders: b.readUInt32BE(16),
     peers: decodeCompactPeers(list, family)
   }
+}
+
+/** C0 controls and DEL: a hostile tracker's message must not write escape sequences into our log. */
+function isControl (c: string): boolean {
+  const code = c.charCodeAt(0)
+  return code < 0x20 || code === 0x7f
 }

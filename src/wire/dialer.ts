@@ -49,7 +49,7 @@ export const CONNECT_TIMEOUT_MS = 10_000
 
 export async function dial (options: DialOptions): Promise<PeerLink> {
   if (options.libtorrentProfile === 'libtorrent') return await dialLibtorrent(options, [])
-  const allowed = dialOrder(options.policy, options.level.name, options.knownTls)
+  const allowed = dialOrder(options.policy, options.level, options.knownTls)
   const order = options.transport === undefined ? allowed : allowed.filter(t => t === options.transport)
   const attempts: Array<{ transport: string, error: Error }> = []
   for (const transport of order) {

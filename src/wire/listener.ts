@@ -178,7 +178,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       wire.once('crypto-infohash', (req2Hex: string) => {
         const found = findByInfoHash(this.options.swarms(), h => mseReq2(h) === req2Hex)
         if (!found) { reject(new UnknownSwarmError('MSE peer asked for a swarm not served here')); return }
-        if (!acceptsInbound(this.options.policy, found.swarm.level.name, 'mse')) {
+        if (!acceptsInbound(this.options.policy, found.swarm.level, 'mse')) {
           reject(new PolicyViolationError(`MSE connection refused for a ${found.swarm.level.name} torrent`)); return
         }
         wire.setInfoHash(found.infoHash.toString('hex'))
@@ -213,7 +213,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       const remote = await Promise.race([handshake, failed])
       const found = findByInfoHash(this.options.swarms(), h => h.equals(remote.infoHash))
       if (!found) throw new UnknownSwarmError(`${transport} peer asked for infohash ${remote.infoHash.toString('hex')}, not served here`)
-      if (!acceptsInbound(this.options.policy, found.swarm.level.name, transport)) {
+      if (!acceptsInbound(this.options.policy, found.swarm.level, transport)) {
         throw new PolicyViolationError(`${transport} connection refused for a ${found.swarm.level.name} torrent`)
       }
       return createLink({

@@ -10,7 +10,9 @@
  *   `infoHash`.
  */
 import type Wire from 'bittorrent-protocol'
-import type { LevelName } from '../handshake/auth-message.js'
+import type { TlsDetails } from '../handshake/secure-channel.js'
+
+export type { TlsDetails }
 
 export type TransportKind = 'tls' | 'plain' | 'mse'
 
@@ -18,14 +20,6 @@ export interface RemoteHandshake {
   readonly infoHash: Buffer
   readonly peerId: Buffer
   readonly extensions: Readonly<Record<string, boolean>>
-}
-
-export interface TlsDetails {
-  readonly protocol: string
-  readonly cipher: string
-  readonly level: LevelName
-  /** Set when the link runs libtorrent's SSL-torrent profile (SNI, certificates in TLS) instead of bttls'. */
-  readonly profile?: 'libtorrent'
 }
 
 export interface PeerLink {

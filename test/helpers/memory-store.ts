@@ -5,16 +5,10 @@
  */
 import { createHash } from 'node:crypto'
 import bencode from 'bencode'
+import { PieceHashMismatchError } from '../../src/storage/errors.js'
 import type { PieceStore } from '../../src/storage/piece-store.js'
 import type { MagnetLink, Metainfo } from '../../src/torrent/metainfo.js'
 
-/** Same name as src/storage/errors.ts's class, which is how the swarm recognizes it. */
-export class PieceHashMismatchError extends Error {
-  override name = 'PieceHashMismatchError'
-  constructor (readonly index: number) {
-    super(`piece ${index} does not match its hash`)
-  }
-}
 
 function sha1 (data: Uint8Array): Buffer {
   return createHash('sha1').update(data).digest()

@@ -3,14 +3,10 @@ import { cpuSeconds, reportSwarm, transportCounts, type Reporter } from '../repo
 import { PeerRedialer } from '../peer-redialer.js'
 import { PeerLedger } from '../peer-ledger.js'
 import { startPeer, type PeerCommandArgs } from './peer-options.js'
+import { DownloadFailedError } from '../errors.js'
 
 /** How long `get` waits without receiving any data before it gives up (--stop-timeout). */
 export const DEFAULT_STOP_TIMEOUT_S = 60
-
-export class DownloadFailedError extends Error {
-  override name = 'DownloadFailedError'
-  readonly code = 'ERR_DOWNLOAD_FAILED'
-}
 
 /**
  * Downloads, then re-verifies every piece from disk with a fresh store: exit 0 means the bytes on

@@ -2,7 +2,7 @@
 import { Session, type ConnectOverrides, type TorrentHandle } from '../../session/session.js'
 import type { Policy } from '../../wire/policy.js'
 import { describeLevel, levelFor } from '../../session/torrent-level.js'
-import type { StrictCredentials } from '../../levels/strict.js'
+import type { TorrentCredentials } from '../../levels/credentials.js'
 
 function describe (m: Parameters<typeof describeLevel>[0]): string {
   const d = describeLevel(m)
@@ -30,7 +30,7 @@ export interface PeerCommandArgs {
   /** --capability-file: the capability memory across restarts. */
   capabilityFile?: string
   /** Strict credentials from --secret/--passphrase/--publisher-key/--require-publisher, Full Strict --cert/--key. */
-  credentials: StrictCredentials
+  credentials: TorrentCredentials
   /** --libtorrent-ssl: fall back to libtorrent's SSL-torrent profile for peers that do not speak bttls. */
   libtorrentSsl?: boolean
   /** --passkey: get (and renew) this peer's Full Strict certificate from the torrent's secure tracker. */

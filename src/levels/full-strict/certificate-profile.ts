@@ -10,18 +10,14 @@
  *     checks — and DNS:<torrent name>, the binding libtorrent checks;
  *   - validity at most MAX_PEER_CERT_LIFETIME_S; a random 128-bit serial, which revocation names.
  */
-import 'reflect-metadata'
-import { webcrypto, randomBytes, createHash, X509Certificate as NodeX509 } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
+import { createHash, X509Certificate as NodeX509 } from 'node:crypto'
+import { canonicalSerial, escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial, SIGNING, x509 } from '../../pki/x509.js'
+import { checkServerIdentity, type PeerCertificate } from 'node:tls'
+import { isIP } from 'node:net'
 import {
-  CertificateExpiredError, CertificateNotYetValidError, CertificateRevokedError, UntrustedCertificateError, WrongTorrentCertificateError
+  CertificateExpiredError, CertificateNotYetValidError, CertificateRevokedError, TrackerNameConflictError, UntrustedCertificateError, WrongTorrentCertificateError
 } from '../../errors.js'
 import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../../handshake/constants.js'
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
-const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const
 
 export interface TorrentBinding {
   readonly name: string
@@ -40,10 +36,10 @@ export function torrentUris (t: TorrentBinding): string[] {
 }
 
 export async function createSwarmCa (commonName: string, validityDays = 3650): Promise<PemPair> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = await generateKeyPair()
   const now = Date.now()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16).toString('hex'),
+    serialNumber: randomSerial(),
     name: `CN=${escapeDn(commonName)}`,
     notBefore: new Date(now - CERT_CLOCK_SKEW_S * 1000),
     notAfter: new Date(now + validityDays * 86400_000),
@@ -55,14 +51,14 @@ export async function createSwarmCa (commonName: string, validityDays = 3650): P
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)
     ]
   })
-  return { certPem: cert.toString('pem'), keyPem: await pkcs8Pem(keys.privateKey) }
+  return { certPem: cert.toString('pem'), keyPem: pkcs8Pem(keys.privateKey) }
 }
 
 /** A fresh P-256 key and a CSR for it (the key never leaves the peer). */
 export async function createPeerKeyAndCsr (commonName: string): Promise<{ keyPem: string, csrDer: Buffer }> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = await generateKeyPair()
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${escapeDn(commonName)}`, keys, signingAlgorithm: SIGNING })
-  return { keyPem: await pkcs8Pem(keys.privateKey), csrDer: Buffer.from(csr.rawData) }
+  return { keyPem: pkcs8Pem(keys.privateKey), csrDer: Buffer.from(csr.rawData) }
 }
 
 export interface IssueRequest {
@@ -85,13 +81,12 @@ export async function issuePeerCertificate (req: IssueRequest): Promise<IssuedCe
   const csr = new x509.Pkcs10CertificateRequest(req.csrDer)
   if (!await csr.verify()) throw new UntrustedCertificateError('the CSR\'s self-signature does not verify')
   const caCert = new x509.X509Certificate(req.ca.certPem)
-  const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(req.ca.keyPem), EC, false, ['sign'])
+  const caKey = await importSigningKey(req.ca.keyPem)
   const now = req.now ?? new Date()
-  const serial = randomBytes(16)
-  serial[0] = serial[0]! & 0x7f // a positive INTEGER
+  const serial = randomSerial()
   const names: x509.JsonGeneralName[] = [...torrentUris(req.torrent).map(value => ({ type: 'url' as const, value })), { type: 'dns', value: req.torrent.name }]
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString('hex'),
+    serialNumber: serial,
     subject: req.commonName !== undefined ? `CN=${escapeDn(req.commonName)}` : csr.subject,
     issuer: caCert.subject,
     notBefore: new Date(now.getTime() - CERT_CLOCK_SKEW_S * 1000),
@@ -107,7 +102,7 @@ export async function issuePeerCertificate (req: IssueRequest): Promise<IssuedCe
       await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)
     ]
   })
-  return { certPem: cert.toString('pem'), serial: serial.toString('hex'), notAfter: cert.notAfter }
+  return { certPem: cert.toString('pem'), serial, notAfter: cert.notAfter }
 }
 
 export interface VerifiedPeer { readonly subject: string, readonly serial: string, readonly notAfter: Date }
@@ -133,6 +128,10 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
     throw new UntrustedCertificateError('the peer certificate is not signed by this torrent\'s CA')
   }
   if (cert.ca) throw new UntrustedCertificateError('a CA certificate cannot be a peer certificate')
+  // A certificate of the tracker's profile (serverAuth only) is not a peer's: the two roles never swap.
+  if ((req.binding ?? 'bttls') === 'bttls' && !(cert.keyUsage ?? []).includes(CLIENT_AUTH_OID)) {
+    throw new UntrustedCertificateError('the peer certificate does not allow clientAuth: it is not of the peer profile')
+  }
   const now = (req.now ?? new Date()).getTime()
   const from = Date.parse(cert.validFrom)
   const to = Date.parse(cert.validTo)
@@ -142,8 +141,8 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
   if ((req.binding ?? 'bttls') === 'bttls' && to - from > (MAX_PEER_CERT_LIFETIME_S + 2 * CERT_CLOCK_SKEW_S) * 1000) {
     throw new UntrustedCertificateError(`the peer certificate's lifetime exceeds ${MAX_PEER_CERT_LIFETIME_S} s`)
   }
-  const serial = cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, '')
-  if (req.revokedSerials && [...req.revokedSerials].some(s => s.toLowerCase().replace(/^0+(?=.)/, '') === serial)) {
+  const serial = canonicalSerial(cert.serialNumber)
+  if (req.revokedSerials && [...req.revokedSerials].some(s => canonicalSerial(s) === serial)) {
     throw new CertificateRevokedError(`the peer certificate (serial ${serial}) is revoked`)
   }
   const san = cert.subjectAltName ?? ''
@@ -158,6 +157,48 @@ export function verifyPeerCertificate (req: VerifyRequest): VerifiedPeer {
   return { subject: cert.subject, serial, notAfter: new Date(to) }
 }
 
+/** extKeyUsage id-kp-serverAuth and id-kp-clientAuth (RFC 5280, 4.2.1.12). */
+export const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1'
+export const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2'
+
+/**
+ * Whether a peer certificate of this torrent would pass as the tracker's at `trackerHost`: every
+ * member holds one (SAN DNS:<torrent name>, serverAuth), and could then collect other users'
+ * passkeys. True when the name is "*" or matches the host under the TLS host-name rules (wildcards
+ * included), so such a torrent is never created, registered or announced to with a passkey.
+ */
+export function trackerNameConflicts (trackerHost: string, torrentName: string): boolean {
+  const host = trackerHost.replace(/^\[|\]$/g, '')
+  if (torrentName === '*') return true
+  if (isIP(host) !== 0) return false // peer certificates name no IP address
+  const asPeer = { subject: {}, subjectaltname: `DNS:${torrentName}` } as unknown as PeerCertificate
+  return checkServerIdentity(host.replace(/\.$/, ''), asPeer) === undefined
+}
+
+/** Throws TrackerNameConflictError for a tracker URL that a peer certificate of the torrent would pass as. */
+export function assertTrackerNameDistinct (trackerUrl: string, torrentName: string): void {
+  let host: string
+  try { host = new URL(trackerUrl).hostname } catch { return } // not a URL: no host to confuse
+  if (trackerNameConflicts(host, torrentName)) {
+    throw new TrackerNameConflictError(`the tracker's host "${host}" matches the torrent's name "${torrentName}": any member's peer certificate would pass as the tracker's, so it could collect passkeys`)
+  }
+}
+
+/**
+ * The secure tracker's certificate check beside the host-name one: a certificate that allows
+ * clientAuth is of the peer profile, whoever holds it, and is not the tracker's.
+ */
+export function checkTrackerIdentity (host: string, cert: PeerCertificate): Error | undefined {
+  const hostError = checkServerIdentity(host, cert)
+  if (hostError !== undefined) return hostError
+  const usages = (cert as PeerCertificate & { ext_key_usage?: string[] }).ext_key_usage ?? []
+  if (usages.includes(CLIENT_AUTH_OID)) {
+    return new UntrustedCertificateError('the tracker presented a peer certificate (it allows clientAuth); a secure tracker\'s allows serverAuth only')
+  }
+  if (!usages.includes(SERVER_AUTH_OID)) return new UntrustedCertificateError('the tracker\'s certificate does not allow serverAuth')
+  return undefined
+}
+
 /** libtorrent's rule (torrent::verify_peer_cert): a SAN DNS name, else the last CN, equals the name or '*'. */
 function libtorrentNameMatches (san: string, subject: string, name: string): boolean {
   const dns = san.split(', ').filter(e => e.startsWith('DNS:')).map(e => e.slice(4))
@@ -170,17 +211,4 @@ function libtorrentNameMatches (san: string, subject: string, name: string): boo
 /** SHA-256 of the CA certificate's DER: the Full Strict swarm key's input beside the infohash. */
 export function caFingerprint (caCertPem: string): Buffer {
   return createHash('sha256').update(new NodeX509(caCertPem).raw).digest()
-}
-
-async function pkcs8Pem (key: webcrypto.CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`
-}
-
-function pemBody (pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
-}
-
-function escapeDn (value: string): string {
-  return value.replace(/([,+"\\<>;=])/g, '\\$1')
 }

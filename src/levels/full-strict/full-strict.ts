@@ -7,9 +7,10 @@
  */
 import { createPrivateKey, sign, verify, X509Certificate } from 'node:crypto'
 import { CertificateProofError, CertificateRequiredError } from '../../errors.js'
-import { CERTIFICATE_PROOF_LABEL, FLAG_CERTIFICATE, FULL_STRICT_KEY_INFO, INITIATOR_PROOF_LABEL, RESPONDER_PROOF_LABEL } from '../../handshake/constants.js'
-import { deriveSwarmKey } from '../../handshake/key-schedule.js'
-import type { PeerCheck, SwarmLevel } from '../level.js'
+import { CERTIFICATE_PROOF_LABEL, FLAG_CERTIFICATE, FULL_STRICT_KEY_INFO } from '../../handshake/constants.js'
+import { deriveSwarmKey, roleLabel, type Role } from '../../handshake/key-schedule.js'
+import { basicSwarmKey } from '../basic.js'
+import { announcedInfoHash, wireForm, type PeerCheck, type SwarmLevel } from '../level.js'
 import { caFingerprint, verifyPeerCertificate, type TorrentBinding } from './certificate-profile.js'
 import type { CertificateSource } from './certificate-source.js'
 
@@ -23,9 +24,8 @@ export function fullStrictSwarmKey (infoHash: Uint8Array, caCertPem: string): Bu
 }
 
 /** What a certificate holder signs: label, the signer's role label, its header, the exporter. */
-export function certificateSignedBytes (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): Buffer {
-  const roleLabel = role === 'initiator' ? INITIATOR_PROOF_LABEL : RESPONDER_PROOF_LABEL
-  return Buffer.concat([Buffer.from(CERTIFICATE_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel, 'latin1'), header, exporter])
+export function certificateSignedBytes (role: Role, header: Uint8Array, exporter: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(CERTIFICATE_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel(role), 'latin1'), header, exporter])
 }
 
 /**
@@ -34,20 +34,25 @@ export function certificateSignedBytes (role: 'initiator' | 'responder', header:
 export function fullStrictLevel (infoHashes: readonly Uint8Array[], torrent: FullStrictTorrent, certificates: CertificateSource): SwarmLevel {
   if (infoHashes.length === 0) throw new RangeError('a torrent has at least one infohash')
   const swarmKeys = infoHashes.map(ih => ({ infoHash: ih, key: fullStrictSwarmKey(ih, torrent.caCertPem) }))
+  // Parsed once per credential, not per handshake (twice per handshake before: flags and certificate).
+  let parsed: { source: object, certDer: Buffer, key: ReturnType<typeof createPrivateKey> } | undefined
   const credential = (): { certDer: Buffer, key: ReturnType<typeof createPrivateKey> } => {
     const current = certificates.current()
     if (!current) throw new CertificateRequiredError('no certificate for this Full Strict torrent yet (the tracker has not issued one)')
-    return { certDer: new X509Certificate(current.certPem).raw, key: createPrivateKey(current.keyPem) }
+    if (parsed?.source !== current) parsed = { source: current, certDer: new X509Certificate(current.certPem).raw, key: createPrivateKey(current.keyPem) }
+    return parsed
   }
   return {
     name: 'full-strict',
     swarmKeys,
-    initiatorTlsOptions: () => ({}),
+    legacyTransports: false,
+    announce: 'secure-tracker',
+    weakerKeys: infoHashes.map(basicSwarmKey),
+    credential: 'swarm CA',
     authFlags: () => { credential(); return FLAG_CERTIFICATE },
-    authExtension: () => undefined,
-    authCertificate: (role, header, exporter) => {
+    authPayload: (role, header, exporter) => {
       const { certDer, key } = credential()
-      return { cert: certDer, signature: sign('sha256', certificateSignedBytes(role, header, exporter), key) }
+      return { certificate: { cert: certDer, signature: sign('sha256', certificateSignedBytes(role, header, exporter), key) } }
     },
     verifyPeer: (check: PeerCheck) => {
       const block = check.peerCertificate
@@ -59,6 +64,7 @@ export function fullStrictLevel (infoHashes: readonly Uint8Array[], torrent: Ful
         throw new CertificateProofError('the peer\'s signature over this connection does not verify under its certificate')
       }
     },
-    rendezvous: () => ({ withheld: 'Full Strict torrent: only its secure tracker lists its peers, announced to with the passkey (--passkey); never the DHT or other trackers' })
+    // What its secure tracker is told (with the passkey); the session announces it nowhere else.
+    announceHash: () => wireForm(announcedInfoHash(infoHashes))
   }
 }

@@ -1,0 +1,76 @@
+/**
+ * What it would take: the target classifier (handshake + first 30 records) refitted on bttls flows
+ * changed as if bttls did what an HTTPS download does in one respect after another, each on top of the
+ * ones before. It says which differences a classifier falls back to once one is gone, so the report can
+ * state with numbers why the target is missed and what closing it would require. The changes are made
+ * to the measured records, never to HTTPS flows, and take their lengths from the measured HTTPS flows of
+ * the same run (round robin, so the result is deterministic):
+ *
+ * 1. *reference handshake*: the bttls flow's handshake records replaced by an HTTPS flow's (its hello,
+ *    its server's certificate flight);
+ * 2. *no request round trip*: piece data starts right after the session tickets, as a response body
+ *    does: the records between them (the AuthReply with the responder's handshake, bitfield and unchoke,
+ *    the initiator's extended handshake and requests) are dropped;
+ * 3. *GET-sized first record*: the initiator's first record (AuthHello, padding and BitTorrent
+ *    handshake) as long as an HTTPS client's first record after its Finished.
+ */
+import { handshakeCount, postHandshake, type Unit } from './features.js'
+import { FEATURE_SETS } from './features.js'
+import type { FlowSample } from './samples.js'
+import type { TreeDataset } from './trees.js'
+
+/** A full TLS record of application data: 2^14 bytes of plaintext, the content type and the AEAD tag. */
+const FULL_RECORD = 16_401
+/** Node's TLS 1.3 server sends two NewSessionTickets after the client's Finished. */
+const TICKETS = 2
+
+type Change = (records: readonly Unit[], reference: readonly Unit[]) => Unit[]
+
+export const referenceHandshake: Change = (records, reference) =>
+  [...reference.slice(0, handshakeCount(reference)), ...postHandshake(records)]
+
+export const noRequestRoundTrip: Change = records => {
+  const hs = records.slice(0, handshakeCount(records))
+  const post = postHandshake(records)
+  const firstFull = post.findIndex(u => u.dir === '<' && u.length >= FULL_RECORD)
+  if (firstFull < 0) return [...records]
+  return [...hs, ...post.slice(0, 1 + TICKETS), ...post.slice(firstFull)]
+}
+
+export const getSizedFirstRecord: Change = (records, reference) => {
+  const hs = records.slice(0, handshakeCount(records))
+  const post = postHandshake(records)
+  const request = postHandshake(reference).find(u => u.dir === '>')
+  const first = post.findIndex(u => u.dir === '>')
+  if (request === undefined || first < 0) return [...records]
+  return [...hs, ...post.slice(0, first), { ...post[first]!, length: request.length, wire: request.length + 5 }, ...post.slice(first + 1)]
+}
+
+export const COUNTERFACTUALS: ReadonlyArray<{ readonly name: string, readonly change: Change }> = [
+  { name: 'reference handshake', change: referenceHandshake },
+  { name: 'no request round trip', change: noRequestRoundTrip },
+  { name: 'GET-sized first record', change: getSizedFirstRecord }
+]
+
+/** The target feature set on bttls flows with the first 1, 2, … changes applied; HTTPS flows as measured. */
+export function counterfactualDatasets (samples: readonly FlowSample[]): TreeDataset[] {
+  const target = FEATURE_SETS.find(s => s.name === 'hs+post30')!
+  const https = samples.filter(s => s.kind === 'https' && s.tls)
+  const bttls = samples.filter(s => s.kind === 'bttls' && s.tls)
+  if (https.length === 0 || bttls.length === 0) return []
+  return COUNTERFACTUALS.map((_, n) => {
+    const changes = COUNTERFACTUALS.slice(0, n + 1)
+    const changed = bttls.map((s, i) => {
+      const reference = https[i % https.length]!.records
+      return changes.reduce((records, c) => c.change(records, reference), s.records)
+    })
+    return {
+      name: `what if: ${changes.map(c => c.name).join(' + ')}`,
+      features: target.description,
+      classes: ['bttls', 'https'],
+      X: [...changed.map(records => target.vector({ records, segments: [] })), ...https.map(s => target.vector(s))],
+      y: [...bttls.map(() => 'bttls'), ...https.map(() => 'https')],
+      featureNames: [...target.names]
+    }
+  })
+}

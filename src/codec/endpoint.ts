@@ -1,0 +1,18 @@
+/**
+ * One peer endpoint, however a source spells it. A dual-stack socket reports an IPv4 peer as
+ * ::ffff:a.b.c.d while trackers, PEX and users name it a.b.c.d, and IPv6 text may come in either
+ * case: every list, dedupe map and ban keyed by endpoint uses these two functions, so that one peer
+ * is one key whichever way it reached us.
+ */
+
+const IPV4_MAPPED = /^::ffff:(?=\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$)/i
+
+/** The address as peers are listed: an IPv4-mapped IPv6 address becomes its IPv4 address. */
+export function plainAddress (address: string): string {
+  return address.replace(IPV4_MAPPED, '')
+}
+
+/** The key of (address, port): the plain address, lowercased, and the port. */
+export function endpointKey (address: string, port: number): string {
+  return `${plainAddress(address).toLowerCase()}|${port}`
+}

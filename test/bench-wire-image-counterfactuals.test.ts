@@ -1,0 +1,50 @@
+/**
+ * bench/wire-image/counterfactuals.ts: each change does exactly what its name says to a bttls flow's
+ * records, takes its lengths from the HTTPS reference flow, and leaves everything else as measured.
+ */
+import t from 'tap'
+import { counterfactualDatasets, getSizedFirstRecord, noRequestRoundTrip, referenceHandshake } from '../bench/wire-image/counterfactuals.js'
+import { handshakeCount, postHandshake, type Unit } from '../bench/wire-image/features.js'
+import type { FlowSample } from '../bench/wire-image/samples.js'
+
+function units (text: string): Unit[] {
+  return text.split(' ').map((tok, i) => {
+    const [type, length] = tok.slice(1).split(':').map(Number) as [number, number]
+    return { dir: tok[0] as '>' | '<', type, length, wire: length + 5, ms: i }
+  })
+}
+const lengths = (us: readonly Unit[]): string => us.map(u => `${u.dir}${u.length}`).join(' ')
+
+// bttls as measured after the wire-image change: AuthHello record, tickets, AuthReply bundle, requests, PEX, data.
+const BTTLS = units('>22:362 <22:122 <20:1 <23:38 <23:403 <23:96 <23:69 >20:1 >23:69 >23:980 <23:282 <23:282 <23:540 >23:245 <23:99 <23:16401 <23:16401 <23:7112')
+const HTTPS = units('>22:512 <22:122 <20:1 <23:38 <23:855 <23:281 <23:69 >20:1 >23:69 >23:109 <23:282 <23:282 <23:16401 <23:16401 <23:7112')
+
+t.test('reference handshake: the HTTPS flow\'s handshake records, bttls\'s own after them', async t => {
+  const changed = referenceHandshake(BTTLS, HTTPS)
+  t.equal(lengths(changed.slice(0, handshakeCount(changed))), lengths(HTTPS.slice(0, handshakeCount(HTTPS))))
+  t.equal(lengths(postHandshake(changed)), lengths(postHandshake(BTTLS)))
+})
+
+t.test('no request round trip: data right after the tickets', async t => {
+  t.equal(lengths(postHandshake(noRequestRoundTrip(BTTLS, HTTPS))), '>980 <282 <282 <16401 <16401 <7112')
+  const noData = units('>22:362 <22:122 <20:1 <23:38 <23:403 <23:96 <23:69 >20:1 >23:69 >23:980 <23:282 <23:282 <23:540')
+  t.equal(lengths(noRequestRoundTrip(noData, HTTPS)), lengths(noData), 'a flow with no full record is left as it is')
+})
+
+t.test('GET-sized first record: the initiator\'s first record as long as the HTTPS client\'s', async t => {
+  const changed = postHandshake(getSizedFirstRecord(BTTLS, HTTPS))
+  t.equal(lengths(changed), '>109 <282 <282 <540 >245 <99 <16401 <16401 <7112')
+  t.equal(changed[0]!.wire, 114)
+})
+
+t.test('datasets: one per cumulative change, bttls changed, HTTPS as measured, the target feature set', async t => {
+  const sample = (kind: 'bttls' | 'https', records: Unit[]): FlowSample => ({ kind, variant: 'v', size: 1, tls: true, records, segments: [] } as unknown as FlowSample)
+  const sets = counterfactualDatasets([sample('bttls', BTTLS), sample('https', HTTPS), sample('bttls', BTTLS), sample('https', HTTPS)])
+  t.same(sets.map(s => s.name), ['what if: reference handshake', 'what if: reference handshake + no request round trip',
+    'what if: reference handshake + no request round trip + GET-sized first record'])
+  const last = sets[2]!
+  t.same(last.y, ['bttls', 'bttls', 'https', 'https'])
+  t.same(last.X[0], last.X[2], 'with all three changes this bttls flow has the HTTPS flow\'s vector')
+  t.equal(last.X[0]!.length, 42, '12 handshake slots + 30 records')
+  t.same(counterfactualDatasets([sample('https', HTTPS)]), [], 'nothing without bttls flows')
+})
