@@ -130,7 +130,7 @@ t.test('a Strict swarm forms through opentracker (UDP and HTTP) and the DHT, and
   const magnet = parseMagnet(magnetUri(metainfo, { secret }))
 
   const bootstrap = await bootstrapNode(t)
-  const udp = { retransmitBaseMs: 200, maxRetransmits: 2 }
+  const udp = { retransmitBaseMs: 500, maxRetransmits: 3 }
   const dht = { bootstrap: [bootstrap], intervalMs: 500 }
   const seeder = await session(t, { host: '127.0.0.2', trackers: { minIntervalS: 1, udp }, dht, pex: false })
   const announced = new Set<string>()
