@@ -16,11 +16,11 @@ import { fileURLToPath } from 'node:url'
 import { authHeader, encodeAuthMessage, encodeCertificateBlock } from '../src/handshake/auth-message.js'
 import { computeProof, deriveSwarmKey, exporterFromSecret, hkdfExpandLabel, hkdfLabel } from '../src/handshake/key-schedule.js'
 import {
-  BASIC_KEY_INFO, EXPORTER_LABEL, EXPORTER_LENGTH, FLAG_CERTIFICATE, FLAG_PUBLISHER_SIGNATURE, FULL_STRICT_KEY_INFO, INITIATOR_PROOF_LABEL, PASSPHRASE_SALT_LABEL, RESPONDER_PROOF_LABEL,
+  BASIC_KEY_INFO, EXPORTER_LABEL, EXPORTER_LENGTH, FLAG_CERTIFICATE, FLAG_PUBLISHER_SIGNATURE, FULL_STRICT_KEY_INFO, STRICT_RENDEZVOUS_INFO, RENDEZVOUS_LENGTH, INITIATOR_PROOF_LABEL, PASSPHRASE_SALT_LABEL, RESPONDER_PROOF_LABEL,
   SCRYPT_N, SCRYPT_P, SCRYPT_R, STRICT_COMMITMENT_LABEL, STRICT_KEY_INFO, STRICT_SECRET_LENGTH, SWARM_KEY_SALT
 } from '../src/handshake/constants.js'
 import { basicLevel } from '../src/levels/basic.js'
-import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
+import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from '../src/levels/strict-keys.js'
 import { rawPublisherKey, signedBytes, type StrictInfo } from '../src/levels/strict.js'
 import { encodeStrictInfo } from '../src/torrent/bttls-fields.js'
 import { encodeBencode } from '../src/torrent/bencode.js'
@@ -131,10 +131,28 @@ function proofBlocks (key: Buffer, exporter: Buffer, replyFlags = 0, signature?:
 }
 
 /** A magnet link wrapped before each parameter after the first two, as the BEP prints it. */
-function magnetBlock (infoHashV1: Buffer, strict: StrictInfo, secret?: Buffer): string {
+function magnetBlock (infoHashV1: Buffer, strict: StrictInfo, secret?: Buffer, bold = true): string {
   const uri = magnetUri({ infoHashV1, wireInfoHash: infoHashV1, trackers: [], peers: [], strict }, secret ? { secret } : {})
   const [first, ...rest] = uri.split('&')
-  return block('magnet link', [`${first!}&${rest[0]!}`, ...rest.slice(1).map(p => `&${p}`)].join('\n    '), true)
+  return block('magnet link', [`${first!}&${rest[0]!}`, ...rest.slice(1).map(p => `&${p}`)].join('\n    '), bold)
+}
+
+/** The rendezvous a Strict torrent is announced under (`Strict rendezvous`), and its tracker query form. */
+function strictRendezvousVector (heading: string, note: string, infoHash: Buffer, secret: Buffer): string {
+  const rendezvous = strictRendezvous(infoHash, secret)
+  return [
+    title(heading),
+    `${note}\n`,
+    block('level', 'strict'),
+    block('mode', 'secret'),
+    magnetBlock(infoHash, { mode: 'secret' }, secret, false),
+    block('HKDF salt', Buffer.from(SWARM_KEY_SALT, 'latin1')),
+    block('HKDF IKM', Buffer.concat([infoHash, secret])),
+    block('HKDF info', Buffer.from(STRICT_RENDEZVOUS_INFO, 'latin1')),
+    block('HKDF length', String(RENDEZVOUS_LENGTH)),
+    block('rendezvous', rendezvous, true),
+    block('info_hash parameter', `info_hash=${[...rendezvous].map(b => '%' + b.toString(16).padStart(2, '0')).join('')}`, true)
+  ].join('\n')
 }
 
 function strictSecretVector (heading: string, note: string, infoHash: Buffer, secret: Buffer, exporter: Buffer): string {
@@ -408,7 +426,12 @@ export function vectorSections (document: BepDocument): string[] {
     case 'strict': return [
       strictSecretVector('Test 1 (Strict, secret mode)', STRICT_SECRET_NOTE, v1, strictSecret, range(0x00, 32)),
       strictPassphraseVector('Test 2 (Strict, passphrase mode)', PASSPHRASE_NOTE, v2, PASSPHRASE, range(0x00, 32)),
-      strictPublisherVector('Test 3 (Strict, publisher mode)', PUBLISHER_NOTE, v1, RFC8032_TEST1_SEED, range(0x00, 32))
+      strictPublisherVector('Test 3 (Strict, publisher mode)', PUBLISHER_NOTE, v1, RFC8032_TEST1_SEED, range(0x00, 32)),
+      strictRendezvousVector('Test 4 (Strict rendezvous)', [
+        'The rendezvous of the secret-mode torrent of test 1, computed from its magnet link alone: the',
+        'announce of `Strict rendezvous`_ sends it as ``info_hash`` (every byte percent-encoded here; any',
+        'valid encoding of the same bytes will do), and never the infohash.'
+      ].join('\n'), v1, strictSecret)
     ]
     case 'full-strict': return [
       fullStrictVector('Test 1 (Full Strict, AuthHello with a certificate)', FULL_STRICT_NOTE)

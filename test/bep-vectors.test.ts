@@ -38,7 +38,7 @@ import {
 } from '../src/handshake/auth-message.js'
 import { computeProof, connectionExporter, deriveSwarmKey, exporterFromSecret, proofMatches } from '../src/handshake/key-schedule.js'
 import { basicLevel, basicSwarmKey } from '../src/levels/basic.js'
-import { passphraseSecret, secretCommitment, strictSwarmKey } from '../src/levels/strict-keys.js'
+import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from '../src/levels/strict-keys.js'
 import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel, type StrictInfo } from '../src/levels/strict.js'
 import { encodeStrictInfo, parseStrictInfo } from '../src/torrent/bttls-fields.js'
 import { BencodeDict, decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
@@ -52,6 +52,8 @@ import { encodePexMessage, parsePexMessage, PEX_FLAGS, type PexPeer } from '../s
 import { encodeCompactPeers } from '../src/tracker/compact-peers.js'
 import { BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY, encodeBttlsFlags, readFlaggedPeers, TRACKER_FLAG_BTTLS } from '../src/tracker/bttls-flags.js'
 import { capabilityParams } from '../src/session/discovery-trackers.js'
+import { levelFor } from '../src/session/torrent-level.js'
+import { decodeQuery } from '../src/tracker/query-string.js'
 import { POLICIES } from '../src/wire/policy.js'
 import type Wire from 'bittorrent-protocol'
 import { BEP_DOCUMENTS, spliceVectors, vectorText, type BepDocument } from '../bep/generate-vectors.js'
@@ -202,7 +204,7 @@ const CORE_VECTORS = [
   'Test 6 (TLS exporter, SHA-384 suite)',
   'Test 7 (Extension handshake)'
 ] as const
-const STRICT_VECTORS = ['Test 1 (Strict, secret mode)', 'Test 2 (Strict, passphrase mode)', 'Test 3 (Strict, publisher mode)'] as const
+const STRICT_VECTORS = ['Test 1 (Strict, secret mode)', 'Test 2 (Strict, passphrase mode)', 'Test 3 (Strict, publisher mode)', 'Test 4 (Strict rendezvous)'] as const
 const FULL_STRICT_VECTORS = ['Test 1 (Full Strict, AuthHello with a certificate)'] as const
 const SIGNALLING_VECTORS = ['Test 1 (PEX and tracker signals)'] as const
 const EXPECTED_VECTORS: Record<BepDocument, readonly string[]> = {
@@ -1023,4 +1025,34 @@ t.test('every document renders with docutils without any system message', {
     t.equal(r.status, 0, `${BEP_DOCUMENTS[doc.name]}: docutils exit status`)
     t.equal(r.stderr, '', `${BEP_DOCUMENTS[doc.name]}: no docutils messages`)
   }
+})
+
+t.test('Strict companion, test 4: the rendezvous, from the magnet link alone', async t => {
+  const v = docs.strict.vector(STRICT_VECTORS[3])
+  t.equal(v.text('level'), 'strict')
+  t.equal(v.text('mode'), 'secret')
+  const magnet = parseMagnet(v.text('magnet link').replace(/\n/g, ''))
+  const infoHash = magnet.infoHashV1!
+  const secret = magnet.strictSecret!
+  t.same(infoHash, v1Example, 'the infohash of the core\'s test 1')
+  t.same(secret, createHash('sha256').update('bttls test vector strict secret').digest(), 'the secret of test 1')
+  const salt = v.hex('HKDF salt')
+  const ikm = v.hex('HKDF IKM')
+  const info = v.hex('HKDF info')
+  const length = Number(v.text('HKDF length'))
+  t.same(salt, ascii(constants.SWARM_KEY_SALT), 'HKDF salt is SWARM_KEY_SALT')
+  t.same(ikm, Buffer.concat([infoHash, secret]), 'HKDF IKM: infohash || secret, as for the swarm key')
+  t.same(info, ascii(constants.STRICT_RENDEZVOUS_INFO), 'HKDF info is STRICT_RENDEZVOUS_INFO')
+  t.equal(length, constants.RENDEZVOUS_LENGTH)
+  const rendezvous = v.hex('rendezvous')
+  t.equal(rendezvous.length, 20, 'as long as a v1 infohash')
+  t.same(rendezvous, strictRendezvous(infoHash, secret), 'rendezvous: strictRendezvous')
+  t.same(rendezvous, hkdf32(salt, ikm, info).subarray(0, length), 'rendezvous: HKDF-SHA256 with L = 20 (the first 20 bytes of T(1)), as the BEP states it')
+  const level = levelFor(magnet)
+  t.equal(level.announce, 'rendezvous')
+  t.same(level.announceHash(), rendezvous, 'the level made from the magnet link alone announces it')
+  const param = v.text('info_hash parameter')
+  t.same(decodeQuery(param).get('info_hash')?.[0], rendezvous, 'info_hash parameter: the rendezvous, percent-encoded')
+  t.notOk(param.toLowerCase().includes(infoHash.toString('hex')), 'not the infohash')
+  t.same(v.unchecked(), [], 'every value in the vector was checked')
 })

@@ -1,11 +1,10 @@
 /**
  * Discovery in a running session (issue 7): PEX between sessions on distinct loopback addresses
  * (the 0x20 flag, TLS between peers that only learned of each other by PEX), an HTTP tracker that
- * returns bttls_flags, the DHT bootstrapped from our own node, and Strict torrents withheld.
+ * returns bttls_flags, and the DHT bootstrapped from our own node. Strict swarms: strict-rendezvous.test.ts.
  */
 import t, { type Test } from 'tap'
 import { createServer, type Server } from 'node:http'
-import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import DHT from 'bittorrent-dht'
@@ -13,7 +12,6 @@ import { createTorrent } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import { encodeBencode } from '../src/torrent/bencode.js'
 import { decodeQuery } from '../src/tracker/query-string.js'
-import { secretCommitment } from '../src/levels/strict-keys.js'
 import type { Session } from '../src/session/session.js'
 import type { DiscoveryEvent } from '../src/session/discovery.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
@@ -180,25 +178,4 @@ t.test('DHT: a leecher finds the seeder through our own bootstrap node, and down
   await completed(h.swarm)
   t.equal(await fileSha256(join(dir, 'out', 'd.bin')), sum)
   t.ok(links.some(l => l.remoteAddress === '127.0.0.2' && l.transport === 'tls'), 'found via the DHT, dialed over TLS first')
-})
-
-t.test('Strict torrents are announced to neither trackers nor the DHT, and the log says why', async t => {
-  const tracker = await fakeTracker(t)
-  const bootstrap = await bootstrapNode(t)
-  const dir = await tempDir(t)
-  await randomFile(join(dir, 'seed'), 's.bin', 100_000)
-  const secret = randomBytes(32)
-  const { bytes } = await createTorrent(join(dir, 'seed', 's.bin'), {
-    version: 'v1', pieceLength: 32 * 1024, trackers: [tracker.url], strict: { info: { mode: 'secret', commitment: secretCommitment(secret) }, secret }
-  })
-  const s = await session(t, { dht: { bootstrap: [bootstrap] } })
-  const events: DiscoveryEvent[] = []
-  s.on('discovery', e => events.push(e))
-  await s.addTorrent(parseTorrent(bytes), join(dir, 'seed'))
-  await new Promise(resolve => setTimeout(resolve, 500))
-  t.equal(tracker.queries.length, 0, 'no announce')
-  const skipped = events.filter(e => e.kind === 'skipped')
-  t.same(skipped.map(e => e.source).sort(), ['dht', 'tracker'])
-  t.ok(skipped.every(e => e.kind === 'skipped' && /Strict torrent/.test(e.reason)))
-  t.notOk(events.some(e => e.kind === 'announced'))
 })

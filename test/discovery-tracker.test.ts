@@ -7,8 +7,13 @@ import 'reflect-metadata'
 import t from 'tap'
 import { BencodeDict } from '../src/torrent/bencode.js'
 import { BTTLS_FLAGS_KEY, readFlaggedPeers, encodeBttlsFlags } from '../src/tracker/bttls-flags.js'
-import { capabilityParams, httpTrackers } from '../src/session/discovery-trackers.js'
-import { withheldReason } from '../src/session/discovery.js'
+import { announceableTrackers, capabilityParams } from '../src/session/discovery-trackers.js'
+import { announceTarget } from '../src/session/discovery.js'
+import { basicLevel } from '../src/levels/basic.js'
+import { strictLevel } from '../src/levels/strict.js'
+import { fullStrictLevel } from '../src/levels/full-strict/full-strict.js'
+import { staticCertificateSource } from '../src/levels/full-strict/certificate-source.js'
+import { createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
 import { announceTo, trackerFixture } from './helpers/tracker.js'
 
 t.test('announce parameters by policy', async t => {
@@ -17,21 +22,27 @@ t.test('announce parameters by policy', async t => {
   t.same(capabilityParams('require-tls'), [['supportbttls', 1], ['requirebttls', 1]], 'no supportcrypto: require-tls accepts no MSE')
 })
 
-t.test('only http(s) trackers are announced to, once each', async t => {
-  t.same(httpTrackers(['udp://t.example:6969', 'http://a/announce', 'https://b/announce', 'http://a/announce', 'wss://c', 'not a url']),
-    ['http://a/announce', 'https://b/announce'])
+t.test('http(s) and udp trackers are announced to, once each', async t => {
+  t.same(announceableTrackers(['udp://t.example:6969', 'http://a/announce', 'https://b/announce', 'http://a/announce', 'wss://c', 'not a url']),
+    ['udp://t.example:6969', 'http://a/announce', 'https://b/announce'])
 })
 
-t.test('Strict and Full Strict torrents are withheld from trackers and the DHT; private ones from the DHT', async t => {
-  const level = (name: 'basic' | 'strict' | 'full-strict') => ({ basic: { announce: 'public' }, strict: { announce: 'withheld' }, 'full-strict': { announce: 'secure-tracker' } } as const)[name]
-  t.equal(withheldReason(level('basic'), false, 'tracker'), undefined)
-  t.equal(withheldReason(level('basic'), false, 'dht'), undefined)
-  t.equal(withheldReason(level('basic'), true, 'tracker'), undefined)
-  t.match(withheldReason(level('basic'), true, 'dht'), /BEP 27/)
-  t.match(withheldReason(level('strict'), false, 'tracker'), /Strict torrent/)
-  t.match(withheldReason(level('strict'), false, 'dht'), /Strict torrent/)
-  t.match(withheldReason(level('full-strict'), false, 'tracker'), /secure tracker/)
-  t.match(withheldReason(level('full-strict'), false, 'dht'), /never announced to the DHT/)
+t.test('each level says what trackers and the DHT are told: Basic the infohash, Strict its rendezvous, Full Strict nothing', async t => {
+  const v1 = Buffer.alloc(20, 1)
+  const v2 = Buffer.alloc(32, 2)
+  const secret = Buffer.alloc(32, 3)
+  t.same(announceTarget(basicLevel([v2, v1]), false, 'tracker'), { hash: v1 }, 'Basic hybrid: the v1 infohash, as every client announces it')
+  t.same(announceTarget(basicLevel([v2]), false, 'dht'), { hash: v2.subarray(0, 20) }, 'Basic v2-only: the truncated v2 infohash')
+  t.same(announceTarget(basicLevel([v1]), true, 'tracker'), { hash: v1 })
+  t.match(announceTarget(basicLevel([v1]), true, 'dht'), { withheld: /BEP 27/ })
+  const strict = announceTarget(strictLevel([v2, v1], { mode: 'secret' }, { secret }), false, 'dht')
+  t.ok('hash' in strict && strict.hash.length === 20 && !strict.hash.equals(v1) && !strict.hash.equals(v2.subarray(0, 20)), 'Strict: 20 bytes that are no infohash')
+  t.same(announceTarget(strictLevel([v2, v1], { mode: 'secret' }, { secret }), true, 'tracker'), strict, 'the same hash for trackers')
+  t.match(announceTarget(strictLevel([v1], { mode: 'secret' }, { secret }), true, 'dht'), { withheld: /BEP 27/ }, 'a private Strict torrent: no DHT either')
+  const ca = await createSwarmCa('swarm CA')
+  const full = fullStrictLevel([v1], { name: 'x', infoHashV1: v1, caCertPem: ca.certPem }, staticCertificateSource(undefined))
+  t.match(announceTarget(full, false, 'tracker'), { withheld: /secure tracker/ })
+  t.match(announceTarget(full, false, 'dht'), { withheld: /never announced to the DHT/ })
 })
 
 t.test('flags index the raw compact entries; missing or short flags mean unknown', async t => {

@@ -11,7 +11,7 @@ import { createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
 import { staticCertificateSource } from '../src/levels/full-strict/certificate-source.js'
 import type { SwarmLevel } from '../src/levels/level.js'
 import { acceptsInbound, dialOrder, POLICIES } from '../src/wire/policy.js'
-import { withheldReason } from '../src/session/discovery.js'
+import { announceTarget } from '../src/session/discovery.js'
 
 const v2 = randomBytes(32)
 const v1 = randomBytes(20)
@@ -43,12 +43,13 @@ t.test('only Basic runs over MSE or plaintext; every policy dials and accepts TL
   t.notOk(acceptsInbound('require-tls', basic!, 'mse'))
 })
 
-t.test('announce modes: Basic is public, Strict withheld, Full Strict its secure tracker only', async t => {
+t.test('announce modes: Basic is public, Strict under its rendezvous, Full Strict its secure tracker only', async t => {
   const [basic, strict, fullStrict] = await levels()
-  t.same([basic!.announce, strict!.announce, fullStrict!.announce], ['public', 'withheld', 'secure-tracker'])
-  t.equal(withheldReason(basic!, false, 'dht'), undefined)
-  t.match(withheldReason(strict!, false, 'tracker'), /Strict torrent/)
-  t.match(withheldReason(fullStrict!, false, 'dht'), /never announced to the DHT/)
+  t.same([basic!.announce, strict!.announce, fullStrict!.announce], ['public', 'rendezvous', 'secure-tracker'])
+  t.same(announceTarget(basic!, false, 'dht'), { hash: v1 })
+  const s = announceTarget(strict!, false, 'tracker')
+  t.ok('hash' in s && s.hash.length === 20 && !s.hash.equals(v1), 'Strict: a 20-byte hash that is not the infohash')
+  t.match(announceTarget(fullStrict!, false, 'dht'), { withheld: /never announced to the DHT/ })
 })
 
 t.test('the weaker keys of a stricter level are the Basic keys of its infohashes; Basic has none', async t => {

@@ -19,6 +19,7 @@ import { inspectCommand } from './commands/inspect.js'
 import { seedCommand } from './commands/seed.js'
 import { errorJson, Reporter } from './reporter.js'
 import { parsePeer, UsageError } from './torrent-input.js'
+import { dhtBootstrapFor } from './dht-default.js'
 
 export const USAGE = `usage:
   bttls create <path> -o <file.torrent> [--v1|--v2|--hybrid] [--piece-length N] [--tracker URL]...
@@ -33,9 +34,11 @@ ${CA_USAGE.trimEnd()}
   Full Strict torrents (seed/get): --cert peer.pem --key peer.key | --passkey TOKEN   [--libtorrent-ssl]
   Wire image (seed/get): [--decoy URL | --decoy-site DIR] [--tls-cert cert.pem --tls-key key.pem]
   Discovery (seed/get): [--tracker URL]... [--dht-bootstrap host:port]... [--no-dht]
-    Basic torrents are announced to the torrent's http(s) trackers and each --tracker (supportbttls=1);
-    the DHT runs only with --dht-bootstrap (never the public DHT by default); PEX is always on
-    (BEP 11, flag 0x20 = speaks bttls) except for private torrents. Strict torrents are never announced.
+    Torrents are announced to their http(s) and udp trackers and each --tracker (supportbttls=1 over
+    http). The DHT is off when --host is a loopback address (the default) and joins the public DHT
+    otherwise; --dht-bootstrap replaces its bootstrap nodes, --no-dht turns it off. PEX is always on
+    (BEP 11, flag 0x20 = speaks bttls) except for private torrents. Strict torrents are announced
+    under their rendezvous hash, never their infohash; Full Strict ones to their secure tracker only.
 
   --policy     ${POLICIES.join(' | ')} (default ${DEFAULT_POLICY}); require-tls is the
                probe-resistant posture: the port answers everything but bttls as an HTTPS web site
@@ -43,6 +46,8 @@ ${CA_USAGE.trimEnd()}
   --port       listening port for peers, all transports (default 0: any free port)
   --host       listening address (default 127.0.0.1; 0.0.0.0 to accept peers from the network)
   --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt)
+  --capability-file FILE  remember peers reached over bttls across restarts (read at start, written
+               at exit, mode 0600; it lists those peers' addresses: see docs/design.md)
   --decoy URL  forward TLS visitors that are not bttls peers to this web server (http://host:port)
   --decoy-site DIR   serve TLS visitors that are not bttls peers the files of DIR (default: one page)
   --tls-cert, --tls-key   the TLS certificate our port presents, e.g. a real site's (PEM; default
@@ -96,6 +101,7 @@ const options = {
   passkey: { type: 'string' },
   'dht-bootstrap': { type: 'string', multiple: true },
   'no-dht': { type: 'boolean' },
+  'capability-file': { type: 'string' },
   decoy: { type: 'string' },
   'decoy-site': { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -168,14 +174,17 @@ export async function main (argv: string[]): Promise<number> {
     if (!isPolicy(policy)) throw new UsageError(`--policy must be one of ${POLICIES.join(', ')}`)
     const port = values.port === undefined ? 0 : Number(values.port)
     if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError('--port must be 0..65535')
+    const host = values.host ?? '127.0.0.1'
     const common = {
-      input: target, peers: (values.peer ?? []).map(parsePeer), port, host: values.host ?? '127.0.0.1', policy: policy as Policy, keylog: values.keylog,
+      input: target, peers: (values.peer ?? []).map(parsePeer), port, host, policy: policy as Policy, keylog: values.keylog, capabilityFile: values['capability-file'],
       credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
       libtorrentSsl: values['libtorrent-ssl'] === true,
       passkey: values.passkey,
-      // Discovery: --tracker adds to the torrent's trackers; the DHT only with a bootstrap.
+      // Discovery: --tracker adds to the torrent's trackers; the DHT by dht-default.ts.
       trackers: values.tracker ?? [],
-      dhtBootstrap: values['no-dht'] === true ? [] : (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b); return `${p.host}:${p.port}` }),
+      dhtBootstrap: dhtBootstrapFor({
+        host, off: values['no-dht'] === true, bootstrap: (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b); return `${p.host}:${p.port}` })
+      }) ?? [],
       ...(command === 'seed' || command === 'get' ? await wireImageFrom(values) : {})
     }
     switch (command) {

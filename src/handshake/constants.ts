@@ -16,6 +16,10 @@ export const BASIC_KEY_INFO = 'bttls v1 basic swarm key'
 
 /** HKDF info for the Strict level's swarm key (IKM = infohash || strict input: secret or publisher key). */
 export const STRICT_KEY_INFO = 'bttls v1 strict swarm key'
+/** HKDF info of the Strict rendezvous: the 20 bytes announced to trackers and the DHT in place of the infohash (same IKM). */
+export const STRICT_RENDEZVOUS_INFO = 'bttls v1 strict rendezvous'
+/** Length of the Strict rendezvous: the size of an infohash on trackers and in the DHT. */
+export const RENDEZVOUS_LENGTH = 20
 
 /** Strict secret mode: length of the secret (256 random bits need no stretching). */
 export const STRICT_SECRET_LENGTH = 32

@@ -17,9 +17,9 @@ import {
 
 export type Role = 'initiator' | 'responder'
 
-/** HKDF-SHA256 with the bttls salt. `ikm` is the level's secret input, `info` its label. */
-export function deriveSwarmKey (ikm: Uint8Array, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', ikm, Buffer.from(SWARM_KEY_SALT, 'latin1'), Buffer.from(info, 'latin1'), 32))
+/** HKDF-SHA256 with the bttls salt. `ikm` is the level's secret input, `info` its label; 32 bytes unless `length` says. */
+export function deriveSwarmKey (ikm: Uint8Array, info: string, length = 32): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, Buffer.from(SWARM_KEY_SALT, 'latin1'), Buffer.from(info, 'latin1'), length))
 }
 
 /** The label that names a side in what it proves or signs (its proof, a publisher or certificate signature). */

@@ -5,7 +5,7 @@
  */
 import { BASIC_KEY_INFO } from '../handshake/constants.js'
 import { deriveSwarmKey } from '../handshake/key-schedule.js'
-import type { SwarmKey, SwarmLevel } from './level.js'
+import { announcedInfoHash, wireForm, type SwarmKey, type SwarmLevel } from './level.js'
 
 export function basicSwarmKey (infoHash: Uint8Array): SwarmKey {
   if (infoHash.length !== 20 && infoHash.length !== 32) {
@@ -29,6 +29,8 @@ export function basicLevel (infoHashes: readonly Uint8Array[]): SwarmLevel {
     weakerKeys: [],
     authFlags: () => 0,
     authPayload: () => ({}),
-    verifyPeer: () => {}
+    verifyPeer: () => {},
+    // The infohash itself, as every BitTorrent client announces it: Basic hides nothing from trackers.
+    announceHash: () => wireForm(announcedInfoHash(infoHashes))
   }
 }

@@ -25,6 +25,14 @@ export function wireForm (infoHash: Uint8Array): Buffer {
   return Buffer.from(infoHash.subarray(0, 20))
 }
 
+/** The infohash a swarm is announced by: the v1 infohash when the torrent has one, else the v2 one. */
+export function announcedInfoHash (infoHashes: readonly Uint8Array[]): Uint8Array {
+  const v1 = infoHashes.find(h => h.length === 20)
+  const chosen = v1 ?? infoHashes[0]
+  if (chosen === undefined) throw new RangeError('a torrent has at least one infohash')
+  return chosen
+}
+
 export interface PeerCheck {
   /** Our role on this connection. */
   readonly role: 'initiator' | 'responder'
@@ -49,14 +57,15 @@ export interface AuthPayload {
 /**
  * How the peers of a swarm find each other besides PEX and the peers a user names.
  *
- *   public          the torrent's trackers and the DHT, as for any torrent (a private one, BEP 27,
- *                   its trackers only).
- *   withheld        no tracker and no DHT: announcing the infohash would show anyone watching where a
- *                   swarm is that its infohash alone must not open.
+ *   public          the torrent's trackers and the DHT under its infohash, as for any torrent (a
+ *                   private one, BEP 27, its trackers only).
+ *   rendezvous      the same trackers and the DHT, under a hash only holders of the level's input can
+ *                   compute (BEP: "Strict rendezvous"): announcing the infohash would show anyone
+ *                   watching where a swarm is that its infohash alone must not open.
  *   secure-tracker  only the torrent's secure tracker, with the user's passkey (the certificate
  *                   manager announces to it and feeds its peers).
  */
-export type AnnounceMode = 'public' | 'withheld' | 'secure-tracker'
+export type AnnounceMode = 'public' | 'rendezvous' | 'secure-tracker'
 
 export interface SwarmLevel {
   readonly name: LevelName
@@ -83,4 +92,6 @@ export interface SwarmLevel {
   authPayload (role: 'initiator' | 'responder', header: Uint8Array, exporter: Uint8Array): AuthPayload
   /** Runs after both proofs verified; throws a BttlsError to refuse the peer. */
   verifyPeer (check: PeerCheck): void | Promise<void>
+  /** The 20 bytes trackers and the DHT are told for this swarm under `announce` (computed once, on first call). */
+  announceHash (): Buffer
 }

@@ -12,12 +12,23 @@
  */
 import { createHash, scrypt, scryptSync } from 'node:crypto'
 import {
-  PASSPHRASE_SALT_LABEL, SCRYPT_N, SCRYPT_P, SCRYPT_R, STRICT_COMMITMENT_LABEL, STRICT_KEY_INFO, STRICT_SECRET_LENGTH
+  PASSPHRASE_SALT_LABEL, RENDEZVOUS_LENGTH, SCRYPT_N, SCRYPT_P, SCRYPT_R, STRICT_COMMITMENT_LABEL, STRICT_KEY_INFO, STRICT_RENDEZVOUS_INFO,
+  STRICT_SECRET_LENGTH
 } from '../handshake/constants.js'
 import { deriveSwarmKey } from '../handshake/key-schedule.js'
 
 export function strictSwarmKey (infoHash: Uint8Array, strictInput: Uint8Array): Buffer {
   return deriveSwarmKey(Buffer.concat([infoHash, strictInput]), STRICT_KEY_INFO)
+}
+
+/**
+ * The Strict rendezvous (BEP: "Strict rendezvous"): what a Strict swarm announces to trackers and the
+ * DHT in place of its infohash. Same IKM as the swarm key, another label, 20 bytes: it looks like any
+ * infohash, and nobody without the strict input can link it to the torrent or compute it.
+ *   rendezvous = HKDF-SHA256(SWARM_KEY_SALT, infohash || strict input, STRICT_RENDEZVOUS_INFO, 20)
+ */
+export function strictRendezvous (infoHash: Uint8Array, strictInput: Uint8Array): Buffer {
+  return deriveSwarmKey(Buffer.concat([infoHash, strictInput]), STRICT_RENDEZVOUS_INFO, RENDEZVOUS_LENGTH)
 }
 
 /** scrypt with the BEP's fixed parameters; the passphrase is normalised to NFC first. */

@@ -12,10 +12,10 @@ import {
   FLAG_PUBLISHER_SIGNATURE, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, STRICT_SECRET_LENGTH
 } from '../handshake/constants.js'
 import { InvalidPassphraseError, MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
-import type { PeerCheck, SwarmKey, SwarmLevel } from './level.js'
+import { announcedInfoHash, type PeerCheck, type SwarmKey, type SwarmLevel } from './level.js'
 import { roleLabel, type Role } from '../handshake/key-schedule.js'
 import { basicSwarmKey } from './basic.js'
-import { passphraseSecret, secretCommitment, strictSwarmKey } from './strict-keys.js'
+import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from './strict-keys.js'
 
 export type StrictMode = 'secret' | 'passphrase' | 'publisher'
 
@@ -45,7 +45,9 @@ export interface StrictCredentials {
  */
 export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo, credentials: StrictCredentials = {}): SwarmLevel {
   if (infoHashes.length === 0) throw new RangeError('a torrent has at least one infohash')
-  const swarmKeys = keysFor(infoHashes, info, credentials)
+  const inputOf = strictInputs(info, credentials)
+  const swarmKeys = infoHashes.map(ih => lazyKey(ih, () => strictSwarmKey(ih, inputOf(ih))))
+  let rendezvous: Buffer | undefined
   const publisherKey = info.mode === 'publisher' ? publicKeyObject(info.publisherKey!) : undefined
   const signer = info.mode === 'publisher' && credentials.publisherPrivateKey
     ? checkedSigner(credentials.publisherPrivateKey, info.publisherKey!)
@@ -55,8 +57,8 @@ export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo
     name: 'strict',
     swarmKeys,
     legacyTransports: false,
-    // The BEP does not say yet under which rendezvous hash a Strict swarm could meet.
-    announce: 'withheld',
+    // Trackers and the DHT are told the rendezvous, never the infohash (BEP: "Strict rendezvous").
+    announce: 'rendezvous',
     weakerKeys: infoHashes.map(basicSwarmKey),
     credential: CREDENTIAL[info.mode],
     authFlags: () => signer ? FLAG_PUBLISHER_SIGNATURE : 0,
@@ -71,6 +73,10 @@ export function strictLevel (infoHashes: readonly Uint8Array[], info: StrictInfo
       } else if (credentials.requirePublisher === true) {
         throw new PublisherRequiredError('the peer did not prove it holds the publisher key, and this torrent requires it')
       }
+    },
+    announceHash: () => {
+      const ih = announcedInfoHash(infoHashes)
+      return (rendezvous ??= strictRendezvous(ih, inputOf(ih)))
     }
   }
 }
@@ -83,7 +89,12 @@ export function signedBytes (role: Role, header: Uint8Array, exporter: Uint8Arra
   return Buffer.concat([Buffer.from(PUBLISHER_PROOF_LABEL, 'latin1'), Buffer.from(roleLabel(role), 'latin1'), header, exporter])
 }
 
-function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentials: StrictCredentials): SwarmKey[] {
+/**
+ * The strict input of each infohash (the secret, the stretched passphrase or the publisher key), checked
+ * against the torrent first. Passphrase mode stretches lazily when the caller could not do it ahead
+ * (Session.addTorrent does, off the event loop): scrypt costs ~0.6 s per infohash.
+ */
+function strictInputs (info: StrictInfo, credentials: StrictCredentials): (infoHash: Uint8Array) => Uint8Array {
   switch (info.mode) {
     case 'secret': {
       const secret = credentials.secret
@@ -92,7 +103,7 @@ function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentia
       if (info.commitment && !secretCommitment(secret).equals(info.commitment)) {
         throw new StrictSecretMismatchError('the secret given does not match the torrent\'s commitment')
       }
-      return infoHashes.map(ih => ({ infoHash: ih, key: strictSwarmKey(ih, secret) }))
+      return () => secret
     }
     case 'passphrase': {
       const passphrase = credentials.passphrase
@@ -102,21 +113,23 @@ function keysFor (infoHashes: readonly Uint8Array[], info: StrictInfo, credentia
       if (!(passphrase as string & { isWellFormed: () => boolean }).isWellFormed()) {
         throw new InvalidPassphraseError('the passphrase is not a sequence of Unicode characters (an unpaired surrogate)')
       }
-      // Pre-stretched when the caller could (Session.addTorrent, asynchronously); else lazily: scrypt
-      // costs ~0.6 s per infohash, and an initiator only ever uses the first key.
-      return infoHashes.map(ih => {
-        const ready = credentials.passphraseSecrets?.get(Buffer.from(ih).toString('hex'))
-        return ready ? { infoHash: ih, key: strictSwarmKey(ih, ready) } : lazyKey(ih, () => strictSwarmKey(ih, passphraseSecret(passphrase, ih)))
-      })
+      const stretched = new Map<string, Buffer>()
+      return ih => {
+        const hex = Buffer.from(ih).toString('hex')
+        let secret = credentials.passphraseSecrets?.get(hex) ?? stretched.get(hex)
+        if (secret === undefined) stretched.set(hex, secret = passphraseSecret(passphrase, ih))
+        return secret
+      }
     }
     case 'publisher': {
       const key = info.publisherKey
       if (key === undefined || key.length !== PUBLISHER_KEY_LENGTH) throw new MissingCredentialError('a publisher-mode torrent carries a 32-byte Ed25519 publisher key')
-      return infoHashes.map(ih => ({ infoHash: ih, key: strictSwarmKey(ih, key) }))
+      return () => key
     }
   }
 }
 
+/** A swarm key derived on first use: an initiator only ever uses the first (passphrase mode: one scrypt). */
 function lazyKey (infoHash: Uint8Array, derive: () => Buffer): SwarmKey {
   let key: Buffer | undefined
   return { infoHash, get key () { return (key ??= derive()) } }

@@ -34,4 +34,25 @@ export class CapabilityCache {
   }
 
   get size (): number { return this.entries.size }
+
+  /** The live entries (for saving across restarts; see capability-file.ts). */
+  * snapshot (): Iterable<{ readonly host: string, readonly port: number } & KnownTls> {
+    const now = this.now()
+    for (const [k, entry] of this.entries) {
+      if (entry.expires <= now) continue
+      const at = k.lastIndexOf('|') // endpointKey: the address, '|', the port
+      yield { host: k.slice(0, at), port: Number(k.slice(at + 1)), ...entry }
+    }
+  }
+
+  /**
+   * Puts back a saved entry. Its expiry is kept but never beyond one lifetime from now (a file cannot
+   * make an entry permanent), and an entry already known with a later expiry is left as it is.
+   */
+  restore (host: string, port: number, source: CapabilitySource, expires: number): void {
+    const capped = Math.min(expires, this.now() + this.ttlMs)
+    if (capped <= this.now()) return
+    const current = this.entries.get(endpointKey(host, port))
+    if (current === undefined || current.expires < capped) this.entries.set(endpointKey(host, port), { source, expires: capped })
+  }
 }

@@ -70,14 +70,17 @@ export class DhtDiscovery {
     return { address: a.address, port: a.port }
   }
 
-  /** Announce `handle` now and every interval; the lookups feed its peers to the session. */
-  add (handle: TorrentHandle): void {
-    const key = handle.wireInfoHash.toString('hex')
+  /**
+   * Announce `handle` under `hash` (its level's rendezvous: the infohash, or a Strict rendezvous) now
+   * and every interval; the lookups feed its peers to the session.
+   */
+  add (handle: TorrentHandle, hash: Buffer): void {
+    const key = hash.toString('hex')
     if (this.closed || this.torrents.has(key)) return
-    const timer = setInterval(() => this.announce(handle), this.intervalMs)
+    const timer = setInterval(() => this.announce(hash), this.intervalMs)
     timer.unref()
     this.torrents.set(key, { handle, timer })
-    this.announce(handle)
+    this.announce(hash)
   }
 
   async close (): Promise<void> {
@@ -88,9 +91,8 @@ export class DhtDiscovery {
     await new Promise<void>(resolve => this.dht.destroy(() => resolve()))
   }
 
-  private announce (handle: TorrentHandle): void {
+  private announce (infoHash: Buffer): void {
     if (this.closed) return
-    const infoHash = handle.wireInfoHash
     // A lookup each time (its get_peers replies emit the peers, and refresh the announce tokens);
     // announce() alone would reuse a cached table for 5 minutes and learn nothing new.
     this.dht.lookup(infoHash, () => {

@@ -1,5 +1,5 @@
 /**
- * Announces one torrent to its HTTP(S) trackers and re-announces at the interval each tracker asks
+ * Announces one torrent to its HTTP(S) and UDP trackers and re-announces at the interval each tracker asks
  * for (clamped, so a tracker can neither make us hammer it nor go silent for days), feeding the peers
  * it returns to the session with what `bttls_flags` says of them.
  *
@@ -7,9 +7,11 @@
  *   supportcrypto=1   we accept MSE (not under require-tls, which accepts TLS only)
  *   supportbttls=1    we accept bttls on the announced port
  *   requirebttls=1    under require-tls: list only bttls peers (we could not use the others)
- * UDP trackers (BEP 15) are not announced to: see the design note in discovery.ts.
+ * (HTTP only: a UDP announce has no room for them, see src/tracker/udp-client.ts). The hash announced
+ * is the level's rendezvous (the infohash for Basic, the Strict rendezvous for Strict).
  */
-import { announce, type AnnounceEvent, type AnnounceResponse } from '../tracker/client.js'
+import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from '../tracker/client.js'
+import { announceAny, TRACKER_SCHEMES, type AnyAnnounceOptions } from '../tracker/announce.js'
 import { readFlaggedPeers, REQUIRE_BTTLS_PARAM, SUPPORT_BTTLS_PARAM, type FlaggedPeer } from '../tracker/bttls-flags.js'
 import type { Policy } from '../wire/policy.js'
 import type { PeerCandidate, TorrentHandle } from './session.js'
@@ -20,8 +22,10 @@ export interface TrackerDiscoveryOptions {
   /** Bounds on the re-announce interval the tracker asks for, seconds. Default 60 and 3600. */
   readonly minIntervalS?: number
   readonly maxIntervalS?: number
-  /** One announce's time bound; default 15 s. */
+  /** One announce's time bound: default 15 s for HTTP; for UDP, BEP 15's retransmission schedule (`udp`). */
   readonly timeoutMs?: number
+  /** UDP announces: BEP 15 retransmission schedule and bounds (src/tracker/udp-client.ts). */
+  readonly udp?: AnyAnnounceOptions['udp']
 }
 
 export interface TrackerAnnouncerHost {
@@ -43,13 +47,13 @@ const DEFAULT_MAX_INTERVAL_S = 3600
 const FIRST_RETRY_S = 30
 const STOP_TIMEOUT_MS = 3000
 
-/** Which announce URLs of a torrent this client speaks (HTTP and HTTPS), deduplicated, in order. */
-export function httpTrackers (urls: Iterable<string>): string[] {
+/** Which announce URLs of a torrent this client speaks (HTTP, HTTPS, UDP), deduplicated, in order. */
+export function announceableTrackers (urls: Iterable<string>): string[] {
   const out: string[] = []
   for (const u of urls) {
     let url: URL
     try { url = new URL(u) } catch { continue }
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && !out.includes(u)) out.push(u)
+    if ((TRACKER_SCHEMES as readonly string[]).includes(url.protocol) && !out.includes(u)) out.push(u)
   }
   return out
 }
@@ -86,12 +90,14 @@ export class TrackerAnnouncer {
   constructor (
     private readonly host: TrackerAnnouncerHost,
     private readonly handle: TorrentHandle,
+    /** The 20 bytes announced: the level's rendezvous. */
+    private readonly hash: Buffer,
     urls: readonly string[],
     private readonly options: TrackerDiscoveryOptions = {}
   ) {
     this.minS = options.minIntervalS ?? DEFAULT_MIN_INTERVAL_S
     this.maxS = Math.max(this.minS, options.maxIntervalS ?? DEFAULT_MAX_INTERVAL_S)
-    this.trackers = httpTrackers(urls).map(url => ({ url, timer: undefined, started: false, failures: 0 }))
+    this.trackers = announceableTrackers(urls).map(url => ({ url, timer: undefined, started: false, failures: 0 }))
     for (const t of this.trackers) void this.announceTo(t, 'started')
     // Trackers count seeds by `left`; tell them when we become one.
     handle.swarm.once('complete', () => {
@@ -109,17 +115,25 @@ export class TrackerAnnouncer {
     this.stopped = true
     for (const t of this.trackers) if (t.timer !== undefined) clearTimeout(t.timer)
     await Promise.all(this.trackers.filter(t => t.started).map(t =>
-      announce(t.url, this.request('stopped'), { timeoutMs: STOP_TIMEOUT_MS, localAddress: this.host.localAddress }).catch(() => undefined)))
+      announceAny(t.url, this.request('stopped'), { ...this.announceOptions(), timeoutMs: STOP_TIMEOUT_MS }).catch(() => undefined)))
   }
 
-  private request (event: AnnounceEvent | undefined): Parameters<typeof announce>[1] {
+  private announceOptions (): AnyAnnounceOptions {
+    return {
+      ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
+      ...(this.options.udp !== undefined ? { udp: this.options.udp } : {}),
+      ...(this.host.localAddress !== undefined ? { localAddress: this.host.localAddress } : {})
+    }
+  }
+
+  private request (event: AnnounceEvent | undefined): AnnounceRequest {
     const swarm = this.handle.swarm
     const s = swarm.stats()
     const m = swarm.metainfo
     // Unknown size (magnet before metadata): any non-zero `left`, so the tracker does not take us for a seed.
     const left = swarm.complete ? 0 : m === undefined ? 1 : Math.max(1, m.totalLength - s.piecesDone * m.pieceLength)
     return {
-      infoHash: this.handle.wireInfoHash,
+      infoHash: this.hash,
       peerId: swarm.peerId,
       port: this.host.port,
       uploaded: s.uploaded,
@@ -136,7 +150,7 @@ export class TrackerAnnouncer {
     t.timer = undefined
     let nextS: number
     try {
-      const r = await announce(t.url, this.request(event), { timeoutMs: this.options.timeoutMs, localAddress: this.host.localAddress })
+      const r = await announceAny(t.url, this.request(event), this.announceOptions())
       if (this.stopped) return
       t.started = true
       t.failures = 0

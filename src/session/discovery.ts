@@ -1,24 +1,23 @@
 /**
- * Where a session looks for peers besides PEX: the torrent's HTTP(S) trackers (discovery-trackers.ts)
- * and the DHT (discovery-dht.ts), under one rule per level:
+ * Where a session looks for peers besides PEX: the torrent's trackers, HTTP(S) and UDP
+ * (discovery-trackers.ts), and the DHT (discovery-dht.ts). What they are told is the level's
+ * rendezvous (SwarmLevel.rendezvous, BEP: "Strict rendezvous"):
  *
- *   Basic         trackers (its own and the session's extra ones) and the DHT; a private torrent
- *                 (BEP 27) its trackers only.
- *   Strict        nothing: announcing the infohash would tell anyone watching a tracker or the DHT
- *                 where the swarm is, which Strict exists to hide. The BEP leaves open under which
- *                 rendezvous hash a Strict swarm could meet; until it says, Strict peers come from
- *                 the user (--peer, magnet x.pe) and PEX between members.
+ *   Basic         the infohash, to trackers (its own and the session's extra ones) and the DHT; a
+ *                 private torrent (BEP 27) to its trackers only.
+ *   Strict        a rendezvous hash only holders of the strict input can compute, in place of the
+ *                 infohash, to the same trackers and the DHT: they see an unknown 20-byte hash, never
+ *                 the infohash, and cannot tell the swarm is Strict.
  *   Full Strict   nothing here: its secure tracker needs the user's passkey, and the certificate
  *                 manager (src/tracker/certificate-manager.ts) announces to it and feeds its peers.
  *
- * UDP trackers (BEP 15) are skipped. A bttls flag there would need BEP 41's URL-data option to carry
- * supportbttls and a response extension for per-peer flags, which BEP 15 responses have no room for;
- * without flags a UDP tracker gives what the DHT gives (bare endpoints), so it is left for later.
+ * UDP trackers carry no bttls signal (BEP: "UDP trackers"): their peers come back of unknown
+ * capability, as from the DHT, and prefer-tls dials them over TLS first.
  */
 import type { SwarmLevel } from '../levels/level.js'
 import type { Policy } from '../wire/policy.js'
 import { DhtDiscovery, type DhtDiscoveryOptions, type DhtReport } from './discovery-dht.js'
-import { httpTrackers, TrackerAnnouncer, type TrackerDiscoveryOptions, type TrackerReport } from './discovery-trackers.js'
+import { announceableTrackers, TrackerAnnouncer, type TrackerDiscoveryOptions, type TrackerReport } from './discovery-trackers.js'
 import type { PeerCandidate, TorrentHandle } from './session.js'
 
 export interface DiscoveryOptions {
@@ -42,18 +41,18 @@ export interface DiscoveryHost {
   report (event: DiscoveryEvent): void
 }
 
-/** Why a torrent is not announced to trackers / the DHT at this level, or undefined if it may be. */
-export function withheldReason (level: Pick<SwarmLevel, 'announce'>, isPrivate: boolean, where: 'tracker' | 'dht'): string | undefined {
-  if (level.announce === 'withheld') {
-    return 'Strict torrent: announcing its infohash would reveal the swarm (the rendezvous hash for Strict is not specified yet); peers come from --peer, the magnet link and PEX'
-  }
+/**
+ * What a torrent is announced under to trackers / the DHT, or why it is not: its level's announce
+ * mode and hash (the infohash, or the Strict rendezvous), and no DHT for a private torrent (BEP 27).
+ */
+export function announceTarget (level: Pick<SwarmLevel, 'announce' | 'announceHash'>, isPrivate: boolean, where: 'tracker' | 'dht'): { readonly hash: Buffer } | { readonly withheld: string } {
   if (level.announce === 'secure-tracker') {
-    return where === 'tracker'
+    return { withheld: where === 'tracker'
       ? 'Full Strict torrent: only its secure tracker lists its peers, announced to with the passkey (--passkey)'
-      : 'Full Strict torrent: never announced to the DHT; peers come from its secure tracker'
+      : 'Full Strict torrent: never announced to the DHT; peers come from its secure tracker' }
   }
-  if (isPrivate && where === 'dht') return 'private torrent (BEP 27): no DHT'
-  return undefined
+  if (isPrivate && where === 'dht') return { withheld: 'private torrent (BEP 27): no DHT' }
+  return { hash: level.announceHash() }
 }
 
 export class Discovery {
@@ -78,23 +77,23 @@ export class Discovery {
     const infoHash = handle.wireInfoHash.toString('hex')
     const trackerOptions = this.options.trackers
     if (trackerOptions !== false) {
-      const urls = httpTrackers([...trackers, ...(trackerOptions?.extra ?? [])])
-      const reason = withheldReason(handle.level, isPrivate, 'tracker')
-      if (urls.length > 0 && reason !== undefined) this.host.report({ source: 'tracker', kind: 'skipped', infoHash, reason })
-      else if (urls.length > 0 && !this.announcers.has(handle)) {
+      const urls = announceableTrackers([...trackers, ...(trackerOptions?.extra ?? [])])
+      const target = urls.length > 0 ? announceTarget(handle.level, isPrivate, 'tracker') : undefined
+      if (target !== undefined && 'withheld' in target) this.host.report({ source: 'tracker', kind: 'skipped', infoHash, reason: target.withheld })
+      else if (target !== undefined && !this.announcers.has(handle)) {
         this.announcers.set(handle, new TrackerAnnouncer({
           port: this.host.port,
           policy: this.host.policy,
           ...(this.host.localAddress !== undefined ? { localAddress: this.host.localAddress } : {}),
           feed: (h, c) => this.host.feed(h, c),
           report: e => this.host.report({ source: 'tracker', infoHash, ...e })
-        }, handle, urls, trackerOptions === undefined ? {} : trackerOptions))
+        }, handle, target.hash, urls, trackerOptions === undefined ? {} : trackerOptions))
       }
     }
     if (this.dht !== undefined) {
-      const reason = withheldReason(handle.level, isPrivate, 'dht')
-      if (reason !== undefined) this.host.report({ source: 'dht', kind: 'skipped', infoHash, reason })
-      else this.dht.add(handle)
+      const target = announceTarget(handle.level, isPrivate, 'dht')
+      if ('withheld' in target) this.host.report({ source: 'dht', kind: 'skipped', infoHash, reason: target.withheld })
+      else this.dht.add(handle, target.hash)
     }
   }
 

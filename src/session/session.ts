@@ -20,6 +20,7 @@ import type { PeerLink } from '../wire/peer-link.js'
 import { DEFAULT_POLICY, type Policy } from '../wire/policy.js'
 import { levelFor } from './torrent-level.js'
 import { CapabilityCache, type CapabilitySource } from './capability-cache.js'
+import { readCapabilityFile, writeCapabilityFile } from './capability-file.js'
 import { advertise, readCapability, type PeerCapability } from '../wire/capabilities.js'
 import type { TransportKind } from '../wire/peer-link.js'
 import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
@@ -76,6 +77,8 @@ export interface SessionOptions {
   readonly timeouts?: { readonly sniffMs?: number, readonly tlsMs?: number, readonly authMs?: number }
   /** How long "this peer speaks bttls" is remembered (default 30 days; see capability-cache.ts). */
   readonly tlsMemoryMs?: number
+  /** Keep that memory across restarts in this file: read at start, written at close (capability-file.ts). */
+  readonly capabilityFile?: string
   /** Source address of outgoing connections and announces; default `host` unless it is a wildcard. */
   readonly localAddress?: string
   /** Peer exchange (BEP 11 with the bttls flag); false turns it off. See pex-manager.ts. */
@@ -204,6 +207,7 @@ export class Session extends EventEmitter<SessionEvents> {
     session = new Session(listener, options, keylog)
     const s = session
     try {
+      if (options.capabilityFile !== undefined) await readCapabilityFile(options.capabilityFile, s.capabilities)
       s.discovery = await Discovery.start({
         port: listener.port,
         policy: s.policy,
@@ -326,6 +330,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.torrents.clear()
     await Promise.all(this.stores.splice(0).map(s => s.close()))
     await new Promise<void>(resolve => this.keylog ? this.keylog.end(resolve) : resolve())
+    if (this.options.capabilityFile !== undefined) await writeCapabilityFile(this.options.capabilityFile, this.capabilities)
   }
 
   private * servedSwarms (): Iterable<ServedSwarm> {

@@ -37,7 +37,15 @@ export type TrackerErrorCode = FailureCode |
 /** The tracker answered, but not with a bencoded announce response (HTTP status, size, syntax). */
 'ERR_TRACKER_RESPONSE' |
 /** The tracker issued a certificate that does not verify for this torrent or not for our key. */
-'ERR_TRACKER_BAD_CERTIFICATE'
+'ERR_TRACKER_BAD_CERTIFICATE' |
+/** UDP (BEP 15): the answer to our transaction is shorter than its action's fixed part, or ends in a partial peer. */
+'ERR_UDP_TRACKER_TRUNCATED' |
+/** UDP: the answer to our transaction is longer than the client accepts. */
+'ERR_UDP_TRACKER_OVERSIZED' |
+/** UDP: the answer to our transaction has an action other than the request's or an error. */
+'ERR_UDP_TRACKER_WRONG_ACTION' |
+/** UDP: no answer to our transactions, only datagrams carrying other transaction ids (stale or spoofed). */
+'ERR_UDP_TRACKER_WRONG_TRANSACTION'
 
 export function isFailureCode (code: string): code is FailureCode {
   return (FAILURE_CODES as readonly string[]).includes(code)

@@ -31,7 +31,7 @@ import {
 import { encodeCompactPeers, type PeerAddress } from './compact-peers.js'
 import { encodeBttlsFlags, REQUIRE_BTTLS_PARAM, SUPPORT_BTTLS_PARAM, BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY } from './bttls-flags.js'
 import { unixNow, type RegisteredTorrent, type TrackerDb, type User } from './db.js'
-import { TrackerConfigError, TrackerError, type FailureCode } from './errors.js'
+import { isFailureCode, TrackerConfigError, TrackerError, type FailureCode } from './errors.js'
 import { decodeQuery } from './query-string.js'
 import { DEFAULT_SERVER_NAMES, issueServerCertificate } from './server-certificate.js'
 
@@ -214,7 +214,7 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
       }
       body = await this.announce(params, match[1], address)
     } catch (err) {
-      const failure = err instanceof TrackerError && err.code !== 'ERR_TRACKER_UNREACHABLE' && err.code !== 'ERR_TRACKER_RESPONSE' && err.code !== 'ERR_TRACKER_BAD_CERTIFICATE'
+      const failure = err instanceof TrackerError && isFailureCode(err.code)
         ? { code: err.code, message: err.message }
         : { code: 'ERR_TRACKER_FAILURE' as const, message: 'internal tracker error' }
       this.emit('rejected', { ...failure, address })

@@ -27,6 +27,8 @@ export interface PeerCommandArgs {
   host: string
   policy: Policy
   keylog?: string
+  /** --capability-file: the capability memory across restarts. */
+  capabilityFile?: string
   /** Strict credentials from --secret/--passphrase/--publisher-key/--require-publisher, Full Strict --cert/--key. */
   credentials: TorrentCredentials
   /** --libtorrent-ssl: fall back to libtorrent's SSL-torrent profile for peers that do not speak bttls. */
@@ -35,7 +37,7 @@ export interface PeerCommandArgs {
   passkey?: string
   /** --tracker: announce to these besides the torrent's own trackers. */
   trackers?: string[]
-  /** --dht-bootstrap host:port: run a DHT node bootstrapped from these (none: no DHT). */
+  /** Bootstrap nodes of our DHT node, host:port, as dht-default.ts chose them (none: no DHT). */
   dhtBootstrap?: string[]
   /** --decoy / --decoy-site: who gets TLS visitors that are not our peers (default the built-in page). */
   decoy?: Decoy
@@ -64,7 +66,7 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
   // A missing or wrong credential is reported before anything listens or touches the disk.
   levelFor(input.kind === 'torrent' ? input.metainfo : input.magnet, args.credentials)
   const session = await Session.start({
-    port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, libtorrentCompat: args.libtorrentSsl === true,
+    port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, ...(args.capabilityFile !== undefined ? { capabilityFile: args.capabilityFile } : {}), libtorrentCompat: args.libtorrentSsl === true,
     trackers: { extra: args.trackers ?? [] },
     ...(args.decoy ? { decoy: args.decoy } : {}),
     ...(args.certificate ? { certificate: args.certificate } : {}),

@@ -10,7 +10,7 @@ import { CertificateProofError, CertificateRequiredError } from '../../errors.js
 import { CERTIFICATE_PROOF_LABEL, FLAG_CERTIFICATE, FULL_STRICT_KEY_INFO } from '../../handshake/constants.js'
 import { deriveSwarmKey, roleLabel, type Role } from '../../handshake/key-schedule.js'
 import { basicSwarmKey } from '../basic.js'
-import type { PeerCheck, SwarmLevel } from '../level.js'
+import { announcedInfoHash, wireForm, type PeerCheck, type SwarmLevel } from '../level.js'
 import { caFingerprint, verifyPeerCertificate, type TorrentBinding } from './certificate-profile.js'
 import type { CertificateSource } from './certificate-source.js'
 
@@ -63,6 +63,8 @@ export function fullStrictLevel (infoHashes: readonly Uint8Array[], torrent: Ful
       if (!verify('sha256', certificateSignedBytes(peerRole, check.peerHeader, check.exporter), publicKey, block.signature)) {
         throw new CertificateProofError('the peer\'s signature over this connection does not verify under its certificate')
       }
-    }
+    },
+    // What its secure tracker is told (with the passkey); the session announces it nowhere else.
+    announceHash: () => wireForm(announcedInfoHash(infoHashes))
   }
 }
