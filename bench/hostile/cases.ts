@@ -132,7 +132,7 @@ async function get (ctx: CaseContext, host: string, name: string, peers: readonl
 /** The error's name, and its code when the name alone says nothing (a system error). */
 function errorName (e: JsonEvent): string {
   const err = e.error as { name?: string, code?: string } | undefined
-  if (err === undefined) return 'none'
+  if (err === undefined) return 'closed without error'
   return err.name === 'Error' && err.code !== undefined ? `Error ${err.code}` : String(err.name)
 }
 
@@ -198,7 +198,7 @@ export async function insiderFlood (ctx: CaseContext): Promise<CaseResult> {
         cpuSeconds: watched.cpuSeconds,
         honestSeconds: during.completeSeconds,
         outcome: `MB sent per link ${links.map(l => (l.sentBytes / 1e6).toFixed(1)).join(', ')} (bound ${s.deafSeconds} s); links closed: ${describeCounts(countBy(closes))}` +
-          `${closedAt.length > 0 ? `, at ${closedAt.map(x => x.toFixed(1)).join(', ')} s` : ''} (an ECONNRESET is the attacker's own close at the bound); honest get during the flood exit ${during.exitCode ?? 'killed'}`
+          `${closedAt.length > 0 ? `, at ${closedAt.map(x => x.toFixed(1)).join(', ')} s` : ''} (an ECONNRESET or a close without error is the attacker's own, at its time bound); honest get during the flood exit ${during.exitCode ?? 'killed'}`
       }
     ],
     details: { baseline: getDetails(baseline), baselineSeeder: baselineWatched, during: getDetails(during), seeder: watched, attacker: done, closes: countBy(closes), closedAtS: closedAt }
