@@ -186,7 +186,11 @@ export async function insiderFlood (ctx: CaseContext): Promise<CaseResult> {
   const closes = seeder.events.filter(isAttackerClose).map(errorName)
   const links = done.links as Array<{ sentBytes: number, finishedSendingMs: number }>
   const sentMB = links.reduce((n, l) => n + l.sentBytes, 0) / 1e6
-  ctx.log(`  seeder RSS ${watched.rssStartMiB.toFixed(0)} -> peak ${watched.rssPeakMiB.toFixed(0)} MiB; links closed: ${describeCounts(countBy(closes))}; honest get during: ${during.completeSeconds?.toFixed(2) ?? 'failed'} s`)
+  // As the issue measured it: an honest download once the attack is over.
+  const afterWatch = new ProcessWatch(seeder.pid!)
+  const after = await get(ctx, '127.0.0.14', 'insider-after', [target], 120_000)
+  const afterWatched = afterWatch.stop()
+  ctx.log(`  seeder RSS ${watched.rssStartMiB.toFixed(0)} -> peak ${watched.rssPeakMiB.toFixed(0)} MiB; links closed: ${describeCounts(countBy(closes))}; honest get during: ${during.completeSeconds?.toFixed(2) ?? `failed (${during.lastWords})`} s, after: ${after.completeSeconds?.toFixed(2) ?? 'failed'} s`)
   return {
     rows: [
       { what: 'seeder, honest download alone', rssStartMiB: baselineWatched.rssStartMiB, rssPeakMiB: baselineWatched.rssPeakMiB, fdsMax: baselineWatched.fdsMax, cpuSeconds: baselineWatched.cpuSeconds, honestSeconds: baseline.completeSeconds, outcome: `get exit ${baseline.exitCode ?? 'killed'}` },
@@ -198,10 +202,12 @@ export async function insiderFlood (ctx: CaseContext): Promise<CaseResult> {
         cpuSeconds: watched.cpuSeconds,
         honestSeconds: during.completeSeconds,
         outcome: `MB sent per link ${links.map(l => (l.sentBytes / 1e6).toFixed(1)).join(', ')} (bound ${s.deafSeconds} s); links closed: ${describeCounts(countBy(closes))}` +
-          `${closedAt.length > 0 ? `, at ${closedAt.map(x => x.toFixed(1)).join(', ')} s` : ''} (an ECONNRESET or a close without error is the attacker's own, at its time bound); honest get during the flood exit ${during.exitCode ?? 'killed'}`
-      }
+          `${closedAt.length > 0 ? `, at ${closedAt.map(x => x.toFixed(1)).join(', ')} s` : ''} (an ECONNRESET or a close without error is the attacker's own, at its time bound); ` +
+          `honest get during the flood: ${during.exitCode === 0 ? 'exit 0' : `exit ${during.exitCode ?? 'none (killed)'} after ${during.wallSeconds.toFixed(1)} s: ${during.lastWords}`}`
+      },
+      { what: 'seeder after the flood, honest download', rssStartMiB: afterWatched.rssStartMiB, rssPeakMiB: afterWatched.rssPeakMiB, fdsMax: afterWatched.fdsMax, cpuSeconds: afterWatched.cpuSeconds, honestSeconds: after.completeSeconds, outcome: `get exit ${after.exitCode ?? 'killed'}` }
     ],
-    details: { baseline: getDetails(baseline), baselineSeeder: baselineWatched, during: getDetails(during), seeder: watched, attacker: done, closes: countBy(closes), closedAtS: closedAt }
+    details: { baseline: getDetails(baseline), baselineSeeder: baselineWatched, during: getDetails(during), after: getDetails(after), afterSeeder: afterWatched, seeder: watched, attacker: done, closes: countBy(closes), closedAtS: closedAt }
   }
 }
 
