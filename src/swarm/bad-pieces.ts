@@ -1,14 +1,15 @@
 /**
  * Blame for pieces that failed verification.
  *
- * At failure time we only know who contributed: a piece entirely from one peer convicts that peer;
- * a mixed piece gives each contributor a strike (three strikes ban). The failed bytes are kept, and
+ * At failure time we only know who contributed: a piece entirely from one peer convicts that peer.
+ * A mixed piece convicts nobody (an honest peer shares every mixed failure with the bad one, so
+ * counting strikes banned both); instead the swarm fetches its next copy from one peer alone
+ * (`singleSource` in swarm.ts), whose verdict then names one sender. The failed bytes are kept, and
  * when the piece later verifies, every block that differs from the good copy convicts its sender
- * outright, so a bad peer hiding in mixed pieces is still caught after one good download.
+ * outright, so a bad peer hiding in mixed pieces is caught by the first good copy.
  */
 import { BLOCK_SIZE } from './active-piece.js'
 
-export const MAX_STRIKES = 3
 /** Failed copies kept per piece for later comparison; bounds memory under repeated failures. */
 const MAX_FAILED_COPIES = 2
 
@@ -23,7 +24,6 @@ export interface FailureVerdict<S> {
 }
 
 export class BadPieces<S> {
-  private readonly strikes = new Map<string, number>()
   private readonly banned = new Set<string>()
   private readonly failed = new Map<number, Array<FailedCopy<S>>>()
 
@@ -41,14 +41,10 @@ export class BadPieces<S> {
     this.failed.set(index, copies)
 
     const banned: S[] = []
-    for (const s of contributors) {
-      const id = this.idOf(s)
-      const strikes = contributors.length === 1 ? MAX_STRIKES : (this.strikes.get(id) ?? 0) + 1
-      this.strikes.set(id, strikes)
-      if (strikes >= MAX_STRIKES && !this.banned.has(id)) {
-        this.banned.add(id)
-        banned.push(s)
-      }
+    const alone = contributors.length === 1 ? contributors[0]! : undefined
+    if (alone !== undefined && !this.banned.has(this.idOf(alone))) {
+      this.banned.add(this.idOf(alone))
+      banned.push(alone)
     }
     return { contributors, banned }
   }

@@ -199,6 +199,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Pieces that failed verification, and the ids of the peers whose copies failed. */
   private readonly avoid = new Map<number, Set<string>>()
   private readonly badPieces = new BadPieces<Peer>(p => p.id)
+  /**
+   * Pieces whose last copy failed with blocks from several peers: the next copy comes from one peer
+   * alone, so its verdict names one sender (bad-pieces.ts). Maps to the peer id that took it, or
+   * undefined while nobody has.
+   */
+  private readonly singleSource = new Map<number, string | undefined>()
   private readonly bans = new BanList()
   private readonly choker: Choker<Peer>
   private readonly timer: NodeJS.Timeout
@@ -494,6 +500,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.peers.delete(peer)
     // Its outstanding blocks go back to the pool at once, so the other peers pick them up now.
     for (const key of peer.requests.giveUpAll(Date.now())) this.release(key)
+    for (const [index, owner] of this.singleSource) if (owner === peer.id) this.singleSource.set(index, undefined)
     if (wasActive) peer.pieces.detach()
     this.fetcher?.remove(peer)
     this.safeEmit('peer-closed', peer.info, peer.closeError ?? err)
@@ -617,7 +624,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const now = Date.now()
 
     for (const ap of this.active.values()) {
-      if (!this.mayAsk(peer, ap.index)) continue
+      if (!this.mayAsk(peer, ap.index) || !this.mayTake(peer, ap.index)) continue
       for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
         this.send(peer, ap, b, now)
         room--
@@ -626,7 +633,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
 
     while (room > 0) {
-      const index = picker.pick(i => peer.has(i), i => this.mayAsk(peer, i))
+      const index = picker.pick(i => peer.has(i), i => this.mayAsk(peer, i) && this.mayTake(peer, i))
       if (index < 0) break
       const ap = new ActivePiece<Peer>(index, this.metainfoValue!.pieceSize(index))
       this.active.set(index, ap)
@@ -640,7 +647,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
     // Endgame: nothing left that nobody was asked for, so race the slowest holders for their blocks.
     for (const ap of this.active.values()) {
-      if (!this.mayAsk(peer, ap.index)) continue
+      if (!this.mayAsk(peer, ap.index) || !this.mayTake(peer, ap.index)) continue
       for (let b = 0; b < ap.blockCount && room > 0; b++) {
         if (!ap.isRequested(b) || ap.requesters[b]! >= 2 || peer.requests.has(blockKey(ap.index, b))) continue
         this.send(peer, ap, b, now)
@@ -661,7 +668,15 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return true
   }
 
+  /** A piece fetched from one peer alone (singleSource) is that peer's once it has asked for a block. */
+  private mayTake (peer: Peer, index: number): boolean {
+    if (!this.singleSource.has(index)) return true
+    const owner = this.singleSource.get(index)
+    return owner === undefined || owner === peer.id
+  }
+
   private send (peer: Peer, ap: ActivePiece<Peer>, b: number, now: number): void {
+    if (this.singleSource.has(ap.index) && this.singleSource.get(ap.index) === undefined) this.singleSource.set(ap.index, peer.id)
     const key = blockKey(ap.index, b)
     if (peer.requests.size === 0) peer.lastProgress = now
     peer.requests.add(key, now)
@@ -694,6 +709,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.destroyed) return
     picker.markDone(ap.index)
     this.avoid.delete(ap.index)
+    this.singleSource.delete(ap.index)
     for (const bad of this.badPieces.success(ap.index, ap.data)) this.ban(bad)
     this.safeEmit('piece', ap.index)
     for (const p of this.peers) {
@@ -715,6 +731,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private onBadPiece (ap: ActivePiece<Peer>): void {
     this.counters.hashFailures++
     const verdict = this.badPieces.failure(ap.index, ap.data, ap.sources)
+    if (verdict.contributors.length > 1) this.singleSource.set(ap.index, undefined)
+    else this.singleSource.delete(ap.index)
     const avoid = this.avoid.get(ap.index) ?? new Set<string>()
     for (const p of verdict.contributors) avoid.add(p.id)
     this.avoid.set(ap.index, avoid)
