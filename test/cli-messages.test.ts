@@ -275,7 +275,7 @@ t.test('downloads and seeding: true numbers, true lines', async t => {
     const frames = r.stdout.split(/\r|\n/).map(l => l.replace(/\x1b\[K/g, '')).filter(l => l.length > 0)
     const status = frames.filter(l => /DL /.test(l))
     t.ok(status.length > 0, `a status line was drawn: ${JSON.stringify(frames)}`)
-    t.match(status[0], /^\d+% [\d.]+\/1\.0 MiB {2}DL [\d.]+ (B|KiB|MiB)\/s/, 'percent, done/total, current speed')
+    t.match(status[0], /^\d+% {2}[\d.]+\/976\.6 KiB {2}DL [\d.]+ (B|KiB|MiB)\/s {2}UL [\d.]+ (B|KiB|MiB)\/s/, 'percent, done/total, current speeds')
     // Log lines may wrap; the status line, redrawn in place with \r, must not (a wrapped one floods).
     t.ok(status.every(l => l.length <= 49), `every status line fits 50 columns: ${JSON.stringify(status.filter(l => l.length > 49))}`)
     t.match(r.stdout, /done: data\.bin/)
