@@ -7,7 +7,6 @@ import { isPolicy, DEFAULT_POLICY, POLICIES, type Policy } from '../wire/policy.
 import { createCommand, type CreateArgs } from './commands/create.js'
 import { trackerMain, TRACKER_USAGE } from './commands/tracker.js'
 import { caMain, CA_USAGE } from './commands/ca.js'
-import { createPrivateKey } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { decoyTarget, forwardingDecoy } from '../wire/decoy-forward.js'
 import { siteDecoy } from '../wire/decoy-site.js'
@@ -20,13 +19,19 @@ import { seedCommand } from './commands/seed.js'
 import { errorJson, Reporter } from './reporter.js'
 import { parsePeer, UsageError } from './torrent-input.js'
 import { dhtBootstrapFor } from './dht-default.js'
+import { credentialValue, keylogFile, parseSize, publisherPrivateKey } from './option-values.js'
+import { keygenCommand } from './commands/keygen.js'
+import { VERSION } from '../version.js'
 
 export const USAGE = `usage:
-  bttls create <path> -o <file.torrent> [--v1|--v2|--hybrid] [--piece-length N] [--tracker URL]...
+  bttls create <path> -o <file.torrent> [--v1|--v2|--hybrid] [--piece-length N|256K|1M] [--tracker URL]...
+               [--private] [--comment TEXT]
                [--strict-secret [--passphrase P] | --strict-cert <cert.pem> | --full-strict --ca <ca.pem>]
   bttls seed <file.torrent|magnet> --data <path> [--port N] [--host ADDR] [--policy P] [--peer host:port]... [--keylog FILE] [--json]
   bttls get <file.torrent|magnet> --out <dir> [--peer host:port]... [--port N] [--host ADDR] [--policy P] [--keylog FILE] [--json]
   bttls inspect <file.torrent|magnet> [--json]
+  bttls keygen <key.pem>     a publisher's Ed25519 key pair (<key>.pub.pem for create --strict-cert)
+  bttls --version
 ${TRACKER_USAGE.trimEnd()}
 ${CA_USAGE.trimEnd()}
 
@@ -45,7 +50,8 @@ ${CA_USAGE.trimEnd()}
                (prefer-tls and allow-plain also answer MSE and plaintext BitTorrent on it)
   --port       listening port for peers, all transports (default 0: any free port)
   --host       listening address (default 127.0.0.1; 0.0.0.0 to accept peers from the network)
-  --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt)
+  --keylog     append TLS secrets in SSLKEYLOGFILE format (Wireshark can then decrypt); default
+               $SSLKEYLOGFILE when set; the file is created mode 0600
   --capability-file FILE  remember peers reached over bttls across restarts (read at start, written
                at exit, mode 0600; it lists those peers' addresses: see docs/design.md)
   --decoy URL  forward TLS visitors that are not bttls peers to this web server (http://host:port)
@@ -61,6 +67,8 @@ ${CA_USAGE.trimEnd()}
   --strict-cert FILE   create a Strict publisher torrent naming the Ed25519 key of FILE (certificate
                        or public key, PEM); seeds holding the private key (--publisher-key) prove it
   --secret HEX         the secret of a Strict torrent whose .torrent or magnet does not carry it
+  --secret-file F, --passphrase-file F   read it from the first line of F instead (argv shows in ps);
+                       or set BTTLS_SECRET / BTTLS_PASSPHRASE
   --publisher-key FILE the publisher's Ed25519 private key (PEM): sign as an authentic publisher peer
   --require-publisher  accept only peers that prove they hold the publisher key
   --full-strict        create a Full Strict torrent: the swarm CA (--ca, PEM) goes into info["ssl-cert"],
@@ -107,7 +115,12 @@ const options = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'stop-timeout': { type: 'string' },
-  help: { type: 'boolean', short: 'h' }
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  'secret-file': { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  private: { type: 'boolean' },
+  comment: { type: 'string' }
 } as const
 
 function fullStrictCreate (values: { 'full-strict'?: boolean, ca?: string, 'strict-secret'?: boolean, 'strict-cert'?: string }): string | undefined {
@@ -128,14 +141,19 @@ function strictCreate (values: { 'strict-secret'?: boolean, 'strict-cert'?: stri
   return undefined
 }
 
-async function credentialsFrom (values: { secret?: string, passphrase?: string, 'publisher-key'?: string, 'require-publisher'?: boolean, cert?: string, key?: string }): Promise<TorrentCredentials> {
+async function credentialsFrom (given: { secret?: string, passphrase?: string, 'secret-file'?: string, 'passphrase-file'?: string, 'publisher-key'?: string, 'require-publisher'?: boolean, cert?: string, key?: string }): Promise<TorrentCredentials> {
+  const values = {
+    ...given,
+    secret: await credentialValue('secret', given.secret, given['secret-file']),
+    passphrase: await credentialValue('passphrase', given.passphrase, given['passphrase-file'])
+  }
   if (values.secret !== undefined && !/^[0-9a-f]{64}$/i.test(values.secret)) throw new UsageError('--secret must be 64 hex characters')
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together')
   return {
     ...(values.cert !== undefined ? { certificates: staticCertificateSource({ certPem: await readFile(values.cert, 'utf8'), keyPem: await readFile(values.key!, 'utf8') }) } : {}),
     ...(values.secret !== undefined ? { secret: Buffer.from(values.secret, 'hex') } : {}),
     ...(values.passphrase !== undefined ? { passphrase: values.passphrase } : {}),
-    ...(values['publisher-key'] !== undefined ? { publisherPrivateKey: createPrivateKey(await readFile(values['publisher-key'], 'utf8')) } : {}),
+    ...(values['publisher-key'] !== undefined ? { publisherPrivateKey: await publisherPrivateKey(values['publisher-key']) } : {}),
     ...(values['require-publisher'] === true ? { requirePublisher: true } : {})
   }
 }
@@ -157,6 +175,8 @@ async function wireImageFrom (values: { decoy?: string, 'decoy-site'?: string, '
   return { ...(decoy ? { decoy } : {}), ...(certificate ? { certificate } : {}) }
 }
 
+const COMMANDS = ['create', 'seed', 'get', 'inspect', 'keygen']
+
 export async function main (argv: string[]): Promise<number> {
   // The tracker and the CA helper have their own subcommands and flags (see their files).
   if (argv[0] === 'tracker') return await trackerMain(argv.slice(1))
@@ -167,7 +187,11 @@ export async function main (argv: string[]): Promise<number> {
     json = values.json === true
     const reporter = new Reporter(json)
     const [command, target, ...extra] = positionals
-    if (values.help || command === undefined || command === 'help') { process.stdout.write(USAGE); return command === undefined && !values.help ? 2 : 0 }
+    if (values.version === true) { process.stdout.write(`bttls ${VERSION}\n`); return 0 }
+    if (values.help || command === 'help') { process.stdout.write(USAGE); return 0 }
+    // No command: the usage is the error message, so it goes to stderr with a usage exit status.
+    if (command === undefined) { process.stderr.write(USAGE); return 2 }
+    if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"`)
     if (target === undefined) throw new UsageError(`${command} needs a ${command === 'create' ? 'path' : 'torrent file or magnet link'}`)
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`)
     const policy = values.policy ?? DEFAULT_POLICY
@@ -176,14 +200,14 @@ export async function main (argv: string[]): Promise<number> {
     if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError('--port must be 0..65535')
     const host = values.host ?? '127.0.0.1'
     const common = {
-      input: target, peers: (values.peer ?? []).map(parsePeer), port, host, policy: policy as Policy, keylog: values.keylog, capabilityFile: values['capability-file'],
+      input: target, peers: (values.peer ?? []).map(p => parsePeer(p)), port, host, policy: policy as Policy, keylog: keylogFile(values.keylog), capabilityFile: values['capability-file'],
       credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
       libtorrentSsl: values['libtorrent-ssl'] === true,
       passkey: values.passkey,
       // Discovery: --tracker adds to the torrent's trackers; the DHT by dht-default.ts.
       trackers: values.tracker ?? [],
       dhtBootstrap: dhtBootstrapFor({
-        host, off: values['no-dht'] === true, bootstrap: (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b); return `${p.host}:${p.port}` })
+        host, off: values['no-dht'] === true, bootstrap: (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b, '--dht-bootstrap'); return `${p.host}:${p.port}` })
       }) ?? [],
       ...(command === 'seed' || command === 'get' ? await wireImageFrom(values) : {})
     }
@@ -193,8 +217,9 @@ export async function main (argv: string[]): Promise<number> {
         const chosen = (['v1', 'v2', 'hybrid'] as const).filter(v => values[v])
         if (chosen.length > 1) throw new UsageError('choose one of --v1, --v2, --hybrid')
         return await createCommand({
-          path: target, output: values.output, version: chosen[0] ?? 'hybrid',
-          pieceLength: values['piece-length'] === undefined ? undefined : Number(values['piece-length']), trackers: values.tracker ?? [],
+          path: target, output: values.output, version: chosen[0] ?? 'hybrid', versionChosen: chosen.length > 0,
+          pieceLength: values['piece-length'] === undefined ? undefined : parseSize('--piece-length', values['piece-length']), trackers: values.tracker ?? [],
+          private: values.private === true, ...(values.comment !== undefined ? { comment: values.comment } : {}),
           strict: strictCreate(values),
           caFile: fullStrictCreate(values)
         }, reporter)
@@ -210,21 +235,31 @@ export async function main (argv: string[]): Promise<number> {
       }
       case 'inspect':
         return await inspectCommand(target, reporter)
+      case 'keygen':
+        return await keygenCommand(target, reporter)
       default:
         throw new UsageError(`unknown command "${command}"`)
     }
   } catch (err) {
     const e = errorJson(err)
+    // node:util parseArgs words a missing value as "Option '-o, --output <value>' argument missing".
+    const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(e.message)
+    if (missing !== null) e.message = `${missing[1]} needs a value`
     if (json) process.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
-    process.stderr.write(`bttls: ${err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '' : `${e.name}: `}${e.message}\n`)
-    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+    process.stderr.write(`bttls: ${usage ? '' : `${e.name}: `}${e.message}\n`)
     if (usage) process.stderr.write('run "bttls --help" for usage\n')
     return usage ? 2 : 1
   }
 }
 
-// A closed stdout (e.g. `bttls inspect x | head`) is not an error of ours.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err })
+// A closed stdout (`bttls get --json | head -2`) ends the run: what we report can no longer be read,
+// and only a command that finished (a verified download) may exit 0.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err
+  if (process.exitCode === undefined) process.stderr.write('bttls: stdout was closed before the command finished\n')
+  process.exit(process.exitCode ?? 1)
+})
 
 // Run when executed (bin/bttls.js imports this module), not when imported by tests.
 if (process.argv[1] !== undefined && /bttls(\.js)?$|cli[/\\]main\.[jt]s$/.test(process.argv[1])) {

@@ -4,6 +4,7 @@
  */
 import type { Session } from '../session/session.js'
 import type { Swarm } from '../swarm/swarm.js'
+import { dialReason, oneLine } from './dial-reason.js'
 
 /** Bound on endpoints remembered; a tracker or PEX may name many. */
 const MAX_ENDPOINTS = 4096
@@ -14,7 +15,7 @@ export class PeerLedger {
   private readonly outcomes = new Map<string, { outcome: Outcome, error?: string }>()
 
   constructor (session: Session, swarm: Swarm) {
-    session.on('dial-failed', f => this.set(`${f.host}:${f.port}`, 'unreachable', f.error.message))
+    session.on('dial-failed', f => this.set(`${f.host}:${f.port}`, 'unreachable', dialReason(f.error)))
     session.on('link', link => {
       const key = `${link.remoteAddress}:${link.remotePort}`
       this.set(key, 'connected')
@@ -47,6 +48,6 @@ export class PeerLedger {
       const oldest = this.outcomes.keys().next()
       if (oldest.done !== true) this.outcomes.delete(oldest.value)
     }
-    this.outcomes.set(key, { outcome, ...(error !== undefined ? { error: error.replace(/\s+/g, ' ') } : {}) })
+    this.outcomes.set(key, { outcome, ...(error !== undefined ? { error: oneLine(error) } : {}) })
   }
 }

@@ -9,13 +9,14 @@
 import type { ConnectOverrides, Session, TorrentHandle } from '../session/session.js'
 import { RedialBackoff, type BackoffOptions } from '../session/redial-backoff.js'
 import type { PeerLink } from '../wire/peer-link.js'
+import { dialReason, endpoint, oneLine } from './dial-reason.js'
 
 const MAX_FAILURES = 5
 const TICK_MS = 250
 /** A link closed as a duplicate: we are connected to that peer another way; look again later. */
 const DUPLICATE_RETRY_MS = 30_000
 
-interface PeerState { host: string, port: number, key: string, link?: PeerLink, failures: number, dialing: boolean, gaveUp: boolean, lastError?: string }
+interface PeerState { host: string, port: number, key: string, link?: PeerLink, failures: number, dialing: boolean, gaveUp: boolean, lastError?: string, finished?: boolean, reported?: boolean }
 
 export interface RedialerOptions {
   readonly untilComplete: boolean
@@ -40,7 +41,7 @@ export class PeerRedialer {
     this.peers = targets.map(t => ({ ...t, key: `${t.host}|${t.port}`, failures: 0, dialing: false, gaveUp: false }))
     session.on('dial-failed', f => {
       const peer = this.peers.find(p => p.host === f.host && p.port === f.port)
-      if (peer) peer.lastError = f.error.message
+      if (peer) peer.lastError = dialReason(f.error)
     })
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.timer.unref()
@@ -78,7 +79,9 @@ export class PeerRedialer {
     peer.link = link
     let shookHands = false
     let delivered = false
+    let served = false
     link.remoteHandshake.then(() => { shookHands = true }, () => {})
+    link.wire.once('upload', () => { served = true })
     // Only data proves a peer useful: one that shakes hands and then sends nothing (or bad data) must
     // not reset its failures, or it is redialed for ever.
     link.wire.once('download', () => {
@@ -89,20 +92,26 @@ export class PeerRedialer {
     void link.closed.then(err => {
       peer.link = undefined
       if (err?.name === 'BadPeerError') {
-        this.giveUp(peer, `banned: ${err.message}`)
+        this.giveUp(peer, `banned: ${oneLine(err.message)}`)
       } else if (err?.name === 'SelfConnectionError') {
-        this.giveUp(peer, `${err.name}: ${err.message}`)
+        this.giveUp(peer, `${err.name}: ${oneLine(err.message)}`)
       } else if (err?.name === 'DuplicateLinkError') {
         this.backoff.defer(peer.key, DUPLICATE_RETRY_MS)
+      } else if (!this.options.untilComplete && shookHands && served) {
+        // A seeder's peer that took data and left (often with a reset as its process exits) was
+        // served, not failed: it is not dialed again and not warned about.
+        peer.gaveUp = true
+        peer.finished = true
       } else if (!shookHands || (err !== undefined && !delivered)) {
-        peer.lastError = err ? `${err.name}: ${err.message}` : 'closed before its BitTorrent handshake'
+        peer.lastError = err ? `${err.name}: ${oneLine(err.message)}` : 'closed before its BitTorrent handshake'
         this.failed(peer)
         return
       } else if (!this.options.untilComplete) {
         // A seeder's peer that closed cleanly after a handshake has what it wanted (e.g. it is a seed too).
         peer.gaveUp = true
+        peer.finished = true
       } else if (err !== undefined) {
-        peer.lastError = `${err.name}: ${err.message}`
+        peer.lastError = `${err.name}: ${oneLine(err.message)}`
         this.backoff.failed(peer.key)
       }
       this.check()
@@ -124,8 +133,17 @@ export class PeerRedialer {
 
   private check (): void {
     if (this.peers.length === 0 || this.done()) return
+    if (!this.options.untilComplete) {
+      // A seeder has no download to fail: it says which peer it stopped dialing, and why, once.
+      for (const p of this.peers) {
+        if (!p.gaveUp || p.finished === true || p.reported === true) continue
+        p.reported = true
+        this.exhausted(`stopped dialing ${endpoint(p.host, p.port)}: ${p.lastError ?? 'failed'}`)
+      }
+      return
+    }
     if (this.peers.every(p => p.gaveUp && !p.link && !p.dialing)) {
-      const last = this.peers.map(p => `${p.host}:${p.port}: ${p.lastError ?? 'failed'}`).join('; ')
+      const last = this.peers.map(p => `${endpoint(p.host, p.port)}: ${p.lastError ?? 'failed'}`).join('; ')
       this.exhausted(`no peer can complete the download (${last})`)
     }
   }

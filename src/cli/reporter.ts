@@ -5,12 +5,14 @@
 import type { Session } from '../session/session.js'
 import type { Swarm } from '../swarm/swarm.js'
 import type { TransportKind } from '../wire/peer-link.js'
+import { fitLine } from './status-line.js'
+import { dialReason, endpoint, isTcpConnectFailure, oneLine } from './dial-reason.js'
 
 export interface ErrorJson { name: string, code?: string, message: string }
 
 export function errorJson (err: unknown): ErrorJson {
   const e = err as { name?: string, code?: string, message?: string }
-  return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err) }
+  return { name: e?.name ?? 'Error', code: e?.code, message: oneLine(e?.message ?? String(err)) }
 }
 
 export class Reporter {
@@ -27,15 +29,22 @@ export class Reporter {
     if (!this.json) { this.clearBar(); this.out.write(text + '\n') }
   }
 
-  progress (done: number, total: number, bytes: number, seconds: number): void {
-    if (this.json || !this.err.isTTY || total === 0) return
-    const now = Date.now()
-    if (now - this.lastBar < 100 && done < total) return
-    this.lastBar = now
-    const width = 30
-    const filled = Math.round(width * done / total)
-    const rate = seconds > 0 ? bytes / seconds / 2 ** 20 : 0
-    this.err.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(100 * done / total).toFixed(1)}% ${done}/${total} pieces ${rate.toFixed(1)} MiB/s `)
+  /** Whether a live status line is shown: human output on a terminal. */
+  get live (): boolean {
+    return !this.json && this.err.isTTY === true
+  }
+
+  /** Redraws the status line (status-line.ts), cut to the terminal's width. */
+  status (fields: readonly string[]): void {
+    if (!this.live) return
+    this.lastBar = Date.now()
+    this.err.write(`\r${fitLine(fields, (this.err.columns ?? 80) - 1)}\x1b[K`)
+  }
+
+  /** Clears the status line for good (before the final summary). */
+  endStatus (): void {
+    this.clearBar()
+    this.lastBar = 0
   }
 
   private clearBar (): void {
@@ -48,34 +57,38 @@ export function reportSession (session: Session, reporter: Reporter): void {
   session.on('link', link => {
     link.closed.then(error => reporter.event('peer-closed', {
       address: link.remoteAddress, port: link.remotePort, transport: link.transport, error: error ? errorJson(error) : undefined
-    }, error ? `peer ${link.remoteAddress}:${link.remotePort} (${link.transport}) closed: ${error.name}: ${error.message}` : undefined), () => {})
+    }, error ? `peer ${endpoint(link.remoteAddress, link.remotePort)} (${link.transport}) closed: ${error.name}: ${oneLine(error.message)}` : undefined), () => {})
     const tls = link.tls ? ` ${link.tls.protocol} ${link.tls.cipher} level ${link.tls.level}${link.tls.profile ? ` (${link.tls.profile} profile)` : ''}` : ''
     // A peer is reported once its BitTorrent handshake arrived: a plaintext dial "succeeds" at the TCP
     // connect, and a peer that then closes was never a plaintext peer.
     link.remoteHandshake.then(() => reporter.event('peer', {
       transport: link.transport, direction: link.direction, address: link.remoteAddress, port: link.remotePort, tls: link.tls
-    }, `peer ${link.direction} ${link.remoteAddress}:${link.remotePort} over ${link.transport}${tls}`), () => {})
+    }, `peer ${link.direction} ${endpoint(link.remoteAddress, link.remotePort)} over ${link.transport}${tls}`), () => {})
   })
   session.on('refused', r => reporter.event('refused', {
     transport: r.transport, address: r.remoteAddress, port: r.remotePort, error: errorJson(r.error)
-  }, `refused ${r.remoteAddress}:${r.remotePort}${r.transport ? ` (${r.transport})` : ''}: ${r.error.name}: ${r.error.message}`))
+  }, `refused ${endpoint(r.remoteAddress, r.remotePort)}${r.transport ? ` (${r.transport})` : ''}: ${r.error.name}: ${oneLine(r.error.message)}`))
   session.on('dial-failed', f => reporter.event('dial-failed', { host: f.host, port: f.port, error: errorJson(f.error) },
-    `could not connect to ${f.host}:${f.port}: ${f.error.message}`))
+    `could not connect to ${endpoint(f.host, f.port)}: ${dialReason(f.error)}`))
   session.on('fallback', f => reporter.event('fallback', {
     host: f.host, port: f.port, transport: f.transport, from: f.from.map(a => ({ transport: a.transport, error: errorJson(a.error) }))
   }, `fell back to ${f.transport} with ${f.host}:${f.port} after ${f.from.map(a => `${a.transport} (${a.error.name}: ${a.error.message})`).join(', ')}`))
-  session.on('downgrade-refused', d => reporter.event('downgrade-refused', { host: d.host, port: d.port, knownFrom: d.knownFrom, error: errorJson(d.error) },
-    `refused to downgrade: ${d.host}:${d.port} is known to speak bttls (${d.knownFrom}) but TLS failed: ${d.error.message}`))
+  // A peer known to speak bttls that cannot be reached at all (nothing listens) is not a downgrade:
+  // the 'dial-failed' line says so. Only a TLS handshake that failed after the connect is one.
+  session.on('downgrade-refused', d => {
+    if (d.error.attempts.length > 0 && d.error.attempts.every(a => isTcpConnectFailure(a.error))) return
+    reporter.event('downgrade-refused', { host: d.host, port: d.port, knownFrom: d.knownFrom, error: errorJson(d.error) },
+      `not falling back to plaintext: ${endpoint(d.host, d.port)} is known to speak bttls (${d.knownFrom}) but its TLS handshake failed: ${dialReason(d.error)}`)
+  })
   session.on('downgrade-suspected', d => reporter.event('downgrade-suspected', d,
     `possible downgrade: ${d.host}:${d.port}, known to speak bttls (${d.knownFrom}), reached us over ${d.transport} without advertising it`))
   session.on('upgraded', u => reporter.event('upgraded', u, `upgraded ${u.host}:${u.port} from ${u.from} to TLS`))
 }
 
-export function reportSwarm (swarm: Swarm, reporter: Reporter, started: number): void {
+export function reportSwarm (swarm: Swarm, reporter: Reporter): void {
   swarm.on('piece', index => {
     const s = swarm.stats()
     reporter.event('piece', { index, done: s.piecesDone, total: s.piecesTotal })
-    reporter.progress(s.piecesDone, s.piecesTotal, s.downloaded, (Date.now() - started) / 1000)
   })
   swarm.on('bad-piece', (index, peers) => reporter.event('bad-piece', { index, peers: peers.map(p => `${p.address}:${p.port}`) },
     `piece ${index} failed verification (from ${peers.map(p => `${p.address}:${p.port}`).join(', ')}); it will be fetched again`))

@@ -190,7 +190,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   static async start (options: SessionOptions = {}): Promise<Session> {
-    const keylog = options.keylogFile ? createWriteStream(options.keylogFile, { flags: 'a' }) : undefined
+    // TLS secrets decrypt the traffic: the file is for its owner only (mode applies when it is created).
+    const keylog = options.keylogFile ? createWriteStream(options.keylogFile, { flags: 'a', mode: 0o600 }) : undefined
     let session: Session | undefined
     const listener = await PeerListener.listen({
       port: options.port,

@@ -30,6 +30,7 @@ import { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import { PiecePicker } from './piece-picker.js'
 import type { PeerInfo } from './peer.js'
+import { VERSION } from '../version.js'
 
 export type { PeerInfo } from './peer.js'
 
@@ -41,7 +42,7 @@ export type { PeerInfo } from './peer.js'
 export const MAX_REQUEST_LENGTH = BLOCK_SIZE
 
 export interface SwarmOptions {
-  /** 20 bytes; default '-BT0001-' and 12 random bytes. */
+  /** 20 bytes; default PEER_ID_PREFIX and 12 random bytes. */
   peerId?: Uint8Array
   /** Requests kept outstanding per peer. Loopback/LAN rates need a deep pipeline. Default 128. */
   pipelineDepth?: number
@@ -161,8 +162,15 @@ function wireInfoHashesOf (t: { wireInfoHash: Buffer, infoHashV1?: Buffer, infoH
   return forms.filter((h, i) => forms.findIndex(o => o.equals(h)) === i).map(h => Buffer.from(h))
 }
 
+/**
+ * Azureus-style client code (BEP 20): '-', two letters, four version digits, '-'. "BQ" is in neither
+ * BEP 20's list nor the lists trackers and clients decode with (Vuze's, webtorrent's bittorrent-peerid);
+ * "BT", used before, is mainline BitTorrent's. Version 0.1.0 gives "-BQ0100-".
+ */
+export const PEER_ID_PREFIX = `-BQ${VERSION.split('.').map(n => Number(n).toString(36)).join('').padEnd(4, '0').slice(0, 4)}-`
+
 function defaultPeerId (): Buffer {
-  return Buffer.concat([Buffer.from('-BT0001-', 'latin1'), randomBytes(12)])
+  return Buffer.concat([Buffer.from(PEER_ID_PREFIX, 'latin1'), randomBytes(12)])
 }
 
 export class Swarm extends EventEmitter<SwarmEvents> {

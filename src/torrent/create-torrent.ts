@@ -20,6 +20,7 @@ import { unsafeComponentReason } from './path-component.js'
 import { encodeStrictInfo, INFO_KEY, SECRET_KEY } from './bttls-fields.js'
 import type { StrictInfo } from '../levels/strict.js'
 import { assertTrackerNameDistinct } from '../levels/full-strict/certificate-profile.js'
+import { VERSION } from '../version.js'
 
 export interface CreateTorrentOptions {
   readonly version: TorrentVersion
@@ -30,6 +31,8 @@ export interface CreateTorrentOptions {
   /** Torrent name. Default: the base name of `path`. */
   readonly name?: string
   readonly private?: boolean
+  /** Free text for people (top-level `comment`, outside the info dictionary: not part of the infohash). */
+  readonly comment?: string
   /** `creation date` in seconds since the epoch. Default: now. */
   readonly creationDate?: number
   /** Make a Strict torrent: its parameters go into info["bttls"], a secret into the top-level "bttls secret". */
@@ -38,7 +41,7 @@ export interface CreateTorrentOptions {
   readonly sslCert?: string
 }
 
-export const CREATED_BY = 'bttls/0.1.0'
+export const CREATED_BY = `bttls/${VERSION}`
 const MIN_PIECE_LENGTH = BLOCK_SIZE
 const MAX_DEFAULT_PIECE_LENGTH = 16 * 1024 * 1024
 const TARGET_MAX_PIECES = 2000
@@ -115,6 +118,7 @@ export async function createTorrent (path: string, options: CreateTorrentOptions
     'creation date': options.creationDate ?? Math.floor(Date.now() / 1000)
   }
   const trackers = options.trackers ?? []
+  if (options.comment !== undefined) torrent.comment = options.comment
   if (trackers.length > 0) torrent.announce = trackers[0]
   if (trackers.length > 1) torrent['announce-list'] = trackers.map(t => [t])
   if (options.strict?.secret !== undefined) torrent[SECRET_KEY] = options.strict.secret

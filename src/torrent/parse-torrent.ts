@@ -39,7 +39,10 @@ export function parseTorrent (bytes: Uint8Array, limits: ParseLimits = {}): Pars
   })
   const strictSecret = parseStrictSecret(root.get(SECRET_KEY))
   if (strictSecret !== undefined && parsed.strict?.mode !== 'secret') throw new InvalidTorrentError('bttls secret in a torrent that is not in Strict secret mode')
-  return strictSecret === undefined ? parsed : { ...parsed, strictSecret }
+  // A comment is for people: one that is not UTF-8 is left out rather than failing the torrent.
+  const rawComment = root.get('comment')
+  const comment = Buffer.isBuffer(rawComment) ? decodeUtf8(rawComment) : undefined
+  return { ...parsed, ...(strictSecret !== undefined ? { strictSecret } : {}), ...(comment !== undefined ? { comment } : {}) }
 }
 
 /**

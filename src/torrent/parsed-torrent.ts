@@ -22,6 +22,8 @@ export interface ParsedTorrent extends Metainfo {
   readonly pieceLayers?: ReadonlyMap<string, Buffer>
   /** Strict secret mode: the secret from the file's top-level `bttls secret` (never in the info dict). */
   readonly strictSecret?: Buffer
+  /** The file's top-level `comment` (free text, outside the info dict), if it is UTF-8. */
+  readonly comment?: string
 }
 
 export function isParsedTorrent (m: Metainfo): m is ParsedTorrent {

@@ -111,7 +111,10 @@ async function dialOnce (transport: TransportKind, options: DialOptions): Promis
 
 function connectTcp (options: DialOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: options.host, port: options.port, localAddress: options.localAddress })
+    // A source address of the other family cannot reach the peer (bind EINVAL): let the OS choose.
+    const local = options.localAddress
+    const localAddress = local !== undefined && net.isIP(options.host) !== 0 && net.isIP(local) !== net.isIP(options.host) ? undefined : local
+    const socket = net.connect({ host: options.host, port: options.port, localAddress })
     const timeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
     const timer = setTimeout(() => { socket.destroy(); reject(new HandshakeTimeoutError(`TCP connect not finished within ${timeoutMs} ms`)) }, timeoutMs)
     socket.once('connect', () => { clearTimeout(timer); socket.setNoDelay(true); resolve(socket) })

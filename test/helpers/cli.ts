@@ -10,6 +10,9 @@ import { join } from 'node:path'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'node_modules', '.cache', `bttls-cli-test-${process.pid}`)
 const MAIN = join(OUT, 'src', 'cli', 'main.js')
+
+/** The compiled CLI entry point, for tests that spawn it their own way (a shell pipeline, a pty). */
+export const CLI_MAIN = MAIN
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
 
 let built: Promise<void> | undefined
@@ -17,7 +20,7 @@ let built: Promise<void> | undefined
 /** Compiles the current sources (once per test process). */
 export function buildCli (): Promise<void> {
   built ??= new Promise((resolve, reject) => {
-    execFile(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT, '--sourceMap', 'false'], { cwd: ROOT }, (err, stdout) => {
+    execFile(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT, '--sourceMap', 'false', '--inlineSources', 'false', '--declaration', 'false'], { cwd: ROOT }, (err, stdout) => {
       if (err) reject(new Error(`tsc failed: ${stdout}`))
       else resolve()
     })
@@ -27,11 +30,11 @@ export function buildCli (): Promise<void> {
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
-export function runCli (args: string[], options: { timeoutMs?: number, onStdout?: (line: string) => void } = {}): { result: Promise<CliResult>, kill: () => void } {
+export function runCli (args: string[], options: { timeoutMs?: number, onStdout?: (line: string) => void, env?: NodeJS.ProcessEnv } = {}): { result: Promise<CliResult>, kill: () => void } {
   let child: ReturnType<typeof spawn> | undefined
   let killed = false
   const result = buildCli().then(() => new Promise<CliResult>(resolve => {
-    child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) })
     if (killed) child.kill('SIGTERM')
     let stdout = ''
     let stderr = ''

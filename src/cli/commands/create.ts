@@ -22,10 +22,17 @@ async function strictOptions (strict: CreateArgs['strict']): Promise<{ info: Str
   return { info: { mode: 'publisher', publisherKey: rawPublisherKey(key) } }
 }
 
+/** Measured with the Debian clients (interop/): hybrid torrents are not read alike by every client. */
+export const HYBRID_WARNING = 'hybrid (v1+v2) by default: aria2 1.36 computes another infohash for it and Transmission 3.00 cannot parse it; give --v1 for the widest reach'
+
 export interface CreateArgs {
   path: string
   output: string
   version: 'v1' | 'v2' | 'hybrid'
+  /** The user chose the version; hybrid by default is warned about (see HYBRID_WARNING). */
+  versionChosen?: boolean
+  private?: boolean
+  comment?: string
   pieceLength?: number
   trackers: string[]
   /** --strict-secret (secret mode, or passphrase mode with --passphrase) or --strict-cert (publisher mode). */
@@ -40,7 +47,11 @@ export async function createCommand (args: CreateArgs, reporter: Reporter): Prom
   }
   const strict = await strictOptions(args.strict)
   const sslCert = args.caFile !== undefined ? await readFile(args.caFile, 'utf8') : undefined
-  const { bytes, metainfo } = await createTorrent(args.path, { version: args.version, pieceLength: args.pieceLength, trackers: args.trackers, strict, sslCert })
+  const { bytes, metainfo } = await createTorrent(args.path, {
+    version: args.version, pieceLength: args.pieceLength, trackers: args.trackers, strict, sslCert,
+    ...(args.private === true ? { private: true } : {}), ...(args.comment !== undefined ? { comment: args.comment } : {})
+  })
+  if (args.version === 'hybrid' && args.versionChosen !== true) reporter.event('warning', { message: HYBRID_WARNING }, `warning: ${HYBRID_WARNING}`)
   await writeFile(args.output, bytes, { mode: strict?.secret ? 0o600 : 0o644 })
   reporter.event('created', {
     file: args.output, name: metainfo.name, version: metainfo.version, infoHashV1: metainfo.infoHashV1?.toString('hex'),

@@ -2,6 +2,7 @@ import { openFileStore } from '../../storage/file-store.js'
 import { cpuSeconds, reportSwarm, transportCounts, type Reporter } from '../reporter.js'
 import { PeerRedialer } from '../peer-redialer.js'
 import { PeerLedger } from '../peer-ledger.js'
+import { StatusLine } from '../status-line.js'
 import { startPeer, type PeerCommandArgs } from './peer-options.js'
 import { DownloadFailedError } from '../errors.js'
 
@@ -14,11 +15,12 @@ export const DEFAULT_STOP_TIMEOUT_S = 60
  */
 export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Promise<number> {
   const started = Date.now()
-  const { session, handle, peersSeen, peers, storeDir, overrides, stop } = await startPeer(args, reporter)
+  const { session, handle, peersSeen, peers, storeDir, overrides, stop, trackers } = await startPeer(args, reporter)
   const { swarm } = handle
   // Peers can also come from the tracker (--passkey, or the session's tracker announces) or the DHT.
-  const discovers = args.passkey !== undefined || (swarm.metainfo?.trackers.length ?? 0) > 0 || (args.trackers ?? []).length > 0 || (args.dhtBootstrap ?? []).length > 0
-  reportSwarm(swarm, reporter, started)
+  const discovers = args.passkey !== undefined || trackers.length > 0 || (args.trackers ?? []).length > 0 || (args.dhtBootstrap ?? []).length > 0
+  reportSwarm(swarm, reporter)
+  const status = reporter.live ? new StatusLine('get', swarm, fields => reporter.status(fields)) : undefined
   const ledger = new PeerLedger(session, swarm)
   const stopTimeoutS = args.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S
   let redialer: PeerRedialer | undefined
@@ -47,6 +49,8 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
         watchdog.unref()
       })
     }
+    status?.stop()
+    reporter.endStatus()
     const seconds = (Date.now() - started) / 1000
     const metainfo = swarm.metainfo!
     const verify = await openFileStore(metainfo, storeDir)
@@ -54,13 +58,21 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
     await verify.close()
     if (verified !== metainfo.pieceCount) throw new DownloadFailedError(`only ${verified} of ${metainfo.pieceCount} pieces verify on disk`)
     const bytes = metainfo.files.filter(f => !f.pad).reduce((a, f) => a + f.length, 0)
-    const mibPerSecond = bytes / 2 ** 20 / seconds
+    // The rate is this session's: bytes received over the wire, not the size of what was already on
+    // disk (a resumed or complete download would otherwise report hundreds of MiB/s).
+    const received = swarm.stats().downloaded
+    const mibPerSecond = received / 2 ** 20 / seconds
     const { bytes: bytesByTransport } = transportCounts(swarm)
-    reporter.event('complete', { bytes, seconds, mibPerSecond, peersByTransport: peersSeen, bytesByTransport, cpuSeconds: cpuSeconds(), verifiedPieces: verified })
-    reporter.line(`done: ${metainfo.name}, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(2)} s (${mibPerSecond.toFixed(1)} MiB/s); ` +
+    reporter.event('complete', { bytes, received, seconds, mibPerSecond, peersByTransport: peersSeen, bytesByTransport, cpuSeconds: cpuSeconds(), verifiedPieces: verified })
+    const transfer = received === 0
+      ? 'already on disk, nothing downloaded'
+      : `${(received / 2 ** 20).toFixed(1)} MiB received in ${seconds.toFixed(2)} s (${mibPerSecond.toFixed(1)} MiB/s)`
+    reporter.line(`done: ${metainfo.name}, ${(bytes / 2 ** 20).toFixed(1)} MiB, ${transfer}; ` +
       `${verified}/${metainfo.pieceCount} pieces verified on disk; peers: tls ${peersSeen.tls}, plain ${peersSeen.plain}, mse ${peersSeen.mse}`)
     return 0
   } finally {
+    status?.stop()
+    reporter.endStatus()
     redialer?.stop()
     await stop()
     await session.close()

@@ -16,14 +16,15 @@ export async function inspectCommand (arg: string, reporter: Reporter): Promise<
   const t = input.metainfo
   const fields = {
     kind: 'torrent', name: t.name, version: t.version, ...describeLevel(t),
-    secret: (t as { strictSecret?: Buffer }).strictSecret ? 'carried (not shown)' : undefined,
+    secret: t.strictSecret ? 'carried (not shown)' : undefined,
     publisherKey: t.strict?.publisherKey?.toString('hex'),
     infoHashV1: t.infoHashV1?.toString('hex'), infoHashV2: t.infoHashV2?.toString('hex'),
     length: t.files.filter(f => !f.pad).reduce((a, f) => a + f.length, 0), pieceLength: t.pieceLength, pieces: t.pieceCount,
     files: t.files.filter(f => !f.pad).length, private: t.private, trackers: t.trackers, magnet: magnetUri(t)
   }
-  reporter.event('inspect', fields)
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) reporter.line(`${k.padEnd(12)} ${Array.isArray(v) ? v.join(' ') : String(v)}`)
+  // JSON carries the file list too (the human output prints it below the fields).
+  reporter.event('inspect', { ...fields, comment: t.comment, fileList: t.files.filter(f => !f.pad).map(f => ({ path: f.path.join('/'), length: f.length })) })
+  for (const [k, v] of Object.entries({ ...fields, comment: t.comment })) if (v !== undefined) reporter.line(`${k.padEnd(12)} ${Array.isArray(v) ? v.join(' ') : String(v)}`)
   if (!reporter.json) for (const f of t.files) if (!f.pad) reporter.line(`  ${f.path.join('/')} (${f.length} bytes)`)
   return 0
 }

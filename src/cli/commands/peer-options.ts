@@ -9,10 +9,13 @@ function describe (m: Parameters<typeof describeLevel>[0]): string {
   return d.mode === undefined ? d.level : `${d.level} (${d.mode})`
 }
 import { errorJson, reportSession, type Reporter } from '../reporter.js'
+import { endpoint } from '../dial-reason.js'
 import { dataDirectory, readTorrentInput, UsageError, type TorrentInput } from '../torrent-input.js'
 import { CertificateManager } from '../../tracker/certificate-manager.js'
 import type { Metainfo } from '../../torrent/metainfo.js'
-import { randomBytes } from 'node:crypto'
+import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
+import { verifyPeerCertificate } from '../../levels/full-strict/certificate-profile.js'
+import { MissingCredentialError } from '../../errors.js'
 import type { TransportKind } from '../../wire/peer-link.js'
 import type { Decoy } from '../../wire/decoy.js'
 import type { CertificateAndKey } from '../../handshake/responder-certificate.js'
@@ -57,6 +60,8 @@ export interface StartedPeer {
   storeDir: string
   /** How to dial the command line's peers. */
   overrides: ConnectOverrides
+  /** The torrent's (or magnet's) own announce URLs. */
+  trackers: readonly string[]
   /** Stop background work (the certificate manager's renewals) before the session closes. */
   stop: () => Promise<void>
 }
@@ -64,7 +69,10 @@ export interface StartedPeer {
 export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
   const input = await readTorrentInput(args.input)
   // A missing or wrong credential is reported before anything listens or touches the disk.
-  levelFor(input.kind === 'torrent' ? input.metainfo : input.magnet, args.credentials)
+  const source = input.kind === 'torrent' ? input.metainfo : input.magnet
+  unusedCredentials(describeLevel(source).level, args)
+  if (input.kind === 'torrent' && input.metainfo.sslCert !== undefined) checkFullStrictCredential(input.metainfo, args)
+  levelFor(source, args.credentials)
   const session = await Session.start({
     port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, ...(args.capabilityFile !== undefined ? { capabilityFile: args.capabilityFile } : {}), libtorrentCompat: args.libtorrentSsl === true,
     trackers: { extra: args.trackers ?? [] },
@@ -72,7 +80,7 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
     ...(args.certificate ? { certificate: args.certificate } : {}),
     ...((args.dhtBootstrap ?? []).length > 0 ? { dht: { bootstrap: args.dhtBootstrap! } } : {})
   })
-  reportDiscovery(session, reporter)
+  reportDiscovery(session, reporter, args.passkey !== undefined)
   try {
     return await addInput(session, input, args, reporter)
   } catch (err) {
@@ -85,7 +93,7 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
   const peersSeen: Record<TransportKind, number> = { tls: 0, plain: 0, mse: 0 }
   session.on('link', link => { link.remoteHandshake.then(() => { peersSeen[link.transport]++ }, () => {}) })
   reportSession(session, reporter)
-  reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${args.host}:${session.port} (policy ${args.policy})`)
+  reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${endpoint(args.host, session.port)} (policy ${args.policy})`)
 
   let handle!: TorrentHandle
   let storeDir: string
@@ -116,10 +124,49 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
       `magnet ${m.wireInfoHash.toString('hex')}: fetching metadata over BEP 9`)
   }
   return {
-    session, handle, peersSeen, peers, storeDir,
+    session, handle, peersSeen, peers, storeDir, trackers: input.kind === 'torrent' ? input.metainfo.trackers : input.magnet.trackers,
     overrides: args.libtorrentSsl === true ? { libtorrentProfile: 'fallback' } : {},
     stop: async () => { await manager?.stop() }
   }
+}
+
+/**
+ * Credentials for another level are a mistake the user must hear of: a Basic torrent given --secret
+ * would otherwise download from any peer while the user believes the swarm is closed.
+ */
+function unusedCredentials (level: 'basic' | 'strict' | 'full-strict', args: PeerCommandArgs): void {
+  const c = args.credentials
+  const given = [
+    ...(c.secret !== undefined ? ['--secret'] : []), ...(c.passphrase !== undefined ? ['--passphrase'] : []),
+    ...(c.publisherPrivateKey !== undefined ? ['--publisher-key'] : []), ...(c.requirePublisher === true ? ['--require-publisher'] : [])
+  ]
+  if (level !== 'strict' && given.length > 0) throw new UsageError(`${given.join(', ')}: for Strict torrents, and this torrent is ${level === 'basic' ? 'Basic (anyone may join its swarm)' : 'Full Strict (give --cert/--key or --passkey)'}`)
+  if (level !== 'full-strict' && (c.certificates !== undefined || args.passkey !== undefined)) throw new UsageError(`${c.certificates !== undefined ? '--cert/--key' : '--passkey'}: for Full Strict torrents, and this torrent is ${level === 'basic' ? 'Basic' : 'Strict'}`)
+}
+
+/**
+ * A Full Strict peer without a certificate its swarm accepts can only fail every handshake (and
+ * retry for --stop-timeout): say what is wrong before anything listens. --cert is checked as a
+ * peer checks it (the torrent's CA, validity, lifetime cap, torrent binding) and against --key.
+ */
+function checkFullStrictCredential (m: Metainfo, args: PeerCommandArgs): void {
+  if (args.passkey !== undefined) return
+  const credential = args.credentials.certificates?.current()
+  if (credential === undefined) {
+    throw new MissingCredentialError('this Full Strict torrent needs a certificate from its CA: --cert peer.pem --key peer.key, or --passkey TOKEN for its secure tracker')
+  }
+  let cert: X509Certificate
+  try { cert = new X509Certificate(credential.certPem) } catch { throw new UsageError('--cert: not a PEM certificate') }
+  try {
+    verifyPeerCertificate({ certDer: cert.raw, caCertPem: m.sslCert!, torrent: m, binding: args.libtorrentSsl === true ? 'libtorrent' : 'bttls' })
+  } catch (err) {
+    const e = err as Error
+    e.message = `--cert: ${e.message.replace(/^the peer certificate/, 'the certificate')}; peers would refuse it`
+    throw e
+  }
+  let key: KeyObject
+  try { key = createPrivateKey(credential.keyPem) } catch { throw new UsageError('--key: not a PEM private key') }
+  if (!cert.checkPrivateKey(key)) throw new UsageError('--key is not the private key of --cert')
 }
 
 /** Full Strict with a passkey: announce a CSR to the torrent's HTTPS tracker for our certificate. */
@@ -138,14 +185,17 @@ async function startCertificateManager (m: Metainfo, session: Session, passkey: 
 }
 
 /** Tracker and DHT activity, and PEX violations, as log events (`discovery`, `pex-error`). */
-function reportDiscovery (session: Session, reporter: Reporter): void {
+function reportDiscovery (session: Session, reporter: Reporter, passkey: boolean): void {
   const dht = session.dhtAddress
   if (dht) reporter.event('dht', { address: dht.address, port: dht.port }, `DHT node on ${dht.address}:${dht.port} (udp)`)
   session.on('discovery', e => {
     const error = 'error' in e && e.error !== undefined ? errorJson(e.error) : undefined
     const where = e.source === 'tracker' && 'tracker' in e ? e.tracker : e.source
-    const human = e.kind === 'skipped' ? `${e.source}: not announced: ${e.reason}`
-      : e.kind === 'announced' ? `${where}: announced${'peers' in e ? `, ${e.peers} peers (${e.bttlsPeers} flagged bttls)` : ''}${error ? ` (${error.message})` : ''}`
+    // With --passkey, a Full Strict torrent is announced to its secure tracker by the certificate
+    // manager ('certificate' and 'tracker-error' lines), not by discovery: its "skipped" is no news.
+    const human = e.kind === 'skipped' ? (passkey && e.source === 'tracker' ? undefined : `${e.source}: not announced: ${e.reason}`)
+      : e.kind === 'announced' && error !== undefined ? `${where}: not announced: ${error.message}`
+        : e.kind === 'announced' ? `${where}: announced${'peers' in e ? `, ${e.peers} peers (${e.bttlsPeers} flagged bttls)` : ''}`
         : e.kind === 'failed' ? `${where}: announce failed: ${e.error.message}; retry in ${e.retryS} s`
           : e.kind === 'warning' ? `dht: ${e.error.message}` : undefined
     reporter.event('discovery', { ...e, ...(error ? { error } : {}) }, human)

@@ -1,0 +1,50 @@
+/**
+ * How the CLI words a failure in one line: OpenSSL and Node messages may carry newlines, and a dial
+ * error's message already names the endpoint, so a caller that prefixes it again repeats itself.
+ */
+import { isIPv6 } from 'node:net'
+
+/** One line: runs of whitespace (OpenSSL's embedded newlines included) become one space. */
+export function oneLine (text: string): string {
+  return text.replace(/\s+/g, ' ').trim()
+}
+
+/** host:port, with IPv6 addresses in brackets as in a URL. */
+export function endpoint (host: string, port: number): string {
+  return `${isIPv6(host) ? `[${host}]` : host}:${port}`
+}
+
+const TCP_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'no answer',
+  EADDRNOTAVAIL: 'address not available',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found'
+}
+
+/** The TCP connect failed (nothing listens, or no route): the peer never had the chance to speak TLS. */
+export function isTcpConnectFailure (err: Error): boolean {
+  const e = err as NodeJS.ErrnoException
+  return (e.code !== undefined && e.code in TCP_ERRORS) || e.syscall === 'connect' || /^TCP connect /.test(e.message)
+}
+
+function attemptReason (err: Error): string {
+  const e = err as NodeJS.ErrnoException
+  if (e.code !== undefined && e.code in TCP_ERRORS) return TCP_ERRORS[e.code]!
+  if (isTcpConnectFailure(err)) return oneLine(e.message)
+  return `${e.name}: ${oneLine(e.message)}`
+}
+
+/**
+ * Why a dial failed, without the endpoint (the caller names it): "connection refused", or per
+ * transport tried, "tls: TlsHandshakeError: …; plain: …".
+ */
+export function dialReason (err: Error & { attempts?: ReadonlyArray<{ transport: string, error: Error }> }): string {
+  const attempts = err.attempts ?? []
+  if (attempts.length === 0) return oneLine(err.message)
+  if (attempts.every(a => isTcpConnectFailure(a.error))) return attemptReason(attempts[attempts.length - 1]!.error)
+  return attempts.map(a => `${a.transport}: ${attemptReason(a.error)}`).join('; ')
+}
