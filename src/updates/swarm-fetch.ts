@@ -66,8 +66,9 @@ export async function fetchFromSwarm (o: SwarmFetchOptions): Promise<string> {
         const progress = s.downloaded + (m !== undefined ? 1 : 0)
         if (progress !== last) { last = progress; since = Date.now() }
         if (Date.now() - since >= idleMs) {
-          const why = [...errors].map(([p, e]) => `${p} ${e}`).join('; ')
-          fail(new SwarmDownloadError(`no data from the swarm for ${idleMs} ms${why ? ` (${why})` : ''}`))
+          const why = [...errors].map(([p, e]) => `${p} ${e}`)
+          if (s.hashFailures > 0) why.unshift(`${s.hashFailures} piece(s) failed their hash check`)
+          fail(new SwarmDownloadError(`no data from the swarm for ${idleMs} ms${why.length > 0 ? ` (${why.join('; ')})` : ''}`))
           return
         }
         // Seeds that were not up yet, or dropped us: dial them again (connect() shares live links).
