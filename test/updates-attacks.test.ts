@@ -9,20 +9,12 @@ import { join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { Metadata, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models'
 import { fixture, type Fixture } from './helpers/release-repo.js'
-import { mirror, record } from './helpers/update-mirror.js'
+import { currentTimestampKeys, forgeTimestamp, forgeWithOnlineKeys, olderTargetsAsCurrent, otherCaCertificate, recordRepository } from '../src/demo/update-mirror.js'
 import {
   DownloadTooLongError, InconsistentMetadataError, MetadataSignatureError, PinMismatchError, RollbackAttackError, TargetMismatchError, UpdatesWithheldError
 } from '../src/updates/errors.js'
 import { BttlsError } from '../src/errors.js'
-import { expiryString, loadRepository, metadataBytes, metaFileFor, refreshTimestamp, repositoryPaths, rotateKeys, SPEC_VERSION } from '../src/updates/release-repository.js'
-import { loadRoleKeys, signWith } from '../src/updates/role-keys.js'
-import { createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
-import { issueServerCertificate } from '../src/tracker/server-certificate.js'
-
-async function httpsCert (f: Fixture): Promise<{ cert: string, key: string }> {
-  const dir = repositoryPaths(f.repo).https
-  return { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8') }
-}
+import { refreshTimestamp, rotateKeys } from '../src/updates/release-repository.js'
 
 /** What DIR/current holds: the version it points to and the file's bytes (undefined: nothing installed). */
 async function current (f: Fixture): Promise<{ version: string, bytes: Buffer } | undefined> {
@@ -49,12 +41,12 @@ async function lastLog (f: Fixture): Promise<Record<string, unknown>> {
 t.test('rollback: metadata older than what the client trusts is refused, the installed release stays', async t => {
   const f = await fixture(t)
   await f.release('1.0.0')
-  const old = await record(f.repo, join(f.root, 'recorded'))
+  const old = await recordRepository(f.repo, join(f.root, 'recorded'))
   const v2 = await f.release('2.0.0')
   const server = await f.serve()
   t.match(await f.update(server.url, { swarm: false }), { status: 'installed', version: '2.0.0', via: 'https' })
   // The attacker replays the whole repository as it was before 2.0.0 (genuine, unexpired, older).
-  const attacker = await mirror(t, { ...await httpsCert(f), dir: old })
+  const attacker = await f.mirror({ dir: old })
   await refused(t, f.update(attacker.url, { swarm: false }), RollbackAttackError, 'ERR_UPDATE_ROLLBACK', /less than current version/)
   t.same(await current(f), { version: '2.0.0', bytes: v2 })
   t.match(await lastLog(f), { event: 'error', code: 'ERR_UPDATE_ROLLBACK' })
@@ -65,7 +57,7 @@ t.test('freeze: metadata past its expiry is reported as updates being withheld; 
   await f.release('1.0.0')
   // A timestamp the publisher really signed two days ago (valid one day), replayed today.
   await refreshTimestamp(f.repo, { now: new Date(Date.now() - 2 * 86_400_000), force: true })
-  const attacker = await mirror(t, { ...await httpsCert(f), dir: f.repo })
+  const attacker = await f.mirror()
   await refused(t, f.update(attacker.url, { swarm: false }), UpdatesWithheldError, 'ERR_UPDATES_WITHHELD', /withheld.*timestamp\.json is expired/)
   t.equal(await current(f), undefined)
   // Once the server signs a fresh timestamp, the same client updates.
@@ -76,7 +68,7 @@ t.test('freeze: metadata past its expiry is reported as updates being withheld; 
 t.test('arbitrary package: a mirror serving other bytes of the signed length is refused', async t => {
   const f = await fixture(t)
   await f.release('1.0.0', 50_000)
-  const attacker = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p.startsWith('/targets/') ? randomBytes(50_000) : undefined })
+  const attacker = await f.mirror({ override: p => p.startsWith('/targets/') ? randomBytes(50_000) : undefined })
   await refused(t, f.update(attacker.url, { swarm: false }), TargetMismatchError, 'ERR_UPDATE_TARGET_MISMATCH', /SHA-256/)
   t.equal(await current(f), undefined)
   t.same((await readFile(join(f.client, 'update.log'), 'utf8')).includes('"fallback-failed"'), true)
@@ -85,10 +77,10 @@ t.test('arbitrary package: a mirror serving other bytes of the signed length is 
 t.test('endless data: a target or metadata longer than its bound is cut off and refused', async t => {
   const f = await fixture(t)
   await f.release('1.0.0', 50_000)
-  const target = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p.startsWith('/targets/') ? 'endless' : undefined })
+  const target = await f.mirror({ override: p => p.startsWith('/targets/') ? 'endless' : undefined })
   await refused(t, f.update(target.url, { swarm: false }), DownloadTooLongError, 'ERR_UPDATE_TOO_LONG', /more than the 50000 bytes/)
   t.equal(await current(f), undefined)
-  const timestamp = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p === '/metadata/timestamp.json' ? 'endless' : undefined })
+  const timestamp = await f.mirror({ override: p => p === '/metadata/timestamp.json' ? 'endless' : undefined })
   await refused(t, f.update(timestamp.url, { swarm: false }), DownloadTooLongError, 'ERR_UPDATE_TOO_LONG')
   t.equal(await current(f), undefined)
 })
@@ -97,10 +89,8 @@ t.test('mix-and-match: targets of another time under the name the snapshot expec
   const f = await fixture(t)
   await f.release('1.0.0')
   await f.release('2.0.0')
-  const state = await loadRepository(f.repo)
-  const n = state.targets.signed.version
-  const older = await readFile(join(repositoryPaths(f.repo).metadata, `${n - 1}.targets.json`))
-  const attacker = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p === `/metadata/${n}.targets.json` ? older : undefined })
+  const files = await olderTargetsAsCurrent(f.repo)
+  const attacker = await f.mirror({ override: p => files.get(p) })
   await refused(t, f.update(attacker.url, { swarm: false }), InconsistentMetadataError, 'ERR_UPDATE_INCONSISTENT_METADATA')
   t.equal(await current(f), undefined)
 })
@@ -108,28 +98,8 @@ t.test('mix-and-match: targets of another time under the name the snapshot expec
 t.test('stolen online keys: timestamp and snapshot keys cannot sign a release', async t => {
   const f = await fixture(t)
   await f.release('1.0.0')
-  const state = await loadRepository(f.repo)
-  const keysDir = repositoryPaths(f.repo).keys
-  const stolen = {
-    snapshot: await loadRoleKeys(keysDir, 'snapshot', state.root.signed.roles.snapshot!.keyIDs),
-    timestamp: await loadRoleKeys(keysDir, 'timestamp', state.root.signed.roles.timestamp!.keyIDs)
-  }
-  // The attacker's release: its own bytes, in targets it signs with every key it has.
-  const evil = randomBytes(1000)
-  const targets = new Metadata(new Targets({ version: state.targets.signed.version + 1, specVersion: SPEC_VERSION, expires: expiryString(new Date(), 86_400), targets: {} }))
-  targets.signed.addTarget(new TargetFile({ path: '9.0.0/app.bin', length: evil.length, hashes: { sha256: createHash('sha256').update(evil).digest('hex') }, unrecognizedFields: { custom: { bttls: { version: '9.0.0' } } } }))
-  signWith(targets, [...stolen.snapshot, ...stolen.timestamp])
-  const snapshot = new Metadata(new Snapshot({ version: state.snapshot.signed.version + 1, specVersion: SPEC_VERSION, expires: expiryString(new Date(), 86_400), meta: { 'targets.json': metaFileFor(targets) } }))
-  signWith(snapshot, stolen.snapshot)
-  const timestamp = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 1, specVersion: SPEC_VERSION, expires: expiryString(new Date(), 86_400), snapshotMeta: metaFileFor(snapshot) }))
-  signWith(timestamp, stolen.timestamp)
-  const files = new Map([
-    ['/metadata/timestamp.json', metadataBytes(timestamp)],
-    [`/metadata/${snapshot.signed.version}.snapshot.json`, metadataBytes(snapshot)],
-    [`/metadata/${targets.signed.version}.targets.json`, metadataBytes(targets)],
-    ['/targets/9.0.0/app.bin', evil]
-  ])
-  const attacker = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => files.get(p) })
+  const files = await forgeWithOnlineKeys(f.repo, randomBytes(1000))
+  const attacker = await f.mirror({ override: p => files.get(p) })
   await refused(t, f.update(attacker.url, { swarm: false }), MetadataSignatureError, 'ERR_UPDATE_SIGNATURE', /signed by 0\/1 keys|signature/)
   t.equal(await current(f), undefined)
 })
@@ -139,9 +109,7 @@ t.test('rotation: after the root and the timestamp keys rotate, metadata signed 
   await f.release('1.0.0')
   const server = await f.serve()
   t.match(await f.update(server.url, { swarm: false }), { status: 'installed', version: '1.0.0' })
-  const before = await loadRepository(f.repo)
-  const keysDir = repositoryPaths(f.repo).keys
-  const oldTimestampKeys = await loadRoleKeys(keysDir, 'timestamp', before.root.signed.roles.timestamp!.keyIDs)
+  const oldTimestampKeys = await currentTimestampKeys(f.repo)
   await rotateKeys({ repo: f.repo, offlineKeys: f.offline, role: 'timestamp' })
   await rotateKeys({ repo: f.repo, offlineKeys: f.offline, role: 'root' })
   const v2 = await f.release('1.1.0')
@@ -149,10 +117,8 @@ t.test('rotation: after the root and the timestamp keys rotate, metadata signed 
   t.match(await f.update(server.url, { swarm: false }), { status: 'installed', version: '1.1.0' })
   t.equal(JSON.parse(await readFile(join(f.client, 'metadata', 'root.json'), 'utf8')).signed.version, 3)
   // The thief of the old timestamp key signs a newer timestamp: refused.
-  const now = await loadRepository(f.repo)
-  const forged = new Metadata(new Timestamp({ version: now.timestamp.signed.version + 5, specVersion: SPEC_VERSION, expires: expiryString(new Date(), 86_400), snapshotMeta: now.timestamp.signed.snapshotMeta }))
-  signWith(forged, oldTimestampKeys)
-  const attacker = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p === '/metadata/timestamp.json' ? metadataBytes(forged) : undefined })
+  const forged = await forgeTimestamp(f.repo, oldTimestampKeys)
+  const attacker = await f.mirror({ override: p => p === '/metadata/timestamp.json' ? forged : undefined })
   await refused(t, f.update(attacker.url, { swarm: false }), MetadataSignatureError, 'ERR_UPDATE_SIGNATURE')
   t.same(await current(f), { version: '1.1.0', bytes: v2 })
   // A new client that trusts only root 1 still reaches root 3 through the chain.
@@ -163,10 +129,9 @@ t.test('rotation: after the root and the timestamp keys rotate, metadata signed 
 t.test('man in the middle with a certificate from another CA the client trusts: the pin refuses it', async t => {
   const f = await fixture(t)
   await f.release('1.0.0')
-  const otherCa = await createSwarmCa('another CA')
-  const mitmCert = await issueServerCertificate({ ca: otherCa, names: ['127.0.0.1', 'localhost'] })
-  const mitm = await mirror(t, { cert: mitmCert.certPem, key: mitmCert.keyPem, dir: f.repo })
-  const trustsBoth = { ca: [f.caPem, otherCa.certPem] }
+  const other = await otherCaCertificate()
+  const mitm = await f.mirror({ cert: other.cert, key: other.key })
+  const trustsBoth = { ca: [f.caPem, other.caPem] }
   await refused(t, f.update(mitm.url, { swarm: false, ...trustsBoth }), PinMismatchError, 'ERR_UPDATE_PIN', /no key of the server's certificate chain matches/)
   t.equal(mitm.requests.length, 0, 'not one request was sent to the man in the middle')
   t.equal(await current(f), undefined)

@@ -9,18 +9,12 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { fixture, FAST_SESSION, type Fixture } from './helpers/release-repo.js'
-import { mirror } from './helpers/update-mirror.js'
 import { encodePeerList } from '../src/updates/seeds.js'
 import { loadPublisherKey, repositoryPaths } from '../src/updates/release-repository.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import { session } from './helpers/session-pair.js'
 
 const IDLE_MS = 1500
-
-async function httpsCert (f: Fixture): Promise<{ cert: string, key: string }> {
-  const dir = repositoryPaths(f.repo).https
-  return { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8') }
-}
 
 async function log (f: Fixture): Promise<Array<Record<string, any>>> {
   return (await readFile(join(f.client, 'update.log'), 'utf8')).trim().split('\n').map(l => JSON.parse(l))
@@ -49,7 +43,7 @@ for (const [name, peer] of [['blocked (connections refused)', closedPort], ['sta
     const f = await fixture(t)
     const data = await f.release('1.0.0')
     const port = await peer(t)
-    const m = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port }]) : undefined })
+    const m = await f.mirror({ override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port }]) : undefined })
     const started = Date.now()
     t.match(await f.update(m.url, { swarmIdleMs: IDLE_MS }), { status: 'installed', version: '1.0.0', via: 'https' })
     const ms = Date.now() - started
@@ -67,7 +61,7 @@ t.test('a peer that has the release but is not the publisher is refused; the fal
   const torrent = parseTorrent(await readFile(join(repositoryPaths(f.repo).releases, '1.0.0', 'app.bin.torrent')))
   const insider = await session(t, FAST_SESSION)
   await insider.addTorrent(torrent, join(repositoryPaths(f.repo).releases, '1.0.0'))
-  const m = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port: insider.port }]) : undefined })
+  const m = await f.mirror({ override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port: insider.port }]) : undefined })
   t.match(await f.update(m.url, { swarmIdleMs: IDLE_MS }), { status: 'installed', via: 'https' })
   t.same(await readFile(join(f.client, 'current', 'app.bin')), data)
   t.ok((await log(f)).some(e => e.event === 'peer-error' && e.name === 'PublisherRequiredError'), 'the insider was refused for not proving the publisher key')
@@ -85,7 +79,7 @@ t.test('a publisher seed serving corrupt pieces is caught by the piece hashes; t
   const liar = await session(t, FAST_SESSION)
   await liar.addTorrent(torrent, liarDir, { publisherPrivateKey: await loadPublisherKey(f.repo) })
   await writeFile(join(liarDir, 'app.bin'), randomBytes(200_000))
-  const m = await mirror(t, { ...await httpsCert(f), dir: f.repo, override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port: liar.port }]) : undefined })
+  const m = await f.mirror({ override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port: liar.port }]) : undefined })
   t.match(await f.update(m.url, { swarmIdleMs: IDLE_MS }), { status: 'installed', via: 'https' })
   t.same(await readFile(join(f.client, 'current', 'app.bin')), data)
   t.match((await log(f)).find(e => e.event === 'swarm-failed'), { code: 'ERR_UPDATE_SWARM', message: /piece\(s\) failed their hash check/ })

@@ -8,6 +8,7 @@ import { ReleaseServer } from '../../src/updates/release-server.js'
 import { update, type UpdateOptions, type UpdateOutcome } from '../../src/updates/updater.js'
 import { parsePin } from '../../src/updates/spki-pin.js'
 import { tempDir } from './session-pair.js'
+import { publisherCertificate, startMirror, type Mirror, type MirrorOptions } from '../../src/demo/update-mirror.js'
 
 /** Short time bounds: the tests wait on them. */
 export const FAST_SESSION = { timeouts: { sniffMs: 1000, tlsMs: 1000, authMs: 1000 }, swarm: { chokeIntervalMs: 200, requestTimeoutMs: 1000, peerTimeoutMs: 2000, stallTimeoutMs: 2000 } }
@@ -23,7 +24,9 @@ export interface Fixture {
   /** Publish a release of `size` random bytes; returns its bytes. */
   release (version: string, size?: number, name?: string): Promise<Buffer>
   serve (): Promise<ReleaseServer>
-  /** Update the client from `url` (default the running server) with the pin and CA. */
+  /** An attacker's HTTPS server with the publisher's certificate (unless `cert`/`key` say otherwise), closed at teardown. */
+  mirror (o?: Partial<MirrorOptions>): Promise<Mirror>
+  /** Update the client from `url` with the pin and the CA. */
   update (url: string, extra?: Partial<UpdateOptions>): Promise<UpdateOutcome>
 }
 
@@ -48,6 +51,11 @@ export async function fixture (t: Test, init: Partial<InitOptions> = {}): Promis
       const s = await ReleaseServer.start({ repo, session: FAST_SESSION, rescanMs: 60_000 })
       t.teardown(() => s.close())
       return s
+    },
+    async mirror (o = {}) {
+      const m = await startMirror({ ...await publisherCertificate(repo), dir: repo, ...o })
+      t.teardown(() => m.close())
+      return m
     },
     async update (url, extra = {}) {
       return await update({ dir: client, repository: url, trustedRoot: rootJson, pins: [parsePin(result.caPin)!], ca: [caPem], swarmIdleMs: 3000, session: FAST_SESSION, ...extra })
