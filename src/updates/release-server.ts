@@ -30,9 +30,11 @@ export interface ReleaseServerOptions {
   /** HTTPS listening address and port (default 127.0.0.1, any free port). */
   readonly host?: string
   readonly port?: number
-  /** The bttls peer port (default any free port) and the address seeds are advertised at (default host). */
+  /** The bttls peer port (default any free port). */
   readonly peerPort?: number
+  /** Where clients reach the seeds, when not at host:peerPort (port forwarding, NAT, a proxy). */
   readonly advertiseHost?: string
+  readonly advertisePort?: number
   /** The certificate HTTPS presents (default REPO/https/cert.pem and key.pem). */
   readonly certificate?: { readonly cert: string, readonly key: string }
   readonly rescanMs?: number
@@ -75,7 +77,7 @@ export class ReleaseServer {
     await server.rescan()
     server.timer = setInterval(() => { void server!.rescan() }, o.rescanMs ?? DEFAULT_RESCAN_MS)
     server.timer.unref()
-    log.append({ event: 'serving', https: server.url, peers: `${server.advertisedHost}:${session.port}`, pin: server.pin })
+    log.append({ event: 'serving', https: server.url, peers: `${server.advertisedHost}:${o.advertisePort ?? session.port}`, pin: server.pin })
     return server
   }
 
@@ -119,7 +121,7 @@ export class ReleaseServer {
     try {
       const file = req.method === 'GET' ? this.resolve(new URL(req.url ?? '/', 'https://x').pathname) : undefined
       if (file === SEEDS_PATH) {
-        const body = encodePeerList([{ host: this.advertisedHost, port: this.session.port }])
+        const body = encodePeerList([{ host: this.advertisedHost, port: this.o.advertisePort ?? this.session.port }])
         bytes = body.length
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' })
         res.end(body)
