@@ -58,9 +58,9 @@ for (const [name, peer] of [['blocked (connections refused)', closedPort], ['sta
 t.test('a peer that has the release but is not the publisher is refused; the fallback installs', async t => {
   const f = await fixture(t)
   const data = await f.release('1.0.0')
-  const torrent = parseTorrent(await readFile(join(repositoryPaths(f.repo).releases, '1.0.0', 'app.bin.torrent')))
+  const torrent = parseTorrent(await readFile(join(repositoryPaths(f.repo).targets, '1.0.0', 'app.bin.torrent')))
   const insider = await session(t, FAST_SESSION)
-  await insider.addTorrent(torrent, join(repositoryPaths(f.repo).releases, '1.0.0'))
+  await insider.addTorrent(torrent, join(repositoryPaths(f.repo).targets, '1.0.0'))
   const m = await f.mirror({ override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port: insider.port }]) : undefined })
   t.match(await f.update(m.url, { swarmIdleMs: IDLE_MS }), { status: 'installed', via: 'https' })
   t.same(await readFile(join(f.client, 'current', 'app.bin')), data)
@@ -70,7 +70,7 @@ t.test('a peer that has the release but is not the publisher is refused; the fal
 t.test('a publisher seed serving corrupt pieces is caught by the piece hashes; the fallback installs the signed bytes', async t => {
   const f = await fixture(t)
   const data = await f.release('1.0.0', 200_000)
-  const releaseDir = join(repositoryPaths(f.repo).releases, '1.0.0')
+  const releaseDir = join(repositoryPaths(f.repo).targets, '1.0.0')
   const torrent = parseTorrent(await readFile(join(releaseDir, 'app.bin.torrent')))
   const liarDir = join(f.root, 'liar')
   await mkdir(liarDir)

@@ -20,7 +20,7 @@ export type Answer = Buffer | 'endless' | 'stall' | 'not-found'
 export interface MirrorOptions {
   readonly cert: string
   readonly key: string
-  /** A repository directory (metadata/, releases/) served for paths without an override. */
+  /** A repository directory (metadata/, targets/) served for paths without an override. */
   readonly dir: string
   readonly override?: (path: string) => Answer | undefined
 }
@@ -44,7 +44,7 @@ export async function startMirror (o: MirrorOptions): Promise<Mirror> {
     if (answer === 'not-found') { res.writeHead(404).end(); return }
     if (answer !== undefined) { res.writeHead(200, { 'content-length': answer.length }).end(answer); return }
     const m = /^\/(metadata|targets)\/(.+)$/.exec(path)
-    const file = m === null ? undefined : join(o.dir, m[1] === 'metadata' ? 'metadata' : 'releases', decodeURIComponent(m[2]!))
+    const file = m === null ? undefined : join(o.dir, m[1]!, decodeURIComponent(m[2]!))
     void (file === undefined ? Promise.resolve(undefined) : stat(file).catch(() => undefined)).then(info => {
       if (file === undefined || info === undefined || !info.isFile()) { res.writeHead(404).end(); return }
       res.writeHead(200, { 'content-length': info.size })
@@ -59,10 +59,10 @@ export async function startMirror (o: MirrorOptions): Promise<Mirror> {
   }
 }
 
-/** Copy a repository's metadata and releases as they are now (an attacker's recording, to replay later). */
+/** Copy a repository's metadata and targets as they are now (an attacker's recording, to replay later). */
 export async function recordRepository (repo: string, to: string): Promise<string> {
   await cp(join(repo, 'metadata'), join(to, 'metadata'), { recursive: true })
-  await cp(join(repo, 'releases'), join(to, 'releases'), { recursive: true })
+  await cp(join(repo, 'targets'), join(to, 'targets'), { recursive: true })
   return to
 }
 

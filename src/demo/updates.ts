@@ -167,7 +167,7 @@ async function main (): Promise<number> {
     closers.push(() => new Promise(resolve => { for (const s of stalled) s.destroy(); stall.close(() => resolve()) }))
     const insider = await Session.start({ host: '127.0.0.1', port: 0, pex: false, trackers: false })
     closers.push(() => insider.close())
-    const releaseDir = join(repositoryPaths(repo).releases, '1.1.0')
+    const releaseDir = join(repositoryPaths(repo).targets, '1.1.0')
     await insider.addTorrent(parseTorrent(await readFile(join(releaseDir, 'app.bin.torrent'))), releaseDir)
     for (const [name, port] of [['stalling peer', (stall.address() as net.AddressInfo).port], ['peer that is not the publisher', insider.port]] as const) {
       const m = await mirror({ override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port }]) : undefined })

@@ -5,7 +5,8 @@
  *   metadata/   what clients fetch: N.root.json (every root version, the chain), root.json,
  *               timestamp.json, N.snapshot.json, N.targets.json (consistent snapshots: a client that
  *               reads while we publish still gets files of one time)
- *   releases/   V/<file> (the fallback download, and the data the swarm seeds), V/<file>.torrent
+ *   targets/    V/<file> (the fallback download, and the data the swarm seeds), V/<file>.torrent;
+ *               a copy of metadata/ and targets/ (e.g. on removable media) is a repository too
  *   keys/       online keys: timestamp, snapshot, and the release torrents' Strict publisher key
  *   https/      the update server's certificate and key, and the CA that issued it (ca.pem)
  *   config.json expiry periods;  release.log  what was published, one JSON line per step
@@ -40,8 +41,8 @@ export interface RepositoryConfig {
   readonly expires: Record<RoleName, number>
 }
 
-export function repositoryPaths (repo: string): { metadata: string, releases: string, keys: string, https: string, log: string, config: string } {
-  return { metadata: join(repo, 'metadata'), releases: join(repo, 'releases'), keys: join(repo, 'keys'), https: join(repo, 'https'), log: join(repo, 'release.log'), config: join(repo, 'config.json') }
+export function repositoryPaths (repo: string): { metadata: string, targets: string, keys: string, https: string, log: string, config: string } {
+  return { metadata: join(repo, 'metadata'), targets: join(repo, 'targets'), keys: join(repo, 'keys'), https: join(repo, 'https'), log: join(repo, 'release.log'), config: join(repo, 'config.json') }
 }
 
 export function expiryString (now: Date, seconds: number): string {
@@ -153,7 +154,7 @@ export async function initRepository (o: InitOptions): Promise<InitResult> {
   if (await stat(paths.metadata).then(() => true, () => false)) throw new ReleaseRepositoryError(`${o.repo} already holds a repository`)
   const now = o.now ?? new Date()
   const expires = { ...DEFAULT_EXPIRES_S, ...o.expires }
-  for (const d of [paths.metadata, paths.releases, paths.https]) await mkdir(d, { recursive: true })
+  for (const d of [paths.metadata, paths.targets, paths.https]) await mkdir(d, { recursive: true })
   await mkdir(paths.keys, { recursive: true, mode: 0o700 })
   await mkdir(o.offlineKeys, { recursive: true, mode: 0o700 })
 
@@ -267,8 +268,8 @@ export async function addRelease (o: AddReleaseOptions): Promise<AddedRelease> {
     if (compareVersions(o.version, v) <= 0) throw new ReleaseRepositoryError(`version ${o.version} is not newer than the published ${v}`)
   }
   const now = o.now ?? new Date()
-  const { releases, log: logFile } = repositoryPaths(o.repo)
-  const dir = join(releases, o.version)
+  const { targets: targetsDir, log: logFile } = repositoryPaths(o.repo)
+  const dir = join(targetsDir, o.version)
   await mkdir(dir, { recursive: true })
   const stored = join(dir, fileName)
   await copyFile(o.file, stored)
@@ -371,8 +372,8 @@ export async function refreshTimestamp (repo: string, o: { now?: Date, force?: b
 /** The releases a repository holds, newest first (as its current targets metadata lists them). */
 export async function listReleases (repo: string): Promise<Array<{ version: string, path: string, dir: string, torrentFile: string }>> {
   const { targets } = await loadRepository(repo)
-  const { releases } = repositoryPaths(repo)
+  const { targets: targetsDir } = repositoryPaths(repo)
   return Object.values(targets.signed.targets).map(releaseTarget)
     .sort((a, b) => compareVersions(b.version, a.version))
-    .map(r => ({ version: r.version, path: r.path, dir: join(releases, r.version), torrentFile: join(releases, r.version, `${r.fileName}.torrent`) }))
+    .map(r => ({ version: r.version, path: r.path, dir: join(targetsDir, r.version), torrentFile: join(targetsDir, r.version, `${r.fileName}.torrent`) }))
 }

@@ -150,7 +150,7 @@ export class ReleaseServer {
     const paths = repositoryPaths(this.o.repo)
     if (parts.length === 1 && parts[0] === SEEDS_PATH) return SEEDS_PATH
     if (parts.length === 2 && parts[0] === 'metadata' && parts[1]!.endsWith('.json')) return join(paths.metadata, parts[1]!)
-    if (parts.length === 3 && parts[0] === 'targets' && isReleaseVersion(parts[1]!) && !parts[2]!.endsWith('.torrent')) return join(paths.releases, parts[1]!, parts[2]!)
+    if (parts.length === 3 && parts[0] === 'targets' && isReleaseVersion(parts[1]!)) return join(paths.targets, parts[1]!, parts[2]!)
     return undefined
   }
 
