@@ -14,7 +14,7 @@
 import { copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { Metadata, type TargetFile } from '@tufjs/models'
+import { Metadata } from '@tufjs/models'
 import { Updater } from 'tuf-js'
 import type { SessionOptions } from '../session/session.js'
 import {
@@ -100,12 +100,12 @@ async function runUpdate (o: UpdateOptions, dir: InstallDir, log: JsonLinesLog, 
   // The local targets.json is the one tuf-js just verified and kept; it lists the paths, and each
   // release's description is then taken from tuf-js's trusted set, not from the file.
   const listed = Object.keys((JSON.parse(await readFile(join(dir.metadata, 'targets.json'), 'utf8')) as { signed: { targets?: Record<string, unknown> } }).signed.targets ?? {})
-  const releases: Array<{ release: ReleaseTarget, info: TargetFile }> = []
+  const releases: ReleaseTarget[] = []
   for (const path of listed) {
     const info = await tuf.getTargetInfo(path).catch(err => { throw updateErrorFrom(err, fetcher.failures) })
-    if (info !== undefined) releases.push({ release: releaseTarget(info), info })
+    if (info !== undefined) releases.push(releaseTarget(info))
   }
-  const newest = newestRelease(releases.map(r => r.release))
+  const newest = newestRelease(releases)
   if (newest === undefined) throw new NoReleaseError('the repository\'s signed targets list no release')
   const state = await dir.state()
   if (state.installed !== undefined) {
