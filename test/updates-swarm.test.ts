@@ -44,10 +44,13 @@ for (const [name, peer] of [['blocked (connections refused)', closedPort], ['sta
     const data = await f.release('1.0.0')
     const port = await peer(t)
     const m = await f.mirror({ override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port }]) : undefined })
-    const started = Date.now()
     t.match(await f.update(m.url, { swarmIdleMs: IDLE_MS }), { status: 'installed', version: '1.0.0', via: 'https' })
-    const ms = Date.now() - started
-    t.ok(ms >= IDLE_MS && ms < IDLE_MS + 3000, `fell back after ${ms} ms (bound ${IDLE_MS} ms)`)
+    // The swarm phase, as the update log timed it: ended by the bound (not sooner, and not much later:
+    // the slack is for session start and close on a loaded machine; without the bound it never ends).
+    const at = (event: string): number => Date.parse((entries.find(e => e.event === event)!).time)
+    const entries = await log(f)
+    const ms = at('swarm-failed') - at('swarm')
+    t.ok(ms >= IDLE_MS && ms < IDLE_MS + 10_000, `the swarm was given up after ${ms} ms (bound ${IDLE_MS} ms)`)
     t.same(await readFile(join(f.client, 'current', 'app.bin')), data)
     const events = (await log(f)).map(e => e.event).filter(e => e !== 'peer-error')
     t.match(events, ['trust-root', 'refresh', 'metadata', 'release', 'swarm', 'swarm-failed', 'fallback', 'verified', 'installed'])
