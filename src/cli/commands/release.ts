@@ -8,7 +8,7 @@ import { Reporter } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { intOption, runSubcommand } from './subcommand.js'
 import { addRelease, initRepository, rotateKeys, DEFAULT_EXPIRES_S } from '../../updates/release-repository.js'
-import { ReleaseServer } from '../../updates/release-server.js'
+import { ReleaseServer, type ReleaseServerOptions } from '../../updates/release-server.js'
 import { isRoleName, type RoleName } from '../../updates/role-keys.js'
 import type { LogEntry } from '../../updates/json-lines-log.js'
 
@@ -41,6 +41,13 @@ function print (reporter: Reporter): (e: LogEntry & { time: string }) => void {
     const { event, time: _time, ...fields } = e
     reporter.event(event, fields, `${event} ${JSON.stringify(fields)}`)
   }
+}
+
+/** `release serve` up to the point it serves (the command then waits for SIGINT/SIGTERM). */
+export async function startReleaseServer (o: Omit<ReleaseServerOptions, 'onLog'>, reporter: Reporter): Promise<ReleaseServer> {
+  const server = await ReleaseServer.start({ ...o, onLog: print(reporter) })
+  reporter.line(`serving ${server.url} (pin ${server.pin}); seeding on port ${server.session.port}`)
+  return server
 }
 
 /** `bttls release ...` (argv after "release"). */
@@ -108,12 +115,10 @@ export function releaseMain (argv: string[]): Promise<number> {
       }
       case 'serve': {
         if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together')
-        const server = await ReleaseServer.start({
+        const server = await startReleaseServer({
           repo, host: values.host, port: intOption(values.port, '--port', 0, 65535), peerPort: intOption(values['peer-port'], '--peer-port', 0, 65535), advertiseHost: values.advertise,
-          ...(values['tls-cert'] !== undefined ? { certificate: { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key']!, 'utf8') } } : {}),
-          onLog: print(reporter)
-        })
-        reporter.line(`serving ${server.url} (pin ${server.pin}); seeding on port ${server.session.port}`)
+          ...(values['tls-cert'] !== undefined ? { certificate: { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key']!, 'utf8') } } : {})
+        }, reporter)
         await new Promise<void>(resolve => {
           process.once('SIGINT', resolve)
           process.once('SIGTERM', resolve)
