@@ -19,6 +19,7 @@ import { readBttlsFields, CSR_PARAM } from '../src/tracker/announce-keys.js'
 import { TrackerDb } from '../src/tracker/db.js'
 import { fullStrictTorrent, peerId } from './helpers/tracker.js'
 import { tempDir } from './helpers/session-pair.js'
+import { quietly } from './helpers/cli.js'
 
 function capture (json = false): { reporter: Reporter, out: () => string, err: () => string } {
   const out = new PassThrough()
@@ -28,17 +29,6 @@ function capture (json = false): { reporter: Reporter, out: () => string, err: (
   out.on('data', d => { o += d })
   err.on('data', d => { e += d })
   return { reporter: new Reporter(json, out as unknown as typeof process.stdout, err as unknown as typeof process.stderr), out: () => o, err: () => e }
-}
-
-/** Runs fn with process.stdout/stderr writes captured (for trackerMain/caMain, which print themselves). */
-async function quietly<T> (fn: () => Promise<T>): Promise<{ value: T, stdout: string, stderr: string }> {
-  const o = process.stdout.write.bind(process.stdout)
-  const e = process.stderr.write.bind(process.stderr)
-  let stdout = ''
-  let stderr = ''
-  process.stdout.write = ((chunk: string) => { stdout += chunk; return true }) as typeof process.stdout.write
-  process.stderr.write = ((chunk: string) => { stderr += chunk; return true }) as typeof process.stderr.write
-  try { return { value: await fn(), stdout, stderr } } finally { process.stdout.write = o; process.stderr.write = e }
 }
 
 t.test('ca create writes ca.pem and ca.key (0600), refuses to overwrite', async t => {

@@ -7,6 +7,8 @@ import { isPolicy, DEFAULT_POLICY, POLICIES, type Policy } from '../wire/policy.
 import { createCommand, type CreateArgs } from './commands/create.js'
 import { trackerMain, TRACKER_USAGE } from './commands/tracker.js'
 import { caMain, CA_USAGE } from './commands/ca.js'
+import { releaseMain, RELEASE_USAGE } from './commands/release.js'
+import { updateMain, UPDATE_USAGE } from './commands/update.js'
 import { readFile, stat } from 'node:fs/promises'
 import { decoyTarget, forwardingDecoy } from '../wire/decoy-forward.js'
 import { siteDecoy } from '../wire/decoy-site.js'
@@ -34,6 +36,8 @@ export const USAGE = `usage:
   bttls --version
 ${TRACKER_USAGE.trimEnd()}
 ${CA_USAGE.trimEnd()}
+${RELEASE_USAGE.trimEnd()}
+${UPDATE_USAGE.trimEnd()}
 
   Strict torrents (seed/get): [--secret HEX] [--passphrase P] [--publisher-key key.pem] [--require-publisher]
   Full Strict torrents (seed/get): --cert peer.pem --key peer.key | --passkey TOKEN   [--libtorrent-ssl]
@@ -181,6 +185,8 @@ export async function main (argv: string[]): Promise<number> {
   // The tracker and the CA helper have their own subcommands and flags (see their files).
   if (argv[0] === 'tracker') return await trackerMain(argv.slice(1))
   if (argv[0] === 'ca') return await caMain(argv.slice(1))
+  if (argv[0] === 'release') return await releaseMain(argv.slice(1))
+  if (argv[0] === 'update') return await updateMain(argv.slice(1))
   let json = argv.includes('--json')
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })

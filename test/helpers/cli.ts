@@ -48,3 +48,14 @@ export function runCli (args: string[], options: { timeoutMs?: number, onStdout?
   }))
   return { result, kill: () => { killed = true; child?.kill('SIGTERM') } }
 }
+
+/** Runs fn with process.stdout/stderr writes captured (for trackerMain/caMain, which print themselves). */
+export async function quietly<T> (fn: () => Promise<T>): Promise<{ value: T, stdout: string, stderr: string }> {
+  const o = process.stdout.write.bind(process.stdout)
+  const e = process.stderr.write.bind(process.stderr)
+  let stdout = ''
+  let stderr = ''
+  process.stdout.write = ((chunk: string) => { stdout += chunk; return true }) as typeof process.stdout.write
+  process.stderr.write = ((chunk: string) => { stderr += chunk; return true }) as typeof process.stderr.write
+  try { return { value: await fn(), stdout, stderr } } finally { process.stdout.write = o; process.stderr.write = e }
+}

@@ -19,3 +19,11 @@ export async function runSubcommand (argv: readonly string[], usage: string, bod
     return isUsage ? 2 : 1
   }
 }
+
+/** An integer flag within bounds, or a usage error naming the flag. */
+export function intOption (value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!(Number.isInteger(n) && n >= min && n <= max)) throw new UsageError(`${flag} must be an integer ${min}..${max}`)
+  return n
+}

@@ -15,7 +15,7 @@ import { parseTorrent } from '../../torrent/parse-torrent.js'
 import { TrackerDb, unixNow, type RegisteredTorrent, type User } from '../../tracker/db.js'
 import { TrackerConfigError } from '../../tracker/errors.js'
 import { DEFAULT_INTERVAL_S, DEFAULT_LIFETIME_S, TrackerServer } from '../../tracker/server.js'
-import { runSubcommand } from './subcommand.js'
+import { intOption, runSubcommand } from './subcommand.js'
 
 export const TRACKER_USAGE = `  bttls tracker --db <file> --ca-cert <ca.pem> --ca-key <ca.key> [--torrent <file.torrent>]...
                 [--port N] [--host ADDR] [--lifetime SECONDS] [--interval SECONDS] [--json]
@@ -134,13 +134,6 @@ export function trackerTorrentList (args: { db: string }, reporter: Reporter): R
     for (const t of torrents) reporter.line(`${t.name}\t${t.infoHashV1 ?? '-'}\t${t.infoHashV2 ?? '-'}`)
     return torrents
   })
-}
-
-function intOption (value: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (!(Number.isInteger(n) && n >= min && n <= max)) throw new UsageError(`${flag} must be an integer ${min}..${max}`)
-  return n
 }
 
 /** `bttls tracker ...` (argv after "tracker"). */

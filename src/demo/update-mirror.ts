@@ -1,0 +1,128 @@
+/**
+ * The attacker of the update demo and tests: an HTTPS server standing where the update server should
+ * be (a compromised mirror, a replaying attacker, a man in the middle), and the metadata it forges.
+ * It serves a copy of a repository's files, with answers the attack chooses for some paths.
+ */
+import { createServer } from 'node:https'
+import { createReadStream } from 'node:fs'
+import { cp, readFile, stat } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { Metadata, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models'
+import { expiryString, loadRepository, metadataBytes, metaFileFor, repositoryPaths, SPEC_VERSION } from '../updates/release-repository.js'
+import { loadRoleKeys, signWith, type RoleKey } from '../updates/role-keys.js'
+import { createSwarmCa } from '../levels/full-strict/certificate-profile.js'
+import { issueServerCertificate } from '../tracker/server-certificate.js'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+
+export type Answer = Buffer | 'endless' | 'stall' | 'not-found'
+
+export interface MirrorOptions {
+  readonly cert: string
+  readonly key: string
+  /** A repository directory (metadata/, targets/) served for paths without an override. */
+  readonly dir: string
+  readonly override?: (path: string) => Answer | undefined
+}
+
+export interface Mirror { readonly url: string, readonly requests: string[], close (): Promise<void> }
+
+export async function startMirror (o: MirrorOptions): Promise<Mirror> {
+  const requests: string[] = []
+  const server = createServer({ cert: o.cert, key: o.key }, (req, res) => {
+    const path = new URL(req.url ?? '/', 'https://x').pathname
+    requests.push(path)
+    const answer = o.override?.(path)
+    if (answer === 'stall') return // never answers
+    if (answer === 'endless') {
+      res.writeHead(200) // chunked, no length: the client must count
+      const chunk = Buffer.alloc(64 * 1024, 0x41)
+      const pump = (): void => { while (!res.destroyed && res.write(chunk)); if (!res.destroyed) res.once('drain', pump) }
+      pump()
+      return
+    }
+    if (answer === 'not-found') { res.writeHead(404).end(); return }
+    if (answer !== undefined) { res.writeHead(200, { 'content-length': answer.length }).end(answer); return }
+    const m = /^\/(metadata|targets)\/(.+)$/.exec(path)
+    const file = m === null ? undefined : join(o.dir, m[1]!, decodeURIComponent(m[2]!))
+    void (file === undefined ? Promise.resolve(undefined) : stat(file).catch(() => undefined)).then(info => {
+      if (file === undefined || info === undefined || !info.isFile()) { res.writeHead(404).end(); return }
+      res.writeHead(200, { 'content-length': info.size })
+      createReadStream(file).pipe(res)
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()) })
+  }
+}
+
+/** Copy a repository's metadata and targets as they are now (an attacker's recording, to replay later). */
+export async function recordRepository (repo: string, to: string): Promise<string> {
+  await cp(join(repo, 'metadata'), join(to, 'metadata'), { recursive: true })
+  await cp(join(repo, 'targets'), join(to, 'targets'), { recursive: true })
+  return to
+}
+
+/** The publisher's own HTTPS certificate and key (a compromised server, or a mirror given them). */
+export async function publisherCertificate (repo: string): Promise<{ cert: string, key: string }> {
+  const dir = repositoryPaths(repo).https
+  return { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8') }
+}
+
+/**
+ * What a thief of the online keys (timestamp, snapshot) can sign: a release of its own bytes, in targets
+ * signed with every key it has, named by a new snapshot and timestamp. Returns the files to serve.
+ */
+export async function forgeWithOnlineKeys (repo: string, evil: Buffer): Promise<Map<string, Buffer>> {
+  const state = await loadRepository(repo)
+  const keysDir = repositoryPaths(repo).keys
+  const snapshotKeys = await loadRoleKeys(keysDir, 'snapshot', state.root.signed.roles.snapshot!.keyIDs)
+  const timestampKeys = await loadRoleKeys(keysDir, 'timestamp', state.root.signed.roles.timestamp!.keyIDs)
+  const expires = expiryString(new Date(), 86_400)
+  const targets = new Metadata(new Targets({ version: state.targets.signed.version + 1, specVersion: SPEC_VERSION, expires, targets: {} }))
+  targets.signed.addTarget(new TargetFile({
+    path: '9.0.0/app.bin', length: evil.length, hashes: { sha256: createHash('sha256').update(evil).digest('hex') },
+    unrecognizedFields: { custom: { bttls: { version: '9.0.0' } } }
+  }))
+  signWith(targets, [...snapshotKeys, ...timestampKeys])
+  const snapshot = new Metadata(new Snapshot({ version: state.snapshot.signed.version + 1, specVersion: SPEC_VERSION, expires, meta: { 'targets.json': metaFileFor(targets) } }))
+  signWith(snapshot, snapshotKeys)
+  const timestamp = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 1, specVersion: SPEC_VERSION, expires, snapshotMeta: metaFileFor(snapshot) }))
+  signWith(timestamp, timestampKeys)
+  return new Map([
+    ['/metadata/timestamp.json', metadataBytes(timestamp)],
+    [`/metadata/${snapshot.signed.version}.snapshot.json`, metadataBytes(snapshot)],
+    [`/metadata/${targets.signed.version}.targets.json`, metadataBytes(targets)],
+    ['/targets/9.0.0/app.bin', evil]
+  ])
+}
+
+/** The timestamp keys the repository uses now (to keep a copy before they are rotated away). */
+export async function currentTimestampKeys (repo: string): Promise<RoleKey[]> {
+  const state = await loadRepository(repo)
+  return await loadRoleKeys(repositoryPaths(repo).keys, 'timestamp', state.root.signed.roles.timestamp!.keyIDs)
+}
+
+/** A newer timestamp, naming the current snapshot, signed with the given (e.g. retired) keys. */
+export async function forgeTimestamp (repo: string, keys: readonly RoleKey[]): Promise<Buffer> {
+  const state = await loadRepository(repo)
+  const forged = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 5, specVersion: SPEC_VERSION, expires: expiryString(new Date(), 86_400), snapshotMeta: state.timestamp.signed.snapshotMeta }))
+  signWith(forged, keys)
+  return metadataBytes(forged)
+}
+
+/** Mix-and-match: the previous targets served under the name of the current ones. */
+export async function olderTargetsAsCurrent (repo: string): Promise<Map<string, Buffer>> {
+  const n = (await loadRepository(repo)).targets.signed.version
+  return new Map([[`/metadata/${n}.targets.json`, await readFile(join(repositoryPaths(repo).metadata, `${n - 1}.targets.json`))]])
+}
+
+/** A certificate for loopback from a CA other than the publisher's (one the client may well trust). */
+export async function otherCaCertificate (): Promise<{ cert: string, key: string, caPem: string }> {
+  const ca = await createSwarmCa('another CA')
+  const c = await issueServerCertificate({ ca, names: ['127.0.0.1', 'localhost'] })
+  return { cert: c.certPem, key: c.keyPem, caPem: ca.certPem }
+}
