@@ -170,5 +170,6 @@ t.test(`seeded mutation loop: ${MUTATIONS_PER_TARGET} inputs per target`, async 
     }
     t.same(bad.slice(0, 5), [], `${target}: no untyped exception`)
   }
-  t.ok(Date.now() - started < 5000, `bounded: ${Date.now() - started} ms`)
+  // A decoder that loops is caught by the file's time limit; the duration is only reported (speed lives in bench/).
+  t.comment(`${TARGETS.length * MUTATIONS_PER_TARGET} inputs in ${Date.now() - started} ms`)
 })
