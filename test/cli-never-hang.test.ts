@@ -86,16 +86,18 @@ t.test('a peer serving bad data is banned and not redialed; get ends with a true
   const c = await runCli(['create', join(dir, 'seed', 'bad.bin'), '-o', join(dir, 'bad.torrent'), '--v1', '--piece-length', '65536']).result
   t.equal(c.code, 0, c.stderr)
   let port = 0
+  let verified = false
   let connections = 0
   const seed = runCli(['seed', join(dir, 'bad.torrent'), '--data', join(dir, 'seed', 'bad.bin'), '--json'], {
     onStdout: line => {
       const e = JSON.parse(line)
       if (e.event === 'listening') port = e.port
+      if (e.event === 'torrent') verified = true // the resume scan is done: rotting the data now cannot fail it
       if (e.event === 'peer') connections++
     }
   })
   t.teardown(seed.kill)
-  while (port === 0) await new Promise(resolve => setTimeout(resolve, 50))
+  while (port === 0 || !verified) await new Promise(resolve => setTimeout(resolve, 50))
   // Verified at start, then rotten on disk: the seeder now serves bytes that fail verification.
   await randomFile(join(dir, 'seed'), 'bad.bin', 400_000)
 
