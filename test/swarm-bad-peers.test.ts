@@ -7,20 +7,26 @@ import { BadPieces } from '../src/swarm/bad-pieces.js'
 import { MemoryStore, makeTorrent } from './helpers/memory-store.js'
 import { connect } from './helpers/link-pair.js'
 
+/** A complete store whose blocks of the pieces `corrupt` picks come back with their first bit flipped. */
+function flippingStore (torrent: ReturnType<typeof makeTorrent>, corrupt: (piece: number) => boolean): MemoryStore {
+  const store = new MemoryStore(torrent.metainfo, torrent.content)
+  const read = store.readBlock.bind(store)
+  store.readBlock = async (i, o, l) => {
+    const block = await read(i, o, l)
+    if (corrupt(i)) block[0]! ^= 1
+    return block
+  }
+  return store
+}
+
 async function until (cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise(resolve => setTimeout(resolve, 5))
 }
 
 t.test('a seeder serving corrupt blocks is banned; its pieces are refetched from the good seeder', async t => {
   const torrent = makeTorrent(randomBytes(16 * 65536), 65536)
-  const badStore = new MemoryStore(torrent.metainfo, torrent.content)
-  const read = badStore.readBlock.bind(badStore)
   // Even pieces come back with one flipped bit: plausible, well-formed, wrong.
-  badStore.readBlock = async (i, o, l) => {
-    const block = await read(i, o, l)
-    if (i % 2 === 0) block[0]! ^= 1
-    return block
-  }
+  const badStore = flippingStore(torrent, i => i % 2 === 0)
   const bad = new Swarm({ metainfo: torrent.metainfo, store: badStore })
   const good = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
   const leechStore = new MemoryStore(torrent.metainfo)
@@ -115,14 +121,8 @@ t.test('blame: a mixed failure convicts nobody, and a later good copy convicts t
 
 t.test('an honest seeder beside a wrong-block seeder is never banned: a piece that failed mixed is refetched from one peer', async t => {
   const torrent = makeTorrent(randomBytes(16 * 65536), 65536)
-  const badStore = new MemoryStore(torrent.metainfo, torrent.content)
-  const read = badStore.readBlock.bind(badStore)
   // Every block it serves has one flipped bit: with both seeders from the start, pieces fail mixed.
-  badStore.readBlock = async (i, o, l) => {
-    const block = await read(i, o, l)
-    block[0]! ^= 1
-    return block
-  }
+  const badStore = flippingStore(torrent, () => true)
   const bad = new Swarm({ metainfo: torrent.metainfo, store: badStore })
   const good = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
   const leechStore = new MemoryStore(torrent.metainfo)

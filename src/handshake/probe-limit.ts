@@ -12,6 +12,7 @@
  * Memory is bounded: at most `maxAddresses` entries, the stalest dropped first.
  */
 import { isIPv4, isIPv6 } from 'node:net'
+import { plainAddress } from '../codec/endpoint.js'
 
 export interface ProbeLimits {
   /** Failed visits allowed from one address (IPv4) or prefix (IPv6 /64) within `windowMs`. */
@@ -68,9 +69,8 @@ export class ProbeLimit {
 }
 
 /** The group an address is limited as: IPv4 itself (also when IPv4-mapped), IPv6 its /64. */
-export function addressGroup (address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (mapped !== null) return mapped[1]!
+export function addressGroup (raw: string): string {
+  const address = plainAddress(raw)
   if (isIPv4(address) || !isIPv6(address)) return address
   const zoneless = address.split('%')[0]!.toLowerCase()
   const [head, tail] = zoneless.split('::') as [string, string | undefined]
