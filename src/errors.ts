@@ -211,6 +211,15 @@ export class OversizedMessageError extends BttlsError {
   readonly code = 'ERR_OVERSIZED_MESSAGE'
 }
 
+/**
+ * The peer sent control messages (anything but blocks and first announcements of its pieces) faster
+ * than the link's budget allows (wire/message-rate.ts): a flood meant to cost us CPU and replies.
+ */
+export class MessageFloodError extends BttlsError {
+  override name = 'MessageFloodError'
+  readonly code = 'ERR_MESSAGE_FLOOD'
+}
+
 /** Every way to reach a peer failed; `attempts` says how each transport failed. */
 export class DialError extends BttlsError {
   override name = 'DialError'
