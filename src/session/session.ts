@@ -12,6 +12,7 @@ import type { SwarmLevel } from '../levels/level.js'
 import { openFileStore } from '../storage/file-store.js'
 import type { PieceStore } from '../storage/piece-store.js'
 import { Swarm, type SwarmOptions } from '../swarm/swarm.js'
+import { SendBudget, type SendBudgetOptions } from '../swarm/send-budget.js'
 import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
 import { dial, type DialOptions } from '../wire/dialer.js'
@@ -102,6 +103,8 @@ export interface SessionOptions {
   readonly dialLimits?: DialLimits
   /** Links per torrent beyond which discovered peers are not dialed (they may still dial us). Default 50. */
   readonly maxPeersPerTorrent?: number
+  /** What may be queued for all peers of all torrents together (send-budget.ts). Default 256 MiB. */
+  readonly sendBudget?: SendBudgetOptions
 }
 
 /** Links per torrent past which discovered peers are not dialed: enough for speed, few enough to stay polite. */
@@ -171,6 +174,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly dials: DialQueue
   /** Trackers and the DHT (discovery.ts); set by start(). */
   private discovery!: Discovery
+  /** One bound on what every swarm's links queue for peers that do not read (send-budget.ts). */
+  private readonly sendBudget: SendBudget
 
   private constructor (
     private readonly listener: PeerListener,
@@ -180,6 +185,7 @@ export class Session extends EventEmitter<SessionEvents> {
     super()
     this.capabilities = new CapabilityCache(options.tlsMemoryMs)
     this.dials = new DialQueue(options.dialLimits)
+    this.sendBudget = new SendBudget(options.sendBudget)
     this.pex = new PexManager({
       capabilities: this.capabilities,
       addPeers: (h, c) => this.addPeers(h, c),
@@ -254,7 +260,7 @@ export class Session extends EventEmitter<SessionEvents> {
     await store.verifyExisting()
     // The swarm does not own a store it was given; the session opened it, so the session closes it.
     this.stores.push(store)
-    const swarm = new Swarm({ metainfo, store }, this.options.swarm)
+    const swarm = new Swarm({ metainfo, store }, this.swarmOptions())
     return this.register(swarm, level, libtorrentSslOf(metainfo, credentials))
   }
 
@@ -277,7 +283,7 @@ export class Session extends EventEmitter<SessionEvents> {
         await store.verifyExisting()
         return store
       }
-    }, this.options.swarm)
+    }, this.swarmOptions())
     return this.register(swarm, level, undefined, magnet.trackers)
   }
 
@@ -332,6 +338,10 @@ export class Session extends EventEmitter<SessionEvents> {
     await Promise.all(this.stores.splice(0).map(s => s.close()))
     await new Promise<void>(resolve => this.keylog ? this.keylog.end(resolve) : resolve())
     if (this.options.capabilityFile !== undefined) await writeCapabilityFile(this.options.capabilityFile, this.capabilities)
+  }
+
+  private swarmOptions (): SwarmOptions {
+    return { ...this.options.swarm, sendBudget: this.options.swarm?.sendBudget ?? this.sendBudget }
   }
 
   private * servedSwarms (): Iterable<ServedSwarm> {

@@ -26,6 +26,7 @@ import { PieceHashMismatchError } from '../storage/errors.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
 import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
+import type { SendBudget } from './send-budget.js'
 import { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import { PiecePicker } from './piece-picker.js'
@@ -70,6 +71,8 @@ export interface SwarmOptions {
   closeSeedLinks?: boolean
   /** What may be queued for a peer that does not read before its link is closed (send-queue.ts). */
   sendQueue?: SendQueueLimits
+  /** What may be queued for all peers together, shared with other swarms (send-budget.ts). */
+  sendBudget?: SendBudget
 }
 
 /** A torrent whose metainfo we have: seed it, or download into `store`. */
@@ -200,6 +203,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly closeSeedLinks: boolean
   private readonly uploadSlots: number
   private readonly sendQueue: SendQueueLimits
+  private readonly sendBudget: SendBudget | undefined
 
   private readonly peers = new Set<Peer>()
   private picker: PiecePicker | undefined
@@ -241,6 +245,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.closeSeedLinks = options.closeSeedLinks ?? true
     this.uploadSlots = options.uploadSlots ?? 8
     this.sendQueue = options.sendQueue ?? {}
+    this.sendBudget = options.sendBudget
     this.choker = new Choker(this.uploadSlots)
 
     if (isMagnet(source)) {
@@ -309,7 +314,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const peer = new Peer(link)
     this.peers.add(peer)
     // Closed asynchronously: the overflow is noticed inside a send, in the middle of our own bookkeeping.
-    boundSendQueue(link, this.sendQueue, err => queueMicrotask(() => peer.close(err)))
+    boundSendQueue(link, this.sendQueue, err => queueMicrotask(() => peer.close(err)), this.sendBudget)
     link.closed.then(err => this.onClosed(peer, err), err => this.onClosed(peer, err as Error))
     this.emit('peer', peer.info)
     this.guard(peer, () => {
