@@ -79,6 +79,15 @@ export class ProbeLimitError extends BttlsError {
 }
 
 /**
+ * Responder: the initiator's address already holds as many connections as one host may
+ * (held-connections.ts), so this one is a non-peer visit: a web visit under TLS, a refusal otherwise.
+ */
+export class ConnectionLimitError extends BttlsError {
+  override name = 'ConnectionLimitError'
+  readonly code = 'ERR_CONNECTION_LIMIT'
+}
+
+/**
  * Full Strict: the secure tracker's host would accept a peer certificate of the torrent (it equals or
  * matches the torrent's name, or the name is "*"), so a member could pose as the tracker.
  */

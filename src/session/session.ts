@@ -103,6 +103,8 @@ export interface SessionOptions {
   readonly dialLimits?: DialLimits
   /** Links per torrent beyond which discovered peers are not dialed (they may still dial us). Default 50. */
   readonly maxPeersPerTorrent?: number
+  /** Inbound connections held at once per IPv4 address or IPv6 /64 (held-connections.ts). Default 32. */
+  readonly maxConnectionsPerAddress?: number
   /** What may be queued for all peers of all torrents together (send-budget.ts). Default 256 MiB. */
   readonly sendBudget?: SendBudgetOptions
 }
@@ -209,7 +211,8 @@ export class Session extends EventEmitter<SessionEvents> {
       tlsTimeoutMs: options.timeouts?.tlsMs,
       authTimeoutMs: options.timeouts?.authMs,
       decoy: options.decoy,
-      certificate: options.certificate
+      certificate: options.certificate,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress
     })
     session = new Session(listener, options, keylog)
     const s = session
