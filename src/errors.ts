@@ -229,6 +229,12 @@ export class MessageFloodError extends BttlsError {
   readonly code = 'ERR_MESSAGE_FLOOD'
 }
 
+/** A dial was cancelled before it finished (its session closed): see DialOptions.signal. */
+export class DialCancelledError extends BttlsError {
+  override name = 'DialCancelledError'
+  readonly code = 'ERR_DIAL_CANCELLED'
+}
+
 /** Every way to reach a peer failed; `attempts` says how each transport failed. */
 export class DialError extends BttlsError {
   override name = 'DialError'

@@ -176,6 +176,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly dials: DialQueue
   /** Trackers and the DHT (discovery.ts); set by start(). */
   private discovery!: Discovery
+  /** Aborted by close(): cancels every dial in progress (TCP connect, TLS or MSE handshake). */
+  private readonly closing = new AbortController()
+  /** Dials in progress, which close() waits for once cancelled. */
+  private readonly inFlight = new Set<Promise<PeerLink | undefined>>()
   /** One bound on what every swarm's links queue for peers that do not read (send-budget.ts). */
   private readonly sendBudget: SendBudget
 
@@ -311,19 +315,33 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Dial whether or not a link to the endpoint exists (connect() shares one; an upgrade needs another). */
   private async dialNow (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
+    if (this.closing.signal.aborted) return undefined
+    const pending = this.dialAndAttach(handle, host, port, knownTls, overrides)
+    this.inFlight.add(pending)
+    try {
+      return await pending
+    } finally {
+      this.inFlight.delete(pending)
+    }
+  }
+
+  private async dialAndAttach (handle: TorrentHandle, host: string, port: number, knownTls: boolean | undefined, overrides: ConnectOverrides): Promise<PeerLink | undefined> {
     const known = this.capabilities.knownTls(host, port)
     knownTls ??= known !== undefined ? true : undefined
     try {
       const link = await dial({
         ...overrides,
         host, port, knownTls, localAddress: this.localAddress, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy, libtorrentSsl: handle.libtorrentSsl,
-        keylog: this.keylog ? line => this.keylog!.write(line) : undefined
+        keylog: this.keylog ? line => this.keylog!.write(line) : undefined,
+        signal: this.closing.signal
       })
+      if (this.closing.signal.aborted) { link.close(); return undefined }
       if (link.fallbackFrom !== undefined) this.emit('fallback', { host, port, transport: link.transport, from: link.fallbackFrom })
       if (overrides.transport !== undefined) this.pinned.add(link)
       this.attach(link)
       return link
     } catch (err) {
+      if (this.closing.signal.aborted) return undefined // cancelled by close(): not the peer's failure
       const error = err instanceof DialError ? err : new DialError(String(err), [])
       if (knownTls === true && known !== undefined) this.emit('downgrade-refused', { host, port, knownFrom: known.source, error })
       this.emit('dial-failed', { host, port, error })
@@ -333,6 +351,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   async close (): Promise<void> {
     this.dials.close()
+    this.closing.abort()
+    await Promise.all([...this.inFlight])
     await this.discovery.close()
     this.pex.close()
     await this.listener.close()
