@@ -4,7 +4,7 @@
  * point the CLI and the demo use.
  */
 import type { Decoy } from '../wire/decoy.js'
-import type { CertificateAndKey } from '../handshake/responder-certificate.js'
+import type { CertificateAndKey } from '../pki/responder-certificate.js'
 import { EventEmitter } from 'node:events'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { DialError } from '../errors.js'
@@ -27,11 +27,12 @@ import type { TransportKind } from '../wire/peer-link.js'
 import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.js'
-import type { StrictInfo } from '../levels/strict.js'
+import type { StrictInfo } from '../torrent/strict-info.js'
 import type { TorrentCredentials } from '../levels/credentials.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { PexManager, type PexOptions } from './pex-manager.js'
 import { DialQueue, type DialLimits } from './dial-queue.js'
+import { PendingDials } from './pending-dials.js'
 import { RedialBackoff, type BackoffOptions } from './redial-backoff.js'
 import { endpointKey } from '../swarm/ban-list.js'
 import { Discovery, type DiscoveryEvent } from './discovery.js'
@@ -74,7 +75,7 @@ export interface SessionOptions {
   /** Append TLS secrets in SSLKEYLOGFILE format to this file (for Wireshark). */
   readonly keylogFile?: string
   readonly swarm?: SwarmOptions
-  /** Inbound handshake time bounds (default: the BEP's, see handshake/constants.ts); tests shorten them. */
+  /** Inbound handshake time bounds (default: the BEP's, see protocol/constants.ts); tests shorten them. */
   readonly timeouts?: { readonly sniffMs?: number, readonly tlsMs?: number, readonly authMs?: number }
   /** How long "this peer speaks bttls" is remembered (default 30 days; see capability-cache.ts). */
   readonly tlsMemoryMs?: number
@@ -176,12 +177,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly dials: DialQueue
   /** Trackers and the DHT (discovery.ts); set by start(). */
   private discovery!: Discovery
-  /** Aborted by close(): cancels every dial in progress (TCP connect, TLS or MSE handshake). */
-  private readonly closing = new AbortController()
-  /** Dials in progress, which close() waits for once cancelled. */
-  private readonly inFlight = new Set<Promise<PeerLink | undefined>>()
-  /** One bound on what every swarm's links queue for peers that do not read (send-budget.ts). */
-  private readonly sendBudget: SendBudget
+  /** Dials in progress: close() cancels them (pending-dials.ts). */
+  private readonly pending = new PendingDials()
+  /** The user's, with one bound on what every swarm's links queue for peers that do not read (send-budget.ts). */
+  private readonly swarmOptions: SwarmOptions
 
   private constructor (
     private readonly listener: PeerListener,
@@ -191,7 +190,7 @@ export class Session extends EventEmitter<SessionEvents> {
     super()
     this.capabilities = new CapabilityCache(options.tlsMemoryMs)
     this.dials = new DialQueue(options.dialLimits)
-    this.sendBudget = new SendBudget(options.sendBudget)
+    this.swarmOptions = { ...options.swarm, sendBudget: options.swarm?.sendBudget ?? new SendBudget(options.sendBudget) }
     this.pex = new PexManager({
       capabilities: this.capabilities,
       addPeers: (h, c) => this.addPeers(h, c),
@@ -267,7 +266,7 @@ export class Session extends EventEmitter<SessionEvents> {
     await store.verifyExisting()
     // The swarm does not own a store it was given; the session opened it, so the session closes it.
     this.stores.push(store)
-    const swarm = new Swarm({ metainfo, store }, this.swarmOptions())
+    const swarm = new Swarm({ metainfo, store }, this.swarmOptions)
     return this.register(swarm, level, libtorrentSslOf(metainfo, credentials))
   }
 
@@ -290,7 +289,7 @@ export class Session extends EventEmitter<SessionEvents> {
         await store.verifyExisting()
         return store
       }
-    }, this.swarmOptions())
+    }, this.swarmOptions)
     return this.register(swarm, level, undefined, magnet.trackers)
   }
 
@@ -315,33 +314,22 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Dial whether or not a link to the endpoint exists (connect() shares one; an upgrade needs another). */
   private async dialNow (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
-    if (this.closing.signal.aborted) return undefined
-    const pending = this.dialAndAttach(handle, host, port, knownTls, overrides)
-    this.inFlight.add(pending)
-    try {
-      return await pending
-    } finally {
-      this.inFlight.delete(pending)
-    }
-  }
-
-  private async dialAndAttach (handle: TorrentHandle, host: string, port: number, knownTls: boolean | undefined, overrides: ConnectOverrides): Promise<PeerLink | undefined> {
     const known = this.capabilities.knownTls(host, port)
     knownTls ??= known !== undefined ? true : undefined
     try {
-      const link = await dial({
+      const link = await this.pending.track(dial({
         ...overrides,
         host, port, knownTls, localAddress: this.localAddress, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy, libtorrentSsl: handle.libtorrentSsl,
         keylog: this.keylog ? line => this.keylog!.write(line) : undefined,
-        signal: this.closing.signal
-      })
-      if (this.closing.signal.aborted) { link.close(); return undefined }
+        signal: this.pending.signal
+      }))
+      if (this.pending.cancelled) { link.close(); return undefined }
       if (link.fallbackFrom !== undefined) this.emit('fallback', { host, port, transport: link.transport, from: link.fallbackFrom })
       if (overrides.transport !== undefined) this.pinned.add(link)
       this.attach(link)
       return link
     } catch (err) {
-      if (this.closing.signal.aborted) return undefined // cancelled by close(): not the peer's failure
+      if (this.pending.cancelled) return undefined // cancelled by close(): not the peer's failure
       const error = err instanceof DialError ? err : new DialError(String(err), [])
       if (knownTls === true && known !== undefined) this.emit('downgrade-refused', { host, port, knownFrom: known.source, error })
       this.emit('dial-failed', { host, port, error })
@@ -351,8 +339,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   async close (): Promise<void> {
     this.dials.close()
-    this.closing.abort()
-    await Promise.all([...this.inFlight])
+    await this.pending.cancelAll()
     await this.discovery.close()
     this.pex.close()
     await this.listener.close()
@@ -361,10 +348,6 @@ export class Session extends EventEmitter<SessionEvents> {
     await Promise.all(this.stores.splice(0).map(s => s.close()))
     await new Promise<void>(resolve => this.keylog ? this.keylog.end(resolve) : resolve())
     if (this.options.capabilityFile !== undefined) await writeCapabilityFile(this.options.capabilityFile, this.capabilities)
-  }
-
-  private swarmOptions (): SwarmOptions {
-    return { ...this.options.swarm, sendBudget: this.options.swarm?.sendBudget ?? this.sendBudget }
   }
 
   private * servedSwarms (): Iterable<ServedSwarm> {

@@ -8,7 +8,7 @@
  * real site gives that instead (the listener's `certificate` option).
  */
 import { randomInt } from 'node:crypto'
-import { generateKeyPair, pkcs8Pem, randomSerial, SIGNING, x509 } from '../pki/x509.js'
+import { generateKeyPair, pkcs8Pem, randomSerial, SIGNING, x509 } from './x509.js'
 
 export interface CertificateAndKey {
   readonly cert: string
