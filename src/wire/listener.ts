@@ -28,6 +28,7 @@ import type { Decoy } from './decoy.js'
 import { siteDecoy } from './decoy-site.js'
 import { SNIFF_MAX_BYTES, sniff } from '../protocol/sniff.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
+import { expectExtensionProtocol } from './capabilities.js'
 import { createGuardedWire } from './guarded-wire.js'
 import { LIBTORRENT_PROFILE_DETAILS, LibtorrentSslResponder, type LibtorrentSslSwarm } from './libtorrent-ssl.js'
 import { peekFirstRecord } from './peek-record.js'
@@ -305,6 +306,7 @@ export function pipeWire (
     socket, wire, transport, direction: type === 'tcpIncoming' ? 'inbound' : 'outbound', infoHash, tls,
     remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
   })
+  if (transport === 'tls' && type === 'tcpIncoming' && tls?.profile === undefined) expectExtensionProtocol(wire)
   socket.pipe(wire as unknown as NodeJS.WritableStream)
   batchWrites(wire, socket, { fullRecords: transport === 'tls' })
   wire.pipe(socket)
