@@ -7,6 +7,7 @@ import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
 import type { TransportKind } from '../wire/peer-link.js'
 import type { PeerInfo } from './peer.js'
 import type { SendQueueLimits } from './send-queue.js'
+import type { SendBudget } from './send-budget.js'
 
 export interface SwarmOptions {
   /** 20 bytes; default PEER_ID_PREFIX and 12 random bytes. */
@@ -37,6 +38,8 @@ export interface SwarmOptions {
   closeSeedLinks?: boolean
   /** What may be queued for a peer that does not read before its link is closed (send-queue.ts). */
   sendQueue?: SendQueueLimits
+  /** What may be queued for all peers together, shared with other swarms (send-budget.ts). */
+  sendBudget?: SendBudget
 }
 
 /** A torrent whose metainfo we have: seed it, or download into `store`. */
