@@ -52,3 +52,12 @@ export class SendQueueOverflowError extends BttlsError {
   override name = 'SendQueueOverflowError'
   readonly code = 'ERR_SEND_QUEUE_OVERFLOW'
 }
+
+/**
+ * The peer answered a BEP 52 hash request with hashes that do not lead to the file's pieces root (the
+ * root the infohash covers). It is never asked for hashes again; its link is closed.
+ */
+export class HashesMismatchError extends BttlsError {
+  override name = 'HashesMismatchError'
+  readonly code = 'ERR_HASHES_MISMATCH'
+}

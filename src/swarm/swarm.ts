@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import type { PieceStore } from '../storage/piece-store.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
+import type { ParsedTorrent } from '../torrent/parsed-torrent.js'
 import type { PeerLink, RemoteHandshake, TransportKind } from '../wire/peer-link.js'
 import { InfohashMismatchError, MalformedMessageError } from '../errors.js'
 import { DEFAULT_MAX_METADATA_SIZE, utMetadataExtension } from '../wire/ut-metadata.js'
@@ -21,10 +22,13 @@ import { BanList } from './ban-list.js'
 import { Bitfield } from './bitfield.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { Choker } from './choker.js'
-import { BadPeerError, DuplicateLinkError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError } from './errors.js'
+import { BadPeerError, DuplicateLinkError, HashesMismatchError, PeerTimeoutError, SelfConnectionError, SwarmDestroyedError } from './errors.js'
 import { PieceHashMismatchError } from '../storage/errors.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
+import { HashRequester, filesNeedingLayers } from './hash-requester.js'
+import { HashServer } from './hash-server.js'
+import { HASH_REJECT_ID, HASH_REQUEST_ID, HASHES_ID, decodeHashMessage, isHashMessageId, sendHashMessage } from '../wire/hash-messages.js'
 import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
@@ -153,6 +157,11 @@ const MAX_PIECE_LENGTH = 64 * 1024 * 1024
 
 function noop (): void {}
 
+/** The metainfo of a v2 magnet download once its piece layers are fetched (ParsedTorrent's field). */
+function withPieceLayers (metainfo: Metainfo, pieceLayers: ReadonlyMap<string, Buffer>): Metainfo & Pick<ParsedTorrent, 'pieceLayers'> {
+  return { ...metainfo, pieceLayers }
+}
+
 function isMagnet (source: SwarmSource): source is SwarmMagnetSource {
   return 'magnet' in source
 }
@@ -186,6 +195,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly ownsStore: boolean
   private readonly magnet: SwarmMagnetSource | undefined
   private readonly fetcher: MetadataFetcher<Peer> | undefined
+  /** v2 magnet: fetches the piece layers after the metadata, before storage opens (hash-requester.ts). */
+  private hashRequester: HashRequester<Peer> | undefined
+  private readonly hashServer = new HashServer()
 
   private readonly pipelineDepth: number
   private readonly requestTimeoutMs: number
@@ -397,6 +409,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) =>
       this.onRequest(peer, index, offset, length, respond))
     on('interested', () => this.onInterest(peer))
+    on('unknownmessage', (message: Uint8Array) => this.onHashMessage(peer, message))
     on('uninterested', () => this.onInterest(peer))
     on('upload', (length: number) => {
       peer.uploaded += length
@@ -428,6 +441,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (peer.wire.hasFast) peer.wire.haveNone()
       peer.sentInitialPieces = true
       if (peer.metadataOffer !== undefined) this.fetcher?.offer(peer, peer.metadataOffer)
+      this.hashRequester?.offer(peer)
     }
   }
 
@@ -511,6 +525,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const [index, owner] of this.singleSource) if (owner === peer.id) this.singleSource.set(index, undefined)
     if (wasActive) peer.pieces.detach()
     this.fetcher?.remove(peer)
+    this.hashRequester?.remove(peer)
     this.safeEmit('peer-closed', peer.info, peer.closeError ?? err)
     if (!this.destroyed) {
       this.fillAll()
@@ -879,7 +894,21 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.lastDataAt = Date.now()
     this.metainfoValue = metainfo
     this.safeEmit('metadata', metainfo)
-    magnet.openStore(metainfo).then(store => {
+    // v2-only: pieces are verified against the piece layers, which BEP 9 does not carry. (A hybrid's
+    // pieces are verified by SHA-1 against info.pieces, which the infohash covers.)
+    if (metainfo.version === 'v2' && filesNeedingLayers(metainfo.files, metainfo.pieceLength).length > 0) {
+      this.hashRequester = new HashRequester<Peer>(metainfo.files, metainfo.pieceLength,
+        (p, request) => this.guard(p, () => sendHashMessage(p.wire, HASH_REQUEST_ID, request)),
+        pieceLayers => this.openMagnetStore(withPieceLayers(metainfo, pieceLayers)))
+      for (const p of [...this.peers]) if (p.phase === 'ready') this.hashRequester.offer(p)
+      return
+    }
+    this.openMagnetStore(metainfo)
+  }
+
+  private openMagnetStore (metainfo: Metainfo): void {
+    this.metainfoValue = metainfo
+    this.magnet!.openStore(metainfo).then(store => {
       if (this.destroyed) {
         store.close().catch(noop)
         return
@@ -912,6 +941,30 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       throw new MetadataMismatchError(`piece length ${metainfo.pieceLength} exceeds what we buffer`)
     }
     return metainfo
+  }
+
+  /** BEP 52 hash request, hashes, hash reject (bittorrent-protocol passes them on as unknown messages). */
+  private onHashMessage (peer: Peer, message: Uint8Array): void {
+    if (!isHashMessageId(message[0]!)) return
+    const m = decodeHashMessage(message)
+    if (m.id === HASH_REQUEST_ID) {
+      const answer = this.hashServer.answer(this.metainfoValue, m.request)
+      if ('hashes' in answer) sendHashMessage(peer.wire, HASHES_ID, m.request, answer.hashes)
+      else sendHashMessage(peer.wire, HASH_REJECT_ID, m.request)
+      return
+    }
+    const requester = this.hashRequester
+    let expected: boolean | undefined
+    try {
+      expected = m.id === HASHES_ID ? requester?.hashes(peer, m.request, m.hashes) : requester?.reject(peer, m.request)
+    } catch (err) {
+      // Hashes that do not lead to the root the infohash covers: only a hostile peer sends them.
+      if (!(err instanceof HashesMismatchError)) throw err
+      this.ban(peer, err)
+      return
+    }
+    if (expected !== true) throw new MalformedMessageError(`unsolicited ${m.id === HASHES_ID ? 'hashes' : 'hash reject'} message`)
+    if (m.id === HASHES_ID) this.lastDataAt = Date.now()
   }
 
   private init (metainfo: Metainfo, store: PieceStore): void {
@@ -947,6 +1000,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     this.checkStall(now)
     this.fetcher?.tick(this.requestTimeoutMs)
+    this.hashRequester?.tick(this.requestTimeoutMs)
     if (now - this.lastChoke >= this.chokeIntervalMs) {
       this.lastChoke = now
       this.rechoke(true)
