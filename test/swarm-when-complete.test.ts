@@ -32,7 +32,9 @@ t.test('a v2-only magnet of a file larger than one piece: whenComplete resolves 
   const handle = leecher.addMagnet(parseMagnet(magnetUri(metainfo)), join(dir, 'leech'))
   const done = handle.swarm.whenComplete().then(() => 'complete', (err: Error) => err)
   await leecher.connect(handle, '127.0.0.1', seeder.port)
-  const got = await Promise.race([done, new Promise<string>(resolve => setTimeout(() => resolve('still waiting after 20 s'), 20_000))])
+  let timer: NodeJS.Timeout | undefined
+  const got = await Promise.race([done, new Promise<string>(resolve => { timer = setTimeout(() => resolve('still waiting after 20 s'), 20_000) })])
+  clearTimeout(timer)
   t.equal(got, 'complete')
   t.equal(handle.swarm.failed, undefined)
 })
