@@ -46,7 +46,9 @@ export function fileTreeShape (fileLength: number, pieceLength: number): FileTre
 export function pieceLayerRequests (piecesRoot: Buffer, shape: FileTreeShape): HashRequest[] {
   const requests: HashRequest[] = []
   for (let index = 0; index < shape.pieces; index += MAX_HASH_REQUEST_LENGTH) {
-    const length = Math.min(MAX_HASH_REQUEST_LENGTH, nextPowerOfTwo(shape.pieces - index))
+    // At least 2 (BEP 52), even for a last run of one piece: libtorrent 2.0.8 answers a length of 1 with
+    // one uncle too few.
+    const length = Math.min(MAX_HASH_REQUEST_LENGTH, Math.max(2, nextPowerOfTwo(shape.pieces - index)))
     requests.push({ piecesRoot, baseLayer: shape.pieceLayer, index, length, proofLayers: shape.height - 1 })
   }
   return requests
@@ -64,9 +66,11 @@ export function uncleCount (req: HashRequest): number {
 export function unservableReason (req: HashRequest, shape: FileTreeShape): string | undefined {
   if (shape.height === 0) return 'the file has no piece layer'
   if (req.baseLayer !== shape.pieceLayer) return `base layer ${req.baseLayer} is not the piece layer ${shape.pieceLayer}`
-  if (req.length < 2 || req.length > MAX_HASH_REQUEST_LENGTH || (req.length & (req.length - 1)) !== 0) {
-    return `length ${req.length} is not a power of two in 2..${MAX_HASH_REQUEST_LENGTH}`
+  if (req.length < 1 || req.length > MAX_HASH_REQUEST_LENGTH || (req.length & (req.length - 1)) !== 0) {
+    return `length ${req.length} is not a power of two in 1..${MAX_HASH_REQUEST_LENGTH}`
   }
+  // BEP 52 allows fewer than 2 only where the layer ends: libtorrent asks so for a last run of one piece.
+  if (req.length === 1 && req.index !== shape.pieces - 1) return 'a length of 1 is only for the last hash of the layer'
   if (req.index % req.length !== 0) return `index ${req.index} is not a multiple of length ${req.length}`
   if (req.index + req.length > 2 ** shape.height) return `hashes ${req.index}+${req.length} are past the end of the layer`
   if (req.proofLayers >= shape.height) return `${req.proofLayers} proof layers reach past the root`
