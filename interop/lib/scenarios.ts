@@ -77,6 +77,16 @@ function magnetOf (t: TorrentFile): string {
   return `magnet:?${xt.join('&')}&dn=${PAYLOAD_NAME}`
 }
 
+/**
+ * A v2 magnet leecher has no piece layers: bttls must have answered its BEP 52 hash requests. (libtorrent
+ * can also verify a file it holds whole against the file's root, so completion alone does not show it.)
+ */
+function bttlsServedHashes (out: Outcome, bttls: Peer): void {
+  const served = (bttls.events.find(e => e.event === 'stats')?.hashRequests ?? {}) as { served?: number, rejected?: number }
+  out.notes.push(`bttls answered ${served.served ?? '?'} hash requests with hashes, ${served.rejected ?? '?'} with a reject`)
+  if (!(Number(served.served) > 0)) out.problems.push('libtorrent got no hashes from bttls')
+}
+
 // ---- libtorrent ----------------------------------------------------------------------------------
 
 interface LtRow { title: string, enc: LtEnc, version: 'v1' | 'hybrid' | 'v2', magnet?: boolean, bttlsExpect?: string[], ltExpect?: string }
@@ -100,6 +110,7 @@ function libtorrentScenarios (row: LtRow): Scenario[] {
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
       await ctx.procs.stop(bttls)
       bttlsSaw(out, bttls, row.bttlsExpect, ltSaw(out, lt, row.ltExpect))
+      if (row.version === 'v2' && row.magnet) bttlsServedHashes(out, bttls)
     }
   }, {
     ...base,
@@ -388,6 +399,8 @@ export function allScenarios (): Scenario[] {
     ...libtorrentScenarios({ title: 'libtorrent MSE forced RC4', enc: 'rc4', version: 'hybrid', bttlsExpect: ['mse'], ltExpect: 'rc4_encrypted' }),
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'v1', magnet: true }),
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'hybrid', magnet: true }),
+    // v2-only magnet: the piece layers are not in the info dict; they come by BEP 52 hash requests.
+    ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9 + BEP 52 hash requests, default encryption settings)', enc: 'default', version: 'v2', magnet: true }),
     ...requireTlsScenarios,
     ...sslScenarios,
     ...aria2Scenarios(false),

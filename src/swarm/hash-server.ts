@@ -10,11 +10,24 @@ import { answerHashRequest, fileTreeShape, pieceTree, unservableReason, type Has
 
 export type HashAnswer = { readonly hashes: Buffer } | { readonly reject: string }
 
+export interface HashServerStats {
+  served: number
+  rejected: number
+}
+
 export class HashServer {
   /** Each file's tree above its piece layer, built on the first request for it. */
   private readonly trees = new Map<string, Buffer[][]>()
+  readonly stats: HashServerStats = { served: 0, rejected: 0 }
 
   answer (metainfo: Metainfo | undefined, request: HashRequest): HashAnswer {
+    const answer = this.answerOf(metainfo, request)
+    if ('hashes' in answer) this.stats.served++
+    else this.stats.rejected++
+    return answer
+  }
+
+  private answerOf (metainfo: Metainfo | undefined, request: HashRequest): HashAnswer {
     if (metainfo === undefined || !isParsedTorrent(metainfo)) return { reject: 'no piece layers yet' }
     const rootHex = request.piecesRoot.toString('hex')
     const layer = metainfo.pieceLayers?.get(rootHex)

@@ -27,7 +27,7 @@ import { PieceHashMismatchError } from '../storage/errors.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { MetadataFetcher } from './metadata-fetcher.js'
 import { HashRequester, filesNeedingLayers } from './hash-requester.js'
-import { HashServer } from './hash-server.js'
+import { HashServer, type HashServerStats } from './hash-server.js'
 import { HASH_REJECT_ID, HASH_REQUEST_ID, HASHES_ID, decodeHashMessage, isHashMessageId, sendHashMessage } from '../wire/hash-messages.js'
 import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import { Peer } from './peer.js'
@@ -116,6 +116,8 @@ export interface SwarmStats {
   transports: Record<TransportKind, TransportStats>
   /** No block for the stall timeout while incomplete (see the 'stalled' event). */
   stalled: boolean
+  /** BEP 52 hash requests we answered with hashes, and with a hash reject. */
+  hashRequests: HashServerStats
 }
 
 export interface StallInfo {
@@ -365,7 +367,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       piecesTotal: this.picker?.pieceCount ?? 0,
       peers: this.peers.size,
       transports,
-      stalled: this.stalled
+      stalled: this.stalled,
+      hashRequests: { ...this.hashServer.stats }
     }
   }
 
