@@ -233,6 +233,7 @@ t.test('a seeding swarm answers hash requests over the wire, rejects what it doe
     t.same(answer.request, request, `${name}: the reject repeats the request`)
   }
   t.equal(seeder.stats().peers, 1, 'rejects keep the link open')
+  t.same(seeder.stats().hashRequests, { served: 1, rejected: rejected.length }, 'counted in the swarm\'s stats')
 
   const closed = once(seeder, 'peer-closed') as Promise<[unknown, Error]>
   ;(raw.wire as unknown as { _push: (b: Buffer) => void })._push(encodeHashMessage(HASHES_ID, good, Buffer.alloc(8 * HASH_SIZE)))
