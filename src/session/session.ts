@@ -38,7 +38,7 @@ import type { TrackerDiscoveryOptions } from './discovery-trackers.js'
 import type { DhtDiscoveryOptions } from './discovery-dht.js'
 
 /** Passphrase torrents: stretch the passphrase for every infohash now, off the event loop. */
-async function stretched (metainfo: Metainfo, credentials: TorrentCredentials): Promise<TorrentCredentials> {
+async function stretched (metainfo: Pick<Metainfo, 'strict' | 'infoHashV1' | 'infoHashV2'>, credentials: TorrentCredentials): Promise<TorrentCredentials> {
   if (metainfo.strict?.mode !== 'passphrase' || credentials.passphrase === undefined) return credentials
   const hashes = [metainfo.infoHashV2, metainfo.infoHashV1].filter((h): h is Buffer => h !== undefined)
   const secrets = await Promise.all(hashes.map(h => passphraseSecretAsync(credentials.passphrase!, h)))
@@ -260,7 +260,14 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. */
   addMagnet (magnet: MagnetLink, dir: string, credentials: TorrentCredentials = {}): TorrentHandle {
-    const level = levelFor(magnet, credentials)
+    // Passphrase mode: scrypt (~0.6 s per infohash) runs off the event loop, and announcing (which needs
+    // the rendezvous, hence the stretched passphrase) waits for it. The level reads the map when it needs a key.
+    const secrets = new Map<string, Buffer>()
+    const stretching = magnet.strict?.mode === 'passphrase' && credentials.passphrase !== undefined && credentials.passphraseSecrets === undefined
+    const level = levelFor(magnet, stretching ? { ...credentials, passphraseSecrets: secrets } : credentials)
+    const ready = stretching
+      ? stretched(magnet, credentials).then(c => { for (const [hex, secret] of c.passphraseSecrets ?? []) secrets.set(hex, secret) })
+      : undefined
     const swarm = new Swarm({
       magnet,
       parseInfo: infoBytes => {
@@ -278,7 +285,7 @@ export class Session extends EventEmitter<SessionEvents> {
         return store
       }
     }, this.options.swarm)
-    return this.register(swarm, level, undefined, magnet.trackers)
+    return this.register(swarm, level, undefined, magnet.trackers, ready)
   }
 
   /**
@@ -340,11 +347,19 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  private register (swarm: Swarm, level: SwarmLevel, libtorrentSsl?: LibtorrentSslSwarm, trackers: readonly string[] = []): TorrentHandle {
+  /** `ready`: discovery starts once it settles (the level's announce hash may need work first). */
+  private register (swarm: Swarm, level: SwarmLevel, libtorrentSsl?: LibtorrentSslSwarm, trackers: readonly string[] = [],
+    ready?: Promise<void>): TorrentHandle {
     const handle: TorrentHandle = { swarm, level, wireInfoHash: swarm.infoHash, ...(libtorrentSsl ? { libtorrentSsl } : {}) }
     // Routed by every 20-byte form its peers' handshakes may carry.
     for (const h of swarm.wireInfoHashes) this.torrents.set(h.toString('hex'), handle)
-    this.discovery.add(handle, swarm.metainfo?.trackers ?? trackers, swarm.metainfo?.private === true)
+    const discover = (): void => {
+      // Not after close(), which forgets every torrent.
+      if (this.torrents.get(handle.wireInfoHash.toString('hex')) !== handle) return
+      this.discovery.add(handle, swarm.metainfo?.trackers ?? trackers, swarm.metainfo?.private === true)
+    }
+    if (ready === undefined) discover()
+    else ready.then(discover, discover)
     return handle
   }
 
