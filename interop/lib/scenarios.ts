@@ -275,6 +275,53 @@ function aria2Scenarios (forceMse: boolean): Scenario[] {
       })))]
 }
 
+// ---- UDP tracker (BEP 15) ----------------------------------------------------------------------
+
+/**
+ * bttls and libtorrent find each other only through opentracker's UDP port: no --peer, no --connect.
+ * bttls' UDP announces carry nothing of bttls (signalling companion, "UDP trackers"), so the link falls
+ * back from TLS to what libtorrent speaks.
+ */
+function udpTrackerScenarios (): Scenario[] {
+  const base = { title: 'libtorrent via opentracker over UDP (BEP 15; no peer given)', client: 'libtorrent' as const, needs: ['libtorrent' as const, 'opentracker' as const], torrent: 'v1 + udp:// tracker', limitMs: 40000 }
+  return [{
+    ...base,
+    id: 'lt-udp-tracker-seed',
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      needTracker(ctx)
+      const t = ctx.torrents.v1WithUdpTracker
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+      const announced = await bttls.event('discovery', 15000, e => e.kind === 'announced' && e.error === undefined && String(e.tracker).startsWith('udp://'))
+      out.notes.push(`bttls announced to ${String(announced.tracker)}`)
+      const lt = await ltStart(ctx, { mode: 'leech', torrent: t.path, save: dl(ctx), port: ctx.port(2), enc: 'default', useTracker: true })
+      const complete = await ltFinish(ctx, lt)
+      rate(ctx, out, complete.seconds as number, 'libtorrent (add torrent → complete, peer from the tracker)')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, undefined, ltSaw(out, lt))
+    }
+  }, {
+    ...base,
+    id: 'lt-udp-tracker-leech',
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      needTracker(ctx)
+      const t = ctx.torrents.v1WithUdpTracker
+      const lt = await ltStart(ctx, { mode: 'seed', torrent: t.path, save: ctx.srcDir, port: ctx.port(2), enc: 'default', useTracker: true })
+      try {
+        const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY })
+        rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk, peer from the tracker)')
+        bttlsSaw(out, peer)
+      } finally {
+        await ctx.procs.stop(lt)
+        ltSaw(out, lt)
+      }
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }]
+}
+
 // ---- Transmission --------------------------------------------------------------------------------
 
 function transmissionScenarios (): Scenario[] {
@@ -401,6 +448,7 @@ export function allScenarios (): Scenario[] {
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'hybrid', magnet: true }),
     // v2-only magnet: the piece layers are not in the info dict; they come by BEP 52 hash requests.
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9 + BEP 52 hash requests, default encryption settings)', enc: 'default', version: 'v2', magnet: true }),
+    ...udpTrackerScenarios(),
     ...requireTlsScenarios,
     ...sslScenarios,
     ...aria2Scenarios(false),
