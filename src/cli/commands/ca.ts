@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createSwarmCa } from '../../levels/full-strict/certificate-profile.js'
+import { createSwarmCa } from '../../pki/certificate-profile.js'
 import { Reporter } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { runSubcommand } from './subcommand.js'
