@@ -94,9 +94,12 @@ async function main (): Promise<number> {
     v1: createTorrent(payload, join(torrentsDir, 'v1.torrent'), 'v1'),
     hybrid: createTorrent(payload, join(torrentsDir, 'hybrid.torrent'), 'hybrid'),
     v2: createTorrent(payload, join(torrentsDir, 'v2.torrent'), 'v2'),
-    v1WithTracker: createTorrent(payload, join(torrentsDir, 'v1-tracker.torrent'), 'v1', trackerUrl)
+    v1WithTracker: createTorrent(payload, join(torrentsDir, 'v1-tracker.torrent'), 'v1', trackerUrl),
+    v1WithUdpTracker: createTorrent(payload, join(torrentsDir, 'v1-udp-tracker.torrent'), 'v1', `udp://127.0.0.1:${TRACKER_PORT}/announce`)
   }
-  if (torrents.v1WithTracker.infoHashV1 !== torrents.v1.infoHashV1) throw new Error('bttls create: adding a tracker changed the infohash')
+  for (const t of [torrents.v1WithTracker, torrents.v1WithUdpTracker]) {
+    if (t.infoHashV1 !== torrents.v1.infoHashV1) throw new Error('bttls create: adding a tracker changed the infohash')
+  }
 
   const runProcs = new ProcessGroup()
   const run: RunContext = {

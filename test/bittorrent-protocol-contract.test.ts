@@ -91,3 +91,16 @@ t.test('handshake() sends the extension handshake at once when the peer is alrea
   t.equal(wire.peerExtensions.extended, true)
   wire.destroy()
 })
+
+t.test('messages it does not know (BEP 52 hash messages) come out as unknownmessage; _push writes raw bytes', async t => {
+  const seen: string[] = []
+  const wire = createGuardedWire('tcpIncoming', 0, err => seen.push(`violation ${err.name}`))
+  wire.on('unknownmessage', (m: Uint8Array) => seen.push(`message ${m[0]!}`))
+  wire.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), Buffer.alloc(20, 1), Buffer.alloc(20, 2)]))
+  for (const id of [21, 23]) wire.write(Buffer.concat([Buffer.from([0, 0, 0, 49, id]), Buffer.alloc(48)]))
+  wire.write(Buffer.concat([Buffer.from([0, 0, 0, 81, 22]), Buffer.alloc(80)]))
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(seen, ['message 21', 'message 23', 'message 22'], `src/wire/hash-messages.ts relies on it: ${UPGRADE}`)
+  t.type((wire as unknown as Record<string, unknown>)._push, 'function', `Wire._push: ${UPGRADE}`)
+  wire.destroy()
+})

@@ -24,8 +24,11 @@ export interface RunContext {
   srcDir: string
   sourceSha256: string
   payloadBytes: number
-  /** Made by `bttls create`, 256 KiB pieces; only v1WithTracker names a tracker (for aria2). */
-  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker', TorrentFile>
+  /**
+   * Made by `bttls create`, 256 KiB pieces; only v1WithTracker (opentracker over HTTP, for aria2) and
+   * v1WithUdpTracker (opentracker over UDP, BEP 15) name a tracker. All v1 ones share one infohash.
+   */
+  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker' | 'v1WithUdpTracker', TorrentFile>
   ssl?: SslSetup
   sslError?: string
   tracker?: Tracker

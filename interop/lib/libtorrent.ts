@@ -17,6 +17,8 @@ export interface LtOptions {
   enc: LtEnc
   connect?: string[]
   name?: string
+  /** Announce to the torrent's trackers (by default libtorrent's peers come only from `connect`). */
+  useTracker?: boolean
   /** Leecher gives up after this (default: what is left of the scenario's limit). */
   timeoutSeconds?: number
 }
@@ -28,6 +30,7 @@ export async function ltStart (ctx: ScenarioContext, o: LtOptions): Promise<Peer
   if (o.torrent) args.push('--torrent', o.torrent)
   if (o.magnet) args.push('--magnet', o.magnet)
   for (const c of o.connect ?? []) args.push('--connect', c)
+  if (o.useTracker === true) args.push('--use-tracker')
   if (o.ssl) args.push('--cert', o.ssl.cert, '--key', o.ssl.key)
   if (o.mode === 'leech') args.push('--timeout', String(o.timeoutSeconds ?? Math.floor(ctx.left() / 1000)))
   const name = o.name ?? `libtorrent ${o.mode}`

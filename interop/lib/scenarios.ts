@@ -77,6 +77,16 @@ function magnetOf (t: TorrentFile): string {
   return `magnet:?${xt.join('&')}&dn=${PAYLOAD_NAME}`
 }
 
+/**
+ * A v2 magnet leecher has no piece layers: bttls must have answered its BEP 52 hash requests. (libtorrent
+ * can also verify a file it holds whole against the file's root, so completion alone does not show it.)
+ */
+function bttlsServedHashes (out: Outcome, bttls: Peer): void {
+  const served = (bttls.events.find(e => e.event === 'stats')?.hashRequests ?? {}) as { served?: number, rejected?: number }
+  out.notes.push(`bttls answered ${served.served ?? '?'} hash requests with hashes, ${served.rejected ?? '?'} with a reject`)
+  if (!(Number(served.served) > 0)) out.problems.push('libtorrent got no hashes from bttls')
+}
+
 // ---- libtorrent ----------------------------------------------------------------------------------
 
 interface LtRow { title: string, enc: LtEnc, version: 'v1' | 'hybrid' | 'v2', magnet?: boolean, bttlsExpect?: string[], ltExpect?: string }
@@ -100,6 +110,7 @@ function libtorrentScenarios (row: LtRow): Scenario[] {
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
       await ctx.procs.stop(bttls)
       bttlsSaw(out, bttls, row.bttlsExpect, ltSaw(out, lt, row.ltExpect))
+      if (row.version === 'v2' && row.magnet) bttlsServedHashes(out, bttls)
     }
   }, {
     ...base,
@@ -264,6 +275,53 @@ function aria2Scenarios (forceMse: boolean): Scenario[] {
       })))]
 }
 
+// ---- UDP tracker (BEP 15) ----------------------------------------------------------------------
+
+/**
+ * bttls and libtorrent find each other only through opentracker's UDP port: no --peer, no --connect.
+ * bttls' UDP announces carry nothing of bttls (signalling companion, "UDP trackers"), so the link falls
+ * back from TLS to what libtorrent speaks.
+ */
+function udpTrackerScenarios (): Scenario[] {
+  const base = { title: 'libtorrent via opentracker over UDP (BEP 15; no peer given)', client: 'libtorrent' as const, needs: ['libtorrent' as const, 'opentracker' as const], torrent: 'v1 + udp:// tracker', limitMs: 40000 }
+  return [{
+    ...base,
+    id: 'lt-udp-tracker-seed',
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      needTracker(ctx)
+      const t = ctx.torrents.v1WithUdpTracker
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+      const announced = await bttls.event('discovery', 15000, e => e.kind === 'announced' && e.error === undefined && String(e.tracker).startsWith('udp://'))
+      out.notes.push(`bttls announced to ${String(announced.tracker)}`)
+      const lt = await ltStart(ctx, { mode: 'leech', torrent: t.path, save: dl(ctx), port: ctx.port(2), enc: 'default', useTracker: true })
+      const complete = await ltFinish(ctx, lt)
+      rate(ctx, out, complete.seconds as number, 'libtorrent (add torrent → complete, peer from the tracker)')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, undefined, ltSaw(out, lt))
+    }
+  }, {
+    ...base,
+    id: 'lt-udp-tracker-leech',
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      needTracker(ctx)
+      const t = ctx.torrents.v1WithUdpTracker
+      const lt = await ltStart(ctx, { mode: 'seed', torrent: t.path, save: ctx.srcDir, port: ctx.port(2), enc: 'default', useTracker: true })
+      try {
+        const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY })
+        rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk, peer from the tracker)')
+        bttlsSaw(out, peer)
+      } finally {
+        await ctx.procs.stop(lt)
+        ltSaw(out, lt)
+      }
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }]
+}
+
 // ---- Transmission --------------------------------------------------------------------------------
 
 function transmissionScenarios (): Scenario[] {
@@ -388,6 +446,9 @@ export function allScenarios (): Scenario[] {
     ...libtorrentScenarios({ title: 'libtorrent MSE forced RC4', enc: 'rc4', version: 'hybrid', bttlsExpect: ['mse'], ltExpect: 'rc4_encrypted' }),
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'v1', magnet: true }),
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'hybrid', magnet: true }),
+    // v2-only magnet: the piece layers are not in the info dict; they come by BEP 52 hash requests.
+    ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9 + BEP 52 hash requests, default encryption settings)', enc: 'default', version: 'v2', magnet: true }),
+    ...udpTrackerScenarios(),
     ...requireTlsScenarios,
     ...sslScenarios,
     ...aria2Scenarios(false),

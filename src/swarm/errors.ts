@@ -61,3 +61,12 @@ export class SendBudgetExceededError extends BttlsError {
   override name = 'SendBudgetExceededError'
   readonly code = 'ERR_SEND_BUDGET_EXCEEDED'
 }
+
+/**
+ * The peer answered a BEP 52 hash request with hashes that do not lead to the file's pieces root (the
+ * root the infohash covers). It is never asked for hashes again; its link is closed.
+ */
+export class HashesMismatchError extends BttlsError {
+  override name = 'HashesMismatchError'
+  readonly code = 'ERR_HASHES_MISMATCH'
+}

@@ -17,9 +17,13 @@ import type { SwarmMagnetSource } from './swarm-api.js'
 /** Largest piece length a magnet's metadata may name: a piece is buffered whole before it is verified. */
 const MAX_BUFFERED_PIECE_LENGTH = 64 * 1024 * 1024
 
-/** Where the metadata goes: first the verified metainfo, then the storage opened for it. */
+/**
+ * Where the metadata goes: first the verified metainfo; then what the storage needs besides it (a v2
+ * torrent's piece layers); then the storage opened for the completed metainfo.
+ */
 export interface MetadataSink {
   verified: (metainfo: Metainfo) => void
+  prepared: (metainfo: Metainfo) => Promise<Metainfo>
   opened: (metainfo: Metainfo, store: PieceStore) => void
 }
 
@@ -98,13 +102,14 @@ export class MagnetSource {
     }
     this.fetcher.succeeded()
     this.to.verified(metainfo)
-    this.source.openStore(metainfo).then(store => {
+    this.to.prepared(metainfo).then(async complete => {
+      const store = await this.source.openStore(complete)
       if (this.ctx.destroyed()) {
         store.close().catch(noop)
         return
       }
-      this.to.opened(metainfo, store)
-    }, err => this.ctx.fail(err as Error))
+      this.to.opened(complete, store)
+    }).catch(err => this.ctx.fail(err as Error))
   }
 
   /** The infohash is the only trust anchor of a magnet link: check every hash it names ourselves. */

@@ -6,6 +6,7 @@ import type { PieceStore } from '../storage/piece-store.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
 import type { TransportKind } from '../wire/peer-link.js'
 import type { PeerInfo } from './peer.js'
+import type { HashServerStats } from './hash-server.js'
 import type { SendQueueLimits } from './send-queue.js'
 import type { SendBudget } from './send-budget.js'
 
@@ -82,6 +83,8 @@ export interface SwarmStats {
   transports: Record<TransportKind, TransportStats>
   /** No block for the stall timeout while incomplete (see the 'stalled' event). */
   stalled: boolean
+  /** BEP 52 hash requests we answered with hashes, and with a hash reject. */
+  hashRequests: HashServerStats
 }
 
 export interface StallInfo {

@@ -22,6 +22,7 @@ import { Downloader } from './downloader.js'
 import { keepsNewLink } from './duplicate-link.js'
 import { BadPeerError, DuplicateLinkError, SelfConnectionError, SwarmDestroyedError } from './errors.js'
 import { MagnetSource, metadataHost } from './magnet-source.js'
+import { HashExchange } from './hash-exchange.js'
 import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import type { SendBudget } from './send-budget.js'
 import { Peer } from './peer.js'
@@ -74,6 +75,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly bans = new BanList()
   private readonly downloader: Downloader
   private readonly uploader: Uploader
+  /** BEP 52 hash messages: serving piece layers, and fetching a v2 magnet's (hash-exchange.ts). */
+  private readonly hashes: HashExchange
   private readonly timer: NodeJS.Timeout
   private lastKeepAlive = Date.now()
   private destroyed = false
@@ -116,12 +119,15 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       uploadSlots: options.uploadSlots ?? 8, chokeIntervalMs: options.chokeIntervalMs ?? 10_000, maxQueuedRequests: options.maxQueuedRequests ?? 512
     })
 
+    this.hashes = new HashExchange(context, now => this.downloader.progressed(now))
+
     if (isMagnet(source)) {
       this.infoHash = Buffer.from(source.magnet.wireInfoHash)
       this.wireInfoHashes = wireInfoHashesOf(source.magnet)
       this.ownsStore = true
       this.magnet = new MagnetSource(source, this.infoHash, context, {
         verified: metainfo => this.metadataVerified(metainfo),
+        prepared: metainfo => this.hashes.withPieceLayers(metainfo),
         opened: (metainfo, store) => this.storeOpened(metainfo, store)
       })
     } else {
@@ -230,7 +236,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       piecesTotal: this.torrent?.picker.pieceCount ?? 0,
       peers: this.peers.size,
       transports,
-      stalled: this.downloader.stalled
+      stalled: this.downloader.stalled,
+      hashRequests: this.hashes.stats
     }
   }
 
@@ -283,6 +290,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     on('interested', () => up.onInterest(peer))
     on('uninterested', () => up.onInterest(peer))
     on('upload', (length: number) => up.onUpload(peer, length))
+    on('unknownmessage', (message: Uint8Array) => this.hashes.onMessage(peer, message, this.metainfoValue))
   }
 
   private onHandshake (peer: Peer, hs: RemoteHandshake): void {
@@ -307,6 +315,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (peer.wire.hasFast) peer.wire.haveNone()
       peer.sentInitialPieces = true
       if (peer.metadataOffer !== undefined) this.magnet?.offer(peer, peer.metadataOffer)
+      this.hashes.offer(peer)
     }
   }
 
@@ -332,6 +341,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.downloader.peerClosed(peer)
     if (wasActive) peer.pieces.detach()
     this.magnet?.remove(peer)
+    this.hashes.remove(peer)
     this.safeEmit('peer-closed', peer.info, peer.closeError ?? err)
     if (!this.destroyed) {
       this.downloader.fillAll()
@@ -395,6 +405,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const now = Date.now()
     this.downloader.tick(now)
     this.magnet?.tick(this.requestTimeoutMs)
+    this.hashes.tick(this.requestTimeoutMs)
     this.uploader.tick(now)
     if (now - this.lastKeepAlive >= KEEP_ALIVE_MS) {
       this.lastKeepAlive = now

@@ -1,8 +1,9 @@
 /**
- * Bounds on peer wire messages (BEP 3, 6, 10) that bittorrent-protocol does not enforce: it buffers
+ * Bounds on peer wire messages (BEP 3, 6, 10, 52) that bittorrent-protocol does not enforce: it buffers
  * whatever length prefix a peer sends and reads fixed fields past the end of short messages.
  */
 import { MalformedMessageError, OversizedBencodeError, OversizedMessageError } from '../errors.js'
+import { hashMessageLengthError } from './hash-messages.js'
 
 /** Largest message accepted: a bitfield for 8 Mi pieces, or a 16 KiB block plus headers, fits. */
 export const MAX_MESSAGE_LENGTH = (1 << 20) + 64
@@ -34,6 +35,8 @@ export function checkMessage (message: Uint8Array): void {
     throw new MalformedMessageError(`piece message with a ${message.length - 9}-byte block`)
   }
   if (id === 5 && message.length < 1) throw new MalformedMessageError('empty bitfield')
+  const hashReason = hashMessageLengthError(message)
+  if (hashReason !== undefined) throw new MalformedMessageError(hashReason)
   if (id === 20) {
     if (message.length < 2) throw new MalformedMessageError('extended message without an extended id')
     if (message[1] === 0 && message.length - 2 > MAX_EXTENDED_HANDSHAKE_LENGTH) {

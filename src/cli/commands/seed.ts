@@ -36,7 +36,7 @@ export async function seedCommand (args: PeerCommandArgs, reporter: Reporter): P
   status?.stop()
   reporter.endStatus()
   const s = handle.swarm.stats()
-  reporter.event('stats', { uploaded: s.uploaded, downloaded: s.downloaded, peersByTransport: peersSeen, cpuSeconds: cpuSeconds(), seconds: (Date.now() - started) / 1000 },
+  reporter.event('stats', { uploaded: s.uploaded, downloaded: s.downloaded, peersByTransport: peersSeen, hashRequests: s.hashRequests, cpuSeconds: cpuSeconds(), seconds: (Date.now() - started) / 1000 },
     `uploaded ${(s.uploaded / 2 ** 20).toFixed(1)} MiB; peers: tls ${peersSeen.tls}, plain ${peersSeen.plain}, mse ${peersSeen.mse}`)
   redialer.stop()
   await stop()

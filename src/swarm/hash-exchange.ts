@@ -1,0 +1,82 @@
+/**
+ * BEP 52 hash messages in the swarm: answering `hash request` from the piece layers we hold
+ * (hash-server.ts), and, for a v2-only magnet link, fetching the piece layers after the metadata and
+ * before the storage opens (hash-requester.ts). bittorrent-protocol passes the messages on as unknown
+ * messages; their lengths are already checked (wire/message-limits.ts).
+ */
+import { MalformedMessageError } from '../errors.js'
+import type { Metainfo } from '../torrent/metainfo.js'
+import type { ParsedTorrent } from '../torrent/parsed-torrent.js'
+import { HASH_REJECT_ID, HASH_REQUEST_ID, HASHES_ID, decodeHashMessage, isHashMessageId, sendHashMessage } from '../wire/hash-messages.js'
+import { HashesMismatchError } from './errors.js'
+import { HashRequester, filesNeedingLayers } from './hash-requester.js'
+import { HashServer, type HashServerStats } from './hash-server.js'
+import type { Peer } from './peer.js'
+import type { SwarmContext } from './swarm-context.js'
+
+export class HashExchange {
+  private readonly server = new HashServer()
+  private requester: HashRequester<Peer> | undefined
+
+  constructor (private readonly ctx: SwarmContext, private readonly progressed: (now: number) => void) {}
+
+  get stats (): HashServerStats {
+    return { ...this.server.stats }
+  }
+
+  /**
+   * The metainfo a magnet download opens its storage with: at once, unless the torrent is v2-only with
+   * files longer than a piece, whose layers are fetched first. (A hybrid's pieces are verified by SHA-1
+   * against info.pieces, which the infohash covers.) Peers already waiting are asked at once.
+   */
+  withPieceLayers (metainfo: Metainfo): Promise<Metainfo> {
+    if (metainfo.version !== 'v2' || filesNeedingLayers(metainfo.files, metainfo.pieceLength).length === 0) return Promise.resolve(metainfo)
+    return new Promise(resolve => {
+      this.requester = new HashRequester<Peer>(metainfo.files, metainfo.pieceLength,
+        (peer, request) => this.ctx.guard(peer, () => sendHashMessage(peer.wire, HASH_REQUEST_ID, request)),
+        pieceLayers => resolve(withLayers(metainfo, pieceLayers)))
+      for (const p of [...this.ctx.peers]) if (p.phase === 'ready') this.requester.offer(p)
+    })
+  }
+
+  /** A peer whose handshake is checked, while the swarm waits for the metadata or the layers. */
+  offer (peer: Peer): void {
+    this.requester?.offer(peer)
+  }
+
+  remove (peer: Peer): void {
+    this.requester?.remove(peer)
+  }
+
+  tick (requestTimeoutMs: number): void {
+    this.requester?.tick(requestTimeoutMs)
+  }
+
+  /** Any message bittorrent-protocol does not know; `metainfo` is what we serve layers from. */
+  onMessage (peer: Peer, message: Uint8Array, metainfo: Metainfo | undefined): void {
+    if (!isHashMessageId(message[0]!)) return
+    const m = decodeHashMessage(message)
+    if (m.id === HASH_REQUEST_ID) {
+      const answer = this.server.answer(metainfo, m.request)
+      if ('hashes' in answer) sendHashMessage(peer.wire, HASHES_ID, m.request, answer.hashes)
+      else sendHashMessage(peer.wire, HASH_REJECT_ID, m.request)
+      return
+    }
+    let expected: boolean | undefined
+    try {
+      expected = m.id === HASHES_ID ? this.requester?.hashes(peer, m.request, m.hashes) : this.requester?.reject(peer, m.request)
+    } catch (err) {
+      // Hashes that do not lead to the root the infohash covers: only a hostile peer sends them.
+      if (!(err instanceof HashesMismatchError)) throw err
+      this.ctx.ban(peer, err)
+      return
+    }
+    if (expected !== true) throw new MalformedMessageError(`unsolicited ${m.id === HASHES_ID ? 'hashes' : 'hash reject'} message`)
+    if (m.id === HASHES_ID) this.progressed(Date.now())
+  }
+}
+
+/** The metainfo of a v2 magnet download once its piece layers are fetched (ParsedTorrent's field). */
+function withLayers (metainfo: Metainfo, pieceLayers: ReadonlyMap<string, Buffer>): Metainfo & Pick<ParsedTorrent, 'pieceLayers'> {
+  return { ...metainfo, pieceLayers }
+}
