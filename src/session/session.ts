@@ -102,6 +102,13 @@ export interface SessionOptions {
   readonly dialLimits?: DialLimits
   /** Links per torrent beyond which discovered peers are not dialed (they may still dial us). Default 50. */
   readonly maxPeersPerTorrent?: number
+  /**
+   * Benchmark and test knob: dial every peer, discovered ones included, over this transport only, and
+   * disregard what is known of its bttls support (which forbids MSE and plaintext to a bttls peer), so a
+   * swarm of such sessions runs on one transport end to end (bench/swarm-scale.ts). It never widens the
+   * level: Strict and Full Strict stay TLS-only. Not for real peers: it gives up downgrade protection.
+   */
+  readonly forceTransport?: TransportKind
 }
 
 /** Links per torrent past which discovered peers are not dialed: enough for speed, few enough to stay polite. */
@@ -302,7 +309,12 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Dial whether or not a link to the endpoint exists (connect() shares one; an upgrade needs another). */
   private async dialNow (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
-    const known = this.capabilities.knownTls(host, port)
+    const forced = this.options.forceTransport
+    const known = forced === undefined ? this.capabilities.knownTls(host, port) : undefined
+    if (forced !== undefined) {
+      knownTls = undefined
+      overrides = { ...overrides, transport: overrides.transport ?? forced }
+    }
     knownTls ??= known !== undefined ? true : undefined
     try {
       const link = await dial({
