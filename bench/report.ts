@@ -2,6 +2,7 @@
 import type { Analysis, BenchRun, Section } from './analysis.js'
 import { valueOf } from './analysis.js'
 import type { ChartFiles } from './charts.js'
+import { NOT_RUN } from './sections.js'
 
 const f = (v: number | undefined, digits = 1): string => v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits)
 const pct = (v: number | undefined): string => v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(0)} %`
@@ -135,6 +136,6 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
   out.push('## Charts', '')
   const captions: Record<keyof ChartFiles, string> = { throughput: 'throughput', cpu: 'CPU per GiB', latency: 'latency vs RTT', swarm: 'swarm completions over time', swarmCost: 'swarm time and CPU' }
   for (const [chart, file] of Object.entries(files)) out.push(`![${captions[chart as keyof ChartFiles]}](${file})`, '')
-  out.push('## Section times', Object.entries(sections).map(([name, s]) => `- ${name}: ${f(s.seconds)} s${'error' in s ? ' (failed)' : ''}`).join('\n'))
+  out.push('## Section times', Object.entries(sections).map(([name, s]) => `- ${name}: ${'error' in s && s.error === NOT_RUN ? 'not run' : `${f(s.seconds)} s${'error' in s ? ' (failed)' : ''}`}`).join('\n'))
   return out.filter(s => s !== '').join('\n\n').replace(/\n{3,}/g, '\n\n') + '\n'
 }

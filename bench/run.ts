@@ -28,7 +28,7 @@ import { FULL_LATENCY, QUICK_LATENCY, runLatency } from './latency.js'
 import { FULL_LIMITS, QUICK_LIMITS, runLimits } from './limits.js'
 import { machine as describeMachine } from './machine.js'
 import { markdown } from './report.js'
-import { timed } from './sections.js'
+import { NOT_RUN, timed } from './sections.js'
 import { FULL_SCALE, QUICK_SCALE, runScale } from './scale.js'
 import { FULL_SWARM_SCALE, QUICK_SWARM_SCALE, runSwarmScale } from './swarm-scale.js'
 
@@ -45,7 +45,7 @@ const exec = promisify(execFile)
 const log = (line: string): void => { process.stderr.write(line + '\n') }
 
 function skipped<T> (): Promise<Section<T>> {
-  return Promise.resolve({ error: 'not run (--only)', seconds: 0 })
+  return Promise.resolve({ error: NOT_RUN, seconds: 0 })
 }
 
 /** Runs a bench that writes its JSON to --out, passing its progress lines through. */

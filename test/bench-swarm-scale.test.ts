@@ -12,6 +12,7 @@ import { analyse } from '../bench/analysis.js'
 import { charts } from '../bench/charts.js'
 import { machine } from '../bench/machine.js'
 import { markdown } from '../bench/report.js'
+import { NOT_RUN } from '../bench/sections.js'
 import { runSwarmScale, SWARM_MODES } from '../bench/swarm-scale.js'
 import { buildCli, CLI_MAIN } from './helpers/cli.js'
 
@@ -44,14 +45,14 @@ t.test('1 seeder and 3 leechers per mode: every leecher completes over the mode\
   }
   t.match(result.modes[0]!.ciphers, [/^TLS_/], 'TLS: the negotiated suite is recorded')
 
+  const notRun = { error: NOT_RUN, seconds: 0 }
   const run = {
     date: '2026-12-04T00:00:00.000Z',
     quick: true,
     command: 'npm run bench -- --only swarm-scale',
     machine: machine(),
     seconds: 1,
-    sections: { limits: { error: 'not run (--only)', seconds: 0 }, throughput: { error: 'not run (--only)', seconds: 0 }, libtorrent: { error: 'not run (--only)', seconds: 0 },
-      handshakes: { error: 'not run (--only)', seconds: 0 }, latency: { error: 'not run (--only)', seconds: 0 }, scale: { error: 'not run (--only)', seconds: 0 }, 'swarm-scale': { value: result, seconds: 1 } }
+    sections: { limits: notRun, throughput: notRun, libtorrent: notRun, handshakes: notRun, latency: notRun, scale: notRun, 'swarm-scale': { value: result, seconds: 1 } }
   } satisfies BenchRun
   const analysis = analyse(run)
   t.match(analysis.targets.find(x => x.name.startsWith('Swarm'))!, { goal: '≤ 1.10×', verdict: /PASS|MISS/ })
@@ -62,6 +63,7 @@ t.test('1 seeder and 3 leechers per mode: every leecher completes over the mode\
   t.match(md, /## Swarm at scale[^]*\| Basic TLS \(default suite\) \(TLS_[A-Z0-9_]+\) \| [\d.]+ \| [\d.]+× \|/)
   t.match(md, /!\[swarm completions over time\]\(a-swarm\.svg\)/)
   t.notMatch(md, /throughput\]\(/, 'no chart of a section that did not run')
+  t.match(md, /- limits: not run\n/, 'a section left out is "not run", not "failed"')
 })
 
 t.test('a swarm that cannot finish in time fails with each peer\'s progress, and leaves no peer process running', async t => {
