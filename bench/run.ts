@@ -6,6 +6,7 @@
  * <date>-<sections>[-quick].*, so a partial run never overwrites the day's full one.
  *
  *   npm run bench [-- --quick] [-- --out-dir DIR] [-- --only limits,latency,...]
+ *                 [-- --swarm-leechers N] [-- --swarm-size MiB]   (the swarm's size, when the machine cannot afford it)
  *
  * Full: about 7 minutes on 2 cores (1 GiB transfers, 3 runs each), plus the swarm's three modes.
  * --quick: about a minute and a half (32 MiB, one run, fewer handshakes, 200 peers, 8 leechers sharing
@@ -91,7 +92,14 @@ async function main (): Promise<void> {
   const handshakes = await run('handshakes', () => runHandshakes(quick ? QUICK_HANDSHAKES : FULL_HANDSHAKES, log))
   const latency = await run('latency', () => runLatency(quick ? QUICK_LATENCY : FULL_LATENCY, log))
   const scale = await run('scale', () => runScale(quick ? QUICK_SCALE : FULL_SCALE, log))
-  const swarmScale = await run('swarm-scale', () => runSwarmScale(quick ? QUICK_SWARM_SCALE : FULL_SWARM_SCALE, log))
+  const swarmBase = quick ? QUICK_SWARM_SCALE : FULL_SWARM_SCALE
+  const swarmLeechers = value('--swarm-leechers')
+  const swarmSize = value('--swarm-size')
+  const swarmScale = await run('swarm-scale', () => runSwarmScale({
+    ...swarmBase,
+    ...(swarmLeechers !== undefined ? { leechers: Number(swarmLeechers) } : {}),
+    ...(swarmSize !== undefined ? { sizeMiB: Number(swarmSize) } : {})
+  }, log))
 
   const result: BenchRun = {
     date,

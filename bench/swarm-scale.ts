@@ -227,6 +227,7 @@ async function runMode (mode: SwarmMode, payloadDir: string, work: string, optio
 
 export async function runSwarmScale (options: SwarmScaleOptions, log: (line: string) => void = () => {}): Promise<SwarmScaleResult> {
   if (!(Number.isInteger(options.leechers) && options.leechers >= 1)) throw new RangeError('leechers must be a positive integer')
+  if (!(Number.isInteger(options.sizeMiB) && options.sizeMiB >= 1)) throw new RangeError('the size must be a positive integer (MiB)')
   peerHost(options.leechers) // fail before any work when the addresses run out
   const work = await mkdtemp(join(tmpdir(), 'bttls-swarm-'))
   try {

@@ -76,4 +76,5 @@ t.test('a swarm that cannot finish in time fails with each peer\'s progress, and
 t.test('options out of range fail before any process starts', async t => {
   await t.rejects(runSwarmScale({ leechers: 0, sizeMiB: 1, modes: SWARM_MODES, timeoutSeconds: 1, peerScript: PEER_SCRIPT }), RangeError)
   await t.rejects(runSwarmScale({ leechers: 253, sizeMiB: 1, modes: SWARM_MODES, timeoutSeconds: 1, peerScript: PEER_SCRIPT }), /at most 252 leechers/)
+  await t.rejects(runSwarmScale({ leechers: 3, sizeMiB: 0.5, modes: SWARM_MODES, timeoutSeconds: 1, peerScript: PEER_SCRIPT }), /size must be a positive integer/)
 })
