@@ -8,6 +8,7 @@ import type { LatencyResult } from './latency.js'
 import { handshakeLimitPerCore, type CipherLimit, type LimitsResult } from './limits.js'
 import type { Machine } from './machine.js'
 import type { ScaleResult } from './scale.js'
+import type { SwarmScaleResult } from './swarm-scale.js'
 
 /** A row of bench/throughput.ts's JSON (the other bench; read, not imported, so either can change). */
 export interface ThroughputRow {
@@ -46,6 +47,7 @@ export interface BenchRun {
     readonly handshakes: Section<HandshakeResult>
     readonly latency: Section<LatencyResult>
     readonly scale: Section<ScaleResult>
+    readonly 'swarm-scale': Section<SwarmScaleResult>
   }
 }
 
@@ -166,6 +168,9 @@ export function analyse (run: BenchRun): Analysis {
   // Half a round trip of slack: the counts come from medians of noisy timings, not from a packet trace.
   const slack = 0.5
   const perPeer = scale?.perPeerBytes.total
+  const swarm = valueOf(run.sections['swarm-scale'])
+  const swarmSeconds = (mode: string): number | undefined => swarm?.modes.find(m => m.mode === mode)?.secondsToAllComplete
+  const swarmRatio = ratio(swarmSeconds('tls'), swarmSeconds('plain'))
 
   const targets: Target[] = [
     { name: 'Bulk: Basic ≥ 0.9 × our plaintext', goal: '≥ 0.90×', measured: x(ratios[0]!.value), verdict: verdict(ratios[0]!.value === undefined ? undefined : ratios[0]!.value >= 0.9) },
@@ -188,6 +193,12 @@ export function analyse (run: BenchRun): Analysis {
       goal: '≤ 64 KiB',
       measured: perPeer === undefined ? 'not measured' : `${(perPeer / 1024).toFixed(1)} KiB`,
       verdict: verdict(perPeer === undefined ? undefined : perPeer <= 64 * 1024)
+    },
+    {
+      name: `Swarm (1 seeder + ${swarm?.options.leechers ?? 0} leechers, ${swarm?.options.sizeMiB ?? 0} MiB): time until every leecher is complete, Basic ≤ 1.1 × plaintext`,
+      goal: '≤ 1.10×',
+      measured: swarmRatio === undefined ? 'not measured' : `${x(swarmRatio)} (${swarmSeconds('tls')!.toFixed(1)} s vs ${swarmSeconds('plain')!.toFixed(1)} s)`,
+      verdict: verdict(swarmRatio === undefined ? undefined : swarmRatio <= 1.1)
     }
   ]
   void hs

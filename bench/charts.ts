@@ -1,9 +1,15 @@
-/** The report's three charts (throughput by mode, CPU per GiB, latency vs RTT), from one bench run. */
+/**
+ * The report's charts, from one bench run: throughput by mode, CPU per GiB, latency vs RTT, and the
+ * swarm's completions over time and its cost per mode.
+ */
 import type { Analysis, BenchRun } from './analysis.js'
 import { valueOf } from './analysis.js'
 import { barChart, lineChart } from './svg.js'
 
-export interface Charts { readonly throughput: string, readonly cpu: string, readonly latency: string }
+export interface Charts { readonly throughput: string, readonly cpu: string, readonly latency: string, readonly swarm: string, readonly swarmCost: string }
+
+/** The file of each chart a run wrote (a chart of sections that did not run is not written). */
+export type ChartFiles = { readonly [K in keyof Charts]?: string }
 
 export function charts (run: BenchRun, analysis: Analysis): Charts {
   const limits = valueOf(run.sections.limits)
@@ -41,5 +47,23 @@ export function charts (run: BenchRun, analysis: Analysis): Charts {
       points: lat!.rows.filter(r => r.mode === mode).map(r => [r.rttMs, r.firstBlockMs] as const)
     }))
   })
-  return { throughput, cpu, latency }
+  const swarmScale = valueOf(run.sections['swarm-scale'])
+  const swarmModes = swarmScale?.modes ?? []
+  const who = swarmScale ? `1 seeder + ${swarmScale.options.leechers} leechers, ${swarmScale.options.sizeMiB} MiB` : 'not run'
+  const swarm = lineChart({
+    title: `Swarm: leechers complete over time (${who})`,
+    xLabel: 'seconds since every peer was told to go',
+    yLabel: 'leechers complete',
+    series: swarmModes.map(m => ({ name: m.label, points: [[0, 0] as const, ...m.completionSeconds.map((s, i) => [s, i + 1] as const)] }))
+  })
+  const swarmCost = barChart({
+    title: `Swarm: time and CPU per mode (${who})`,
+    yLabel: 'seconds',
+    categories: swarmModes.map(m => m.label),
+    series: [
+      { name: 'until every leecher is complete', values: swarmModes.map(m => m.secondsToAllComplete) },
+      { name: 'CPU of all peer processes (user + system)', values: swarmModes.map(m => m.cpu.totalSeconds) }
+    ]
+  })
+  return { throughput, cpu, latency, swarm, swarmCost }
 }

@@ -4,6 +4,7 @@
  * two never share an event loop, and each side's CPU time is its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -18,10 +19,13 @@ export class JsonChild {
   private ended: Error | undefined
   readonly exited: Promise<number>
 
-  /** `command` is spawned as is; a path ending in .js runs under this Node with `nodeFlags`. */
-  constructor (command: string, args: readonly string[], nodeFlags: readonly string[] = []) {
+  /**
+   * `command` is spawned as is; a path ending in .js runs under this Node with `nodeFlags`. `env` is
+   * added to this process's environment.
+   */
+  constructor (command: string, args: readonly string[], nodeFlags: readonly string[] = [], env?: Readonly<Record<string, string>>) {
     const [file, argv] = command.endsWith('.js') ? [process.execPath, [...nodeFlags, command, ...args]] : [command, [...args]]
-    this.child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...(env !== undefined ? { env: { ...process.env, ...env } } : {}) })
     this.child.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000) })
     createInterface({ input: this.child.stdout! }).on('line', line => {
       let e: JsonEvent
@@ -41,7 +45,10 @@ export class JsonChild {
     return this.child.pid
   }
 
-  /** The next event (of this name, skipping others), or an error if the child fails or times out. */
+  /**
+   * The next event (of this name, skipping others), or an error if the child fails or times out. One
+   * wait at a time: a new call ends a pending one with an error (say, asking a stuck child for its stats).
+   */
   async next (event: string, timeoutMs: number): Promise<JsonEvent> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
@@ -67,6 +74,7 @@ export class JsonChild {
     const queued = this.queue.shift()
     if (queued !== undefined) return Promise.resolve(queued)
     if (this.ended !== undefined) return Promise.reject(this.ended)
+    this.waiter?.(new Error(`the wait was superseded by a wait for ${what}`))
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.waiter = undefined; reject(new Error(`no ${what} event within the time allowed`)) }, Math.max(0, timeoutMs))
       this.waiter = e => {
@@ -89,7 +97,13 @@ export function emit (event: string, fields: Record<string, unknown> = {}): void
   process.stdout.write(JSON.stringify({ event, ...fields }) + '\n')
 }
 
-/** Whether this module is the script Node was started with (a bench file run directly, not imported). */
+/**
+ * Whether this module is the script Node was started with (a bench file run directly, not imported).
+ * Node names a module by its real path, so a script reached through a symbolic link is compared by its own.
+ */
 export function isMain (metaUrl: string): boolean {
-  return process.argv[1] !== undefined && fileURLToPath(metaUrl) === resolve(process.argv[1])
+  if (process.argv[1] === undefined) return false
+  let script = resolve(process.argv[1])
+  try { script = realpathSync(script) } catch { /* not a file: compared as given */ }
+  return fileURLToPath(metaUrl) === script
 }

@@ -1,6 +1,8 @@
 /** The Markdown summary of a bench run: targets first, then each section with its limits and commands. */
 import type { Analysis, BenchRun, Section } from './analysis.js'
 import { valueOf } from './analysis.js'
+import type { ChartFiles } from './charts.js'
+import { NOT_RUN } from './sections.js'
 
 const f = (v: number | undefined, digits = 1): string => v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits)
 const pct = (v: number | undefined): string => v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(0)} %`
@@ -14,7 +16,7 @@ function failed (s: Section<unknown>): string {
   return 'error' in s ? `**Not measured:** ${s.error}\n` : ''
 }
 
-export function markdown (run: BenchRun, analysis: Analysis, files: { throughput: string, cpu: string, latency: string }): string {
+export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles): string {
   const { sections } = run
   const limits = valueOf(sections.limits)
   const tp = valueOf(sections.throughput)
@@ -110,7 +112,30 @@ export function markdown (run: BenchRun, analysis: Analysis, files: { throughput
     out.push('Responder: a Session in its own process, started with --expose-gc under `ulimit -n $(ulimit -Hn)`; memory after two full GCs, before (after a 20-connection warm-up) and after the links went idle. Initiators: one Session in the bench process.', '')
   }
 
-  out.push('## Charts', '', `![throughput](${files.throughput})`, '', `![CPU per GiB](${files.cpu})`, '', `![latency vs RTT](${files.latency})`, '')
-  out.push('## Section times', Object.entries(sections).map(([name, s]) => `- ${name}: ${f(s.seconds)} s${'error' in s ? ' (failed)' : ''}`).join('\n'))
+  out.push('## Swarm at scale: one seeder and many leechers, each its own process', '')
+  out.push(failed(sections['swarm-scale']))
+  const swarm = valueOf(sections['swarm-scale'])
+  if (swarm) {
+    const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)}`
+    const plain = swarm.modes.find(r => r.mode === 'plain')
+    out.push(table(
+      ['mode', 'until all complete s', 'vs plaintext', 'first / median leecher s', 'CPU s (user + sys)', 'CPU-s per GiB delivered', 'seeder / median leecher CPU s', 'peak RSS sum MiB', 'max MiB', 'seeder share', 'links', 'load at start'],
+      swarm.modes.map(r => [
+        r.label + (r.ciphers.length > 0 ? ` (${r.ciphers.join(', ')})` : ''), f(r.secondsToAllComplete), plain ? `${f(r.secondsToAllComplete / plain.secondsToAllComplete, 2)}×` : '–',
+        `${f(r.completionSeconds[0])} / ${f(r.completionSeconds[Math.floor(r.completionSeconds.length / 2)])}`,
+        `${f(r.cpu.totalSeconds)} (${f(r.cpu.userSeconds)} + ${f(r.cpu.systemSeconds)})`, f(r.cpu.perGiBDelivered, 2), `${f(r.cpu.seederSeconds)} / ${f(r.cpu.leecherMedianSeconds)}`,
+        mib(r.peakRss.sumBytes), mib(r.peakRss.maxBytes), pct(r.seederShare), String(Object.values(r.links).reduce((a, b) => a + b, 0)), f(r.loadAverageAtStart, 2)
+      ]), 'lrrrrrrrrrrr'), '')
+    out.push(`One seeder (127.0.0.2) and ${swarm.options.leechers} leechers (127.0.0.3 onwards), each a Node process (bench/swarm-peer.ts) running a Session, share a ${swarm.options.sizeMiB} MiB v1 torrent in ${swarm.options.pieceLength / 1024} KiB pieces. ` +
+      'Nobody is given a peer: they find each other through the torrent\'s tracker (our tracker, src/tracker, in the bench process, a fresh one per mode) and PEX. Every link of a mode runs over its transport (SessionOptions.forceTransport); MSE runs RC4 in OpenSSL (--openssl-legacy-provider). ' +
+      'The clock starts when every process, already started and (seeder) past its resume scan, is told to go, and stops when the last leecher has verified and written its last piece. ' +
+      'CPU: each process\'s process.cpuUsage() over that span, all threads, summed; peak RSS: each process\'s getrusage maxrss over its whole life. Seeder share: what the seeder uploaded over everything delivered; the rest went leecher to leecher. ' +
+      `Links counts both ends of each link. ${swarm.options.leechers + 1} processes share ${m.cpus} cores, so time follows total CPU; one run per mode.`, '')
+  }
+
+  out.push('## Charts', '')
+  const captions: Record<keyof ChartFiles, string> = { throughput: 'throughput', cpu: 'CPU per GiB', latency: 'latency vs RTT', swarm: 'swarm completions over time', swarmCost: 'swarm time and CPU' }
+  for (const [chart, file] of Object.entries(files)) out.push(`![${captions[chart as keyof ChartFiles]}](${file})`, '')
+  out.push('## Section times', Object.entries(sections).map(([name, s]) => `- ${name}: ${'error' in s && s.error === NOT_RUN ? 'not run' : `${f(s.seconds)} s${'error' in s ? ' (failed)' : ''}`}`).join('\n'))
   return out.filter(s => s !== '').join('\n\n').replace(/\n{3,}/g, '\n\n') + '\n'
 }

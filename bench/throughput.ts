@@ -15,7 +15,7 @@ import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url'
 import type { CipherSuite } from '../src/protocol/constants.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import type { TransportKind } from '../src/wire/peer-link.js'
+import { writeRandomPayload } from './payload.js'
 import type { WorkerArgs } from './worker.js'
 
 interface Mode {
@@ -178,16 +179,6 @@ class Worker {
   }
 }
 
-async function makePayload (path: string, sizeMiB: number): Promise<void> {
-  const fh = await open(path, 'w')
-  try {
-    const chunk = 64 * MIB
-    for (let left = sizeMiB * MIB; left > 0; left -= chunk) await fh.write(randomBytes(Math.min(chunk, left)))
-  } finally {
-    await fh.close()
-  }
-}
-
 /** Per level: the torrent file to use and, for Full Strict, each side's certificate files. */
 interface LevelTorrents {
   readonly basic: string
@@ -287,7 +278,7 @@ async function main (): Promise<void> {
     await mkdir(dataDir)
     const payload = join(dataDir, 'payload.bin')
     process.stderr.write(`writing ${opts.sizeMiB} MiB of random data to ${payload}\n`)
-    await makePayload(payload, opts.sizeMiB)
+    await writeRandomPayload(payload, opts.sizeMiB)
     const { bytes: torrentBytes, metainfo } = await createTorrent(payload, { version: 'v1', pieceLength: opts.pieceLength })
     const torrent = join(work, 'payload.torrent')
     await writeFile(torrent, torrentBytes)

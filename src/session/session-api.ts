@@ -59,6 +59,13 @@ export interface SessionOptions {
   readonly dialLimits?: DialLimits
   /** Links per torrent beyond which discovered peers are not dialed (they may still dial us). Default 50. */
   readonly maxPeersPerTorrent?: number
+  /**
+   * Benchmark and test knob: dial every peer, discovered ones included, over this transport only, and
+   * disregard what is known of its bttls support (which forbids MSE and plaintext to a bttls peer), so a
+   * swarm of such sessions runs on one transport end to end (bench/swarm-scale.ts). It never widens the
+   * level: Strict and Full Strict stay TLS-only. Not for real peers: it gives up downgrade protection.
+   */
+  readonly forceTransport?: TransportKind
   /** Inbound connections held at once per IPv4 address or IPv6 /64 (held-connections.ts). Default 32. */
   readonly maxConnectionsPerAddress?: number
   /** What may be queued for all peers of all torrents together (send-budget.ts). Default 256 MiB. */

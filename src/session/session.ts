@@ -229,7 +229,12 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Dial whether or not a link to the endpoint exists (connect() shares one; an upgrade needs another). */
   private async dialNow (handle: TorrentHandle, host: string, port: number, knownTls?: boolean, overrides: ConnectOverrides = {}): Promise<PeerLink | undefined> {
-    const known = this.capabilities.knownTls(host, port)
+    const forced = this.options.forceTransport
+    const known = forced === undefined ? this.capabilities.knownTls(host, port) : undefined
+    if (forced !== undefined) {
+      knownTls = undefined
+      overrides = { ...overrides, transport: overrides.transport ?? forced }
+    }
     knownTls ??= known !== undefined ? true : undefined
     try {
       const link = await this.pending.track(dial({
