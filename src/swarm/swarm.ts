@@ -29,6 +29,7 @@ import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
 import { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import { PiecePicker } from './piece-picker.js'
+import { isStillRequested, type RateLimits } from './rate-limiter.js'
 import type { PeerInfo } from './peer.js'
 import { VERSION } from '../version.js'
 
@@ -70,6 +71,8 @@ export interface SwarmOptions {
   closeSeedLinks?: boolean
   /** What may be queued for a peer that does not read before its link is closed (send-queue.ts). */
   sendQueue?: SendQueueLimits
+  /** Piece data limits, shared by every swarm of a session (rate-limiter.ts). Default none. */
+  rateLimits?: RateLimits
 }
 
 /** A torrent whose metainfo we have: seed it, or download into `store`. */
@@ -200,6 +203,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly closeSeedLinks: boolean
   private readonly uploadSlots: number
   private readonly sendQueue: SendQueueLimits
+  private readonly rateLimits: RateLimits
+  /** A wake-up is queued at the download limiter (one per swarm). */
+  private awaitingDownloadTokens = false
 
   private readonly peers = new Set<Peer>()
   private picker: PiecePicker | undefined
@@ -241,6 +247,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.closeSeedLinks = options.closeSeedLinks ?? true
     this.uploadSlots = options.uploadSlots ?? 8
     this.sendQueue = options.sendQueue ?? {}
+    this.rateLimits = options.rateLimits ?? {}
     this.choker = new Choker(this.uploadSlots)
 
     if (isMagnet(source)) {
@@ -627,7 +634,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private fill (peer: Peer): void {
     const picker = this.picker
     if (picker === undefined || this.destroyed || this.failure !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || picker.complete) return
-    let room = (peer.snubbed ? 1 : this.pipelineDepth) - peer.requests.size
+    let room = Math.min((peer.snubbed ? 1 : this.pipelineDepth) - peer.requests.size, this.downloadBudget())
     if (room <= 0) return
     const now = Date.now()
 
@@ -689,7 +696,20 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (peer.requests.size === 0) peer.lastProgress = now
     peer.requests.add(key, now)
     ap.markRequested(b)
+    this.rateLimits.download?.charge(ap.blockLength(b))
     peer.wire.request(ap.index, b * BLOCK_SIZE, ap.blockLength(b), noop)
+  }
+
+  /** Blocks we may request now under --max-download-rate; at 0, fill every pipeline again when tokens return. */
+  private downloadBudget (): number {
+    const limiter = this.rateLimits.download
+    if (limiter === undefined) return Infinity
+    const blocks = Math.floor(limiter.available() / BLOCK_SIZE)
+    if (blocks === 0 && !this.awaitingDownloadTokens) {
+      this.awaitingDownloadTokens = true
+      limiter.whenAvailable(BLOCK_SIZE, () => { this.awaitingDownloadTokens = false; if (!this.destroyed) this.fillAll() })
+    }
+    return blocks
   }
 
   private release (key: number): void {
@@ -789,10 +809,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       respond(new Error('request queue full'))
       return
     }
-    store.readBlock(index, offset, length).then(
-      buf => this.guard(peer, () => respond(null, buf)),
-      err => this.guard(peer, () => respond(err as Error))
-    )
+    const serve = (): void => {
+      store.readBlock(index, offset, length).then(
+        buf => this.guard(peer, () => respond(null, buf)),
+        err => this.guard(peer, () => respond(err as Error))
+      )
+    }
+    const limiter = this.rateLimits.upload
+    if (limiter === undefined) serve()
+    // Under --max-upload-rate the block is read once its turn comes, and only if still wanted.
+    else limiter.take(length, () => { if (peer.closed || !isStillRequested(peer.wire, index, offset, length)) return false; serve(); return true })
   }
 
   private onInterest (peer: Peer): void {

@@ -30,7 +30,14 @@ export function buildCli (): Promise<void> {
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
-export function runCli (args: string[], options: { timeoutMs?: number, onStdout?: (line: string) => void, env?: NodeJS.ProcessEnv } = {}): { result: Promise<CliResult>, kill: () => void } {
+export interface CliRun {
+  result: Promise<CliResult>
+  kill: () => void
+  /** The process id once spawned (to signal it: SIGSTOP a peer, SIGINT a seeder). */
+  pid: () => number | undefined
+}
+
+export function runCli (args: string[], options: { timeoutMs?: number, onStdout?: (line: string) => void, env?: NodeJS.ProcessEnv } = {}): CliRun {
   let child: ReturnType<typeof spawn> | undefined
   let killed = false
   const result = buildCli().then(() => new Promise<CliResult>(resolve => {
@@ -46,7 +53,34 @@ export function runCli (args: string[], options: { timeoutMs?: number, onStdout?
     const timer = setTimeout(() => child?.kill('SIGKILL'), options.timeoutMs ?? 60_000)
     child.once('exit', code => { clearTimeout(timer); resolve({ code: code ?? 1, stdout, stderr }) })
   }))
-  return { result, kill: () => { killed = true; child?.kill('SIGTERM') } }
+  return { result, kill: () => { killed = true; child?.kill('SIGTERM') }, pid: () => child?.pid }
+}
+
+export interface BackgroundCli {
+  /** The listening port (from its `listening` event). */
+  port: number
+  /** Every JSON event so far. */
+  events: Array<Record<string, unknown>>
+  run: CliRun
+}
+
+/**
+ * Starts `bttls <args> --json` (a seeder, or `get --seed`) in the background, stopped (SIGTERM) when
+ * the test ends; resolves once it listens, rejects if it exits first.
+ */
+export async function inBackground (t: { teardown: (fn: () => void) => void }, args: string[]): Promise<BackgroundCli> {
+  let port = 0
+  const events: Array<Record<string, unknown>> = []
+  const run = runCli([...args, '--json'], {
+    timeoutMs: 600_000,
+    onStdout: line => { const e = JSON.parse(line); events.push(e); if (e.event === 'listening') port = e.port }
+  })
+  t.teardown(run.kill)
+  let done = false
+  void run.result.then(() => { done = true })
+  while (port === 0 && !done) await new Promise(resolve => setTimeout(resolve, 50))
+  if (port === 0) throw new Error(`bttls ${args[0]} exited: ${(await run.result).stderr}`)
+  return { port, events, run }
 }
 
 /** Runs fn with process.stdout/stderr writes captured (for trackerMain/caMain, which print themselves). */

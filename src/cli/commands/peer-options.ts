@@ -19,6 +19,7 @@ import { MissingCredentialError } from '../../errors.js'
 import type { TransportKind } from '../../wire/peer-link.js'
 import type { Decoy } from '../../wire/decoy.js'
 import type { CertificateAndKey } from '../../handshake/responder-certificate.js'
+import { RateLimiter } from '../../swarm/rate-limiter.js'
 
 export interface PeerCommandArgs {
   input: string
@@ -48,6 +49,9 @@ export interface PeerCommandArgs {
   certificate?: CertificateAndKey
   /** get --stop-timeout: give up after this many seconds without data (default 60). */
   stopTimeoutS?: number
+  /** --max-upload-rate / --max-download-rate: bytes per second of piece data over all peers (absent: unlimited). */
+  maxUploadRate?: number
+  maxDownloadRate?: number
 }
 
 export interface StartedPeer {
@@ -78,7 +82,14 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
     trackers: { extra: args.trackers ?? [] },
     ...(args.decoy ? { decoy: args.decoy } : {}),
     ...(args.certificate ? { certificate: args.certificate } : {}),
-    ...((args.dhtBootstrap ?? []).length > 0 ? { dht: { bootstrap: args.dhtBootstrap! } } : {})
+    ...((args.dhtBootstrap ?? []).length > 0 ? { dht: { bootstrap: args.dhtBootstrap! } } : {}),
+    // One limiter per direction for the whole session: every swarm, and so every link, shares it.
+    swarm: {
+      rateLimits: {
+        ...(args.maxUploadRate !== undefined ? { upload: new RateLimiter(args.maxUploadRate) } : {}),
+        ...(args.maxDownloadRate !== undefined ? { download: new RateLimiter(args.maxDownloadRate) } : {})
+      }
+    }
   })
   reportDiscovery(session, reporter, args.passkey !== undefined)
   try {
