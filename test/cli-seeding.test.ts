@@ -83,7 +83,7 @@ t.test('one seed process serves several torrents on one port, each announced', a
   await until('both torrents verified', () => seed.events.filter(e => e.event === 'torrent').length === 2)
   t.equal(seed.events.filter(e => e.event === 'listening').length, 1, 'one listening port')
   const gets = await Promise.all(torrents.map((torrent, i) => runCli(['get', torrent, '--out', join(dir, `out-${i}`), '--peer', `127.0.0.1:${seed.port}`]).result))
-  for (const [i, r] of gets.entries()) t.equal(r.code, 0, r.stderr)
+  for (const r of gets) t.equal(r.code, 0, r.stderr)
   t.equal(await fileSha256(join(dir, 'out-0', 'a.bin')), sums[0])
   t.equal(await fileSha256(join(dir, 'out-1', 'b.bin')), sums[1])
   const hashes = await Promise.all(torrents.map(async f => parseTorrent(await readFile(f)).wireInfoHash.toString('hex')))
