@@ -6,6 +6,7 @@
 import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'node_modules', '.cache', `bttls-cli-test-${process.pid}`)
@@ -92,4 +93,37 @@ export async function quietly<T> (fn: () => Promise<T>): Promise<{ value: T, std
   process.stdout.write = ((chunk: string) => { stdout += chunk; return true }) as typeof process.stdout.write
   process.stderr.write = ((chunk: string) => { stderr += chunk; return true }) as typeof process.stderr.write
   try { return { value: await fn(), stdout, stderr } } finally { process.stdout.write = o; process.stderr.write = e }
+}
+
+/** Whether `script` (util-linux) is here to give the CLI a pty. */
+export function hasScript (): boolean {
+  return ['/usr/bin/script', '/bin/script'].some(p => existsSync(p))
+}
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`
+
+export interface TerminalRun {
+  /** Everything the terminal showed so far (status line frames separated by \r). */
+  output: () => string
+  /** The CLI's pid (the shell `script` started execs it), once known. */
+  pid: () => number | undefined
+  exited: Promise<number | null>
+  kill: () => void
+}
+
+/**
+ * Runs `bttls <args>` on a pty of `cols` columns (`script -qfec`), as a user at a terminal: the
+ * status line is drawn. Killed when the test ends.
+ */
+export async function inTerminal (t: { teardown: (fn: () => void) => void }, args: string[], cols = 120): Promise<TerminalRun> {
+  await buildCli()
+  const command = [process.execPath, MAIN, ...args].map(shellQuote).join(' ')
+  // The shell prints its pid, then becomes the CLI (exec): that pid gets signals as the user's Ctrl-C.
+  const child = spawn('script', ['-qfec', `stty cols ${cols}; echo "pid=$$"; exec ${command}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const kill = (): void => { child.kill('SIGKILL'); const pid = Number(/pid=(\d+)/.exec(out)?.[1]); if (pid > 0) try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ } }
+  t.teardown(kill)
+  return { output: () => out, pid: () => { const m = /pid=(\d+)/.exec(out); return m ? Number(m[1]) : undefined }, exited, kill }
 }
