@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/levels/full-strict/certificate-profile.js'
+import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/pki/certificate-profile.js'
 import { staticCertificateSource } from '../src/levels/full-strict/certificate-source.js'
 import { secretCommitment } from '../src/levels/strict-keys.js'
 import type { TorrentCredentials } from '../src/levels/credentials.js'

@@ -11,7 +11,7 @@
  * start-up and the seeder's resume scan are not counted. The figure per mode is the median run.
  */
 import { secretCommitment } from '../src/levels/strict-keys.js'
-import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/levels/full-strict/certificate-profile.js'
+import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/pki/certificate-profile.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -20,7 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { CipherSuite } from '../src/handshake/constants.js'
+import type { CipherSuite } from '../src/protocol/constants.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import type { TransportKind } from '../src/wire/peer-link.js'
 import type { WorkerArgs } from './worker.js'

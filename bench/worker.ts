@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
-import type { CipherSuite } from '../src/handshake/constants.js'
+import type { CipherSuite } from '../src/protocol/constants.js'
 import { Session } from '../src/session/session.js'
 import { staticCertificateSource } from '../src/levels/full-strict/certificate-source.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'

@@ -15,7 +15,7 @@
  *    randomised, so the Full Strict signature is verified, not recomputed. The exporter formula is
  *    also checked against real TLS 1.3 connections (Node's exporter against its key log);
  * 3. the "Constants" tables of the documents list, between them and each name once, exactly the
- *    exports of src/handshake/constants.ts, with the same values;
+ *    exports of src/protocol/constants.ts, with the same values;
  * 4. every document renders with docutils at the strictest halt level (any info, warning or error
  *    fails; skipped with a reason where docutils is not installed), has no line over 100 columns,
  *    and the core stays within 900 lines.
@@ -32,32 +32,33 @@ import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
-import * as constants from '../src/handshake/constants.js'
+import * as constants from '../src/protocol/constants.js'
 import {
   authHeader, certificateBlockLength, decodeAuthMessage, encodeAuthMessage, encodeCertificateBlock, extensionLength, type LevelName
-} from '../src/handshake/auth-message.js'
-import { computeProof, connectionExporter, deriveSwarmKey, exporterFromSecret, proofMatches } from '../src/handshake/key-schedule.js'
+} from '../src/protocol/auth-message.js'
+import { computeProof, connectionExporter, deriveSwarmKey, exporterFromSecret, proofMatches } from '../src/protocol/key-schedule.js'
 import { basicLevel, basicSwarmKey } from '../src/levels/basic.js'
 import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from '../src/levels/strict-keys.js'
-import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel, type StrictInfo } from '../src/levels/strict.js'
+import { publicKeyObject, rawPublisherKey, signedBytes, strictLevel } from '../src/levels/strict.js'
+import type { StrictInfo } from '../src/torrent/strict-info.js'
 import { encodeStrictInfo, parseStrictInfo } from '../src/torrent/bttls-fields.js'
-import { BencodeDict, decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
+import { BencodeDict, decodeBencode, encodeBencode } from '../src/codec/bencode.js'
 import { magnetUri, parseMagnet } from '../src/torrent/magnet.js'
-import { caFingerprint, createSwarmCa, verifyPeerCertificate } from '../src/levels/full-strict/certificate-profile.js'
+import { caFingerprint, createSwarmCa, verifyPeerCertificate } from '../src/pki/certificate-profile.js'
 import { certificateSignedBytes, fullStrictSwarmKey } from '../src/levels/full-strict/full-strict.js'
 import { libtorrentSni } from '../src/wire/libtorrent-ssl.js'
 import { readBttlsFields } from '../src/tracker/announce-keys.js'
 import { advertise, readCapability, PEX_FLAG_BTTLS } from '../src/wire/capabilities.js'
 import { encodePexMessage, parsePexMessage, PEX_FLAGS, type PexPeer } from '../src/wire/ut-pex.js'
-import { encodeCompactPeers } from '../src/tracker/compact-peers.js'
+import { encodeCompactPeers } from '../src/codec/compact-peers.js'
 import { BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY, encodeBttlsFlags, readFlaggedPeers, TRACKER_FLAG_BTTLS } from '../src/tracker/bttls-flags.js'
 import { capabilityParams } from '../src/session/discovery-trackers.js'
 import { levelFor } from '../src/session/torrent-level.js'
-import { decodeQuery } from '../src/tracker/query-string.js'
+import { decodeQuery } from '../src/codec/query-string.js'
 import { POLICIES } from '../src/wire/policy.js'
 import type Wire from 'bittorrent-protocol'
 import { BEP_DOCUMENTS, spliceVectors, vectorText, type BepDocument } from '../bep/generate-vectors.js'
-import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
+import { createResponderCertificate } from '../src/pki/responder-certificate.js'
 
 /** BTTLS_BEP_DIR lets a check run against modified copies (to see that the tests catch drift). */
 const bepDir = process.env.BTTLS_BEP_DIR ?? fileURLToPath(new URL('../bep/', import.meta.url))

@@ -2,12 +2,14 @@
  * What our wire code assumes of bittorrent-protocol beyond its public API (docs/design.md, "The peer
  * wire library"): the message bounds wrap two parser steps on the instance (guarded-wire.ts), the write
  * batching and the send-queue bound wrap the instance's `push` (write-batching.ts, send-queue.ts), and
- * the send-queue bound reads streamx's readable state. The dependency is pinned exactly; these tests
+ * the send-queue bound reads streamx's readable state, and a bttls responder presets `peerExtensions` so
+ * that handshake() sends the extension handshake with it (capabilities.ts). The dependency is pinned exactly; these tests
  * say what to re-check when the pin moves.
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import Wire from 'bittorrent-protocol'
+import { expectExtensionProtocol } from '../src/wire/capabilities.js'
 import { createGuardedWire } from '../src/wire/guarded-wire.js'
 
 const UPGRADE = 'bittorrent-protocol changed under src/wire/guarded-wire.ts, write-batching.ts and swarm/send-queue.ts: ' +
@@ -69,5 +71,23 @@ t.test('the readable state the send-queue bound reads is streamx\'s', async t =>
   const before = state!.buffered as number
   wire.have(1)
   t.ok((state!.buffered as number) > before, 'what is pushed and not read counts in buffered')
+  wire.destroy()
+})
+
+t.test('handshake() sends the extension handshake at once when the peer is already known to speak BEP 10 (capabilities.ts)', async t => {
+  const wire = new Wire()
+  const sent: Buffer[] = []
+  wire.on('data', (d: Buffer) => sent.push(Buffer.from(d)))
+  expectExtensionProtocol(wire)
+  wire.handshake(Buffer.alloc(20, 1), Buffer.alloc(20, 2), { extended: true })
+  await new Promise(resolve => setImmediate(resolve))
+  const bytes = Buffer.concat(sent)
+  t.equal(bytes.length > 68 ? bytes[68 + 4] : undefined, 20, `an extended message follows the 68-byte handshake: ${UPGRADE}`)
+  t.equal(bytes[68 + 5], 0, 'the extension handshake (extended id 0)')
+  // The peer's real handshake then replaces the belief, and the extension handshake is not sent twice.
+  wire.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.from([0, 0, 0, 0, 0, 0x10, 0, 0]), Buffer.alloc(20, 1), Buffer.alloc(20, 3)]))
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(Buffer.concat(sent).length, bytes.length, 'nothing more was sent')
+  t.equal(wire.peerExtensions.extended, true)
   wire.destroy()
 })

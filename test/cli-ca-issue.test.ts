@@ -9,7 +9,7 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { X509Certificate } from 'node:crypto'
 import { buildCli, inBackground, runCli, type CliResult } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
-import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../src/handshake/constants.js'
+import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../src/protocol/constants.js'
 
 t.setTimeout(240_000)
 t.before(async () => { await buildCli() })

@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata'
 import t from 'tap'
-import { BencodeDict } from '../src/torrent/bencode.js'
+import { BencodeDict } from '../src/codec/bencode.js'
 import { BTTLS_FLAGS_KEY, readFlaggedPeers, encodeBttlsFlags } from '../src/tracker/bttls-flags.js'
 import { announceableTrackers, capabilityParams } from '../src/session/discovery-trackers.js'
 import { announceTarget } from '../src/session/discovery.js'
@@ -13,7 +13,7 @@ import { basicLevel } from '../src/levels/basic.js'
 import { strictLevel } from '../src/levels/strict.js'
 import { fullStrictLevel } from '../src/levels/full-strict/full-strict.js'
 import { staticCertificateSource } from '../src/levels/full-strict/certificate-source.js'
-import { createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
+import { createSwarmCa } from '../src/pki/certificate-profile.js'
 import { announceTo, trackerFixture } from './helpers/tracker.js'
 
 t.test('announce parameters by policy', async t => {

@@ -12,7 +12,7 @@ import { once } from 'node:events'
 import { basicLevel } from '../src/levels/basic.js'
 import { dial } from '../src/wire/dialer.js'
 import { PeerListener, type Refusal } from '../src/wire/listener.js'
-import { createResponderCertificate } from '../src/handshake/responder-certificate.js'
+import { createResponderCertificate } from '../src/pki/responder-certificate.js'
 import { readFirstRecord } from '../src/handshake/bounded-read.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
 

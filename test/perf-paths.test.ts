@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap'
 import net from 'node:net'
 import { PieceReadCache } from '../src/storage/piece-read-cache.js'
-import { batchWrites, flushBatchedWrites, RECORD_PAYLOAD } from '../src/wire/write-batching.js'
+import { batchWrites, FIRST_DATA_HOLD_MS, flushBatchedWrites, RECORD_PAYLOAD } from '../src/wire/write-batching.js'
 import { createGuardedWire } from '../src/wire/guarded-wire.js'
 import { tcpPair } from './helpers/tcp.js'
 
@@ -91,6 +91,41 @@ t.test('full records: a small message with no bulk data in flight leaves at the 
   await new Promise(resolve => setImmediate(resolve))
   await new Promise(resolve => setImmediate(resolve))
   t.same(writes, [9], 'written without waiting for the tail timer')
+  client.destroy(); server.destroy()
+})
+
+t.test('full records: after a request, small messages wait for the block and leave in its first record', async t => {
+  const { client, server } = await tcpPair()
+  const writes = spyWrites(client)
+  const wire = createGuardedWire('tcpOutgoing', 0, () => {})
+  // Both holds long, so that a loaded machine's late timers cannot end them between the steps.
+  batchWrites(wire, client, { fullRecords: true, tailHoldMs: 2000, firstDataHoldMs: 5000 })
+  wire.pipe(client)
+  let received = 0
+  server.on('data', (d: Buffer) => { received += d.length })
+  wire.emit('request', 0, 0, 16384, () => {})
+  wire.have(1) // as the extended handshake answering the requester's handshake: a small message
+  await new Promise(resolve => setTimeout(resolve, 5))
+  t.same(writes, [], 'the small message waits for the block')
+  wire.piece(0, 0, Buffer.alloc(16384))
+  await new Promise(resolve => setTimeout(resolve, 5))
+  t.same(writes, [RECORD_PAYLOAD], 'the have and the start of the block left as one full record')
+  flushBatchedWrites(client)
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal(received, 9 + 13 + 16384, 'the rest followed')
+  client.destroy(); server.destroy()
+})
+
+t.test('full records: a request that is never answered holds small messages at most FIRST_DATA_HOLD_MS', async t => {
+  const { client, server } = await tcpPair()
+  const writes = spyWrites(client)
+  const wire = createGuardedWire('tcpOutgoing', 0, () => {})
+  batchWrites(wire, client, { fullRecords: true })
+  wire.pipe(client)
+  wire.emit('request', 0, 0, 16384, () => {})
+  wire.have(1)
+  await new Promise(resolve => setTimeout(resolve, FIRST_DATA_HOLD_MS + 100))
+  t.same(writes, [9], 'released by the hold timer, alone')
   client.destroy(); server.destroy()
 })
 

@@ -3,7 +3,7 @@
  * sends (typed errors, no decoding of an oversized message).
  */
 import t from 'tap'
-import { encodeBencode } from '../src/torrent/bencode.js'
+import { encodeBencode } from '../src/codec/bencode.js'
 import {
   encodePexMessage, parsePexMessage, MAX_MESSAGE_BYTES, MAX_RECEIVED_ENTRIES, MAX_SENT_ENTRIES, PEX_FLAGS
 } from '../src/wire/ut-pex.js'

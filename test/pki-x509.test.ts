@@ -2,8 +2,8 @@
 import t from 'tap'
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
 import { canonicalSerial, escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial } from '../src/pki/x509.js'
-import { roleLabel } from '../src/handshake/key-schedule.js'
-import { INITIATOR_PROOF_LABEL, RESPONDER_PROOF_LABEL } from '../src/handshake/constants.js'
+import { roleLabel } from '../src/protocol/key-schedule.js'
+import { INITIATOR_PROOF_LABEL, RESPONDER_PROOF_LABEL } from '../src/protocol/constants.js'
 
 t.test('serials: random ones are 128-bit positive hex; one canonical form for comparing', async t => {
   for (let i = 0; i < 64; i++) {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync
 import { join } from 'node:path'
 import { openFileStore } from '../src/storage/file-store.js'
 import { PieceHashMismatchError } from '../src/storage/errors.js'
-import { decodeBencode, encodeBencode, type BencodeDict, type Encodable } from '../src/torrent/bencode.js'
+import { decodeBencode, encodeBencode, type BencodeDict, type Encodable } from '../src/codec/bencode.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { metainfoFromInfoDict, parseTorrent } from '../src/torrent/parse-torrent.js'
 import type { ParsedTorrent } from '../src/torrent/parsed-torrent.js'

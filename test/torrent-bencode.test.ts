@@ -1,5 +1,5 @@
 import t from 'tap'
-import { BencodeDict, decodeBencode, encodeBencode } from '../src/torrent/bencode.js'
+import { BencodeDict, decodeBencode, encodeBencode } from '../src/codec/bencode.js'
 
 const dec = (s: string | Buffer, maxDepth?: number) =>
   decodeBencode(typeof s === 'string' ? Buffer.from(s, 'latin1') : s, { maxBytes: 1 << 20, ...(maxDepth !== undefined ? { maxDepth } : {}) })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { decodeBencode, type BencodeDict } from '../src/torrent/bencode.js'
+import { decodeBencode, type BencodeDict } from '../src/codec/bencode.js'
 import { CREATED_BY, createTorrent, defaultPieceLength } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import { expected, torrentBytes, writePayload } from './fixtures/torrent/fixture-data.js'

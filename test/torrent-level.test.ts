@@ -2,7 +2,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { describeLevel, levelFor } from '../src/session/torrent-level.js'
-import { createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
+import { createSwarmCa } from '../src/pki/certificate-profile.js'
 import { basicSwarmKey } from '../src/levels/basic.js'
 
 t.test('levelFor picks the level from the torrent, v2 key first; describeLevel never shows a secret', async t => {

@@ -4,8 +4,8 @@ import { parseTorrent, metainfoFromInfoDict } from '../src/torrent/parse-torrent
 import { pieceHashV1 } from '../src/torrent/parsed-torrent.js'
 import { expected, torrentBytes, content } from './fixtures/torrent/fixture-data.js'
 import { encode, v1Multi, v1Single, v2Single, type Dict } from './fixtures/torrent/craft.js'
-import { createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
-import { encodeBencode } from '../src/torrent/bencode.js'
+import { createSwarmCa } from '../src/pki/certificate-profile.js'
+import { encodeBencode } from '../src/codec/bencode.js'
 
 const hex = (b: Uint8Array | undefined) => b === undefined ? null : Buffer.from(b).toString('hex')
 
@@ -159,7 +159,7 @@ t.test('hybrid torrents whose v1 and v2 halves disagree are rejected', async t =
   const base = parseTorrent(torrentBytes('multi-hybrid.torrent'))
   t.equal(base.version, 'hybrid')
   // Rebuild the lt hybrid info dict as an object we can edit.
-  const { decodeBencode } = await import('../src/torrent/bencode.js')
+  const { decodeBencode } = await import('../src/codec/bencode.js')
   // A decoded bencode tree edited in place: its values are of every shape.
   type Tree = Map<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
   const load = () => decodeBencode(torrentBytes('multi-hybrid.torrent'), { maxBytes: 1 << 20 }) as Tree

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import {
   assertTrackerNameDistinct, checkTrackerIdentity, createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate, trackerNameConflicts, verifyPeerCertificate
-} from '../src/levels/full-strict/certificate-profile.js'
+} from '../src/pki/certificate-profile.js'
 import { BttlsError, TrackerNameConflictError } from '../src/errors.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
@@ -22,7 +22,7 @@ import { TrackerDb } from '../src/tracker/db.js'
 import { TrackerServer } from '../src/tracker/server.js'
 import { TrackerConfigError } from '../src/tracker/errors.js'
 import { CertificateManager } from '../src/tracker/certificate-manager.js'
-import { issueServerCertificate } from '../src/tracker/server-certificate.js'
+import { issueServerCertificate } from '../src/pki/server-certificate.js'
 import { X509Certificate } from 'node:crypto'
 import { tempDir } from './helpers/session-pair.js'
 

@@ -2,19 +2,19 @@
  * Secure tracker (issue 6): issuance from a CSR, the issuance log, revocation and its publication,
  * peer lists limited to authenticated users, and every announce rejection, over real HTTPS on loopback.
  */
-import { CERT_CLOCK_SKEW_S } from '../src/handshake/constants.js'
+import { CERT_CLOCK_SKEW_S } from '../src/protocol/constants.js'
 import 'reflect-metadata'
 import t, { type Test } from 'tap'
 import { X509Certificate, generateKeyPairSync, webcrypto } from 'node:crypto'
 import { request } from 'node:https'
 import * as x509 from '@peculiar/x509'
-import { createPeerKeyAndCsr, verifyPeerCertificate, createSwarmCa } from '../src/levels/full-strict/certificate-profile.js'
+import { createPeerKeyAndCsr, verifyPeerCertificate, createSwarmCa } from '../src/pki/certificate-profile.js'
 import { CertificateRevokedError } from '../src/errors.js'
 import { readBttlsFields, CSR_PARAM, MAX_CSR_BYTES } from '../src/tracker/announce-keys.js'
 import { type TrackerError } from '../src/tracker/errors.js'
 import { TrackerServer } from '../src/tracker/server.js'
 import { TrackerConfigError } from '../src/tracker/errors.js'
-import { MAX_PEER_CERT_LIFETIME_S } from '../src/handshake/constants.js'
+import { MAX_PEER_CERT_LIFETIME_S } from '../src/protocol/constants.js'
 import { announceTo, fullStrictTorrent, peerId, trackerFixture } from './helpers/tracker.js'
 
 const csrParam = (der: Buffer): [string, string] => [CSR_PARAM, der.toString('base64url')]
@@ -215,7 +215,7 @@ t.test('certificates never outlive the CA; an expired CA issues nothing', async 
   const refused = announce(t2.announceUrl, req, { ca: expiredCa.certPem })
   await t.rejects(refused, { code: 'ERR_TRACKER_UNREACHABLE', message: /certificate has expired/ }, 'a client refuses a tracker whose CA expired')
   // A client that ignored that would still get nothing issued.
-  const { encodeQuery } = await import('../src/tracker/query-string.js')
+  const { encodeQuery } = await import('../src/codec/query-string.js')
   const { parseResponse } = await import('../src/tracker/client.js')
   const path = `/announce?${encodeQuery([['info_hash', req.infoHash], ['peer_id', req.peerId], ['port', 1], ['passkey', token], req.params[0]!])}`
   const body = await new Promise<Buffer>((resolve, reject) => {

@@ -6,7 +6,7 @@
 import t from 'tap'
 import net from 'node:net'
 import tls from 'node:tls'
-import { createPeerKeyAndCsr } from '../src/levels/full-strict/certificate-profile.js'
+import { createPeerKeyAndCsr } from '../src/pki/certificate-profile.js'
 import { CSR_PARAM, readBttlsFields } from '../src/tracker/announce-keys.js'
 import { DEFAULT_MAX_CERTIFICATES_PER_USER, DEFAULT_TRACKER_HANDSHAKE_TIMEOUT_MS, DEFAULT_TRACKER_IDLE_TIMEOUT_MS } from '../src/tracker/server.js'
 import { TrackerError } from '../src/tracker/errors.js'

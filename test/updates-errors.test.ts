@@ -19,7 +19,7 @@ import { rollback, update } from '../src/updates/updater.js'
 import { releaseTarget, compareVersions } from '../src/updates/release-target.js'
 import { parsePin, spkiPin } from '../src/updates/spki-pin.js'
 import { encodePeerList, parsePeerList } from '../src/updates/seeds.js'
-import { issueServerCertificate } from '../src/tracker/server-certificate.js'
+import { issueServerCertificate } from '../src/pki/server-certificate.js'
 import { tempDir } from './helpers/session-pair.js'
 
 async function refused (t: Test, p: Promise<unknown>, type: new (message: string) => BttlsError, message?: RegExp): Promise<Error> {

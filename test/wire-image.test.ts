@@ -14,8 +14,8 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { randomBytes, type X509Certificate } from 'node:crypto'
 import { join } from 'node:path'
-import { parseClientHello } from '../src/handshake/client-hello.js'
-import { CERTIFICATE_VALIDITY_S, createResponderCertificate } from '../src/handshake/responder-certificate.js'
+import { parseClientHello } from '../src/protocol/client-hello.js'
+import { CERTIFICATE_VALIDITY_S, createResponderCertificate } from '../src/pki/responder-certificate.js'
 import { secureOutbound } from '../src/handshake/secure-outbound.js'
 import { TlsResponder } from '../src/handshake/secure-inbound.js'
 import { captureClientHello, stockClientHello } from '../src/demo/capture-hello.js'
@@ -204,7 +204,19 @@ t.test('the responder\'s certificate is an ordinary one: ECDSA P-256, a SAN, a 9
   t.not((await certOf()).fingerprint256, first.fingerprint256, 'a new key and certificate after a rotation')
 })
 
-t.test('the AuthReply leaves in one record with the responder\'s BitTorrent handshake', async t => {
+/** The message ids of the length-prefixed messages in `bytes` (whole messages only). */
+function messageIds (bytes: Buffer): Array<{ id: number, ext?: number }> {
+  const out: Array<{ id: number, ext?: number }> = []
+  for (let at = 0; at + 4 <= bytes.length;) {
+    const length = bytes.readUInt32BE(at)
+    if (at + 4 + length > bytes.length) break
+    if (length > 0) out.push(bytes[at + 4] === 20 ? { id: 20, ext: bytes[at + 5]! } : { id: bytes[at + 4]! })
+    at += 4 + length
+  }
+  return out
+}
+
+t.test('the AuthReply leaves in one record with the responder\'s BitTorrent handshake, extension handshake, bitfield and unchoke', async t => {
   const dir = await tempDir(t)
   await randomFile(join(dir, 'seed'), 'r.bin', 100_000)
   const { bytes } = await createTorrent(join(dir, 'seed', 'r.bin'), { version: 'v1', pieceLength: 32 * 1024 })
@@ -220,6 +232,10 @@ t.test('the AuthReply leaves in one record with the responder\'s BitTorrent hand
     const buffered = channel.socket.read() as Buffer | null
     t.ok(buffered !== null && buffered.length >= 68, `the BitTorrent handshake arrived with the AuthReply (${buffered?.length ?? 0} bytes buffered)`)
     t.equal(buffered?.subarray(0, 20).toString('latin1'), '\x13BitTorrent protocol')
+    const ids = messageIds(buffered?.subarray(68) ?? Buffer.alloc(0))
+    t.ok(ids.some(m => m.id === 20 && m.ext === 0), `the extension handshake is in the same record (messages: ${JSON.stringify(ids)})`)
+    t.ok(ids.some(m => m.id === 5), 'so is the bitfield')
+    t.ok(ids.some(m => m.id === 1), 'and the unchoke')
     channel.socket.destroy()
   }
 })

@@ -4,7 +4,7 @@
  * probe-resistant posture with met/missed and the numbers behind them.
  */
 import type { ProbeSection } from './probe-battery.js'
-import type { RuleScore } from './rules.js'
+import { REFERENCE_POPULATIONS, type RuleScore } from './rules.js'
 import { recordString, type ClientHelloInfo, type FlowSample } from './samples.js'
 import type { RunRecord } from './traffic.js'
 import type { TreeResult } from './trees.js'
@@ -111,11 +111,19 @@ export const CLASSIFIER_MOONSHOT = 0.60
 /** A bttls-vs-HTTPS classifier's score, trees and rules alike. */
 interface Score { readonly name: string, readonly accuracy: number }
 
-export function bttlsClassifierScores (rules: readonly RuleScore[], trees: readonly TreeResult[]): Score[] {
+/** The scores against one reference population (rules.ts REFERENCE_POPULATIONS; default the lab's). */
+export function bttlsClassifierScores (rules: readonly RuleScore[], trees: readonly TreeResult[], suffix = ''): Score[] {
+  const prefix = `bttls vs https${suffix}: `
   return [
-    ...rules.filter(r => r.population === 'bttls/https').map(r => ({ name: `rule: ${r.name}`, accuracy: r.accuracy })),
-    ...trees.filter(t => t.name.startsWith('bttls vs https') && t.mean !== undefined).map(t => ({ name: `tree: ${t.name.replace('bttls vs https: ', '')}`, accuracy: t.mean! }))
+    ...rules.filter(r => r.population === `bttls/https${suffix}`).map(r => ({ name: `rule: ${r.name}`, accuracy: r.accuracy })),
+    ...trees.filter(t => t.name.startsWith(prefix) && t.mean !== undefined).map(t => ({ name: `tree: ${t.name.slice(prefix.length)}`, accuracy: t.mean! }))
   ]
+}
+
+const POPULATION_NAMES: Readonly<Record<string, string>> = {
+  '': 'the lab\'s reference (8 tool/server pairs, RSA)',
+  ' (wider)': 'the wider reference (ECDSA servers, Node with ALPN, page visits)',
+  ' (all, balanced)': 'both references together (balanced accuracy)'
 }
 
 export function evaluateTargets (input: {
@@ -160,14 +168,17 @@ export function evaluateTargets (input: {
     })
   }
 
-  const scores = bttlsClassifierScores(input.rules ?? [], input.trees ?? [])
-  if (scores.length === 0) {
-    targets.push({ name: 'classifiers', goal: `every bttls-vs-HTTPS classifier ≤ ${CLASSIFIER_GOAL}`, measured: 'not run', verdict: 'not measured' })
-  } else {
+  for (const population of REFERENCE_POPULATIONS) {
+    const scores = bttlsClassifierScores(input.rules ?? [], input.trees ?? [], population.suffix)
+    const against = POPULATION_NAMES[population.suffix] ?? population.suffix
+    if (scores.length === 0) {
+      targets.push({ name: `classifiers vs ${against}`, goal: `every bttls-vs-HTTPS classifier ≤ ${CLASSIFIER_GOAL}`, measured: 'not run', verdict: 'not measured' })
+      continue
+    }
     const worst = scores.reduce((a, b) => b.accuracy > a.accuracy ? b : a)
     const over = scores.filter(s => s.accuracy > CLASSIFIER_GOAL)
     targets.push({
-      name: 'classifiers (handshake + first 30 records)',
+      name: `classifiers (handshake + first 30 records) vs ${against}`,
       goal: `every classifier that separates bttls from HTTPS scores ≤ ${CLASSIFIER_GOAL} (moonshot ≤ ${CLASSIFIER_MOONSHOT})`,
       measured: `best classifier ${worst.name} at ${worst.accuracy.toFixed(3)}; ${over.length}/${scores.length} above ${CLASSIFIER_GOAL}` +
         (worst.accuracy <= CLASSIFIER_MOONSHOT ? '; moonshot met' : ''),

@@ -7,7 +7,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createPeerKeyAndCsr, issuePeerCertificate } from '../../src/levels/full-strict/certificate-profile.js'
+import { createPeerKeyAndCsr, issuePeerCertificate } from '../../src/pki/certificate-profile.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import type { Peer } from '../../interop/lib/processes.js'
 import { bttlsCaCreate, bttlsCreate, bttlsGet, bttlsSeed, infohashNeedles } from './bttls-cli.js'

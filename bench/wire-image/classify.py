@@ -36,11 +36,12 @@ def run(d):
         return result
     make = lambda: DecisionTreeClassifier(max_depth=d.get("depth", 3), random_state=d.get("seed", 1))
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=d.get("repeats", 10), random_state=d.get("seed", 1))
-    scores = cross_val_score(make(), X, y, cv=cv, scoring="accuracy")
+    scores = cross_val_score(make(), X, y, cv=cv, scoring=d.get("scoring", "accuracy"))
     tree = make().fit(X, y)
     result.update({
         "folds": folds,
         "repeats": d.get("repeats", 10),
+        "scoring": d.get("scoring", "accuracy"),
         "mean": float(scores.mean()),
         "sd": float(scores.std()),
         "rootRule": root_rule(tree, d.get("featureNames")),

@@ -22,7 +22,13 @@ export interface PlannedFlow {
   readonly mayFail?: boolean
 }
 
-export interface PayloadFile { readonly path: string, readonly name: string, readonly size: number }
+export interface PayloadFile {
+  readonly path: string
+  readonly name: string
+  readonly size: number
+  /** The download page that links to it (the page-visit clients fetch it first). */
+  readonly page: { readonly name: string, readonly size: number }
+}
 
 export interface TrafficContext {
   readonly procs: ProcessGroup

@@ -5,7 +5,7 @@
  * tls-records.ts's leadingHandshakeMessages gives it. Bounded: reads only the bytes given and
  * throws HelloFormatError on anything truncated.
  *
- * src/handshake/client-hello.ts reads only extension types, SNI and ALPN for the demo's check; the
+ * src/protocol/client-hello.ts reads only extension types, SNI and ALPN for the demo's check; the
  * harness needs every list, in order, with GREASE kept (the fingerprints drop it themselves).
  */
 import { createHash } from 'node:crypto'

@@ -4,31 +4,41 @@
  * fingerprint table: what bttls's ClientHello is compared with.
  */
 import type { PlannedFlow, TrafficContext } from './flows.js'
-import { curlDownload, nodeHttp2Download, nodeHttpsDownload, opensslHello, type Download } from './https-clients.js'
-import { HTTPS_VARIANTS, httpsVariantLabel, type HttpsVariant, type WebServer } from './plan.js'
+import type { PayloadFile } from './flows.js'
+import { curlDownload, nodeHttp2Download, nodeHttpsDownload, opensslHello, pageVisitH1, pageVisitH2, type Download } from './https-clients.js'
+import { HTTPS_VARIANTS, httpsVariantLabel, type HttpsVariant, type ReferenceSet, type WebServer } from './plan.js'
 
-function download (v: HttpsVariant, port: number, path: string): Promise<Download> {
+function download (v: HttpsVariant, port: number, file: PayloadFile): Promise<Download> {
+  const path = `/${file.name}`
   switch (v.client) {
     case 'curl': return curlDownload(port, path, v.name)
     case 'node-https': return nodeHttpsDownload(port, path, { name: v.name })
+    case 'node-https-alpn': return nodeHttpsDownload(port, path, { name: v.name, alpn: ['h2', 'http/1.1'] })
     case 'node-http2': return nodeHttp2Download(port, path, { name: v.name })
+    case 'page-h1': return pageVisitH1(port, `/${file.page.name}`, path, v.name)
+    case 'page-h2': return pageVisitH2(port, `/${file.page.name}`, path, v.name)
   }
 }
 
+/** Per file, one download by a pair of the lab's set and one by a pair of the wider set (round robin within each). */
 export function planHttpsFlows (ctx: TrafficContext): PlannedFlow[] {
   const flows: PlannedFlow[] = []
-  const usable = HTTPS_VARIANTS.filter(v => ctx.web.ports[v.server] !== undefined && (v.client !== 'curl' || ctx.have.curl))
+  const usable = (set: ReferenceSet): HttpsVariant[] =>
+    HTTPS_VARIANTS.filter(v => v.set === set && ctx.web.ports[v.server] !== undefined && (v.client !== 'curl' || ctx.have.curl))
+  const sets = [usable('lab'), usable('wider')].filter(s => s.length > 0)
   for (const [i, file] of ctx.files.entries()) {
-    const v = usable[i % usable.length]!
-    const port = ctx.web.ports[v.server]!
-    flows.push({
-      label: { kind: 'https', variant: httpsVariantLabel(v), size: file.size },
-      server: { address: ctx.web.host, port },
-      transfer: async () => {
-        const got = await download(v, port, `/${file.name}`)
-        if (got.status !== 200 || got.bytes !== file.size) throw new Error(`${httpsVariantLabel(v)}: status ${got.status}, ${got.bytes} of ${file.size} bytes`)
-      }
-    })
+    for (const variants of sets) {
+      const v = variants[i % variants.length]!
+      const port = ctx.web.ports[v.server]!
+      flows.push({
+        label: { kind: 'https', variant: httpsVariantLabel(v), size: file.size, reference: v.set },
+        server: { address: ctx.web.host, port },
+        transfer: async () => {
+          const got = await download(v, port, file)
+          if (got.status !== 200 || got.bytes !== file.size) throw new Error(`${httpsVariantLabel(v)}: status ${got.status}, ${got.bytes} of ${file.size} bytes`)
+        }
+      })
+    }
   }
   return flows
 }

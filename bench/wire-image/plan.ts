@@ -48,26 +48,45 @@ export function bttlsVariant (i: number): BttlsVariant {
   return { level, pieceLength }
 }
 
-export type WebServer = 'node-h1' | 'node-h2' | 'nginx-h1' | 'nginx-h2'
-export type WebClient = 'curl' | 'node-https' | 'node-http2'
+export type WebServer = 'node-h1' | 'node-h2' | 'nginx-h1' | 'nginx-h2' | 'node-h1-ec' | 'node-h2-ec'
+/**
+ * `node-https-alpn`: node:https offering ALPN h2, http/1.1 as bttls's initiator does (what an HTTP/2-
+ * capable Node library such as got's http2 mode sends); `page-h1`/`page-h2`: a browser's visit to a
+ * download page: the page, then the file on the same connection, with a browser's request headers.
+ */
+export type WebClient = 'curl' | 'node-https' | 'node-http2' | 'node-https-alpn' | 'page-h1' | 'page-h2'
+
+/**
+ * `lab`: the eight pairs of the lab that opened issue #11 (tools downloading one file, RSA servers).
+ * `wider`: what the web has besides, added so the target is not a property of eight programs: ECDSA
+ * servers, a Node client with bttls's own ALPN list, and page visits with browser-sized requests.
+ */
+export type ReferenceSet = 'lab' | 'wider'
 
 export interface HttpsVariant {
   readonly server: WebServer
   readonly client: WebClient
   /** Ask for https://example.com (SNI) or https://127.0.0.1 (no SNI, as bttls). */
   readonly name: 'example.com' | 'ip'
+  readonly set: ReferenceSet
 }
 
-/** The lab's pairs plus Node clients to an IP (a Node client's hello to an IP is what bttls should match). */
+/** The lab's pairs plus Node clients to an IP (a Node client's hello to an IP is what bttls should match), then the wider set. */
 export const HTTPS_VARIANTS: readonly HttpsVariant[] = [
-  { server: 'node-h1', client: 'curl', name: 'example.com' },
-  { server: 'node-h1', client: 'node-https', name: 'example.com' },
-  { server: 'node-h1', client: 'node-https', name: 'ip' },
-  { server: 'node-h2', client: 'curl', name: 'example.com' },
-  { server: 'node-h2', client: 'node-http2', name: 'ip' },
-  { server: 'nginx-h1', client: 'curl', name: 'ip' },
-  { server: 'nginx-h2', client: 'curl', name: 'example.com' },
-  { server: 'nginx-h1', client: 'node-https', name: 'example.com' }
+  { server: 'node-h1', client: 'curl', name: 'example.com', set: 'lab' },
+  { server: 'node-h1', client: 'node-https', name: 'example.com', set: 'lab' },
+  { server: 'node-h1', client: 'node-https', name: 'ip', set: 'lab' },
+  { server: 'node-h2', client: 'curl', name: 'example.com', set: 'lab' },
+  { server: 'node-h2', client: 'node-http2', name: 'ip', set: 'lab' },
+  { server: 'nginx-h1', client: 'curl', name: 'ip', set: 'lab' },
+  { server: 'nginx-h2', client: 'curl', name: 'example.com', set: 'lab' },
+  { server: 'nginx-h1', client: 'node-https', name: 'example.com', set: 'lab' },
+  { server: 'node-h1-ec', client: 'node-https-alpn', name: 'ip', set: 'wider' },
+  { server: 'node-h2-ec', client: 'curl', name: 'example.com', set: 'wider' },
+  { server: 'node-h1-ec', client: 'page-h1', name: 'example.com', set: 'wider' },
+  { server: 'node-h2-ec', client: 'page-h2', name: 'example.com', set: 'wider' },
+  { server: 'nginx-h1', client: 'page-h1', name: 'example.com', set: 'wider' },
+  { server: 'node-h1', client: 'page-h1', name: 'ip', set: 'wider' }
 ]
 
 export function httpsVariantLabel (v: HttpsVariant): string {

@@ -6,6 +6,7 @@
  * as upper bounds.
  */
 import { bursts, postHandshake } from './features.js'
+import type { ReferenceSet } from './plan.js'
 import type { FlowKind, FlowSample } from './samples.js'
 
 export interface RuleScore {
@@ -121,6 +122,32 @@ const RULES: readonly Rule[] = [
   }
 ]
 
+/**
+ * The HTTPS flows a bttls rule is scored against: the lab's reference set (named as the lab's rules were),
+ * the wider set, and both together, where the score is the balanced accuracy (the mean of the two
+ * classes' recalls), since HTTPS flows then outnumber bttls flows two to one.
+ */
+export interface ReferencePopulation {
+  readonly suffix: string
+  /** Only HTTPS flows of this set; undefined: all. */
+  readonly reference?: ReferenceSet
+  readonly balanced: boolean
+}
+
+export const REFERENCE_POPULATIONS: readonly ReferencePopulation[] = [
+  { suffix: '', reference: 'lab', balanced: false },
+  { suffix: ' (wider)', reference: 'wider', balanced: false },
+  { suffix: ' (all, balanced)', balanced: true }
+]
+
+/** Every flow of a kind other than HTTPS, and the HTTPS flows of the population's set. */
+export function inPopulation (s: FlowSample, p: ReferencePopulation): boolean {
+  return s.kind !== 'https' || p.reference === undefined || s.reference === undefined || s.reference === p.reference
+}
+
+/** Every flow, plain accuracy: the population of the rules and trees that are not bttls vs HTTPS. */
+export const EVERY_FLOW: ReferencePopulation = { suffix: '', balanced: false }
+
 export function scoreRules (samples: readonly FlowSample[]): RuleScore[] {
   const bttls = samples.filter(s => s.kind === 'bttls')
   const learned: Learned = {
@@ -130,28 +157,34 @@ export function scoreRules (samples: readonly FlowSample[]): RuleScore[] {
   }
   const scores: RuleScore[] = []
   for (const rule of RULES) {
-    const population = samples.filter(s => rule.population.includes(s.kind))
-    if (population.length === 0 || !population.some(s => s.kind === rule.target)) continue
-    let correct = 0
-    let tp = 0
-    let fp = 0
-    for (const s of population) {
-      const said = rule.predict(s, learned)
-      const is = s.kind === rule.target
-      if (said === is) correct++
-      if (said && is) tp++
-      if (said && !is) fp++
+    const tlsRule = rule.population.length === 2 && rule.population.includes('https')
+    const variants = tlsRule ? REFERENCE_POPULATIONS : [EVERY_FLOW]
+    for (const v of variants) {
+      const population = samples.filter(s => rule.population.includes(s.kind) && inPopulation(s, v))
+      if (population.length === 0 || !population.some(s => s.kind === rule.target) || population.every(s => s.kind === rule.target)) continue
+      let tp = 0
+      let fp = 0
+      let tn = 0
+      for (const s of population) {
+        const said = rule.predict(s, learned)
+        const is = s.kind === rule.target
+        if (said && is) tp++
+        if (said && !is) fp++
+        if (!said && !is) tn++
+      }
+      const positives = population.filter(s => s.kind === rule.target).length
+      const negatives = population.length - positives
+      scores.push({
+        name: rule.name,
+        description: rule.description(learned),
+        population: rule.population.join('/') + v.suffix,
+        flows: population.length,
+        accuracy: v.balanced ? (tp / positives + tn / negatives) / 2 : (tp + tn) / population.length,
+        truePositives: tp,
+        falsePositives: fp,
+        positives
+      })
     }
-    scores.push({
-      name: rule.name,
-      description: rule.description(learned),
-      population: rule.population.join('/'),
-      flows: population.length,
-      accuracy: correct / population.length,
-      truePositives: tp,
-      falsePositives: fp,
-      positives: population.filter(s => s.kind === rule.target).length
-    })
   }
   return scores
 }

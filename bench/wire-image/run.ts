@@ -38,6 +38,7 @@ import { planBttlsFlows } from './bttls-flows.js'
 import { classifierChart } from './charts.js'
 import type { PayloadFile, PlannedFlow, TrafficContext } from './flows.js'
 import { planHelloFlows, planHttpsFlows } from './https-flows.js'
+import { downloadPage, PAGE_SIZES } from './download-page.js'
 import { FULL, logUniformSizes, QUICK } from './plan.js'
 import { runProbeBattery } from './probe-battery.js'
 import { wireImageMarkdown } from './report.js'
@@ -117,17 +118,20 @@ async function main (): Promise<void> {
   const posture = policies.includes('stealth') ? 'stealth' : 'require-tls'
   try {
     if (!tools.openssl.available) throw new Error(`openssl is needed for the web servers' certificate: ${tools.openssl.reason ?? ''}`)
-    const certificate = await makeWebCertificate(work)
+    const certificates = { rsa: await makeWebCertificate(work, 'rsa'), ecdsa: await makeWebCertificate(work, 'ecdsa') }
     const filesDir = join(work, 'files')
     await mkdir(filesDir, { recursive: true })
     const files: PayloadFile[] = []
+    const pageSizes = logUniformSizes(options.flows, options.seed + 1, PAGE_SIZES.min, PAGE_SIZES.max)
     for (const [i, size] of logUniformSizes(options.flows, options.seed).entries()) {
       const name = `file-${String(i).padStart(2, '0')}.bin`
       await writeFile(join(filesDir, name), randomBytes(size))
-      files.push({ path: join(filesDir, name), name, size })
+      const page = downloadPage(name, pageSizes[i]!)
+      await writeFile(join(filesDir, page.name), page.html)
+      files.push({ path: join(filesDir, name), name, size, page: { name: page.name, size: page.html.length } })
     }
     const web = await startWebServers({
-      procs, dir: work, docRoot: filesDir, host: '127.0.0.1', firstPort: WEB_FIRST_PORT, certificate, nginx: tools.nginx.available, log: logFile
+      procs, dir: work, docRoot: filesDir, host: '127.0.0.1', firstPort: WEB_FIRST_PORT, certificates, nginx: tools.nginx.available, log: logFile
     })
     for (const reason of new Set(Object.values(web.missing))) notes.push(reason)
     const ctx: TrafficContext = { procs, dir: work, files, filesDir, web, have: { curl: tools.curl.available, openssl: tools.openssl.available }, options, log, logFile }

@@ -4,6 +4,7 @@
  */
 import { ja3, ja3s, ja4, ja4Original, ja4Parts, ja4s } from './fingerprints.js'
 import type { Unit } from './features.js'
+import type { ReferenceSet } from './plan.js'
 import { handshakeCount } from './features.js'
 import { HANDSHAKE_TYPE, negotiatedVersion, parseClientHello, parseServerHello, versionName, type ClientHello } from './hellos.js'
 import type { StreamDirection, TcpFlow } from './tcp-flows.js'
@@ -18,6 +19,8 @@ export interface FlowLabel {
   readonly variant: string
   /** The file moved, in bytes (hello-only connections: none). */
   readonly size?: number
+  /** HTTPS flows: which reference set the client/server pair belongs to (plan.ts). */
+  readonly reference?: ReferenceSet
 }
 
 export interface ClientHelloInfo {

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { FEATURE_SETS } from './features.js'
+import { EVERY_FLOW, inPopulation, REFERENCE_POPULATIONS, type ReferencePopulation } from './rules.js'
 import type { FlowKind, FlowSample } from './samples.js'
 
 /** Debian's python: python3-sklearn is importable there, not in a pyenv on PATH. */
@@ -20,6 +21,8 @@ export interface TreeDataset {
   readonly X: number[][]
   readonly y: string[]
   readonly featureNames: string[]
+  /** sklearn's scoring name; default 'accuracy'. */
+  readonly scoring?: 'accuracy' | 'balanced_accuracy'
 }
 
 export interface TreeResult {
@@ -38,29 +41,30 @@ export interface TreeResult {
 /** bttls vs HTTPS on every TLS feature set; the 4-way and MSE-vs-HTTPS questions on the protocol-agnostic ones. */
 export function treeDatasets (samples: readonly FlowSample[]): TreeDataset[] {
   const out: TreeDataset[] = []
-  const add = (set: typeof FEATURE_SETS[number], classes: readonly FlowKind[]): void => {
-    const chosen = samples.filter(s => classes.includes(s.kind) && (set.scope === 'all' || s.tls))
+  const add = (set: typeof FEATURE_SETS[number], classes: readonly FlowKind[], population: ReferencePopulation): void => {
+    const chosen = samples.filter(s => classes.includes(s.kind) && (set.scope === 'all' || s.tls) && inPopulation(s, population))
     if (new Set(chosen.map(s => s.kind)).size < 2) return
     const X = chosen.map(s => set.vector(s))
     out.push({
-      name: `${classes.join(' vs ')}: ${set.name}`,
+      name: `${classes.join(' vs ')}${population.suffix}: ${set.name}`,
       features: set.description,
       classes,
       X,
       y: chosen.map(s => s.kind),
-      featureNames: [...set.names]
+      featureNames: [...set.names],
+      ...(population.balanced ? { scoring: 'balanced_accuracy' as const } : {})
     })
   }
-  for (const set of FEATURE_SETS) add(set, ['bttls', 'https'])
+  for (const population of REFERENCE_POPULATIONS) for (const set of FEATURE_SETS) add(set, ['bttls', 'https'], population)
   for (const set of FEATURE_SETS.filter(s => s.scope === 'all')) {
-    add(set, ['plain', 'mse', 'bttls', 'https'])
-    add(set, ['mse', 'https'])
+    add(set, ['plain', 'mse', 'bttls', 'https'], EVERY_FLOW)
+    add(set, ['mse', 'https'], EVERY_FLOW)
   }
   return out
 }
 
 export async function fitTrees (datasets: readonly TreeDataset[], options: { depth: number, folds: number, repeats: number }): Promise<TreeResult[]> {
-  const request = { datasets: datasets.map(d => ({ name: d.name, X: d.X, y: d.y, featureNames: d.featureNames, seed: 1, ...options })) }
+  const request = { datasets: datasets.map(d => ({ name: d.name, X: d.X, y: d.y, featureNames: d.featureNames, scoring: d.scoring ?? 'accuracy', seed: 1, ...options })) }
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] })
     let out = ''

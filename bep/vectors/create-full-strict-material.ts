@@ -11,10 +11,10 @@
 import { createPrivateKey, sign } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../../src/levels/full-strict/certificate-profile.js'
+import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../../src/pki/certificate-profile.js'
 import { certificateSignedBytes } from '../../src/levels/full-strict/full-strict.js'
-import { authHeader } from '../../src/handshake/auth-message.js'
-import { FLAG_CERTIFICATE, MAX_PEER_CERT_LIFETIME_S } from '../../src/handshake/constants.js'
+import { authHeader } from '../../src/protocol/auth-message.js'
+import { FLAG_CERTIFICATE, MAX_PEER_CERT_LIFETIME_S } from '../../src/protocol/constants.js'
 import { FULL_STRICT_EXAMPLE } from './full-strict-example.js'
 
 const dir = (name: string): string => fileURLToPath(new URL(name, import.meta.url))

@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import tls from 'node:tls'
-import { ALPN_OFFER } from '../handshake/constants.js'
+import { ALPN_OFFER } from '../protocol/constants.js'
 
 export async function captureClientHello (dial: (port: number) => net.Socket, timeoutMs = 5000): Promise<Buffer> {
   const server = net.createServer()

@@ -5,8 +5,8 @@
  */
 import type { Duplex } from 'node:stream'
 import { DecoyAnswerError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError } from '../errors.js'
-import { certificateBlockLength, decodeHeader, extensionLength, hasCertificateBlock, paddingLength, type LevelName } from './auth-message.js'
-import { AUTH_MESSAGE_LENGTH, AUTH_PADDING_LENGTH_SIZE } from './constants.js'
+import { certificateBlockLength, decodeHeader, extensionLength, hasCertificateBlock, paddingLength, type LevelName } from '../protocol/auth-message.js'
+import { AUTH_MESSAGE_LENGTH, AUTH_PADDING_LENGTH_SIZE } from '../protocol/constants.js'
 
 /** How every HTTP/1.x response starts: a responder that does not know our swarm answers as its web site. */
 const HTTP_STATUS_PREFIX = Buffer.from('HTTP/1.', 'latin1')

@@ -1,7 +1,7 @@
 /** The result of a finished bttls handshake on either side: a TLS 1.3 socket bound to one swarm. */
 import type { TLSSocket } from 'node:tls'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
-import type { LevelName } from './auth-message.js'
+import type { LevelName } from '../protocol/auth-message.js'
 import { TlsVersionError } from '../errors.js'
 
 /** What a secured link reports of its TLS session (logs, statistics, the CLI's peer events). */

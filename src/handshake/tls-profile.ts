@@ -11,7 +11,7 @@
  * responder hands a TLS 1.2 client to its decoy web site.
  */
 import { createSecureContext, type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls'
-import { ALPN_OFFER, CIPHER_SUITES, type CipherSuite } from './constants.js'
+import { ALPN_OFFER, CIPHER_SUITES, type CipherSuite } from '../protocol/constants.js'
 
 /**
  * The ALPN protocols the responder selects from, as Node's https.Server does by default: http/1.1

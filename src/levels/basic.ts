@@ -3,8 +3,8 @@
  * level protects against everyone who does not know the infohash, and authenticates nobody who does
  * (BEP: "Basic", "Security considerations"). Both infohashes of a hybrid torrent are accepted.
  */
-import { BASIC_KEY_INFO } from '../handshake/constants.js'
-import { deriveSwarmKey } from '../handshake/key-schedule.js'
+import { BASIC_KEY_INFO } from '../protocol/constants.js'
+import { deriveSwarmKey } from '../protocol/key-schedule.js'
 import { announcedInfoHash, wireForm, type SwarmKey, type SwarmLevel } from './level.js'
 
 export function basicSwarmKey (infoHash: Uint8Array): SwarmKey {

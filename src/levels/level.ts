@@ -5,7 +5,7 @@
  * branches on the level's name: adding a level means writing one SwarmLevel.
  */
 import type { TLSSocket } from 'node:tls'
-import type { CertificateBlock, LevelName } from '../handshake/auth-message.js'
+import type { CertificateBlock, LevelName } from '../protocol/auth-message.js'
 
 export type { LevelName }
 

@@ -14,8 +14,8 @@ import { createHash, scrypt, scryptSync } from 'node:crypto'
 import {
   PASSPHRASE_SALT_LABEL, RENDEZVOUS_LENGTH, SCRYPT_N, SCRYPT_P, SCRYPT_R, STRICT_COMMITMENT_LABEL, STRICT_KEY_INFO, STRICT_RENDEZVOUS_INFO,
   STRICT_SECRET_LENGTH
-} from '../handshake/constants.js'
-import { deriveSwarmKey } from '../handshake/key-schedule.js'
+} from '../protocol/constants.js'
+import { deriveSwarmKey } from '../protocol/key-schedule.js'
 
 export function strictSwarmKey (infoHash: Uint8Array, strictInput: Uint8Array): Buffer {
   return deriveSwarmKey(Buffer.concat([infoHash, strictInput]), STRICT_KEY_INFO)

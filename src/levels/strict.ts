@@ -10,23 +10,13 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import {
   FLAG_PUBLISHER_SIGNATURE, PUBLISHER_KEY_LENGTH, PUBLISHER_PROOF_LABEL, STRICT_SECRET_LENGTH
-} from '../handshake/constants.js'
+} from '../protocol/constants.js'
 import { InvalidPassphraseError, MissingCredentialError, PublisherProofError, PublisherRequiredError, StrictSecretMismatchError } from '../errors.js'
 import { announcedInfoHash, type PeerCheck, type SwarmKey, type SwarmLevel } from './level.js'
-import { roleLabel, type Role } from '../handshake/key-schedule.js'
+import { roleLabel, type Role } from '../protocol/key-schedule.js'
 import { basicSwarmKey } from './basic.js'
 import { passphraseSecret, secretCommitment, strictRendezvous, strictSwarmKey } from './strict-keys.js'
-
-export type StrictMode = 'secret' | 'passphrase' | 'publisher'
-
-/** What a torrent says about its Strict level (no secrets: this lives in the info dict). */
-export interface StrictInfo {
-  readonly mode: StrictMode
-  /** secret mode: SHA-256(STRICT_COMMITMENT_LABEL || secret). */
-  readonly commitment?: Buffer
-  /** publisher mode: the 32-byte Ed25519 public key. */
-  readonly publisherKey?: Buffer
-}
+import type { StrictInfo, StrictMode } from '../torrent/strict-info.js'
 
 /** What the user supplies (or the .torrent/magnet carries) to join. */
 export interface StrictCredentials {

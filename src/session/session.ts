@@ -4,7 +4,7 @@
  * point the CLI and the demo use.
  */
 import type { Decoy } from '../wire/decoy.js'
-import type { CertificateAndKey } from '../handshake/responder-certificate.js'
+import type { CertificateAndKey } from '../pki/responder-certificate.js'
 import { EventEmitter } from 'node:events'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { DialError } from '../errors.js'
@@ -26,7 +26,7 @@ import type { TransportKind } from '../wire/peer-link.js'
 import type { LibtorrentSslSwarm } from '../wire/libtorrent-ssl.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
 import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.js'
-import type { StrictInfo } from '../levels/strict.js'
+import type { StrictInfo } from '../torrent/strict-info.js'
 import type { TorrentCredentials } from '../levels/credentials.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { PexManager, type PexOptions } from './pex-manager.js'
@@ -73,7 +73,7 @@ export interface SessionOptions {
   /** Append TLS secrets in SSLKEYLOGFILE format to this file (for Wireshark). */
   readonly keylogFile?: string
   readonly swarm?: SwarmOptions
-  /** Inbound handshake time bounds (default: the BEP's, see handshake/constants.ts); tests shorten them. */
+  /** Inbound handshake time bounds (default: the BEP's, see protocol/constants.ts); tests shorten them. */
   readonly timeouts?: { readonly sniffMs?: number, readonly tlsMs?: number, readonly authMs?: number }
   /** How long "this peer speaks bttls" is remembered (default 30 days; see capability-cache.ts). */
   readonly tlsMemoryMs?: number

@@ -4,11 +4,12 @@
  */
 import { basicLevel } from '../levels/basic.js'
 import type { SwarmLevel } from '../levels/level.js'
-import { strictLevel, type StrictInfo } from '../levels/strict.js'
+import { strictLevel } from '../levels/strict.js'
+import type { StrictInfo } from '../torrent/strict-info.js'
 import type { TorrentCredentials } from '../levels/credentials.js'
 import { fullStrictLevel } from '../levels/full-strict/full-strict.js'
 import { staticCertificateSource } from '../levels/full-strict/certificate-source.js'
-import type { LevelName } from '../handshake/auth-message.js'
+import type { LevelName } from '../protocol/auth-message.js'
 
 export interface LevelSource {
   readonly infoHashV1?: Uint8Array

@@ -83,6 +83,15 @@ export class Peer {
     return this.phase === 'closed'
   }
 
+  /** Where the peer can be dialed: the port we dialed, or the one it announced (BEP 10 `p`). */
+  listenPorts (): number[] {
+    const ports: number[] = []
+    if (this.link.direction === 'outbound') ports.push(this.link.remotePort)
+    const p = (this.wire as unknown as { peerExtendedHandshake?: { p?: unknown } }).peerExtendedHandshake?.p
+    if (typeof p === 'number' && Number.isInteger(p)) ports.push(p)
+    return ports
+  }
+
   close (err?: Error): void {
     if (this.closed) return
     this.closeError ??= err

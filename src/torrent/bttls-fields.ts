@@ -10,9 +10,9 @@
  *   ["bttls secret"]      top level, secret mode only: the 32-byte secret. Outside the info dict, so it
  *                         is never sent over BEP 9 and the .torrent file is the credential.
  */
-import type { StrictInfo, StrictMode } from '../levels/strict.js'
-import { PUBLISHER_KEY_LENGTH, STRICT_SECRET_LENGTH } from '../handshake/constants.js'
-import { BencodeDict, type BencodeValue, type Encodable } from './bencode.js'
+import type { StrictInfo, StrictMode } from './strict-info.js'
+import { PUBLISHER_KEY_LENGTH, STRICT_SECRET_LENGTH } from '../protocol/constants.js'
+import { BencodeDict, type BencodeValue, type Encodable } from '../codec/bencode.js'
 import { InvalidTorrentError } from './errors.js'
 
 export const INFO_KEY = 'bttls'

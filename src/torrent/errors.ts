@@ -4,12 +4,6 @@
  */
 import { BttlsError } from '../errors.js'
 
-/** Bytes that are not well-formed bencode, or that nest deeper than we accept. */
-export class MalformedBencodeError extends BttlsError {
-  override name = 'MalformedBencodeError'
-  readonly code = 'ERR_MALFORMED_BENCODE'
-}
-
 /** A .torrent file or info dict that breaks BEP 3/47/52 (the message says which rule). */
 export class InvalidTorrentError extends BttlsError {
   override name = 'InvalidTorrentError'

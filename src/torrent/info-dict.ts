@@ -4,14 +4,14 @@
  * a torrent is untrusted input, and its file names become paths on our disk.
  */
 import { createHash, X509Certificate } from 'node:crypto'
-import { BencodeDict, type BencodeValue } from './bencode.js'
+import { BencodeDict, type BencodeValue } from '../codec/bencode.js'
 import { InvalidTorrentError } from './errors.js'
 import { BLOCK_SIZE, HASH_SIZE, rootFromPieceLayer } from './merkle.js'
 import type { TorrentFile, TorrentVersion } from './metainfo.js'
 import type { ParsedTorrent } from './parsed-torrent.js'
 import { decodeUtf8, unsafeComponentReason } from './path-component.js'
 import { INFO_KEY, parseStrictInfo } from './bttls-fields.js'
-import type { StrictInfo } from '../levels/strict.js'
+import type { StrictInfo } from '../torrent/strict-info.js'
 
 function strictField (strict: StrictInfo | undefined): { strict?: StrictInfo } {
   return strict === undefined ? {} : { strict }

@@ -5,7 +5,7 @@
 import { isIPv6 } from 'node:net'
 import { InvalidMagnetError } from './errors.js'
 import type { MagnetLink, Metainfo } from './metainfo.js'
-import type { StrictMode } from '../levels/strict.js'
+import type { StrictMode } from './strict-info.js'
 
 const MAX_URI_LENGTH = 64 * 1024
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'

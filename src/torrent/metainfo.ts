@@ -5,7 +5,7 @@
  * For v2 and hybrid every file starts on a piece boundary (hybrid torrents carry BEP 47 pad files to
  * make that true for v1 too; pure v2 torrents have implicit padding), so one model serves all three.
  */
-import type { StrictInfo } from '../levels/strict.js'
+import type { StrictInfo } from '../torrent/strict-info.js'
 
 export type TorrentVersion = 'v1' | 'v2' | 'hybrid'
 

@@ -4,8 +4,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { OversizedBencodeError } from '../errors.js'
-import { BencodeDict, decodeBencode, type BencodeValue } from './bencode.js'
-import { InvalidTorrentError, MalformedBencodeError, MetadataMismatchError, OversizedTorrentError } from './errors.js'
+import { BencodeDict, decodeBencode, type BencodeValue } from '../codec/bencode.js'
+import { InvalidTorrentError, MetadataMismatchError, OversizedTorrentError } from './errors.js'
+import { MalformedBencodeError } from '../codec/errors.js'
 import { parseInfoDict } from './info-dict.js'
 import type { ParsedTorrent } from './parsed-torrent.js'
 import { decodeUtf8 } from './path-component.js'

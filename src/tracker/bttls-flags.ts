@@ -12,8 +12,8 @@
  * is then "unknown", which prefer-tls handles by dialing TLS first anyway.
  */
 import { isIPv4, isIPv6 } from 'node:net'
-import type { BencodeValue } from '../torrent/bencode.js'
-import type { PeerAddress } from './compact-peers.js'
+import type { BencodeValue } from '../codec/bencode.js'
+import type { PeerAddress } from '../codec/compact-peers.js'
 
 export const SUPPORT_BTTLS_PARAM = 'supportbttls'
 export const REQUIRE_BTTLS_PARAM = 'requirebttls'

@@ -19,21 +19,21 @@ import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
-import { issuePeerCertificate, caFingerprint, caSecondsLeft, trackerNameConflicts, type PemPair } from '../levels/full-strict/certificate-profile.js'
+import { issuePeerCertificate, caFingerprint, caSecondsLeft, trackerNameConflicts, type PemPair } from '../pki/certificate-profile.js'
 import { UntrustedCertificateError } from '../errors.js'
-import { MAX_PEER_CERT_LIFETIME_S } from '../handshake/constants.js'
-import { encodeBencode, type Encodable } from '../torrent/bencode.js'
+import { MAX_PEER_CERT_LIFETIME_S } from '../protocol/constants.js'
+import { encodeBencode, type Encodable } from '../codec/bencode.js'
 import { plainAddress } from '../codec/endpoint.js'
 import { canonicalSerial, x509 } from '../pki/x509.js'
 import {
   CERTIFICATE_EXPIRES_KEY, CERTIFICATE_KEY, CSR_PARAM, FAILURE_CODE_KEY, MAX_CSR_BYTES, PASSKEY_PARAM, REVOKED_KEY
 } from './announce-keys.js'
-import { encodeCompactPeers, type PeerAddress } from './compact-peers.js'
+import { encodeCompactPeers, type PeerAddress } from '../codec/compact-peers.js'
 import { encodeBttlsFlags, REQUIRE_BTTLS_PARAM, SUPPORT_BTTLS_PARAM, BTTLS_FLAGS_KEY, BTTLS_FLAGS6_KEY } from './bttls-flags.js'
 import { unixNow, type RegisteredTorrent, type TrackerDb, type User } from './db.js'
 import { isFailureCode, TrackerConfigError, TrackerError, type FailureCode } from './errors.js'
-import { decodeQuery } from './query-string.js'
-import { DEFAULT_SERVER_NAMES, issueServerCertificate } from './server-certificate.js'
+import { decodeQuery } from '../codec/query-string.js'
+import { DEFAULT_SERVER_NAMES, issueServerCertificate } from '../pki/server-certificate.js'
 
 export const DEFAULT_LIFETIME_S = 3600
 export const DEFAULT_INTERVAL_S = 600

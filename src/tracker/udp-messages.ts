@@ -17,7 +17,7 @@
  *
  * The width of a peer entry follows the address family the announce travelled over (BEP 15, IPv6).
  */
-import { decodeCompactPeers, type PeerAddress } from './compact-peers.js'
+import { decodeCompactPeers, type PeerAddress } from '../codec/compact-peers.js'
 import { TrackerError } from './errors.js'
 
 /** The magic connection id of a connect request ("the protocol id"). */

@@ -20,6 +20,19 @@ export function advertise (wire: Wire, listenPort: number): void {
   wire.extendedHandshake.p = listenPort
 }
 
+/**
+ * A bttls responder sends its extension handshake with its BitTorrent handshake, in the AuthReply's
+ * record (BEP: "Records"), instead of waiting for the initiator's handshake: the initiator proved it
+ * speaks this extension, whose capability key lives in BEP 10, so it speaks BEP 10. Sent later, the
+ * extension handshake left alone between the initiator's requests and the first block, a short
+ * record no HTTPS download has, and cost ut_metadata and PEX a round trip. bittorrent-protocol sends
+ * it from handshake() when it believes the peer's handshake announced BEP 10; the peer's real
+ * handshake replaces this belief when it arrives (test/bittorrent-protocol-contract.test.ts).
+ */
+export function expectExtensionProtocol (wire: Wire): void {
+  wire.peerExtensions = { ...wire.peerExtensions, extended: true }
+}
+
 export interface PeerCapability {
   /** The peer accepts bttls connections. */
   readonly tls: boolean

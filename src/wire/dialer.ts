@@ -7,7 +7,7 @@
 import net from 'node:net'
 import { DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
 import { secureOutbound } from '../handshake/secure-outbound.js'
-import { AUTH_TIMEOUT_MS, type CipherSuite } from '../handshake/constants.js'
+import { AUTH_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { pipeWire } from './listener.js'
 import { LIBTORRENT_PROFILE_DETAILS, libtorrentSslConnect, type LibtorrentSslSwarm } from './libtorrent-ssl.js'

@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream'
 import type Wire from 'bittorrent-protocol'
 import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
-import { AUTH_TIMEOUT_MS } from '../handshake/constants.js'
+import { AUTH_TIMEOUT_MS } from '../protocol/constants.js'
 import type { PeerLink, RemoteHandshake, TlsDetails, TransportKind } from './peer-link.js'
 import { flushBatchedWrites, queuedBytes } from './write-batching.js'
 

@@ -20,17 +20,18 @@ import { createHash } from 'node:crypto'
 import net from 'node:net'
 import type Wire from 'bittorrent-protocol'
 import { HandshakeTimeoutError, MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
-import { AUTH_TIMEOUT_MS, SNIFF_TIMEOUT_MS } from '../handshake/constants.js'
+import { AUTH_TIMEOUT_MS, SNIFF_TIMEOUT_MS } from '../protocol/constants.js'
 import { TlsResponder } from '../handshake/secure-inbound.js'
-import type { CertificateAndKey } from '../handshake/responder-certificate.js'
+import type { CertificateAndKey } from '../pki/responder-certificate.js'
 import type { Decoy } from './decoy.js'
 import { siteDecoy } from './decoy-site.js'
-import { SNIFF_MAX_BYTES, sniff } from '../handshake/sniff.js'
+import { SNIFF_MAX_BYTES, sniff } from '../protocol/sniff.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
+import { expectExtensionProtocol } from './capabilities.js'
 import { createGuardedWire } from './guarded-wire.js'
 import { LIBTORRENT_PROFILE_DETAILS, LibtorrentSslResponder, type LibtorrentSslSwarm } from './libtorrent-ssl.js'
 import { peekFirstRecord } from './peek-record.js'
-import { parseClientHello, type ClientHelloSummary } from '../handshake/client-hello.js'
+import { parseClientHello, type ClientHelloSummary } from '../protocol/client-hello.js'
 import { awaitHandshake, createLink, type LinkControl } from './link.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
 import { acceptsInbound, type Policy } from './policy.js'
@@ -295,6 +296,7 @@ export function pipeWire (
     socket, wire, transport, direction: type === 'tcpIncoming' ? 'inbound' : 'outbound', infoHash, tls,
     remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
   })
+  if (transport === 'tls' && type === 'tcpIncoming' && tls?.profile === undefined) expectExtensionProtocol(wire)
   socket.pipe(wire as unknown as NodeJS.WritableStream)
   batchWrites(wire, socket, { fullRecords: transport === 'tls' })
   wire.pipe(socket)

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net'
 import { HandshakeTimeoutError, UnrecognizedProtocolError } from '../errors.js'
-import { MAX_RECORD_PAYLOAD } from '../handshake/constants.js'
+import { MAX_RECORD_PAYLOAD } from '../protocol/constants.js'
 
 export function peekFirstRecord (raw: Socket, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

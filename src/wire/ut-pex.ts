@@ -15,11 +15,11 @@
  * it is decoded and in entries after, and any breach is a typed error for the owner, who closes the
  * link. What to send and what to do with what is learned is the owner's (src/session/pex-manager.ts).
  */
-import { compactPeer } from '../tracker/compact-peers.js'
+import { compactPeer } from '../codec/compact-peers.js'
 import type Wire from 'bittorrent-protocol'
 import type { WireExtension, WireExtensionConstructor } from 'bittorrent-protocol'
 import { MalformedMessageError, OversizedBencodeError } from '../errors.js'
-import { BencodeDict, decodeBencode, encodeBencode, type BencodeValue } from '../torrent/bencode.js'
+import { BencodeDict, decodeBencode, encodeBencode, type BencodeValue } from '../codec/bencode.js'
 import { PEX_FLAG_BTTLS } from './capabilities.js'
 
 export const UT_PEX = 'ut_pex'

@@ -11,7 +11,12 @@
  * record per message shows the message lengths (a 16,397-byte piece message was a 16,384 + 13 record
  * pair). While bulk data flows, only whole multiples of 16,384 bytes are written, so every record is
  * full, as in an HTTPS download; what is left waits for more data, and leaves when the Wire has been
- * quiet for TAIL_HOLD_MS. Small messages with no bulk data in flight leave at the end of their turn.
+ * quiet for TAIL_HOLD_MS. Small messages with no bulk data in flight leave at the end of their turn,
+ * except while a request we received waits for its block: then they wait for the block (at most
+ * FIRST_DATA_HOLD_MS, the time a disk read may take), and leave in its first full record, as a web
+ * server's response headers leave with the start of the body. The lab saw the responder's extended
+ * handshake leave alone between the initiator's requests and the first block (a 99-byte record no
+ * HTTPS download has).
  *
  * The first write also releases a cork set before the Wire started: the bttls responder's AuthReply
  * waits that way for the first BitTorrent messages, so that they leave in one record.
@@ -23,6 +28,8 @@ import type Wire from 'bittorrent-protocol'
 export const RECORD_PAYLOAD = 16_384
 /** How long the tail of a bulk transfer waits for more data before it leaves in a short record. */
 export const TAIL_HOLD_MS = 2
+/** How long small messages wait, after a request arrived, for the block to join them. */
+export const FIRST_DATA_HOLD_MS = 20
 
 interface Pushable {
   push (data: unknown): boolean
@@ -44,17 +51,27 @@ export interface BatchOptions {
   readonly fullRecords?: boolean
   /** Default TAIL_HOLD_MS; tests on a loaded machine lengthen it. */
   readonly tailHoldMs?: number
+  /** Default FIRST_DATA_HOLD_MS; likewise. */
+  readonly firstDataHoldMs?: number
 }
 
 export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions = {}): void {
   const fullRecords = options.fullRecords === true
   const tailHoldMs = options.tailHoldMs ?? TAIL_HOLD_MS
+  const firstDataHoldMs = options.firstDataHoldMs ?? FIRST_DATA_HOLD_MS
   const target = wire as unknown as Pushable
   const push = target.push
   let pending: Buffer[] = []
   let pendingBytes = 0
   let turnScheduled = false
   let tail: NodeJS.Timeout | undefined
+  /** A request arrived and no bulk data has left since: small messages wait for the block. */
+  let awaitingData = false
+  if (fullRecords) {
+    wire.on('request', () => { awaitingData = true })
+    // A block was pushed: the usual bulk rule takes over (a short last block waits TAIL_HOLD_MS, not more).
+    wire.on('upload', () => { awaitingData = false })
+  }
 
   /**
    * Writes the first `n` pending bytes to the socket as one write. Straight to the socket, not through
@@ -75,6 +92,7 @@ export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions =
   const flushAll = (): void => {
     clearTimeout(tail)
     tail = undefined
+    awaitingData = false
     if (!socket.destroyed) send(pendingBytes)
     release()
   }
@@ -85,9 +103,17 @@ export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions =
       send(pendingBytes)
     } else if (pendingBytes >= RECORD_PAYLOAD || tail !== undefined) {
       // Bulk data in flight: whole records now, the rest when more comes or the Wire goes quiet.
-      send(pendingBytes - pendingBytes % RECORD_PAYLOAD)
-      clearTimeout(tail)
-      tail = pendingBytes > 0 ? setTimeout(flushAll, tailHoldMs) : undefined
+      const whole = pendingBytes - pendingBytes % RECORD_PAYLOAD
+      send(whole)
+      const waitingForFirstBlock = awaitingData && whole === 0
+      if (whole > 0) awaitingData = false
+      if (!waitingForFirstBlock) {
+        clearTimeout(tail)
+        tail = pendingBytes > 0 ? setTimeout(flushAll, tailHoldMs) : undefined
+      }
+    } else if (awaitingData && pendingBytes > 0) {
+      // A request waits for its block: the small messages leave with it (or when the hold ends).
+      tail = setTimeout(flushAll, firstDataHoldMs)
     } else {
       send(pendingBytes)
     }

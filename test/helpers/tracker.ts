@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { createSwarmCa, type PemPair } from '../../src/levels/full-strict/certificate-profile.js'
+import { createSwarmCa, type PemPair } from '../../src/pki/certificate-profile.js'
 import { createTorrent } from '../../src/torrent/create-torrent.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import type { ParsedTorrent } from '../../src/torrent/parsed-torrent.js'

@@ -6,8 +6,9 @@ import { UsageError } from '../torrent-input.js'
 import { randomBytes, createPublicKey, X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { secretCommitment } from '../../levels/strict-keys.js'
-import { rawPublisherKey, type StrictInfo } from '../../levels/strict.js'
-import { STRICT_SECRET_LENGTH } from '../../handshake/constants.js'
+import { rawPublisherKey } from '../../levels/strict.js'
+import type { StrictInfo } from '../../torrent/strict-info.js'
+import { STRICT_SECRET_LENGTH } from '../../protocol/constants.js'
 
 async function strictOptions (strict: CreateArgs['strict']): Promise<{ info: StrictInfo, secret?: Buffer } | undefined> {
   if (strict === undefined) return undefined

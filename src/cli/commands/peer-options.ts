@@ -14,11 +14,11 @@ import { dataDirectory, readTorrentInput, UsageError, type TorrentInput } from '
 import { CertificateManager } from '../../tracker/certificate-manager.js'
 import type { Metainfo } from '../../torrent/metainfo.js'
 import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
-import { verifyPeerCertificate } from '../../levels/full-strict/certificate-profile.js'
+import { verifyPeerCertificate } from '../../pki/certificate-profile.js'
 import { MissingCredentialError } from '../../errors.js'
 import type { TransportKind } from '../../wire/peer-link.js'
 import type { Decoy } from '../../wire/decoy.js'
-import type { CertificateAndKey } from '../../handshake/responder-certificate.js'
+import type { CertificateAndKey } from '../../pki/responder-certificate.js'
 import { RateLimiter } from '../../swarm/rate-limiter.js'
 
 export interface PeerCommandArgs {

@@ -7,11 +7,11 @@
  */
 import { createPrivateKey, sign, verify, X509Certificate } from 'node:crypto'
 import { CertificateProofError, CertificateRequiredError } from '../../errors.js'
-import { CERTIFICATE_PROOF_LABEL, FLAG_CERTIFICATE, FULL_STRICT_KEY_INFO } from '../../handshake/constants.js'
-import { deriveSwarmKey, roleLabel, type Role } from '../../handshake/key-schedule.js'
+import { CERTIFICATE_PROOF_LABEL, FLAG_CERTIFICATE, FULL_STRICT_KEY_INFO } from '../../protocol/constants.js'
+import { deriveSwarmKey, roleLabel, type Role } from '../../protocol/key-schedule.js'
 import { basicSwarmKey } from '../basic.js'
 import { announcedInfoHash, wireForm, type PeerCheck, type SwarmLevel } from '../level.js'
-import { caFingerprint, verifyPeerCertificate, type TorrentBinding } from './certificate-profile.js'
+import { caFingerprint, verifyPeerCertificate, type TorrentBinding } from '../../pki/certificate-profile.js'
 import type { CertificateSource } from './certificate-source.js'
 
 export interface FullStrictTorrent extends TorrentBinding {

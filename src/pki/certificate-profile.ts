@@ -11,13 +11,13 @@
  *   - validity at most MAX_PEER_CERT_LIFETIME_S; a random 128-bit serial, which revocation names.
  */
 import { createHash, X509Certificate as NodeX509 } from 'node:crypto'
-import { canonicalSerial, escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial, SIGNING, x509 } from '../../pki/x509.js'
+import { canonicalSerial, escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial, SIGNING, x509 } from './x509.js'
 import { checkServerIdentity, type PeerCertificate } from 'node:tls'
 import { isIP } from 'node:net'
 import {
   CertificateExpiredError, CertificateNotYetValidError, CertificateRevokedError, TrackerNameConflictError, UntrustedCertificateError, WrongTorrentCertificateError
-} from '../../errors.js'
-import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../../handshake/constants.js'
+} from '../errors.js'
+import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../protocol/constants.js'
 
 export interface TorrentBinding {
   readonly name: string

@@ -5,9 +5,9 @@
  * Same key type as the peer profile (ECDSA P-256); names: SAN DNS/IP entries, extKeyUsage serverAuth.
  */
 import { isIP } from 'node:net'
-import type { PemPair } from '../levels/full-strict/certificate-profile.js'
-import { CERT_CLOCK_SKEW_S } from '../handshake/constants.js'
-import { escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial, SIGNING, x509 } from '../pki/x509.js'
+import type { PemPair } from './certificate-profile.js'
+import { CERT_CLOCK_SKEW_S } from '../protocol/constants.js'
+import { escapeDn, generateKeyPair, importSigningKey, pkcs8Pem, randomSerial, SIGNING, x509 } from './x509.js'
 
 export const DEFAULT_SERVER_NAMES = ['localhost', '127.0.0.1'] as const
 

@@ -1,0 +1,344 @@
+/**
+ * The download side of the swarm: which blocks to ask which peer for (rarest first, then endgame
+ * duplicates), what to do with a block that arrives, writing a finished piece (the store verifies it
+ * first), blaming and avoiding the senders of a piece that fails, interest in peers, and the clocks
+ * that notice a peer or the whole swarm delivering nothing.
+ */
+import { MalformedMessageError } from '../errors.js'
+import { PieceHashMismatchError } from '../storage/errors.js'
+import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
+import { BadPieces } from './bad-pieces.js'
+import { blockKey, keyBlock, keyIndex } from './block-requests.js'
+import { PeerTimeoutError } from './errors.js'
+import type { Peer } from './peer.js'
+import { noop, type SwarmContext } from './swarm-context.js'
+import type { RateLimiter } from './rate-limiter.js'
+
+export interface DownloaderOptions {
+  readonly pipelineDepth: number
+  readonly requestTimeoutMs: number
+  readonly peerTimeoutMs: number
+  readonly stallTimeoutMs: number
+  /** --max-download-rate: the session's download bucket. */
+  readonly rateLimit?: RateLimiter | undefined
+}
+
+export class Downloader {
+  private readonly active = new Map<number, ActivePiece<Peer>>()
+  /** Pieces that failed verification, and the ids of the peers whose copies failed. */
+  private readonly avoid = new Map<number, Set<string>>()
+  private readonly badPieces = new BadPieces<Peer>(p => p.id)
+  /**
+   * Pieces whose last copy failed with blocks from several peers: the next copy comes from one peer
+   * alone, so its verdict names one sender (bad-pieces.ts). Maps to the peer id that took it, or
+   * undefined while nobody has.
+   */
+  private readonly singleSource = new Map<number, string | undefined>()
+  /** Last block from any peer (or the start): the stall clock. */
+  private lastDataAt = Date.now()
+  private stalledValue = false
+  /** A wake-up is queued at the download limiter (one per swarm). */
+  private awaitingTokens = false
+
+  constructor (private readonly ctx: SwarmContext, private readonly options: DownloaderOptions) {}
+
+  get stalled (): boolean {
+    return this.stalledValue
+  }
+
+  /** Whether the peer id was banned for its share in pieces that failed. */
+  isBanned (peerId: string): boolean {
+    return this.badPieces.isBanned(peerId)
+  }
+
+  /** Blocks requested, counted from the pieces' side (SwarmStats.blocksInFlight). */
+  blocksInFlight (): number {
+    let n = 0
+    for (const ap of this.active.values()) for (const r of ap.requesters) n += r
+    return n
+  }
+
+  /** Progress that is not a block (the metadata of a magnet link): restarts the stall clock. */
+  progressed (now: number): void {
+    this.lastDataAt = now
+  }
+
+  /** Stop: forget the pieces under way (destroy). */
+  clear (): void {
+    this.active.clear()
+  }
+
+  /** Its outstanding blocks go back to the pool at once, so the other peers pick them up now. */
+  peerClosed (peer: Peer): void {
+    for (const key of peer.requests.giveUpAll(Date.now())) this.release(key)
+    for (const [index, owner] of this.singleSource) if (owner === peer.id) this.singleSource.set(index, undefined)
+  }
+
+  /** The download failed for good: every outstanding request goes back. */
+  giveUpAll (): void {
+    for (const p of this.ctx.peers) {
+      for (const key of p.requests.giveUpAll(Date.now())) this.release(key)
+    }
+  }
+
+  updateInterest (peer: Peer): void {
+    if (peer.pieces.need > 0) {
+      // The peer timeout runs from the moment we want something of it.
+      if (!peer.wire.amInterested) peer.lastBlockAt = Date.now()
+      peer.wire.interested()
+    } else {
+      peer.wire.uninterested()
+    }
+  }
+
+  onChoke (peer: Peer): void {
+    // With BEP 6 the peer rejects what it will not serve; without it, a choke drops every request.
+    if (peer.wire.hasFast) return
+    for (const key of peer.requests.giveUpAll(Date.now())) this.release(key)
+    this.fillAll()
+  }
+
+  onReject (peer: Peer, index: number, offset: number, _length: number): void {
+    if (offset % BLOCK_SIZE !== 0) return
+    const key = blockKey(index, offset / BLOCK_SIZE)
+    if (!peer.requests.drop(key)) return
+    // Rejected while unchoked: it will not serve that piece, so asking again would loop.
+    if (!peer.wire.peerChoking) peer.refused.add(index)
+    this.release(key)
+    this.fillAll()
+  }
+
+  onBlock (peer: Peer, index: number, offset: number, block: Uint8Array): void {
+    const torrent = this.ctx.torrent()
+    if (torrent === undefined || peer.phase !== 'active') throw new MalformedMessageError('piece message before we requested anything')
+    const n = torrent.picker.pieceCount
+    if (index >= n || offset % BLOCK_SIZE !== 0) throw new MalformedMessageError(`piece message at ${index}:${offset} is off the block grid`)
+    const b = offset / BLOCK_SIZE
+    const size = torrent.metainfo.pieceSize(index)
+    const expected = Math.min(BLOCK_SIZE, size - offset)
+    if (expected <= 0 || block.length !== expected) throw new MalformedMessageError(`piece message ${index}:${offset} has ${block.length} bytes`)
+
+    const key = blockKey(index, b)
+    const arrival = peer.requests.take(key)
+    if (arrival === 'unrequested') throw new MalformedMessageError(`piece ${index}:${offset} was never requested`)
+    const now = Date.now()
+    peer.lastProgress = now
+    peer.lastBlockAt = now
+    peer.snubbed = false
+    this.lastDataAt = now
+    if (this.stalledValue) {
+      this.stalledValue = false
+      this.ctx.emit('resumed')
+    }
+    const counters = this.ctx.counters
+    if (this.ctx.failure() !== undefined) {
+      counters.wasted += block.length
+      return
+    }
+    const ap = this.active.get(index)
+    if (arrival === 'requested') ap?.release(b)
+    if (ap === undefined || !ap.receive(b, block, peer)) {
+      counters.wasted += block.length
+      this.fill(peer)
+      return
+    }
+    peer.downloaded += block.length
+    peer.roundDownloaded += block.length
+    counters.downloaded += block.length
+    counters.transports[peer.link.transport].downloaded += block.length
+
+    // Endgame duplicates of this block are now useless.
+    if (ap.requesters[b]! > 0) {
+      for (const other of this.ctx.peers) {
+        if (other === peer || !other.requests.giveUp(key, now)) continue
+        ap.release(b)
+        other.wire.cancel(index, offset, expected)
+        this.fill(other)
+      }
+    }
+    if (ap.complete) {
+      this.active.delete(index)
+      void this.writePiece(ap)
+    }
+    this.fill(peer)
+  }
+
+  fillAll (): void {
+    for (const p of this.ctx.peers) {
+      if (p.phase === 'active') this.ctx.guard(p, () => this.fill(p))
+    }
+  }
+
+  /** Keep `peer`'s pipeline full: blocks of started pieces, then new rarest pieces, then endgame duplicates. */
+  fill (peer: Peer): void {
+    const torrent = this.ctx.torrent()
+    if (torrent === undefined || this.ctx.destroyed() || this.ctx.failure() !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || torrent.picker.complete) return
+    const picker = torrent.picker
+    let room = Math.min((peer.snubbed ? 1 : this.options.pipelineDepth) - peer.requests.size, this.budget())
+    if (room <= 0) return
+    const now = Date.now()
+
+    for (const ap of this.active.values()) {
+      if (!this.mayAsk(peer, ap.index) || !this.mayTake(peer, ap.index)) continue
+      for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
+        this.send(peer, ap, b, now)
+        room--
+      }
+      if (room === 0) return
+    }
+
+    while (room > 0) {
+      const index = picker.pick(i => peer.has(i), i => this.mayAsk(peer, i) && this.mayTake(peer, i))
+      if (index < 0) break
+      const ap = new ActivePiece<Peer>(index, torrent.metainfo.pieceSize(index))
+      this.active.set(index, ap)
+      picker.markActive(index)
+      for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
+        this.send(peer, ap, b, now)
+        room--
+      }
+    }
+    if (room === 0) return
+
+    // Endgame: nothing left that nobody was asked for, so race the slowest holders for their blocks.
+    for (const ap of this.active.values()) {
+      if (!this.mayAsk(peer, ap.index) || !this.mayTake(peer, ap.index)) continue
+      for (let b = 0; b < ap.blockCount && room > 0; b++) {
+        if (!ap.isRequested(b) || ap.requesters[b]! >= 2 || peer.requests.has(blockKey(ap.index, b))) continue
+        this.send(peer, ap, b, now)
+        room--
+      }
+      if (room === 0) return
+    }
+  }
+
+  /**
+   * Peer and swarm clocks, on the swarm's tick: a peer we want data from that sends none is closed; one
+   * whose requests stall is snubbed; no block from anyone for the stall timeout is a 'stalled' swarm.
+   */
+  tick (now: number): void {
+    const torrent = this.ctx.torrent()
+    const downloading = torrent !== undefined && !torrent.picker.complete && this.ctx.failure() === undefined
+    for (const p of [...this.ctx.peers]) {
+      if (p.phase !== 'active') continue
+      if (downloading && p.wire.amInterested && now - p.lastBlockAt > this.options.peerTimeoutMs) {
+        p.close(new PeerTimeoutError(`no block in ${Math.round((now - p.lastBlockAt) / 1000)} s from a peer we want data from ` +
+          `(${p.wire.peerChoking ? 'it keeps us choked' : `${p.requests.size} requests unanswered`})`))
+        continue
+      }
+      if (p.requests.size === 0 || now - p.lastProgress <= this.options.requestTimeoutMs) continue
+      // Stalled: hand its blocks to the others; it keeps one request so it can prove itself again.
+      this.ctx.guard(p, () => {
+        p.snubbed = true
+        for (const key of p.requests.giveUpAll(now)) {
+          this.release(key)
+          const ap = this.active.get(keyIndex(key))
+          p.wire.cancel(keyIndex(key), keyBlock(key) * BLOCK_SIZE, ap?.blockLength(keyBlock(key)) ?? BLOCK_SIZE)
+        }
+      })
+      this.fillAll()
+    }
+    this.checkStall(now)
+  }
+
+  private checkStall (now: number): void {
+    const complete = this.ctx.torrent()?.picker.complete ?? false
+    if (this.stalledValue || complete || this.ctx.failure() !== undefined || now - this.lastDataAt < this.options.stallTimeoutMs) return
+    this.stalledValue = true
+    let unchokedWithPieces = 0
+    for (const p of this.ctx.peers) if (p.phase === 'active' && !p.wire.peerChoking && p.pieces.need > 0) unchokedWithPieces++
+    this.ctx.emit('stalled', { sinceMs: now - this.lastDataAt, peers: this.ctx.peers.size, unchokedWithPieces })
+  }
+
+  private mayAsk (peer: Peer, index: number): boolean {
+    if (!peer.has(index) || peer.refused.has(index)) return false
+    const avoid = this.avoid.get(index)
+    if (avoid === undefined || !avoid.has(peer.id)) return true
+    // Its copy of this piece failed before: use it again only if no other peer can serve the piece.
+    for (const other of this.ctx.peers) {
+      if (other !== peer && other.phase === 'active' && !other.wire.peerChoking && other.has(index) && !avoid.has(other.id)) return false
+    }
+    return true
+  }
+
+  /** A piece fetched from one peer alone (singleSource) is that peer's once it has asked for a block. */
+  private mayTake (peer: Peer, index: number): boolean {
+    if (!this.singleSource.has(index)) return true
+    const owner = this.singleSource.get(index)
+    return owner === undefined || owner === peer.id
+  }
+
+  /** Blocks we may request now under --max-download-rate; at 0, fill every pipeline again when tokens return. */
+  private budget (): number {
+    const limiter = this.options.rateLimit
+    if (limiter === undefined) return Infinity
+    const blocks = Math.floor(limiter.available() / BLOCK_SIZE)
+    if (blocks === 0 && !this.awaitingTokens) {
+      this.awaitingTokens = true
+      limiter.whenAvailable(BLOCK_SIZE, () => { this.awaitingTokens = false; if (!this.ctx.destroyed()) this.fillAll() })
+    }
+    return blocks
+  }
+
+  private send (peer: Peer, ap: ActivePiece<Peer>, b: number, now: number): void {
+    if (this.singleSource.has(ap.index) && this.singleSource.get(ap.index) === undefined) this.singleSource.set(ap.index, peer.id)
+    const key = blockKey(ap.index, b)
+    if (peer.requests.size === 0) peer.lastProgress = now
+    peer.requests.add(key, now)
+    ap.markRequested(b)
+    this.options.rateLimit?.charge(ap.blockLength(b))
+    peer.wire.request(ap.index, b * BLOCK_SIZE, ap.blockLength(b), noop)
+  }
+
+  private release (key: number): void {
+    this.active.get(keyIndex(key))?.release(keyBlock(key))
+  }
+
+  private async writePiece (ap: ActivePiece<Peer>): Promise<void> {
+    const { store, picker } = this.ctx.torrent()!
+    try {
+      await store.writePiece(ap.index, ap.data)
+    } catch (err) {
+      if (this.ctx.destroyed()) return
+      picker.markMissing(ap.index)
+      if (!(err instanceof PieceHashMismatchError)) {
+        // Not the peer's fault and not going away: fetching the piece again would fail the same way,
+        // for ever (a read-only --out, a planted symlink). Stop and say so.
+        this.ctx.fail(err as Error)
+        return
+      }
+      this.onBadPiece(ap)
+      this.fillAll()
+      return
+    }
+    if (this.ctx.destroyed()) return
+    picker.markDone(ap.index)
+    this.avoid.delete(ap.index)
+    this.singleSource.delete(ap.index)
+    for (const bad of this.badPieces.success(ap.index, ap.data)) this.ctx.ban(bad)
+    this.ctx.emit('piece', ap.index)
+    for (const p of this.ctx.peers) {
+      if (p.phase !== 'active') continue
+      this.ctx.guard(p, () => {
+        if (p.pieces.completed(ap.index)) {
+          if (p.pieces.need === 0) p.wire.uninterested()
+        } else {
+          p.wire.have(ap.index)
+        }
+      })
+    }
+    if (picker.complete) this.ctx.completed()
+  }
+
+  private onBadPiece (ap: ActivePiece<Peer>): void {
+    this.ctx.counters.hashFailures++
+    const verdict = this.badPieces.failure(ap.index, ap.data, ap.sources)
+    if (verdict.contributors.length > 1) this.singleSource.set(ap.index, undefined)
+    else this.singleSource.delete(ap.index)
+    const avoid = this.avoid.get(ap.index) ?? new Set<string>()
+    for (const p of verdict.contributors) avoid.add(p.id)
+    this.avoid.set(ap.index, avoid)
+    this.ctx.emit('bad-piece', ap.index, verdict.contributors.map(p => p.info))
+    for (const p of verdict.banned) this.ctx.ban(p)
+  }
+}
