@@ -9,7 +9,8 @@ import { rm } from 'node:fs/promises'
 import { buildCli, inBackground, runCli, type CliResult } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 
-t.setTimeout(120_000)
+// Three CLI processes and a compile: slow on a loaded two-core machine.
+t.setTimeout(300_000)
 t.before(async () => { await buildCli() })
 t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
