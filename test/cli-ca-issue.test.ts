@@ -11,7 +11,8 @@ import { buildCli, inBackground, runCli, type CliResult } from './helpers/cli.js
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../src/protocol/constants.js'
 
-t.setTimeout(240_000)
+// A dozen CLI processes and a compile: slow on a loaded two-core machine.
+t.setTimeout(420_000)
 t.before(async () => { await buildCli() })
 t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
