@@ -88,9 +88,14 @@ export async function runScale (options: ScaleOptions, log: (line: string) => vo
     // and the responder keeps one link per peer id (DuplicateLinkError), so one Session would hold one.
     const torrent = await loadTorrent(fixture, 'basic')
     const level = basicLevel(torrent.infoHashV1 !== undefined ? [torrent.infoHashV1] : [torrent.wireInfoHash])
+    // Each from its own loopback address, as peers are: the responder holds at most 32 connections per
+    // address (src/handshake/held-connections.ts).
+    let opened = 0
     const open = async (): Promise<{ link: PeerLink, ms: number }> => {
+      const n = opened++
+      const localAddress = `127.1.${Math.floor(n / 250)}.${(n % 250) + 1}`
       const t0 = performance.now()
-      const link = await dial({ host: '127.0.0.1', port, level, wireInfoHash: torrent.wireInfoHash, policy: 'prefer-tls', transport: 'tls' })
+      const link = await dial({ host: '127.0.0.1', port, localAddress, level, wireInfoHash: torrent.wireInfoHash, policy: 'prefer-tls', transport: 'tls' })
       link.wire.handshake(torrent.wireInfoHash, randomBytes(20), { dht: false, fast: true, extended: true })
       await link.remoteHandshake
       return { link, ms: performance.now() - t0 }

@@ -79,6 +79,15 @@ export class ProbeLimitError extends BttlsError {
 }
 
 /**
+ * Responder: the initiator's address already holds as many connections as one host may
+ * (held-connections.ts), so this one is a non-peer visit: a web visit under TLS, a refusal otherwise.
+ */
+export class ConnectionLimitError extends BttlsError {
+  override name = 'ConnectionLimitError'
+  readonly code = 'ERR_CONNECTION_LIMIT'
+}
+
+/**
  * Full Strict: the secure tracker's host would accept a peer certificate of the torrent (it equals or
  * matches the torrent's name, or the name is "*"), so a member could pose as the tracker.
  */
@@ -209,6 +218,21 @@ export class OversizedBencodeError extends BttlsError {
 export class OversizedMessageError extends BttlsError {
   override name = 'OversizedMessageError'
   readonly code = 'ERR_OVERSIZED_MESSAGE'
+}
+
+/**
+ * The peer sent control messages (anything but blocks and first announcements of its pieces) faster
+ * than the link's budget allows (wire/message-rate.ts): a flood meant to cost us CPU and replies.
+ */
+export class MessageFloodError extends BttlsError {
+  override name = 'MessageFloodError'
+  readonly code = 'ERR_MESSAGE_FLOOD'
+}
+
+/** A dial was cancelled before it finished (its session closed): see DialOptions.signal. */
+export class DialCancelledError extends BttlsError {
+  override name = 'DialCancelledError'
+  readonly code = 'ERR_DIAL_CANCELLED'
 }
 
 /** Every way to reach a peer failed; `attempts` says how each transport failed. */

@@ -3,7 +3,7 @@
  * records, takes its lengths from the HTTPS reference flow, and leaves everything else as measured.
  */
 import t from 'tap'
-import { counterfactualDatasets, getSizedFirstRecord, noRequestRoundTrip, referenceHandshake } from '../bench/wire-image/counterfactuals.js'
+import { counterfactualDatasets, getSizedFirstRecord, noRequestRoundTrip, pageResponse, pageSizedResponse, referenceHandshake } from '../bench/wire-image/counterfactuals.js'
 import { handshakeCount, postHandshake, type Unit } from '../bench/wire-image/features.js'
 import type { FlowSample } from '../bench/wire-image/samples.js'
 
@@ -47,4 +47,19 @@ t.test('datasets: one per cumulative change, bttls changed, HTTPS as measured, t
   t.same(last.X[0], last.X[2], 'with all three changes this bttls flow has the HTTPS flow\'s vector')
   t.equal(last.X[0]!.length, 42, '12 handshake slots + 30 records')
   t.same(counterfactualDatasets([sample('https', HTTPS)]), [], 'nothing without bttls flows')
+})
+
+t.test('a page\'s response: the responder\'s first flight replaced by a page visit\'s response records', async t => {
+  const PAGE = units('>22:382 <22:122 <20:1 <23:38 <23:460 <23:96 <23:69 >20:1 >23:69 >23:653 <23:282 <23:282 <23:16401 <23:3143 >23:708 <23:16401 <23:3335')
+  t.equal(lengths(pageResponse(PAGE) ?? []), '<16401 <3143', 'the page: between the tickets and the second request')
+  t.equal(pageResponse(HTTPS), undefined, 'a single download has no page response')
+  t.equal(lengths(postHandshake(pageSizedResponse(BTTLS, PAGE))), '>980 <282 <282 <16401 <3143 >245 <99 <16401 <16401 <7112')
+  t.equal(lengths(pageSizedResponse(BTTLS, HTTPS)), lengths(BTTLS), 'left as it is without a page response')
+  const sample = (kind: 'bttls' | 'https', records: Unit[], reference?: 'lab' | 'wider'): FlowSample => ({ kind, variant: 'v', size: 1, tls: true, records, segments: [], reference } as unknown as FlowSample)
+  const sets = counterfactualDatasets([sample('bttls', BTTLS), sample('bttls', BTTLS), sample('https', HTTPS, 'lab'), sample('https', HTTPS, 'lab'), sample('https', PAGE, 'wider'), sample('https', PAGE, 'wider')])
+  t.equal(sets.length, 4, 'three against the lab, one against the wider set')
+  t.same(sets[0]!.y, ['bttls', 'bttls', 'https', 'https'], 'the lab chain compares with the lab\'s flows only')
+  t.match(sets[3]!.name, /wider reference/)
+  t.equal(sets[3]!.X[0]!.length, 42, 'the target set: 12 handshake slots + 30 records')
+  t.same(sets[3]!.y, ['bttls', 'bttls', 'https', 'https'], 'against the wider set\'s flows only')
 })

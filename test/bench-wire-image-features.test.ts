@@ -148,6 +148,27 @@ t.test('rules: the lab\'s rules separate the lab\'s sequences; learned constants
   t.equal(blended.find(r => r.name === 'ja4 = a bttls JA4')!.falsePositives, 1)
 })
 
+t.test('rules and trees per reference set: the lab\'s, the wider, and both with balanced accuracy', async t => {
+  const withSet = (s: FlowSample, reference: 'lab' | 'wider'): FlowSample => ({ ...s, reference })
+  const samples = [
+    sample('bttls', BTTLS, 't13i590900_a_b'), sample('bttls', BTTLS, 't13i590900_a_b'),
+    withSet(sample('https', HTTPS, 't13d591000_a_b'), 'lab'),
+    withSet(sample('https', HTTPS, 't13i590900_a_b'), 'wider'), withSet(sample('https', HTTPS, 't13d591000_a_b'), 'wider')
+  ]
+  const ja4 = scoreRules(samples).filter(r => r.name === 'ja4 = a bttls JA4')
+  t.same(ja4.map(r => r.population), ['bttls/https', 'bttls/https (wider)', 'bttls/https (all, balanced)'])
+  t.same(ja4.map(r => r.flows), [3, 4, 5], 'the lab population leaves the wider flows out, and the reverse')
+  t.equal(ja4[0]!.accuracy, 1, 'against the lab: no lab flow has the bttls JA4')
+  t.equal(ja4[1]!.accuracy, 3 / 4, 'against the wider set: one of two HTTPS flows has it')
+  t.equal(ja4[2]!.accuracy, (1 + 2 / 3) / 2, 'both: the mean of the recalls (bttls 2/2, HTTPS 2/3)')
+  const sets = treeDatasets(samples)
+  const target = (suffix: string): { y: string[], scoring?: string } | undefined => sets.find(d => d.name === `bttls vs https${suffix}: hs+post30`)
+  t.equal(target('')!.y.length, 3)
+  t.equal(target(' (wider)')!.y.length, 4)
+  t.equal(target(' (all, balanced)')!.scoring, 'balanced_accuracy')
+  t.equal(target('')!.scoring, undefined, 'plain accuracy where the classes are balanced by construction')
+})
+
 t.test('tree datasets: one per feature set and question, fixed-width rows, labels by kind', async t => {
   const samples = [sample('bttls', BTTLS), sample('bttls', BTTLS), sample('https', HTTPS), sample('https', HTTPS), sample('mse', [], ''), sample('plain', [], '')]
   const sets = treeDatasets(samples.map(s => s.kind === 'mse' || s.kind === 'plain' ? { ...s, segments: units('>23:500 <23:400') } : s))

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import { completed, fileSha256, randomFile, session, tempDir } from './helpers/session-pair.js'
+import { messageIds } from './helpers/peer-messages.js'
 
 for (const version of ['v1', 'v2', 'hybrid'] as const) {
   t.test(`Basic TLS transfer seeder -> leecher (${version})`, async t => {
@@ -56,11 +57,11 @@ t.test('the responder speaks first: handshake, bitfield and unchoke arrive befor
   const raw = net.connect(seeder.port, '127.0.0.1')
   await new Promise(resolve => raw.once('connect', resolve))
   const channel = await secureOutbound(raw, basicLevel([metainfo.infoHashV1!]))
-  // 68-byte handshake, then bitfield (id 5, 4+1+1 bytes for 4 pieces) and unchoke (id 1): one flight.
+  // 68-byte handshake, then the extension handshake, bitfield (id 5, 4+1+1 bytes for 4 pieces) and unchoke (id 1): one flight.
   let got = Buffer.alloc(0)
-  while (got.length < 68 + 6 + 5) got = Buffer.concat([got, await new Promise<Buffer>(resolve => channel.socket.once('data', resolve))])
+  while (messageIds(got.subarray(68)).length < 3) got = Buffer.concat([got, await new Promise<Buffer>(resolve => channel.socket.once('data', resolve))])
   t.equal(got.subarray(1, 20).toString('latin1'), 'BitTorrent protocol')
-  t.equal(got[68 + 4], 5, 'bitfield right after the handshake')
-  t.equal(got[68 + 6 + 4], 1, 'unchoke: the authenticated peer gets a slot without asking')
+  t.same(messageIds(got.subarray(68)), [{ id: 20, ext: 0 }, { id: 5 }, { id: 1 }],
+    'the extension handshake, the bitfield, and the unchoke: the authenticated peer gets a slot without asking')
   channel.socket.destroy()
 })

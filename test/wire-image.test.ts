@@ -26,6 +26,7 @@ import { dial } from '../src/wire/dialer.js'
 import { PeerListener, type Refusal } from '../src/wire/listener.js'
 import { randomFile, session, tempDir } from './helpers/session-pair.js'
 import { tcpPair } from './helpers/tcp.js'
+import { messageIds } from './helpers/peer-messages.js'
 
 const ih = randomBytes(20)
 /** How long a probe waits for more after its last byte: long enough for any answer on loopback. */
@@ -203,18 +204,6 @@ t.test('the responder\'s certificate is an ordinary one: ECDSA P-256, a SAN, a 9
   await responder.rotateCertificate()
   t.not((await certOf()).fingerprint256, first.fingerprint256, 'a new key and certificate after a rotation')
 })
-
-/** The message ids of the length-prefixed messages in `bytes` (whole messages only). */
-function messageIds (bytes: Buffer): Array<{ id: number, ext?: number }> {
-  const out: Array<{ id: number, ext?: number }> = []
-  for (let at = 0; at + 4 <= bytes.length;) {
-    const length = bytes.readUInt32BE(at)
-    if (at + 4 + length > bytes.length) break
-    if (length > 0) out.push(bytes[at + 4] === 20 ? { id: 20, ext: bytes[at + 5]! } : { id: bytes[at + 4]! })
-    at += 4 + length
-  }
-  return out
-}
 
 t.test('the AuthReply leaves in one record with the responder\'s BitTorrent handshake, extension handshake, bitfield and unchoke', async t => {
   const dir = await tempDir(t)

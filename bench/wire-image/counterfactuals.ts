@@ -13,6 +13,12 @@
  *    the initiator's extended handshake and requests) are dropped;
  * 3. *GET-sized first record*: the initiator's first record (AuthHello, padding and BitTorrent
  *    handshake) as long as an HTTPS client's first record after its Finished.
+ *
+ * Those three are measured against the lab's reference set, whose tools fetch one file. Against the
+ * wider set, whose page visits have bttls's shape (a request, a response, a second request, the
+ * file), one more: *a page's response*, the responder's first record after the tickets (AuthReply,
+ * handshakes, bitfield, unchoke) replaced by the records of a measured page visit's response: what
+ * page-sized padding of that flight would buy.
  */
 import { handshakeCount, postHandshake, type Unit } from './features.js'
 import { FEATURE_SETS } from './features.js'
@@ -46,31 +52,65 @@ export const getSizedFirstRecord: Change = (records, reference) => {
   return [...hs, ...post.slice(0, first), { ...post[first]!, length: request.length, wire: request.length + 5 }, ...post.slice(first + 1)]
 }
 
+/** The server records of a page visit between its tickets and its second request: the page's response. */
+export function pageResponse (reference: readonly Unit[]): Unit[] | undefined {
+  const post = postHandshake(reference)
+  const firstRequest = post.findIndex(u => u.dir === '>')
+  const secondRequest = post.findIndex((u, i) => i > firstRequest && u.dir === '>')
+  if (firstRequest < 0 || secondRequest < 0) return undefined
+  const response = post.slice(firstRequest + 1 + TICKETS, secondRequest)
+  return response.length > 0 && response.every(u => u.dir === '<') ? response : undefined
+}
+
+export const pageSizedResponse: Change = (records, reference) => {
+  const hs = records.slice(0, handshakeCount(records))
+  const post = postHandshake(records)
+  const response = pageResponse(reference)
+  const first = post.findIndex(u => u.dir === '>')
+  const at = first + 1 + TICKETS
+  if (response === undefined || first < 0 || post[at]?.dir !== '<') return [...records]
+  return [...hs, ...post.slice(0, at), ...response, ...post.slice(at + 1)]
+}
+
 export const COUNTERFACTUALS: ReadonlyArray<{ readonly name: string, readonly change: Change }> = [
   { name: 'reference handshake', change: referenceHandshake },
   { name: 'no request round trip', change: noRequestRoundTrip },
   { name: 'GET-sized first record', change: getSizedFirstRecord }
 ]
 
-/** The target feature set on bttls flows with the first 1, 2, … changes applied; HTTPS flows as measured. */
+/** The target feature set on bttls flows with the first 1, 2, … changes applied; the lab's HTTPS flows as measured. */
 export function counterfactualDatasets (samples: readonly FlowSample[]): TreeDataset[] {
-  const target = FEATURE_SETS.find(s => s.name === 'hs+post30')!
-  const https = samples.filter(s => s.kind === 'https' && s.tls)
+  const https = samples.filter(s => s.kind === 'https' && s.tls && (s.reference ?? 'lab') === 'lab')
   const bttls = samples.filter(s => s.kind === 'bttls' && s.tls)
   if (https.length === 0 || bttls.length === 0) return []
-  return COUNTERFACTUALS.map((_, n) => {
+  const lab = COUNTERFACTUALS.map((_, n) => {
     const changes = COUNTERFACTUALS.slice(0, n + 1)
     const changed = bttls.map((s, i) => {
       const reference = https[i % https.length]!.records
       return changes.reduce((records, c) => c.change(records, reference), s.records)
     })
-    return {
-      name: `what if: ${changes.map(c => c.name).join(' + ')}`,
-      features: target.description,
-      classes: ['bttls', 'https'],
-      X: [...changed.map(records => target.vector({ records, segments: [] })), ...https.map(s => target.vector(s))],
-      y: [...bttls.map(() => 'bttls'), ...https.map(() => 'https')],
-      featureNames: [...target.names]
-    }
+    return dataset(`what if: ${changes.map(c => c.name).join(' + ')}`, changed, https)
   })
+  return [...lab, ...widerCounterfactual(samples, bttls)]
+}
+
+/** Against the wider set: the bttls flows with a page visit's response in place of their first server flight. */
+function widerCounterfactual (samples: readonly FlowSample[], bttls: readonly FlowSample[]): TreeDataset[] {
+  const wider = samples.filter(s => s.kind === 'https' && s.tls && s.reference === 'wider')
+  const pages = wider.map(s => s.records).filter(r => pageResponse(r) !== undefined)
+  if (pages.length === 0) return []
+  const changed = bttls.map((s, i) => pageSizedResponse(s.records, pages[i % pages.length]!))
+  return [dataset('what if: (against the wider reference, alone) a page\'s response in place of the AuthReply\'s record', changed, wider)]
+}
+
+function dataset (name: string, bttls: ReadonlyArray<readonly Unit[]>, https: readonly FlowSample[]): TreeDataset {
+  const target = FEATURE_SETS.find(s => s.name === 'hs+post30')!
+  return {
+    name,
+    features: target.description,
+    classes: ['bttls', 'https'],
+    X: [...bttls.map(records => target.vector({ records, segments: [] })), ...https.map(s => target.vector(s))],
+    y: [...bttls.map(() => 'bttls'), ...https.map(() => 'https')],
+    featureNames: [...target.names]
+  }
 }

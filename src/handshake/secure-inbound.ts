@@ -17,7 +17,7 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { BttlsError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
+import { BttlsError, ConnectionLimitError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from '../protocol/auth-message.js'
@@ -28,6 +28,7 @@ import { negotiatedDetails, requireTls13, type SecureChannel } from './secure-ch
 import { CERTIFICATE_ROTATION_MS, createResponderCertificate, type CertificateAndKey } from '../pki/responder-certificate.js'
 import { responderContextOptions } from './tls-profile.js'
 import { ProbeLimit } from './probe-limit.js'
+import type { HeldConnections } from './held-connections.js'
 
 /** A swarm the responder serves, with whatever the caller wants back when it matches. */
 export interface SwarmCandidate<T> {
@@ -62,6 +63,8 @@ export interface ResponderOptions {
   readonly certificate?: CertificateAndKey
   /** Failed visits allowed per source address before it gets only the web site (default DEFAULT_PROBE_LIMITS). */
   readonly probeLimit?: ProbeLimit
+  /** Connections held per source address, counted by the caller; past its bound, a web visit. */
+  readonly heldConnections?: HeldConnections
 }
 
 /** Runs the bttls responder's side for sockets the one-port listener already accepted. */
@@ -69,7 +72,10 @@ export class TlsResponder {
   private readonly handshakes: ServerHandshakes
   private rotation: NodeJS.Timeout | undefined
 
-  private constructor (private readonly server: Server, private readonly authTimeoutMs: number, private readonly probeLimit: ProbeLimit) {
+  private constructor (
+    private readonly server: Server, private readonly authTimeoutMs: number, private readonly probeLimit: ProbeLimit,
+    private readonly held: HeldConnections | undefined
+  ) {
     this.handshakes = new ServerHandshakes(server)
   }
 
@@ -83,7 +89,7 @@ export class TlsResponder {
       handshakeTimeout: options.tlsTimeoutMs ?? RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS
     })
     if (options.keylog) server.on('keylog', options.keylog)
-    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, options.probeLimit ?? new ProbeLimit())
+    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, options.probeLimit ?? new ProbeLimit(), options.heldConnections)
     if (!options.certificate) {
       responder.rotation = setInterval(() => { void responder.rotateCertificate() }, CERTIFICATE_ROTATION_MS)
       responder.rotation.unref()
@@ -127,6 +133,9 @@ export class TlsResponder {
       received = first
       // Read like any other connection first, so that being limited shows neither in bytes nor in timing.
       if (this.probeLimit.limited(address)) throw new ProbeLimitError(`${address} failed too many proofs lately: a web visit whatever it sends`)
+      if (this.held?.over(address) === true) {
+        throw new ConnectionLimitError(`${address} holds ${this.held.count(address)} connections, over ${this.held.maxPerAddress}: a web visit whatever it sends`)
+      }
       const hello = decodeAuthMessage(first)
       const helloHeader = authHeader(hello.level, hello.flags)
 

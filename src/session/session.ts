@@ -12,6 +12,7 @@ import type { SwarmLevel } from '../levels/level.js'
 import { openFileStore } from '../storage/file-store.js'
 import type { PieceStore } from '../storage/piece-store.js'
 import { Swarm, type SwarmOptions } from '../swarm/swarm.js'
+import { SendBudget, type SendBudgetOptions } from '../swarm/send-budget.js'
 import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
 import type { MagnetLink, Metainfo } from '../torrent/metainfo.js'
 import { dial, type DialOptions } from '../wire/dialer.js'
@@ -31,6 +32,7 @@ import type { TorrentCredentials } from '../levels/credentials.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
 import { PexManager, type PexOptions } from './pex-manager.js'
 import { DialQueue, type DialLimits } from './dial-queue.js'
+import { PendingDials } from './pending-dials.js'
 import { RedialBackoff, type BackoffOptions } from './redial-backoff.js'
 import { endpointKey } from '../swarm/ban-list.js'
 import { Discovery, type DiscoveryEvent } from './discovery.js'
@@ -102,6 +104,10 @@ export interface SessionOptions {
   readonly dialLimits?: DialLimits
   /** Links per torrent beyond which discovered peers are not dialed (they may still dial us). Default 50. */
   readonly maxPeersPerTorrent?: number
+  /** Inbound connections held at once per IPv4 address or IPv6 /64 (held-connections.ts). Default 32. */
+  readonly maxConnectionsPerAddress?: number
+  /** What may be queued for all peers of all torrents together (send-budget.ts). Default 256 MiB. */
+  readonly sendBudget?: SendBudgetOptions
 }
 
 /** Links per torrent past which discovered peers are not dialed: enough for speed, few enough to stay polite. */
@@ -171,6 +177,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly dials: DialQueue
   /** Trackers and the DHT (discovery.ts); set by start(). */
   private discovery!: Discovery
+  /** Dials in progress: close() cancels them (pending-dials.ts). */
+  private readonly pending = new PendingDials()
+  /** The user's, with one bound on what every swarm's links queue for peers that do not read (send-budget.ts). */
+  private readonly swarmOptions: SwarmOptions
 
   private constructor (
     private readonly listener: PeerListener,
@@ -180,6 +190,7 @@ export class Session extends EventEmitter<SessionEvents> {
     super()
     this.capabilities = new CapabilityCache(options.tlsMemoryMs)
     this.dials = new DialQueue(options.dialLimits)
+    this.swarmOptions = { ...options.swarm, sendBudget: options.swarm?.sendBudget ?? new SendBudget(options.sendBudget) }
     this.pex = new PexManager({
       capabilities: this.capabilities,
       addPeers: (h, c) => this.addPeers(h, c),
@@ -203,7 +214,8 @@ export class Session extends EventEmitter<SessionEvents> {
       tlsTimeoutMs: options.timeouts?.tlsMs,
       authTimeoutMs: options.timeouts?.authMs,
       decoy: options.decoy,
-      certificate: options.certificate
+      certificate: options.certificate,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress
     })
     session = new Session(listener, options, keylog)
     const s = session
@@ -254,7 +266,7 @@ export class Session extends EventEmitter<SessionEvents> {
     await store.verifyExisting()
     // The swarm does not own a store it was given; the session opened it, so the session closes it.
     this.stores.push(store)
-    const swarm = new Swarm({ metainfo, store }, this.options.swarm)
+    const swarm = new Swarm({ metainfo, store }, this.swarmOptions)
     return this.register(swarm, level, libtorrentSslOf(metainfo, credentials))
   }
 
@@ -277,7 +289,7 @@ export class Session extends EventEmitter<SessionEvents> {
         await store.verifyExisting()
         return store
       }
-    }, this.options.swarm)
+    }, this.swarmOptions)
     return this.register(swarm, level, undefined, magnet.trackers)
   }
 
@@ -305,16 +317,19 @@ export class Session extends EventEmitter<SessionEvents> {
     const known = this.capabilities.knownTls(host, port)
     knownTls ??= known !== undefined ? true : undefined
     try {
-      const link = await dial({
+      const link = await this.pending.track(dial({
         ...overrides,
         host, port, knownTls, localAddress: this.localAddress, level: handle.level, wireInfoHash: handle.wireInfoHash, policy: this.policy, libtorrentSsl: handle.libtorrentSsl,
-        keylog: this.keylog ? line => this.keylog!.write(line) : undefined
-      })
+        keylog: this.keylog ? line => this.keylog!.write(line) : undefined,
+        signal: this.pending.signal
+      }))
+      if (this.pending.cancelled) { link.close(); return undefined }
       if (link.fallbackFrom !== undefined) this.emit('fallback', { host, port, transport: link.transport, from: link.fallbackFrom })
       if (overrides.transport !== undefined) this.pinned.add(link)
       this.attach(link)
       return link
     } catch (err) {
+      if (this.pending.cancelled) return undefined // cancelled by close(): not the peer's failure
       const error = err instanceof DialError ? err : new DialError(String(err), [])
       if (knownTls === true && known !== undefined) this.emit('downgrade-refused', { host, port, knownFrom: known.source, error })
       this.emit('dial-failed', { host, port, error })
@@ -324,6 +339,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   async close (): Promise<void> {
     this.dials.close()
+    await this.pending.cancelAll()
     await this.discovery.close()
     this.pex.close()
     await this.listener.close()

@@ -52,3 +52,12 @@ export class SendQueueOverflowError extends BttlsError {
   override name = 'SendQueueOverflowError'
   readonly code = 'ERR_SEND_QUEUE_OVERFLOW'
 }
+
+/**
+ * What is queued for all peers together exceeds the process's budget (send-budget.ts), and this peer,
+ * which does not read, held more than its share of it.
+ */
+export class SendBudgetExceededError extends BttlsError {
+  override name = 'SendBudgetExceededError'
+  readonly code = 'ERR_SEND_BUDGET_EXCEEDED'
+}

@@ -11,9 +11,12 @@
  * Duplex, whose readable state counts the queued bytes (`buffered`) and chunks (`queue.length`); streamx
  * has no public accessor for either. Messages are counted there only: the write path joins each turn's
  * messages into one buffer, so past a turn they cost only their bytes.
+ *
+ * Every link's figure also goes to the process-wide budget, when there is one (send-budget.ts).
  */
 import type { PeerLink } from '../wire/peer-link.js'
-import { SendQueueOverflowError } from './errors.js'
+import { SendQueueOverflowError, type SendBudgetExceededError } from './errors.js'
+import type { SendBudget } from './send-budget.js'
 
 export interface SendQueueLimits {
   /** Bytes queued for one peer and not yet taken by its socket. Default 32 MiB. */
@@ -30,8 +33,14 @@ interface StreamxWire {
   readonly _readableState?: { readonly buffered?: number, readonly queue?: { readonly length?: number } }
 }
 
-/** Watch `wire`'s send queue; `overflow` is called (once) when it exceeds a limit. */
-export function boundSendQueue (link: Pick<PeerLink, 'wire' | 'queuedBytes'>, limits: SendQueueLimits, overflow: (err: SendQueueOverflowError) => void): void {
+/**
+ * Watch `wire`'s send queue; `overflow` is called (once) when it exceeds a limit, or when the shared
+ * `budget` evicts the link.
+ */
+export function boundSendQueue (
+  link: Pick<PeerLink, 'wire' | 'queuedBytes' | 'closed'>, limits: SendQueueLimits,
+  overflow: (err: SendQueueOverflowError | SendBudgetExceededError) => void, budget?: SendBudget
+): void {
   const wire = link.wire
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES
   const maxMessages = limits.maxMessages ?? DEFAULT_MAX_SEND_QUEUE_MESSAGES
@@ -40,18 +49,27 @@ export function boundSendQueue (link: Pick<PeerLink, 'wire' | 'queuedBytes'>, li
   if (typeof state?.buffered !== 'number' || typeof state.queue?.length !== 'number') {
     throw new TypeError('bittorrent-protocol no longer runs on streamx: update send-queue.ts')
   }
-  const push = target.push
+  const queued = (): number => (state.buffered ?? 0) + link.queuedBytes()
   let tripped = false
+  const member = budget?.join(queued, err => {
+    tripped = true
+    overflow(err)
+  })
+  if (member !== undefined) void link.closed.then(() => member.leave(), () => member.leave())
+  const push = target.push
   target.push = function (data) {
     const more = push.call(this, data)
     if (data === null || tripped) return more
-    const bytes = (state.buffered ?? 0) + link.queuedBytes()
+    const bytes = queued()
     const messages = state.queue?.length ?? 0
     if (bytes > maxBytes || messages > maxMessages) {
       tripped = true
+      member?.leave()
       overflow(new SendQueueOverflowError(`the peer does not read: ${messages} messages and ${bytes} bytes queued for it ` +
         `(limits ${maxMessages} and ${maxBytes})`))
+      return more
     }
+    member?.report(bytes)
     return more
   }
 }

@@ -8,6 +8,7 @@ import type { TransportKind } from '../wire/peer-link.js'
 import type { PeerInfo } from './peer.js'
 import type { SendQueueLimits } from './send-queue.js'
 import type { RateLimits } from './rate-limiter.js'
+import type { SendBudget } from './send-budget.js'
 
 export interface SwarmOptions {
   /** 20 bytes; default PEER_ID_PREFIX and 12 random bytes. */
@@ -40,6 +41,8 @@ export interface SwarmOptions {
   sendQueue?: SendQueueLimits
   /** Piece data limits, shared by every swarm of a session (rate-limiter.ts). Default none. */
   rateLimits?: RateLimits
+  /** What may be queued for all peers together, shared with other swarms (send-budget.ts). */
+  sendBudget?: SendBudget
 }
 
 /** A torrent whose metainfo we have: seed it, or download into `store`. */

@@ -23,6 +23,7 @@ import { keepsNewLink } from './duplicate-link.js'
 import { BadPeerError, DuplicateLinkError, SelfConnectionError, SwarmDestroyedError } from './errors.js'
 import { MagnetSource, metadataHost } from './magnet-source.js'
 import { boundSendQueue, type SendQueueLimits } from './send-queue.js'
+import type { SendBudget } from './send-budget.js'
 import { Peer } from './peer.js'
 import { defaultPeerId } from './peer-id.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
@@ -67,6 +68,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly maxMetadataSize: number
   private readonly closeSeedLinks: boolean
   private readonly sendQueue: SendQueueLimits
+  private readonly sendBudget: SendBudget | undefined
 
   private readonly peers = new Set<Peer>()
   private readonly bans = new BanList()
@@ -94,6 +96,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.maxMetadataSize = options.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE
     this.closeSeedLinks = options.closeSeedLinks ?? true
     this.sendQueue = options.sendQueue ?? {}
+    this.sendBudget = options.sendBudget
     const context: SwarmContext = {
       peers: this.peers,
       counters: this.counters,
@@ -181,7 +184,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const peer = new Peer(link)
     this.peers.add(peer)
     // Closed asynchronously: the overflow is noticed inside a send, in the middle of our own bookkeeping.
-    boundSendQueue(link, this.sendQueue, err => queueMicrotask(() => peer.close(err)))
+    boundSendQueue(link, this.sendQueue, err => queueMicrotask(() => peer.close(err)), this.sendBudget)
     link.closed.then(err => this.onClosed(peer, err), err => this.onClosed(peer, err as Error))
     this.emit('peer', peer.info)
     this.guard(peer, () => {

@@ -100,6 +100,15 @@ export class MissingTrustedRootError extends BttlsError {
   readonly code = 'ERR_UPDATE_NO_ROOT'
 }
 
+/**
+ * Another `bttls update` (or `--rollback`) is running on the same directory: its lock file names a live
+ * process (dir-lock.ts). Two runs at once would race on the metadata, the staging area and `current`.
+ */
+export class UpdateInProgressError extends BttlsError {
+  override name = 'UpdateInProgressError'
+  readonly code = 'ERR_UPDATE_IN_PROGRESS'
+}
+
 // --- the publisher (bttls release) ---
 
 /** A repository operation cannot proceed: missing or misplaced keys, a version not newer, a bad setting. */

@@ -10,6 +10,7 @@
  *   3. fetch: swarm, then HTTPS after `swarmIdleMs` without data; or a file given by hand.
  *   4. verify length and SHA-256 against the signed target; install; log.
  * Nothing reaches DIR/current before step 4 passed; a refused download is deleted from staging.
+ * One run at a time per directory (dir-lock.ts): a second fails with UpdateInProgressError.
  */
 import { copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
@@ -28,6 +29,7 @@ import { fetchFromSwarm } from './swarm-fetch.js'
 import { updateErrorFrom } from './tuf-errors.js'
 import { parsePeerList, SEEDS_PATH, MAX_SEEDS_BYTES } from './seeds.js'
 import { fileSha256 } from './file-sha256.js'
+import { lockInstallDir } from './dir-lock.js'
 
 export interface UpdateOptions {
   /** The install directory (see install-dir.ts). */
@@ -67,11 +69,15 @@ export async function update (o: UpdateOptions): Promise<UpdateOutcome> {
   await dir.prepare()
   const log = new JsonLinesLog(dir.log, o.onLog)
   const base = repositoryUrl(o.repository)
+  let unlock: (() => Promise<void>) | undefined
   try {
+    unlock = await lockInstallDir(o.dir)
     return await runUpdate(o, dir, log, base)
   } catch (err) {
     log.append({ event: 'error', name: (err as Error).name, code: (err as { code?: string }).code, message: (err as Error).message })
     throw err
+  } finally {
+    await unlock?.()
   }
 }
 
@@ -213,13 +219,17 @@ async function trustedVersions (metadataDir: string): Promise<Record<string, num
 export async function rollback (o: { dir: string, onLog?: UpdateOptions['onLog'] }): Promise<{ from: string, to: string }> {
   const dir = new InstallDir(o.dir)
   const log = new JsonLinesLog(dir.log, o.onLog)
+  let unlock: (() => Promise<void>) | undefined
   try {
+    unlock = await lockInstallDir(o.dir) // the log made the directory
     const r = await dir.rollback()
     log.append({ event: 'rollback', from: r.from, to: r.to })
     return r
   } catch (err) {
     log.append({ event: 'error', name: (err as Error).name, code: (err as { code?: string }).code, message: (err as Error).message })
     throw err
+  } finally {
+    await unlock?.()
   }
 }
 

@@ -5,7 +5,7 @@
  * our proof) never falls back: retrying in the clear would hand the infohash to whoever caused it.
  */
 import net from 'node:net'
-import { DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
+import { DialCancelledError, DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
 import { secureOutbound } from '../handshake/secure-outbound.js'
 import { AUTH_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
@@ -43,6 +43,12 @@ export interface DialOptions {
    * infohash in cleartext SNI, so neither is a default.
    */
   readonly libtorrentProfile?: 'libtorrent' | 'fallback'
+  /**
+   * Cancels the dial: whatever step it is in (TCP connect, TLS or MSE handshake), its socket is
+   * destroyed at once and it rejects with a DialError whose last attempt is a DialCancelledError.
+   * A dial that already resolved is not affected (close the link).
+   */
+  readonly signal?: AbortSignal
 }
 
 export const CONNECT_TIMEOUT_MS = 10_000
@@ -53,19 +59,21 @@ export async function dial (options: DialOptions): Promise<PeerLink> {
   const order = options.transport === undefined ? allowed : allowed.filter(t => t === options.transport)
   const attempts: Array<{ transport: string, error: Error }> = []
   for (const transport of order) {
+    if (isCancelled(options)) break
     try {
       const link = await dialOnce(transport, options)
       return attempts.length === 0 ? link : Object.assign(link, { fallbackFrom: [...attempts] })
     } catch (err) {
-      attempts.push({ transport, error: err as Error })
-      if (!peerLacksTransport(err as Error)) break
+      attempts.push({ transport, error: isCancelled(options) ? cancelled(options) : err as Error })
+      if (isCancelled(options) || !peerLacksTransport(err as Error)) break
     }
   }
+  if (isCancelled(options) && attempts.length === 0) attempts.push({ transport: order[0] ?? 'tcp', error: cancelled(options) })
   if (order.length === 0) {
     throw new DialError(`policy ${options.policy} does not dial ${String(options.transport)} to ${options.host}:${options.port}`, attempts)
   }
   const last = attempts[attempts.length - 1]
-  if (options.libtorrentProfile === 'fallback' && last !== undefined && peerLacksTransport(last.error)) return await dialLibtorrent(options, attempts)
+  if (options.libtorrentProfile === 'fallback' && last !== undefined && !isCancelled(options) && peerLacksTransport(last.error)) return await dialLibtorrent(options, attempts)
   const summary = attempts.map(a => `${a.transport}: ${a.error.name}: ${a.error.message}`).join('; ')
   throw new DialError(`could not connect to ${options.host}:${options.port} (${summary})`, attempts)
 }
@@ -80,7 +88,9 @@ async function dialLibtorrent (options: DialOptions, attempts: Array<{ transport
   if (!options.libtorrentSsl) throw new DialError('the libtorrent SSL-torrent profile needs a Full Strict torrent (info["ssl-cert"])', attempts)
   try {
     const raw = await connectTcp(options)
-    const socket = await libtorrentSslConnect(raw, options.libtorrentSsl, options.keylog)
+    const onAbort = (): void => { raw.destroy() }
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    const socket = await libtorrentSslConnect(raw, options.libtorrentSsl, options.keylog).finally(() => options.signal?.removeEventListener('abort', onAbort))
     return pipeWire(socket, 'tcpOutgoing', 0, 'tls', raw, options.libtorrentSsl.wireInfoHash, LIBTORRENT_PROFILE_DETAILS(socket)).link
   } catch (err) {
     const all = [...attempts, { transport: 'tls (libtorrent profile)', error: err as Error }]
@@ -88,8 +98,28 @@ async function dialLibtorrent (options: DialOptions, attempts: Array<{ transport
   }
 }
 
+/** A function, not an inline test: TypeScript would take `aborted` for constant across an await. */
+function isCancelled (options: DialOptions): boolean {
+  return options.signal?.aborted === true
+}
+
+function cancelled (options: DialOptions): DialCancelledError {
+  return new DialCancelledError(`dial to ${options.host}:${options.port} cancelled`)
+}
+
 async function dialOnce (transport: TransportKind, options: DialOptions): Promise<PeerLink> {
   const raw = await connectTcp(options)
+  // Cancelling destroys the socket, which fails whichever handshake is waiting on it.
+  const onAbort = (): void => { raw.destroy() }
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await handshakeOver(raw, transport, options)
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+async function handshakeOver (raw: net.Socket, transport: TransportKind, options: DialOptions): Promise<PeerLink> {
   if (transport === 'tls') {
     const channel = await secureOutbound(raw, options.level, { keylog: options.keylog, cipherSuites: options.cipherSuites })
     return pipeWire(channel.socket, 'tcpOutgoing', 0, 'tls', raw, wireForm(channel.swarmKey.infoHash), channel.details).link
@@ -116,8 +146,13 @@ function connectTcp (options: DialOptions): Promise<net.Socket> {
     const localAddress = local !== undefined && net.isIP(options.host) !== 0 && net.isIP(local) !== net.isIP(options.host) ? undefined : local
     const socket = net.connect({ host: options.host, port: options.port, localAddress })
     const timeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
-    const timer = setTimeout(() => { socket.destroy(); reject(new HandshakeTimeoutError(`TCP connect not finished within ${timeoutMs} ms`)) }, timeoutMs)
-    socket.once('connect', () => { clearTimeout(timer); socket.setNoDelay(true); resolve(socket) })
-    socket.once('error', err => { clearTimeout(timer); reject(err) })
+    const signal = options.signal
+    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort) }
+    const onAbort = (): void => { done(); socket.destroy(); reject(cancelled(options)) }
+    const timer = setTimeout(() => { done(); socket.destroy(); reject(new HandshakeTimeoutError(`TCP connect not finished within ${timeoutMs} ms`)) }, timeoutMs)
+    if (isCancelled(options)) { onAbort(); return }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    socket.once('connect', () => { done(); socket.setNoDelay(true); resolve(socket) })
+    socket.once('error', err => { done(); reject(err) })
   })
 }

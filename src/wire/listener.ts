@@ -19,9 +19,10 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import net from 'node:net'
 import type Wire from 'bittorrent-protocol'
-import { HandshakeTimeoutError, MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
+import { ConnectionLimitError, HandshakeTimeoutError, MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
 import { AUTH_TIMEOUT_MS, SNIFF_TIMEOUT_MS } from '../protocol/constants.js'
 import { TlsResponder } from '../handshake/secure-inbound.js'
+import { HeldConnections } from '../handshake/held-connections.js'
 import type { CertificateAndKey } from '../pki/responder-certificate.js'
 import type { Decoy } from './decoy.js'
 import { siteDecoy } from './decoy-site.js'
@@ -58,6 +59,8 @@ export interface ListenerOptions {
   readonly decoy?: Decoy
   /** The TLS certificate to present; default a generated one (responder-certificate.ts). */
   readonly certificate?: CertificateAndKey
+  /** Connections held at once per IPv4 address or IPv6 /64 (held-connections.ts); default 32. */
+  readonly maxConnectionsPerAddress?: number
 }
 
 export interface Refusal {
@@ -82,7 +85,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     private readonly server: net.Server,
     private readonly responder: TlsResponder,
     private readonly decoy: Decoy,
-    private readonly options: ListenerOptions
+    private readonly options: ListenerOptions,
+    private readonly held: HeldConnections
   ) {
     super()
     this.libtorrent = new LibtorrentSslResponder(() => libtorrentSwarms(options.swarms()), options.keylog)
@@ -90,7 +94,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   }
 
   static async listen (options: ListenerOptions): Promise<PeerListener> {
-    const responder = await TlsResponder.create(options)
+    const held = new HeldConnections(options.maxConnectionsPerAddress)
+    const responder = await TlsResponder.create({ ...options, heldConnections: held })
     // No Nagle, as the dialer and as web servers (node:http's default): a held AuthReply must not wait
     // for the ACK of the session tickets sent just before it.
     const server = net.createServer({ pauseOnConnect: true, noDelay: true })
@@ -98,7 +103,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       server.once('error', reject)
       server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
     })
-    return new PeerListener(server, responder, options.decoy ?? siteDecoy(), options)
+    return new PeerListener(server, responder, options.decoy ?? siteDecoy(), options, held)
   }
 
   get port (): number {
@@ -113,10 +118,11 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   }
 
   private async route (raw: net.Socket): Promise<void> {
-    this.sockets.add(raw)
-    raw.once('close', () => this.sockets.delete(raw))
-    raw.on('error', () => {}) // reported through the step that was waiting on the socket
     const remoteAddress = raw.remoteAddress ?? ''
+    const release = this.held.hold(remoteAddress)
+    this.sockets.add(raw)
+    raw.once('close', () => { this.sockets.delete(raw); release() })
+    raw.on('error', () => {}) // reported through the step that was waiting on the socket
     const remotePort = raw.remotePort ?? 0
     let transport: TransportKind | undefined
     try {
@@ -126,6 +132,10 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
         const first = await readFirstBytes(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS)
         transport = classify(first)
         raw.unshift(first)
+        // Legacy transports show what they are anyway: the excess is refused as an unknown swarm would be.
+        if (transport !== 'tls' && this.held.over(remoteAddress)) {
+          throw new ConnectionLimitError(`${remoteAddress} holds ${this.held.count(remoteAddress)} connections, over ${this.held.maxPerAddress}`)
+        }
       }
       const link = transport === 'tls'
         ? await this.acceptTls(raw)
@@ -141,7 +151,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private async acceptTls (raw: net.Socket): Promise<PeerLink | undefined> {
     // libtorrent's SSL-torrent profile names the torrent in SNI; its ClientHello is read only when such
     // a torrent is served (opt-in), because waiting for a whole record is not what a web server does.
-    if (this.libtorrentServed()) {
+    if (this.libtorrentServed() && !this.held.over(raw.remoteAddress ?? '')) {
       const hello = parseClientHelloOrUndefined(await peekFirstRecord(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS))
       if (hello?.serverName !== undefined && this.libtorrent.find(hello.serverName) !== undefined) {
         const { socket, swarm } = await this.libtorrent.accept(raw, hello.serverName)
