@@ -21,7 +21,7 @@ import { seedCommand } from './commands/seed.js'
 import { errorJson, Reporter } from './reporter.js'
 import { parsePeer, UsageError } from './torrent-input.js'
 import { dhtBootstrapFor } from './dht-default.js'
-import { credentialValue, keylogFile, parseSize, publisherPrivateKey } from './option-values.js'
+import { credentialValue, keylogFile, parseRate, parseSize, publisherPrivateKey } from './option-values.js'
 import { keygenCommand } from './commands/keygen.js'
 import { VERSION } from '../version.js'
 
@@ -29,8 +29,8 @@ export const USAGE = `usage:
   bttls create <path> -o <file.torrent> [--v1|--v2|--hybrid] [--piece-length N|256K|1M] [--tracker URL]...
                [--private] [--comment TEXT]
                [--strict-secret [--passphrase P] | --strict-cert <cert.pem> | --full-strict --ca <ca.pem>]
-  bttls seed <file.torrent|magnet> --data <path> [--port N] [--host ADDR] [--policy P] [--peer host:port]... [--keylog FILE] [--json]
-  bttls get <file.torrent|magnet> --out <dir> [--peer host:port]... [--port N] [--host ADDR] [--policy P] [--keylog FILE] [--json]
+  bttls seed <file.torrent|magnet>... --data <path> [--port N] [--host ADDR] [--policy P] [--peer host:port]... [--keylog FILE] [--json]
+  bttls get <file.torrent|magnet> --out <dir> [--peer host:port]... [--port N] [--host ADDR] [--policy P] [--keylog FILE] [--json] [--seed]
   bttls inspect <file.torrent|magnet> [--json]
   bttls keygen <key.pem>     a publisher's Ed25519 key pair (<key>.pub.pem for create --strict-cert)
   bttls --version
@@ -64,6 +64,11 @@ ${UPDATE_USAGE.trimEnd()}
                a generated ECDSA certificate, renewed daily)
   --json       one JSON object per line on stdout instead of human output
   --stop-timeout S   get: give up after S seconds without receiving data (default 60)
+  --seed       get: keep seeding once the download is verified, until Ctrl-C (SIGINT) or SIGTERM
+  seed a.torrent b.torrent ...   several torrents on one port, each announced; --data is then the
+               directory that holds each torrent's file or directory
+  --max-upload-rate R, --max-download-rate R   seed/get: limit piece data sent / received, over all
+               peers, to R bytes per second (500K, 2M; K = 1024; default 0: unlimited)
 
   --strict-secret      create a Strict torrent with a fresh 256-bit secret (carried by the .torrent
                        and its magnet link); with --passphrase, a passphrase torrent instead (nothing
@@ -124,7 +129,10 @@ const options = {
   'secret-file': { type: 'string' },
   'passphrase-file': { type: 'string' },
   private: { type: 'boolean' },
-  comment: { type: 'string' }
+  comment: { type: 'string' },
+  'max-upload-rate': { type: 'string' },
+  'max-download-rate': { type: 'string' },
+  seed: { type: 'boolean' }
 } as const
 
 function fullStrictCreate (values: { 'full-strict'?: boolean, ca?: string, 'strict-secret'?: boolean, 'strict-cert'?: string }): string | undefined {
@@ -179,6 +187,13 @@ async function wireImageFrom (values: { decoy?: string, 'decoy-site'?: string, '
   return { ...(decoy ? { decoy } : {}), ...(certificate ? { certificate } : {}) }
 }
 
+/** --max-upload-rate / --max-download-rate (absent or 0: unlimited). */
+function rateLimitsFrom (values: { 'max-upload-rate'?: string, 'max-download-rate'?: string }): Pick<PeerCommandArgs, 'maxUploadRate' | 'maxDownloadRate'> {
+  const up = values['max-upload-rate'] === undefined ? undefined : parseRate('--max-upload-rate', values['max-upload-rate'])
+  const down = values['max-download-rate'] === undefined ? undefined : parseRate('--max-download-rate', values['max-download-rate'])
+  return { ...(up !== undefined ? { maxUploadRate: up } : {}), ...(down !== undefined ? { maxDownloadRate: down } : {}) }
+}
+
 const COMMANDS = ['create', 'seed', 'get', 'inspect', 'keygen']
 
 export async function main (argv: string[]): Promise<number> {
@@ -199,14 +214,20 @@ export async function main (argv: string[]): Promise<number> {
     if (command === undefined) { process.stderr.write(USAGE); return 2 }
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"`)
     if (target === undefined) throw new UsageError(`${command} needs a ${command === 'create' ? 'path' : 'torrent file or magnet link'}`)
-    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`)
+    // Only seed takes several torrents (served on one port).
+    if (extra.length > 0 && command !== 'seed') throw new UsageError(`unexpected argument "${extra[0]}"`)
+    if (values.seed === true && command !== 'get') throw new UsageError('--seed is for get (seed always seeds)')
+    if (command !== 'seed' && command !== 'get') {
+      const rate = (['max-upload-rate', 'max-download-rate'] as const).find(o => values[o] !== undefined)
+      if (rate !== undefined) throw new UsageError(`--${rate} is for seed and get`)
+    }
     const policy = values.policy ?? DEFAULT_POLICY
     if (!isPolicy(policy)) throw new UsageError(`--policy must be one of ${POLICIES.join(', ')}`)
     const port = values.port === undefined ? 0 : Number(values.port)
     if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError('--port must be 0..65535')
     const host = values.host ?? '127.0.0.1'
     const common = {
-      input: target, peers: (values.peer ?? []).map(p => parsePeer(p)), port, host, policy: policy as Policy, keylog: keylogFile(values.keylog), capabilityFile: values['capability-file'],
+      input: target, ...(command === 'seed' && extra.length > 0 ? { moreInputs: extra } : {}), ...(values.seed === true ? { seed: true } : {}), peers: (values.peer ?? []).map(p => parsePeer(p)), port, host, policy: policy as Policy, keylog: keylogFile(values.keylog), capabilityFile: values['capability-file'],
       credentials: command === 'seed' || command === 'get' ? await credentialsFrom(values) : {},
       libtorrentSsl: values['libtorrent-ssl'] === true,
       passkey: values.passkey,
@@ -215,7 +236,8 @@ export async function main (argv: string[]): Promise<number> {
       dhtBootstrap: dhtBootstrapFor({
         host, off: values['no-dht'] === true, bootstrap: (values['dht-bootstrap'] ?? []).map(b => { const p = parsePeer(b, '--dht-bootstrap'); return `${p.host}:${p.port}` })
       }) ?? [],
-      ...(command === 'seed' || command === 'get' ? await wireImageFrom(values) : {})
+      ...(command === 'seed' || command === 'get' ? await wireImageFrom(values) : {}),
+      ...rateLimitsFrom(values)
     }
     switch (command) {
       case 'create': {

@@ -15,6 +15,18 @@ export function parseSize (option: string, value: string): number {
   return Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!
 }
 
+/**
+ * `--max-upload-rate 500K`: bytes per second with aria2c's units (`K` = 1024, `M` = 1024²); 0 is
+ * unlimited, as for aria2c and Transmission. Undefined when unlimited.
+ */
+export function parseRate (option: string, value: string): number | undefined {
+  const m = /^(\d+)\s*([kmg]?)(?:i?b)?(?:\/s)?$/i.exec(value.trim())
+  if (m === null) throw new UsageError(`${option} wants bytes per second such as 500K or 2M (0: unlimited), got "${value}"`)
+  const rate = Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!
+  if (!Number.isSafeInteger(rate)) throw new UsageError(`${option} ${value} is too large`)
+  return rate === 0 ? undefined : rate
+}
+
 /** Environment variables that may hold a credential instead of argv. */
 export const SECRET_ENV = { passphrase: 'BTTLS_PASSPHRASE', secret: 'BTTLS_SECRET' } as const
 

@@ -73,11 +73,20 @@ export class RateMeter {
   }
 }
 
-/** The fields of the line, most important first. */
-export function statusFields (mode: 'get' | 'seed', swarm: Swarm, rates: { down: number, up: number }, stalledSince: number | undefined, now: number): string[] {
+function peerCount (n: number): string {
+  return `${n} peer${n === 1 ? '' : 's'}`
+}
+
+/** The fields of the line, most important first. A seed line counts every torrent of `seeding` (one `seed` process may serve several). */
+export function statusFields (mode: 'get' | 'seed', swarm: Swarm, rates: { down: number, up: number }, stalledSince: number | undefined, now: number, seeding: readonly Swarm[] = [swarm]): string[] {
   const s = swarm.stats()
-  const peers = `${s.peers} peer${s.peers === 1 ? '' : 's'}`
-  if (mode === 'seed') return ['seeding', `UL ${formatBytes(rates.up)}/s`, `up ${formatBytes(s.uploaded)}`, peers]
+  const peers = peerCount(s.peers)
+  if (mode === 'seed') {
+    const all = seeding.map(w => w.stats())
+    const uploaded = all.reduce((a, x) => a + x.uploaded, 0)
+    const torrents = seeding.length > 1 ? [`${seeding.length} torrents`] : []
+    return ['seeding', `UL ${formatBytes(rates.up)}/s`, `up ${formatBytes(uploaded)}`, peerCount(all.reduce((a, x) => a + x.peers, 0)), ...torrents]
+  }
   const m = swarm.metainfo
   if (m === undefined || s.piecesTotal === 0) return ['fetching metadata', peers]
   const total = m.files.filter(f => !f.pad).reduce((a, f) => a + f.length, 0)
@@ -104,8 +113,13 @@ export class StatusLine {
   private readonly meter = new RateMeter()
   private readonly timer: NodeJS.Timeout
   private stalledSince: number | undefined
+  private readonly swarm: Swarm
+  private readonly swarms: readonly Swarm[]
 
-  constructor (private readonly mode: 'get' | 'seed', private readonly swarm: Swarm, private readonly draw: (fields: string[]) => void) {
+  /** `swarms`: the torrent downloaded (get), or every torrent served (seed). */
+  constructor (private readonly mode: 'get' | 'seed', swarms: Swarm | readonly Swarm[], private readonly draw: (fields: string[]) => void) {
+    this.swarms = Array.isArray(swarms) ? swarms : [swarms as Swarm]
+    const swarm: Swarm = this.swarm = this.swarms[0]!
     swarm.on('stalled', info => { this.stalledSince = Date.now() - info.sinceMs })
     swarm.on('resumed', () => { this.stalledSince = undefined })
     this.timer = setInterval(() => this.tick(), REDRAW_MS)
@@ -119,8 +133,9 @@ export class StatusLine {
 
   private tick (): void {
     const now = Date.now()
-    const s = this.swarm.stats()
-    this.meter.add(now, s.downloaded, s.uploaded)
-    this.draw(statusFields(this.mode, this.swarm, this.meter.rates(), this.stalledSince, now))
+    const all = this.swarms
+    const totals = all.map(w => w.stats()).reduce((a, x) => ({ down: a.down + x.downloaded, up: a.up + x.uploaded }), { down: 0, up: 0 })
+    this.meter.add(now, totals.down, totals.up)
+    this.draw(statusFields(this.mode, this.swarm, this.meter.rates(), this.stalledSince, now, all))
   }
 }

@@ -209,6 +209,11 @@ function libtorrentNameMatches (san: string, subject: string, name: string): boo
 }
 
 /** SHA-256 of the CA certificate's DER: the Full Strict swarm key's input beside the infohash. */
+/** Whole seconds the swarm CA is still valid at `now` (0 or less: expired). A peer certificate never outlives it. */
+export function caSecondsLeft (caCertPem: string, now: Date): number {
+  return Math.floor((Date.parse(new NodeX509(caCertPem).validTo) - now.getTime()) / 1000)
+}
+
 export function caFingerprint (caCertPem: string): Buffer {
   return createHash('sha256').update(new NodeX509(caCertPem).raw).digest()
 }

@@ -12,12 +12,15 @@ import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { PeerTimeoutError } from './errors.js'
 import type { Peer } from './peer.js'
 import { noop, type SwarmContext } from './swarm-context.js'
+import type { RateLimiter } from './rate-limiter.js'
 
 export interface DownloaderOptions {
   readonly pipelineDepth: number
   readonly requestTimeoutMs: number
   readonly peerTimeoutMs: number
   readonly stallTimeoutMs: number
+  /** --max-download-rate: the session's download bucket. */
+  readonly rateLimit?: RateLimiter | undefined
 }
 
 export class Downloader {
@@ -34,6 +37,8 @@ export class Downloader {
   /** Last block from any peer (or the start): the stall clock. */
   private lastDataAt = Date.now()
   private stalledValue = false
+  /** A wake-up is queued at the download limiter (one per swarm). */
+  private awaitingTokens = false
 
   constructor (private readonly ctx: SwarmContext, private readonly options: DownloaderOptions) {}
 
@@ -169,7 +174,7 @@ export class Downloader {
     const torrent = this.ctx.torrent()
     if (torrent === undefined || this.ctx.destroyed() || this.ctx.failure() !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || torrent.picker.complete) return
     const picker = torrent.picker
-    let room = (peer.snubbed ? 1 : this.options.pipelineDepth) - peer.requests.size
+    let room = Math.min((peer.snubbed ? 1 : this.options.pipelineDepth) - peer.requests.size, this.budget())
     if (room <= 0) return
     const now = Date.now()
 
@@ -263,12 +268,25 @@ export class Downloader {
     return owner === undefined || owner === peer.id
   }
 
+  /** Blocks we may request now under --max-download-rate; at 0, fill every pipeline again when tokens return. */
+  private budget (): number {
+    const limiter = this.options.rateLimit
+    if (limiter === undefined) return Infinity
+    const blocks = Math.floor(limiter.available() / BLOCK_SIZE)
+    if (blocks === 0 && !this.awaitingTokens) {
+      this.awaitingTokens = true
+      limiter.whenAvailable(BLOCK_SIZE, () => { this.awaitingTokens = false; if (!this.ctx.destroyed()) this.fillAll() })
+    }
+    return blocks
+  }
+
   private send (peer: Peer, ap: ActivePiece<Peer>, b: number, now: number): void {
     if (this.singleSource.has(ap.index) && this.singleSource.get(ap.index) === undefined) this.singleSource.set(ap.index, peer.id)
     const key = blockKey(ap.index, b)
     if (peer.requests.size === 0) peer.lastProgress = now
     peer.requests.add(key, now)
     ap.markRequested(b)
+    this.options.rateLimit?.charge(ap.blockLength(b))
     peer.wire.request(ap.index, b * BLOCK_SIZE, ap.blockLength(b), noop)
   }
 

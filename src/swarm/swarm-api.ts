@@ -8,6 +8,7 @@ import type { TransportKind } from '../wire/peer-link.js'
 import type { PeerInfo } from './peer.js'
 import type { HashServerStats } from './hash-server.js'
 import type { SendQueueLimits } from './send-queue.js'
+import type { RateLimits } from './rate-limiter.js'
 import type { SendBudget } from './send-budget.js'
 
 export interface SwarmOptions {
@@ -39,6 +40,8 @@ export interface SwarmOptions {
   closeSeedLinks?: boolean
   /** What may be queued for a peer that does not read before its link is closed (send-queue.ts). */
   sendQueue?: SendQueueLimits
+  /** Piece data limits, shared by every swarm of a session (rate-limiter.ts). Default none. */
+  rateLimits?: RateLimits
   /** What may be queued for all peers together, shared with other swarms (send-budget.ts). */
   sendBudget?: SendBudget
 }

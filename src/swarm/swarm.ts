@@ -113,10 +113,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       completed: () => this.onComplete()
     }
     this.downloader = new Downloader(context, {
-      pipelineDepth: options.pipelineDepth ?? 128, requestTimeoutMs: this.requestTimeoutMs, peerTimeoutMs, stallTimeoutMs
+      pipelineDepth: options.pipelineDepth ?? 128, requestTimeoutMs: this.requestTimeoutMs, peerTimeoutMs, stallTimeoutMs, rateLimit: options.rateLimits?.download
     })
     this.uploader = new Uploader(context, {
-      uploadSlots: options.uploadSlots ?? 8, chokeIntervalMs: options.chokeIntervalMs ?? 10_000, maxQueuedRequests: options.maxQueuedRequests ?? 512
+      uploadSlots: options.uploadSlots ?? 8, chokeIntervalMs: options.chokeIntervalMs ?? 10_000, maxQueuedRequests: options.maxQueuedRequests ?? 512, rateLimit: options.rateLimits?.upload
     })
 
     this.hashes = new HashExchange(context, now => this.downloader.progressed(now))

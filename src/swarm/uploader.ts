@@ -10,6 +10,7 @@ import { Choker } from './choker.js'
 import type { Peer } from './peer.js'
 import type { PiecePicker } from './piece-picker.js'
 import type { LoadedTorrent, SwarmContext } from './swarm-context.js'
+import { isStillRequested, type RateLimiter } from './rate-limiter.js'
 
 /**
  * Largest block we serve. BEP 3: "All current implementations use 2^14 (16 kiB), and close
@@ -25,6 +26,8 @@ export interface UploaderOptions {
   readonly uploadSlots: number
   readonly chokeIntervalMs: number
   readonly maxQueuedRequests: number
+  /** --max-upload-rate: the session's upload bucket. */
+  readonly rateLimit?: RateLimiter | undefined
 }
 
 export class Uploader {
@@ -87,10 +90,16 @@ export class Uploader {
       respond(new Error('request queue full'))
       return
     }
-    store.readBlock(index, offset, length).then(
-      buf => this.ctx.guard(peer, () => respond(null, buf)),
-      err => this.ctx.guard(peer, () => respond(err as Error))
-    )
+    const serve = (): void => {
+      store.readBlock(index, offset, length).then(
+        buf => this.ctx.guard(peer, () => respond(null, buf)),
+        err => this.ctx.guard(peer, () => respond(err as Error))
+      )
+    }
+    const limiter = this.options.rateLimit
+    if (limiter === undefined) serve()
+    // Under --max-upload-rate the block is read once its turn comes, and only if still wanted.
+    else limiter.take(length, () => { if (peer.closed || !isStillRequested(peer.wire, index, offset, length)) return false; serve(); return true })
   }
 
   /** Payload the wire sent to the peer. */

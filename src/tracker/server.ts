@@ -19,7 +19,7 @@ import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
-import { issuePeerCertificate, caFingerprint, trackerNameConflicts, type PemPair } from '../pki/certificate-profile.js'
+import { issuePeerCertificate, caFingerprint, caSecondsLeft, trackerNameConflicts, type PemPair } from '../pki/certificate-profile.js'
 import { UntrustedCertificateError } from '../errors.js'
 import { MAX_PEER_CERT_LIFETIME_S } from '../protocol/constants.js'
 import { encodeBencode, type Encodable } from '../codec/bencode.js'
@@ -316,7 +316,7 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
     }
     const now = new Date()
     // Never past the CA's own end: a peer certificate outliving its issuer would be refused anyway.
-    const caLeft = Math.floor((Date.parse(new X509Certificate(this.options.ca.certPem).validTo) - now.getTime()) / 1000)
+    const caLeft = caSecondsLeft(this.options.ca.certPem, now)
     if (caLeft <= 0) throw new TrackerError('ERR_TRACKER_CANNOT_ISSUE', 'the swarm CA has expired; the tracker cannot issue certificates')
     let cert
     try {

@@ -5,6 +5,7 @@ import { PeerLedger } from '../peer-ledger.js'
 import { StatusLine } from '../status-line.js'
 import { startPeer, type PeerCommandArgs } from './peer-options.js'
 import { DownloadFailedError } from '../errors.js'
+import { seedUntilSignal } from './seed.js'
 
 /** How long `get` waits without receiving any data before it gives up (--stop-timeout). */
 export const DEFAULT_STOP_TIMEOUT_S = 60
@@ -69,6 +70,12 @@ export async function getCommand (args: PeerCommandArgs, reporter: Reporter): Pr
       : `${(received / 2 ** 20).toFixed(1)} MiB received in ${seconds.toFixed(2)} s (${mibPerSecond.toFixed(1)} MiB/s)`
     reporter.line(`done: ${metainfo.name}, ${(bytes / 2 ** 20).toFixed(1)} MiB, ${transfer}; ` +
       `${verified}/${metainfo.pieceCount} pieces verified on disk; peers: tls ${peersSeen.tls}, plain ${peersSeen.plain}, mse ${peersSeen.mse}`)
+    if (args.seed === true) {
+      // --seed: give back, as aria2c's --seed-time and Transmission do, until the user stops us.
+      redialer?.stop()
+      reporter.event('seeding', { name: metainfo.name, port: session.port }, `seeding ${metainfo.name} until Ctrl-C (--seed)`)
+      await seedUntilSignal([swarm], peersSeen, started, reporter)
+    }
     return 0
   } finally {
     status?.stop()

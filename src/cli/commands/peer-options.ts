@@ -19,9 +19,14 @@ import { MissingCredentialError } from '../../errors.js'
 import type { TransportKind } from '../../wire/peer-link.js'
 import type { Decoy } from '../../wire/decoy.js'
 import type { CertificateAndKey } from '../../pki/responder-certificate.js'
+import { RateLimiter } from '../../swarm/rate-limiter.js'
 
 export interface PeerCommandArgs {
   input: string
+  /** seed: more torrents served by the same session, on the same port (each with its own announce). */
+  moreInputs?: string[]
+  /** get --seed: keep seeding after the download until SIGINT/SIGTERM. */
+  seed?: boolean
   /** `--data` (seed: the torrent's file/dir or its parent) or `--out` (get: the parent directory). */
   dir: string
   dirMode: 'data' | 'out'
@@ -48,52 +53,86 @@ export interface PeerCommandArgs {
   certificate?: CertificateAndKey
   /** get --stop-timeout: give up after this many seconds without data (default 60). */
   stopTimeoutS?: number
+  /** --max-upload-rate / --max-download-rate: bytes per second of piece data over all peers (absent: unlimited). */
+  maxUploadRate?: number
+  maxDownloadRate?: number
 }
 
-export interface StartedPeer {
-  session: Session
+/** One torrent of a session. */
+export interface StartedTorrent {
   handle: TorrentHandle
-  /** Peers dialed or accepted over the whole run, by transport. */
-  peersSeen: Record<TransportKind, number>
+  /** --peer peers, and those a magnet names. */
   peers: Array<{ host: string, port: number }>
   /** Directory the torrent's files live under. */
   storeDir: string
-  /** How to dial the command line's peers. */
-  overrides: ConnectOverrides
   /** The torrent's (or magnet's) own announce URLs. */
   trackers: readonly string[]
   /** Stop background work (the certificate manager's renewals) before the session closes. */
   stop: () => Promise<void>
 }
 
+export interface StartedPeer extends StartedTorrent {
+  session: Session
+  /** Peers dialed or accepted over the whole run, by transport. */
+  peersSeen: Record<TransportKind, number>
+  /** How to dial the command line's peers. */
+  overrides: ConnectOverrides
+}
+
+/** `args.input` in a new session. */
 export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
-  const input = await readTorrentInput(args.input)
-  // A missing or wrong credential is reported before anything listens or touches the disk.
-  const source = input.kind === 'torrent' ? input.metainfo : input.magnet
-  unusedCredentials(describeLevel(source).level, args)
-  if (input.kind === 'torrent' && input.metainfo.sslCert !== undefined) checkFullStrictCredential(input.metainfo, args)
-  levelFor(source, args.credentials)
+  const { torrents: [torrent], ...rest } = await startPeers(args, reporter)
+  return { ...rest, ...torrent! }
+}
+
+/** `args.input` and `args.moreInputs` in one session: one port, one announce per torrent. */
+export async function startPeers (args: PeerCommandArgs, reporter: Reporter): Promise<{ session: Session, torrents: StartedTorrent[], peersSeen: Record<TransportKind, number>, overrides: ConnectOverrides }> {
+  const inputs: TorrentInput[] = []
+  for (const name of [args.input, ...(args.moreInputs ?? [])]) {
+    const input = await readTorrentInput(name)
+    // A missing or wrong credential is reported before anything listens or touches the disk.
+    const source = input.kind === 'torrent' ? input.metainfo : input.magnet
+    unusedCredentials(describeLevel(source).level, args)
+    if (input.kind === 'torrent' && input.metainfo.sslCert !== undefined) checkFullStrictCredential(input.metainfo, args)
+    levelFor(source, args.credentials)
+    if (inputs.some(i => wireInfoHash(i).equals(wireInfoHash(input)))) throw new UsageError(`${name}: the same torrent twice`)
+    inputs.push(input)
+  }
   const session = await Session.start({
     port: args.port, host: args.host, policy: args.policy, keylogFile: args.keylog, ...(args.capabilityFile !== undefined ? { capabilityFile: args.capabilityFile } : {}), libtorrentCompat: args.libtorrentSsl === true,
     trackers: { extra: args.trackers ?? [] },
     ...(args.decoy ? { decoy: args.decoy } : {}),
     ...(args.certificate ? { certificate: args.certificate } : {}),
-    ...((args.dhtBootstrap ?? []).length > 0 ? { dht: { bootstrap: args.dhtBootstrap! } } : {})
+    ...((args.dhtBootstrap ?? []).length > 0 ? { dht: { bootstrap: args.dhtBootstrap! } } : {}),
+    // One limiter per direction for the whole session: every swarm, and so every link, shares it.
+    swarm: {
+      rateLimits: {
+        ...(args.maxUploadRate !== undefined ? { upload: new RateLimiter(args.maxUploadRate) } : {}),
+        ...(args.maxDownloadRate !== undefined ? { download: new RateLimiter(args.maxDownloadRate) } : {})
+      }
+    }
   })
   reportDiscovery(session, reporter, args.passkey !== undefined)
-  try {
-    return await addInput(session, input, args, reporter)
-  } catch (err) {
-    await session.close()
-    throw err
-  }
-}
-
-async function addInput (session: Session, input: TorrentInput, args: PeerCommandArgs, reporter: Reporter): Promise<StartedPeer> {
   const peersSeen: Record<TransportKind, number> = { tls: 0, plain: 0, mse: 0 }
   session.on('link', link => { link.remoteHandshake.then(() => { peersSeen[link.transport]++ }, () => {}) })
   reportSession(session, reporter)
   reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${endpoint(args.host, session.port)} (policy ${args.policy})`)
+  const torrents: StartedTorrent[] = []
+  try {
+    for (const input of inputs) torrents.push(await addInput(session, input, args, reporter))
+  } catch (err) {
+    for (const t of torrents) await t.stop()
+    await session.close()
+    throw err
+  }
+  return { session, torrents, peersSeen, overrides: args.libtorrentSsl === true ? { libtorrentProfile: 'fallback' } : {} }
+}
+
+function wireInfoHash (input: TorrentInput): Buffer {
+  return input.kind === 'torrent' ? input.metainfo.wireInfoHash : input.magnet.wireInfoHash
+}
+
+async function addInput (session: Session, input: TorrentInput, args: PeerCommandArgs, reporter: Reporter): Promise<StartedTorrent> {
 
   let handle!: TorrentHandle
   let storeDir: string
@@ -124,8 +163,7 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
       `magnet ${m.wireInfoHash.toString('hex')}: fetching metadata over BEP 9`)
   }
   return {
-    session, handle, peersSeen, peers, storeDir, trackers: input.kind === 'torrent' ? input.metainfo.trackers : input.magnet.trackers,
-    overrides: args.libtorrentSsl === true ? { libtorrentProfile: 'fallback' } : {},
+    handle, peers, storeDir, trackers: input.kind === 'torrent' ? input.metainfo.trackers : input.magnet.trackers,
     stop: async () => { await manager?.stop() }
   }
 }
