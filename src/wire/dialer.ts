@@ -9,7 +9,7 @@ import { DialCancelledError, DialError, HandshakeTimeoutError, MseHandshakeError
 import { secureOutbound } from '../handshake/secure-outbound.js'
 import { AUTH_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
-import { pipeWire } from './listener.js'
+import { pipeWire } from './pipe-wire.js'
 import { LIBTORRENT_PROFILE_DETAILS, libtorrentSslConnect, type LibtorrentSslSwarm } from './libtorrent-ssl.js'
 import type { PeerLink, TransportKind } from './peer-link.js'
 import { dialOrder, type Policy } from './policy.js'
@@ -91,7 +91,7 @@ async function dialLibtorrent (options: DialOptions, attempts: Array<{ transport
     const onAbort = (): void => { raw.destroy() }
     options.signal?.addEventListener('abort', onAbort, { once: true })
     const socket = await libtorrentSslConnect(raw, options.libtorrentSsl, options.keylog).finally(() => options.signal?.removeEventListener('abort', onAbort))
-    return pipeWire(socket, 'tcpOutgoing', 0, 'tls', raw, options.libtorrentSsl.wireInfoHash, LIBTORRENT_PROFILE_DETAILS(socket)).link
+    return pipeWire({ socket, raw, direction: 'outbound', transport: 'tls', infoHash: options.libtorrentSsl.wireInfoHash, tls: LIBTORRENT_PROFILE_DETAILS(socket) }).link
   } catch (err) {
     const all = [...attempts, { transport: 'tls (libtorrent profile)', error: err as Error }]
     throw new DialError(`could not connect to ${options.host}:${options.port} (${all.map(a => `${a.transport}: ${a.error.name}: ${a.error.message}`).join('; ')})`, all)
@@ -122,12 +122,12 @@ async function dialOnce (transport: TransportKind, options: DialOptions): Promis
 async function handshakeOver (raw: net.Socket, transport: TransportKind, options: DialOptions): Promise<PeerLink> {
   if (transport === 'tls') {
     const channel = await secureOutbound(raw, options.level, { keylog: options.keylog, cipherSuites: options.cipherSuites })
-    return pipeWire(channel.socket, 'tcpOutgoing', 0, 'tls', raw, wireForm(channel.swarmKey.infoHash), channel.details).link
+    return pipeWire({ socket: channel.socket, raw, direction: 'outbound', transport: 'tls', infoHash: wireForm(channel.swarmKey.infoHash), tls: channel.details }).link
   }
-  if (transport === 'plain') return pipeWire(raw, 'tcpOutgoing', 0, 'plain', raw, options.wireInfoHash).link
+  if (transport === 'plain') return pipeWire({ socket: raw, raw, direction: 'outbound', transport: 'plain', infoHash: options.wireInfoHash }).link
 
   // MSE: RC4 only (crypto_provide 0x02); a peer that wants plaintext is reached by the 'plain' step.
-  const control = pipeWire(raw, 'tcpOutgoing', 2, 'mse', raw, options.wireInfoHash)
+  const control = pipeWire({ socket: raw, raw, direction: 'outbound', transport: 'mse', infoHash: options.wireInfoHash })
   const { wire } = control.link
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => fail(new MseHandshakeError(`MSE handshake not finished within ${AUTH_TIMEOUT_MS} ms`)), AUTH_TIMEOUT_MS)

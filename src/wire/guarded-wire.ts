@@ -61,3 +61,11 @@ export function createGuardedWire (
   }
   return wire
 }
+
+/** bittorrent-protocol's `peEnabled` (createGuardedWire's second argument): no MSE. */
+export const NO_MSE = 0
+/**
+ * MSE with RC4 only (crypto_provide and crypto_select 0x02). Its other mode, 1, prefers the plaintext
+ * method whenever a peer offers both, which would carry the payload in the clear after an MSE handshake.
+ */
+export const MSE_RC4_ONLY = 2
