@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { X509Certificate } from 'node:crypto'
 import { buildCli, inBackground, runCli, type CliResult } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
@@ -14,7 +14,6 @@ import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../src/protocol/con
 // A dozen CLI processes and a compile: slow on a loaded two-core machine.
 t.setTimeout(420_000)
 t.before(async () => { await buildCli() })
-t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
 function refused (t: Test, r: CliResult, message: RegExp, what: string, code = 2): void {
   t.equal(r.code, code, `${what}: exit ${code} (${r.stderr})`)

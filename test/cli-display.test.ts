@@ -5,13 +5,11 @@
  */
 import t from 'tap'
 import { join } from 'node:path'
-import { rm } from 'node:fs/promises'
 import { buildCli, hasScript, inBackground, inTerminal, runCli } from './helpers/cli.js'
 import { randomFile, tempDir } from './helpers/session-pair.js'
 
 t.setTimeout(240_000)
 t.before(async () => { await buildCli() })
-t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
 const skip = hasScript() ? undefined : 'no `script` (util-linux) to give the CLI a pty'
 

@@ -10,7 +10,7 @@ import { execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { networkInterfaces } from 'node:os'
 import { generateKeyPairSync } from 'node:crypto'
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { buildCli, CLI_MAIN, runCli, type CliResult } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/pki/certificate-profile.js'
@@ -28,7 +28,6 @@ const ERASE_LINE = '\u001b[K'
 // One compile and ~40 CLI runs: past tap's default file timeout on a loaded 2-core machine.
 t.setTimeout(480_000)
 t.before(async () => { await buildCli() })
-t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
 /** At most two short CLI runs at a time (two cores): a burst of ten starved each past its limit. */
 const MAX_PARALLEL_RUNS = 2

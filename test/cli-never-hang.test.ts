@@ -6,11 +6,9 @@ import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { chmod, mkdir, symlink, writeFile, readFile } from 'node:fs/promises'
 import { buildCli, runCli } from './helpers/cli.js'
-import { rm } from 'node:fs/promises'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 
 t.before(async () => { await buildCli() })
-t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
 /** Starts `bttls seed` in the background; resolves with its port. */
 async function seeder (t: Test, torrent: string, data: string): Promise<number> {

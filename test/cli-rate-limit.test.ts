@@ -5,14 +5,12 @@
  */
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
-import { rm } from 'node:fs/promises'
 import { buildCli, inBackground, runCli, type CliResult } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 
 // Three CLI processes and a compile: slow on a loaded two-core machine.
 t.setTimeout(300_000)
 t.before(async () => { await buildCli() })
-t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
 const SIZE = 2 ** 20
 const RATE = 256 * 1024

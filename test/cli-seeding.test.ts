@@ -5,7 +5,6 @@
  */
 import t from 'tap'
 import { join } from 'node:path'
-import { rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { buildCli, inBackground, runCli } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
@@ -15,7 +14,6 @@ import { readFile } from 'node:fs/promises'
 // Four CLI processes at a time at most; a loaded two-core machine runs them slowly.
 t.setTimeout(240_000)
 t.before(async () => { await buildCli() })
-t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
 async function until (what: string, ok: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -7,11 +7,9 @@ import { connect as tlsConnect } from 'node:tls'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import { createResponderCertificate } from '../src/pki/responder-certificate.js'
 import { buildCli, runCli } from './helpers/cli.js'
-import { rm } from 'node:fs/promises'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 
 t.before(async () => { await buildCli() })
-t.teardown(() => rm(new URL(`../node_modules/.cache/bttls-cli-test-${process.pid}`, import.meta.url), { recursive: true, force: true }))
 
 t.test('create --strict-secret, inspect shows the level and not the secret', async t => {
   const dir = await tempDir(t)

@@ -1,32 +1,83 @@
 /**
- * Runs the `bttls` CLI as a user would, in a child process. The sources are compiled once per test
- * process into node_modules/.cache (inside the repo, so packages resolve): starting TypeScript for
- * every spawn cost ~3 s each and made the CLI tests the slowest and most load-sensitive of the suite.
+ * Runs the `bttls` CLI as a user would, in a child process. The sources are compiled once per state
+ * of the sources, into node_modules/.cache/bttls-cli-<digest> (inside the repo, so packages resolve),
+ * and every test process that finds that directory uses it: starting TypeScript for every spawn cost
+ * ~3 s each, and a build per test file cost some 30 s of CPU for each of the dozen files that run
+ * the CLI, a third of `npm test`.
  */
 import { execFile, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
-import { existsSync } from 'node:fs'
+import { join, relative } from 'node:path'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const OUT = join(ROOT, 'node_modules', '.cache', `bttls-cli-test-${process.pid}`)
+const CACHE = join(ROOT, 'node_modules', '.cache')
+const PREFIX = 'bttls-cli-'
+/** What tsconfig.build.json compiles, and the configs it reads. */
+const INPUT_DIRS = ['src', 'bench', 'interop', 'types']
+const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json']
+
+/** A digest of everything the build reads: the same sources give the same directory. */
+function sourceDigest (): string {
+  const hash = createHash('sha256')
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) walk(path)
+      else if (entry.name.endsWith('.ts')) hash.update(relative(ROOT, path)).update('\0').update(readFileSync(path))
+    }
+  }
+  for (const dir of INPUT_DIRS) if (existsSync(join(ROOT, dir))) walk(join(ROOT, dir))
+  for (const file of INPUT_FILES) hash.update(file).update('\0').update(readFileSync(join(ROOT, file)))
+  return hash.digest('hex').slice(0, 16)
+}
+
+const OUT = join(CACHE, `${PREFIX}${sourceDigest()}`)
 const MAIN = join(OUT, 'src', 'cli', 'main.js')
 
 /** The compiled CLI entry point, for tests that spawn it their own way (a shell pipeline, a pty). */
 export const CLI_MAIN = MAIN
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
+/** Builds of other sources are removed once this old: long enough for a run that started before an edit. */
+const STALE_MS = 3600_000
 
 let built: Promise<void> | undefined
 
-/** Compiles the current sources (once per test process). */
+/**
+ * Compiles the current sources unless a build of them is there. Built into a directory of this
+ * process, then renamed into place, so a reader never sees half a build; of two processes that build
+ * at once, the second rename fails and its copy is dropped.
+ */
 export function buildCli (): Promise<void> {
-  built ??= new Promise((resolve, reject) => {
-    execFile(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT, '--sourceMap', 'false', '--inlineSources', 'false', '--declaration', 'false'], { cwd: ROOT }, (err, stdout) => {
-      if (err) reject(new Error(`tsc failed: ${stdout}`))
-      else resolve()
+  built ??= existsSync(MAIN) ? Promise.resolve() : new Promise((resolve, reject) => {
+    const tmp = `${OUT}.${process.pid}.tmp`
+    execFile(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', tmp, '--sourceMap', 'false', '--inlineSources', 'false', '--declaration', 'false'], { cwd: ROOT }, (err, stdout) => {
+      if (err) {
+        rmSync(tmp, { recursive: true, force: true })
+        reject(new Error(`tsc failed: ${stdout}`))
+        return
+      }
+      try {
+        renameSync(tmp, OUT)
+      } catch {
+        rmSync(tmp, { recursive: true, force: true }) // another process put the same build in place first
+      }
+      pruneStaleBuilds()
+      resolve()
     })
   })
   return built
+}
+
+function pruneStaleBuilds (): void {
+  for (const name of readdirSync(CACHE)) {
+    const path = join(CACHE, name)
+    if (!name.startsWith(PREFIX) || path === OUT) continue
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_MS) rmSync(path, { recursive: true, force: true })
+    } catch { /* removed by another process meanwhile */ }
+  }
 }
 
 export interface CliResult { code: number, stdout: string, stderr: string }
