@@ -17,7 +17,7 @@ export const MAX_LINES = 450
 // The layers of src/, lowest first (README "Layout", docs/design.md "Layers"). A folder imports from
 // its own layer or one below it, never from one above.
 export const LAYERS = [
-  ['errors.ts', 'version.ts'],
+  ['errors.ts', 'version.ts', 'token-bucket.ts'],
   ['protocol', 'codec', 'pki'], // pure: no sockets, no files, no timers
   ['torrent', 'storage'], // the torrent model, and the pieces on disk
   ['levels'], // each level's crypto and policy, built from a torrent

@@ -5,6 +5,8 @@
  * complete seeder dial all 100 addresses it named within seconds: a reflector for whoever wrote the
  * list. A dial checks again, when its turn comes, whether it is still wanted (the job decides).
  */
+import { TokenBucket } from '../token-bucket.js'
+
 export interface DialLimits {
   /** Dials in progress at once. */
   readonly maxHalfOpen: number
@@ -22,14 +24,12 @@ export type DialJob = () => Promise<void>
 export class DialQueue {
   private readonly waiting = new Map<string, DialJob>()
   private halfOpen = 0
-  private tokens: number
-  private refilledAt: number
+  private readonly tokens: TokenBucket
   private timer: NodeJS.Timeout | undefined
   private closed = false
 
-  constructor (private readonly limits: DialLimits = DEFAULT_DIAL_LIMITS, private readonly now: () => number = Date.now) {
-    this.tokens = limits.dialsPerSecond
-    this.refilledAt = now()
+  constructor (private readonly limits: DialLimits = DEFAULT_DIAL_LIMITS, now: () => number = Date.now) {
+    this.tokens = new TokenBucket(limits.dialsPerSecond, limits.dialsPerSecond, now)
   }
 
   /** Queues a dial under `key` (one per key); false when the key waits already or the queue is full. */
@@ -56,24 +56,16 @@ export class DialQueue {
   }
 
   private drain (): void {
-    this.refill()
-    while (!this.closed && this.halfOpen < this.limits.maxHalfOpen && this.waiting.size > 0 && this.tokens >= 1) {
+    while (!this.closed && this.halfOpen < this.limits.maxHalfOpen && this.waiting.size > 0 && this.tokens.tryTake()) {
       const [key, job] = this.waiting.entries().next().value as [string, DialJob]
       this.waiting.delete(key)
-      this.tokens--
       this.halfOpen++
       void job().catch(() => {}).finally(() => { this.halfOpen--; this.drain() })
     }
-    if (!this.closed && this.waiting.size > 0 && this.tokens < 1 && this.timer === undefined) {
-      const wait = Math.ceil((1 - this.tokens) * 1000 / this.limits.dialsPerSecond)
+    const wait = this.tokens.msUntil(1)
+    if (!this.closed && this.waiting.size > 0 && wait > 0 && this.timer === undefined) {
       this.timer = setTimeout(() => { this.timer = undefined; this.drain() }, wait)
       this.timer.unref()
     }
-  }
-
-  private refill (): void {
-    const t = this.now()
-    this.tokens = Math.min(this.limits.dialsPerSecond, this.tokens + (t - this.refilledAt) * this.limits.dialsPerSecond / 1000)
-    this.refilledAt = t
   }
 }

@@ -11,6 +11,7 @@
  * The timer that wakes waiters is unref'd: the limiter never keeps a process alive, the sockets
  * whose data it paces do.
  */
+import { TokenBucket } from '../token-bucket.js'
 import { BLOCK_SIZE } from './active-piece.js'
 
 export interface RateLimiterOptions {
@@ -29,9 +30,7 @@ interface Waiter {
 export class RateLimiter {
   readonly bytesPerSecond: number
   readonly burstBytes: number
-  private tokens: number
-  private last: number
-  private readonly now: () => number
+  private readonly tokens: TokenBucket
   private readonly waiters: Waiter[] = []
   private timer: NodeJS.Timeout | undefined
   private draining = false
@@ -40,21 +39,17 @@ export class RateLimiter {
     if (!(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) throw new RangeError(`a rate limit must be a positive number of bytes per second, got ${bytesPerSecond}`)
     this.bytesPerSecond = bytesPerSecond
     this.burstBytes = Math.max(BLOCK_SIZE, options.burstBytes ?? Math.floor(bytesPerSecond / 4))
-    this.now = options.now ?? (() => performance.now())
-    this.tokens = this.burstBytes
-    this.last = this.now()
+    this.tokens = new TokenBucket(this.burstBytes, bytesPerSecond, options.now)
   }
 
   /** Tokens in the bucket now. */
   available (): number {
-    this.refill()
-    return this.tokens
+    return this.tokens.available()
   }
 
   /** Takes `bytes` that are available now (the caller checked `available()`). */
   charge (bytes: number): void {
-    this.refill()
-    this.tokens -= bytes
+    this.tokens.charge(bytes)
   }
 
   /** Calls `grant` once `bytes` tokens are free for it, after every earlier waiter; false from `grant` leaves them. */
@@ -75,28 +70,20 @@ export class RateLimiter {
     return this.waiters.length
   }
 
-  private refill (): void {
-    const now = this.now()
-    this.tokens = Math.min(this.burstBytes, this.tokens + (now - this.last) * this.bytesPerSecond / 1000)
-    this.last = now
-  }
-
   private drain (): void {
     this.timer = undefined
     this.draining = true
     try {
-      this.refill()
       for (let head = this.waiters[0]; head !== undefined; head = this.waiters[0]) {
-        if (this.tokens < head.bytes) {
-          const waitMs = Math.max(1, Math.ceil((head.bytes - this.tokens) * 1000 / this.bytesPerSecond))
+        const waitMs = this.tokens.msUntil(head.bytes)
+        if (waitMs > 0) {
           this.timer = setTimeout(() => this.drain(), waitMs)
           this.timer.unref()
           return
         }
         this.waiters.shift()
-        // A grant may charge() itself (the download side fills pipelines); re-read the bucket after it.
-        if (head.grant()) this.tokens -= head.bytes
-        this.refill()
+        // A grant may charge() itself (the download side fills pipelines); the bucket is read anew after it.
+        if (head.grant()) this.tokens.charge(head.bytes)
       }
     } finally {
       this.draining = false

@@ -18,6 +18,7 @@
  * docs/hostile-peers.md.
  */
 import { MessageFloodError } from '../errors.js'
+import { TokenBucket } from '../token-bucket.js'
 
 export interface MessageRateLimits {
   /** Tokens the bucket holds when full: the burst a peer may send at once. */
@@ -30,30 +31,24 @@ export interface MessageRateLimits {
 export const DEFAULT_MESSAGE_RATE: MessageRateLimits = { burst: 4096, perSecond: 1024 }
 
 export class MessageBudget {
-  private tokens: number
-  private last: number
+  private readonly tokens: TokenBucket
 
-  constructor (private readonly limits: MessageRateLimits = DEFAULT_MESSAGE_RATE, private readonly now: () => number = () => performance.now()) {
+  constructor (private readonly limits: MessageRateLimits = DEFAULT_MESSAGE_RATE, now: () => number = () => performance.now()) {
     if (!(limits.burst >= 1) || !(limits.perSecond > 0)) throw new RangeError('message rate limits must be positive')
-    this.tokens = limits.burst
-    this.last = now()
+    this.tokens = new TokenBucket(limits.burst, limits.perSecond, now)
   }
 
   /** Spends one token; throws MessageFloodError when the bucket is empty. */
   spend (what: string): void {
-    const now = this.now()
-    this.tokens = Math.min(this.limits.burst, this.tokens + (now - this.last) * this.limits.perSecond / 1000)
-    this.last = now
-    if (this.tokens < 1) {
+    if (!this.tokens.tryTake()) {
       throw new MessageFloodError(`the peer sent control messages (last: ${what}) faster than ${this.limits.perSecond} a second ` +
         `after a burst of ${this.limits.burst}`)
     }
-    this.tokens--
   }
 
   /** Gives one token back (a request we answered with its block). */
   refund (): void {
-    this.tokens = Math.min(this.limits.burst, this.tokens + 1)
+    this.tokens.refund()
   }
 }
 
