@@ -11,7 +11,7 @@ import { Swarm } from '../src/swarm/swarm.js'
 import { SendBudget } from '../src/swarm/send-budget.js'
 import { SendBudgetExceededError } from '../src/swarm/errors.js'
 import { MemoryStore, makeTorrent } from './helpers/memory-store.js'
-import { connect, linkPair, type TestLink } from './helpers/link-pair.js'
+import { connect, deafPeer, INTERESTED_PAIR } from './helpers/link-pair.js'
 
 t.test('the budget: over-share members are evicted, largest first, until the total fits', async t => {
   const budget = new SendBudget({ maxBytes: 1000 })
@@ -42,18 +42,6 @@ t.test('the budget: over-share members are evicted, largest first, until the tot
   t.throws(() => new SendBudget({ maxBytes: 0 }), RangeError)
 })
 
-/** A peer that shakes hands, then stops reading and floods cheap messages that each earn a reply. */
-async function deafPeer (swarm: Swarm, infoHash: Buffer): Promise<{ raw: TestLink, theirs: TestLink }> {
-  const [raw, theirs] = await linkPair(infoHash)
-  swarm.addLink(theirs)
-  raw.wire.handshake(infoHash, randomBytes(20), { dht: false, fast: true, extended: true })
-  await raw.remoteHandshake
-  raw.socket.unpipe()
-  raw.socket.pause()
-  return { raw, theirs }
-}
-
-const INTERESTED_PAIR = Buffer.from([0, 0, 0, 1, 2, 0, 0, 0, 1, 3])
 
 t.test('deaf links on two swarms sharing one budget are closed once together they pass it', async t => {
   const budget = new SendBudget({ maxBytes: 2 * 1024 * 1024 })

@@ -9,20 +9,8 @@ import { randomBytes } from 'node:crypto'
 import { Swarm } from '../src/swarm/swarm.js'
 import { SendQueueOverflowError } from '../src/swarm/errors.js'
 import { MemoryStore, makeTorrent } from './helpers/memory-store.js'
-import { connect, linkPair, type TestLink } from './helpers/link-pair.js'
+import { connect, deafPeer, INTERESTED_PAIR, type TestLink } from './helpers/link-pair.js'
 
-/** A peer that shakes hands, then stops reading and only writes `flood` straight to the socket. */
-async function deafPeer (seeder: Swarm, infoHash: Buffer): Promise<{ raw: TestLink, theirs: TestLink }> {
-  const [raw, theirs] = await linkPair(infoHash)
-  seeder.addLink(theirs)
-  raw.wire.handshake(infoHash, randomBytes(20), { dht: false, fast: true, extended: true })
-  await raw.remoteHandshake
-  raw.socket.unpipe()
-  raw.socket.pause()
-  return { raw, theirs }
-}
-
-const INTERESTED_PAIR = Buffer.from([0, 0, 0, 1, 2, 0, 0, 0, 1, 3])
 
 t.test('links that never read are closed once their send queue passes the bound; an honest peer is served', async t => {
   const torrent = makeTorrent(randomBytes(8 * 65536), 65536)

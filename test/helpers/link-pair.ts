@@ -4,6 +4,7 @@
  * the TLS connection layer.
  */
 import net from 'node:net'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import Wire from 'bittorrent-protocol'
 import type { PeerLink, RemoteHandshake } from '../../src/wire/peer-link.js'
@@ -72,3 +73,17 @@ export async function connect (a: { addLink: (l: PeerLink) => void }, b: { addLi
   b.addLink(links[1])
   return links
 }
+
+/** A peer that shakes hands with `swarm`, then stops reading: what it writes straight to `raw.socket` floods. */
+export async function deafPeer (swarm: { addLink: (l: PeerLink) => void }, infoHash: Buffer): Promise<{ raw: TestLink, theirs: TestLink }> {
+  const [raw, theirs] = await linkPair(infoHash)
+  swarm.addLink(theirs)
+  raw.wire.handshake(infoHash, randomBytes(20), { dht: false, fast: true, extended: true })
+  await raw.remoteHandshake
+  raw.socket.unpipe()
+  raw.socket.pause()
+  return { raw, theirs }
+}
+
+/** An interested and a not-interested message: cheap to send, and each earns a reply. */
+export const INTERESTED_PAIR = Buffer.from([0, 0, 0, 1, 2, 0, 0, 0, 1, 3])
