@@ -30,27 +30,29 @@ export interface NodeTlsOptions {
   readonly alpn?: string[]
 }
 
-export function nodeHttpsDownload (port: number, path: string, o: NodeTlsOptions): Promise<Download> {
+/** One GET with node:https, counting the body's bytes. */
+function httpsGet (options: https.RequestOptions & { ALPNProtocols?: string[] }, what: string): Promise<Download> {
   return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1',
-      port,
-      path,
-      agent: false, // one connection per download, as curl does
-      rejectUnauthorized: false,
-      timeout: CLIENT_TIMEOUT_MS,
-      ...(o.name === 'ip' ? {} : { servername: 'example.com', headers: { host: 'example.com' } }),
-      ...(o.alpn !== undefined ? { ALPNProtocols: o.alpn } : {})
-    }, res => {
+    const req = https.request({ host: '127.0.0.1', rejectUnauthorized: false, timeout: CLIENT_TIMEOUT_MS, ...options }, res => {
       let bytes = 0
       res.on('data', (d: Buffer) => { bytes += d.length })
       res.on('end', () => resolve({ bytes, status: res.statusCode ?? 0 }))
       res.on('error', reject)
     })
-    req.on('timeout', () => req.destroy(new Error('node https: timed out')))
+    req.on('timeout', () => req.destroy(new Error(`${what}: timed out`)))
     req.on('error', reject)
     req.end()
   })
+}
+
+export function nodeHttpsDownload (port: number, path: string, o: NodeTlsOptions): Promise<Download> {
+  return httpsGet({
+    port,
+    path,
+    agent: false, // one connection per download, as curl does
+    ...(o.name === 'ip' ? {} : { servername: 'example.com', headers: { host: 'example.com' } }),
+    ...(o.alpn !== undefined ? { ALPNProtocols: o.alpn } : {})
+  }, 'node https')
 }
 
 export function nodeHttp2Download (port: number, path: string, o: NodeTlsOptions): Promise<Download> {
@@ -105,27 +107,14 @@ function downloadHeaders (origin: string, page: string): Record<string, string> 
 export async function pageVisitH1 (port: number, page: string, file: string, name: HttpsVariant['name']): Promise<Download> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 })
   const origin = name === 'ip' ? `https://127.0.0.1:${port}` : `https://example.com:${port}`
-  const get = (path: string, headers: Record<string, string>): Promise<Download> => new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1',
-      port,
-      path,
-      agent,
-      rejectUnauthorized: false,
-      timeout: CLIENT_TIMEOUT_MS,
-      ...(name === 'ip' ? {} : { servername: 'example.com' }),
-      ...{ ALPNProtocols: ['h2', 'http/1.1'] }, // a browser's list; passed through to tls.connect
-      headers: { host: name === 'ip' ? `127.0.0.1:${port}` : 'example.com', ...headers }
-    }, res => {
-      let bytes = 0
-      res.on('data', (d: Buffer) => { bytes += d.length })
-      res.on('end', () => resolve({ bytes, status: res.statusCode ?? 0 }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error('page visit: timed out')))
-    req.on('error', reject)
-    req.end()
-  })
+  const get = (path: string, headers: Record<string, string>): Promise<Download> => httpsGet({
+    port,
+    path,
+    agent,
+    ALPNProtocols: ['h2', 'http/1.1'], // a browser's list
+    ...(name === 'ip' ? {} : { servername: 'example.com' }),
+    headers: { host: name === 'ip' ? `127.0.0.1:${port}` : 'example.com', ...headers }
+  }, 'page visit')
   try {
     const shown = await get(page, BROWSER_HEADERS)
     if (shown.status !== 200) return shown
