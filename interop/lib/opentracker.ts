@@ -18,23 +18,50 @@ export async function startTracker (procs: ProcessGroup, dir: string, infoHashes
   await mkdir(dir, { recursive: true })
   await chmod(dir, 0o755)
   await writeFile(join(dir, 'whitelist.txt'), infoHashesV1.map(h => h + '\n').join(''))
+  await chmod(join(dir, 'whitelist.txt'), 0o644) // read by `nobody` after the chroot, whatever the umask
   const peer = procs.spawn('opentracker', ['-i', '127.0.0.1', '-p', String(TRACKER_PORT), '-P', String(TRACKER_PORT), '-d', dir, '-w', 'whitelist.txt'], {
     name: 'opentracker', logPrefix: join(dir, 'opentracker')
   })
   await waitListening(TRACKER_PORT, 5000, () => peer.running)
   const url = `http://127.0.0.1:${TRACKER_PORT}/announce`
+  await waitWhitelistLoaded(url, infoHashesV1, 5000, () => peer.running)
   return { url, port: TRACKER_PORT, peer, announce: async (ih, port) => await announce(url, ih, port) }
 }
 
 /**
- * Announces `port` on 127.0.0.1 for the swarm, as a seed. bttls has no tracker client yet, so the
- * harness announces on its behalf; the client then dials bttls as it would any tracker peer.
+ * opentracker reads its whitelist in a thread of its own after it starts listening, so an announce in
+ * the first milliseconds is refused ("not authorized") even for a listed infohash: a fresh CI machine
+ * hit exactly that. Ready means an announce for the first listed infohash is accepted; it says
+ * `stopped`, so it adds no peer to the swarm.
+ */
+export async function waitWhitelistLoaded (url: string, infoHashesV1: readonly string[], timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
+  const first = infoHashesV1[0]
+  if (first === undefined) return
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (!alive()) throw new Error('opentracker exited before its whitelist was loaded')
+    const body = await httpAnnounce(url, first, 1, 'stopped')
+    if (!body.includes('failure reason')) return
+    if (Date.now() > deadline) throw new Error(`opentracker still refuses a whitelisted infohash after ${timeoutMs / 1000} s: ${body.slice(0, 120)}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/**
+ * Announces `port` on 127.0.0.1 for the swarm, as a seed. The harness announces on behalf of a bttls
+ * peer that runs without a tracker; the client then dials bttls as it would any tracker peer.
  */
 async function announce (url: string, infoHashV1Hex: string, port: number): Promise<void> {
+  const body = await httpAnnounce(url, infoHashV1Hex, port, 'started')
+  if (body.includes('failure reason')) throw new Error(`tracker refused the announce: ${body.slice(0, 120)}`)
+}
+
+/** One HTTP announce as a seed wanting no peers; resolves with the raw (bencoded) body. */
+async function httpAnnounce (url: string, infoHashV1Hex: string, port: number, event: 'started' | 'stopped'): Promise<string> {
   const ih = Buffer.from(infoHashV1Hex, 'hex')
   const q = `info_hash=${percent(ih)}&peer_id=${percent(Buffer.from('-BI0001-interop-harn'))}&port=${port}` +
-    '&uploaded=0&downloaded=0&left=0&event=started&compact=1&numwant=0'
-  const body = await new Promise<string>((resolve, reject) => {
+    `&uploaded=0&downloaded=0&left=0&event=${event}&compact=1&numwant=0`
+  return await new Promise<string>((resolve, reject) => {
     const req = request(`${url}?${q}`, { timeout: 5000 }, res => {
       let text = ''
       res.setEncoding('latin1').on('data', (c: string) => { text += c }).on('end', () => resolve(text))
@@ -43,7 +70,6 @@ async function announce (url: string, infoHashV1Hex: string, port: number): Prom
     req.on('error', reject)
     req.end()
   })
-  if (body.includes('failure reason')) throw new Error(`tracker refused the announce: ${body.slice(0, 120)}`)
 }
 
 function percent (b: Buffer): string { return [...b].map(x => '%' + x.toString(16).padStart(2, '0')).join('') }

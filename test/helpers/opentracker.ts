@@ -10,6 +10,8 @@ import net from 'node:net'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { tempDir } from './session-pair.js'
+import { waitListening } from '../../interop/lib/tcp.js'
+import { waitWhitelistLoaded } from '../../interop/lib/opentracker.js'
 
 export interface Opentracker { readonly httpUrl: string, readonly udpUrl: string, readonly port: number }
 
@@ -23,10 +25,13 @@ export async function startOpentracker (t: Test, infoHashesHex: readonly string[
   const dir = await tempDir(t)
   await chmod(dir, 0o755)
   await writeFile(join(dir, 'whitelist.txt'), infoHashesHex.map(h => `${h}\n`).join(''))
+  await chmod(join(dir, 'whitelist.txt'), 0o644) // read by `nobody` after the chroot, whatever the umask
   const port = await freePort()
   const child = spawn('opentracker', ['-i', '127.0.0.1', '-p', String(port), '-P', String(port), '-d', dir, '-w', 'whitelist.txt'], { stdio: 'ignore' })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGTERM') })
-  await waitListening(port, 5000, () => child.exitCode === null)
+  const running = (): boolean => child.exitCode === null
+  await waitListening(port, 5000, running)
+  await waitWhitelistLoaded(`http://127.0.0.1:${port}/announce`, infoHashesHex, 5000, running)
   return { httpUrl: `http://127.0.0.1:${port}/announce`, udpUrl: `udp://127.0.0.1:${port}/announce`, port }
 }
 
@@ -42,19 +47,4 @@ async function freePort (): Promise<number> {
     await new Promise<void>(resolve => { try { udp.close(() => resolve()) } catch { resolve() } })
     if (free) return port
   }
-}
-
-async function waitListening (port: number, ms: number, running: () => boolean): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (!running()) throw new Error('opentracker exited at start')
-    const up = await new Promise<boolean>(resolve => {
-      const s = net.connect(port, '127.0.0.1')
-      s.once('connect', () => { s.destroy(); resolve(true) })
-      s.once('error', () => resolve(false))
-    })
-    if (up) return
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  throw new Error(`opentracker did not listen on ${port} within ${ms} ms`)
 }
