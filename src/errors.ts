@@ -30,6 +30,12 @@ export class TlsVersionError extends BttlsError {
   readonly code = 'ERR_TLS_VERSION'
 }
 
+/** TLS 1.3 was negotiated with a suite outside the BEP's CIPHER_SUITES (for example an AES-CCM one). */
+export class TlsCipherSuiteError extends BttlsError {
+  override name = 'TlsCipherSuiteError'
+  readonly code = 'ERR_TLS_CIPHER_SUITE'
+}
+
 /** The first bytes on a listening socket were too many, too few or not a protocol we speak. */
 export class UnrecognizedProtocolError extends BttlsError {
   override name = 'UnrecognizedProtocolError'

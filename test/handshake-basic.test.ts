@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls'
+import tls, { type TLSSocket } from 'node:tls'
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { basicLevel } from '../src/levels/basic.js'
@@ -51,7 +51,6 @@ t.test('wrong infohash: the responder hands the connection to its decoy (Unknown
 })
 
 t.test('a TLS 1.2 client completes the handshake as on any web server, and is a decoy visitor, never a peer', async t => {
-  const tls = await import('node:tls')
   const responder = await TlsResponder.create()
   const decoy = siteDecoy()
   t.teardown(async () => { responder.close(); await decoy.close() })
@@ -76,4 +75,23 @@ t.test('the negotiated-version guard refuses anything but TLS 1.3', async t => {
   const { negotiatedDetails } = await import('../src/handshake/secure-channel.js')
   const fake = { getProtocol: () => 'TLSv1.2', getCipher: () => ({ standardName: 'x' }) } as unknown as TLSSocket
   t.throws(() => negotiatedDetails(fake, basicLevel([ihA])), { name: 'TlsVersionError' })
+})
+
+t.test('a TLS 1.3 suite outside CIPHER_SUITES is refused: AES-128-CCM negotiated over real TLS', async t => {
+  const { negotiatedDetails } = await import('../src/handshake/secure-channel.js')
+  const { createResponderCertificate } = await import('../src/pki/responder-certificate.js')
+  const { TlsCipherSuiteError } = await import('../src/errors.js')
+  const { key, cert } = await createResponderCertificate()
+  // Both ends offer only an OpenSSL suite the BEP leaves out, so the stacks agree on it.
+  const ccm = 'TLS_AES_128_CCM_SHA256'
+  const { client, server } = await tcpPair()
+  const tlsServer = new tls.TLSSocket(server, { isServer: true, secureContext: tls.createSecureContext({ key, cert, ciphers: ccm }) })
+  tlsServer.on('error', () => {})
+  const tlsClient = tls.connect({ socket: client, ciphers: ccm, rejectUnauthorized: false })
+  t.teardown(() => { tlsClient.destroy(); tlsServer.destroy() })
+  await new Promise(resolve => tlsClient.once('secureConnect', resolve))
+  t.equal(tlsClient.getCipher().standardName, ccm)
+  const err = (() => { try { negotiatedDetails(tlsClient, basicLevel([ihA])); return undefined } catch (e) { return e } })()
+  t.ok(err instanceof TlsCipherSuiteError, 'a TlsCipherSuiteError')
+  t.match(err, { name: 'TlsCipherSuiteError', code: 'ERR_TLS_CIPHER_SUITE', message: /TLS_AES_128_CCM_SHA256/ })
 })

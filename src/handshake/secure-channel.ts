@@ -2,7 +2,8 @@
 import type { TLSSocket } from 'node:tls'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import type { LevelName } from '../protocol/auth-message.js'
-import { TlsVersionError } from '../errors.js'
+import { CIPHER_SUITES } from '../protocol/constants.js'
+import { TlsCipherSuiteError, TlsVersionError } from '../errors.js'
 
 /** What a secured link reports of its TLS session (logs, statistics, the CLI's peer events). */
 export interface TlsDetails {
@@ -31,6 +32,16 @@ export function requireTls13 (socket: TLSSocket): 'TLSv1.3' {
   return protocol
 }
 
+/**
+ * What was negotiated, checked against the BEP: TLS 1.3 with one of its CIPHER_SUITES. A TLS stack
+ * configured to offer more (OpenSSL's AES-CCM suites, for one) could otherwise agree on a suite the
+ * BEP does not allow; the check costs nothing where the offer is the library's default.
+ */
 export function negotiatedDetails (socket: TLSSocket, level: SwarmLevel): TlsDetails {
-  return { protocol: requireTls13(socket), cipher: socket.getCipher().standardName, level: level.name }
+  const protocol = requireTls13(socket)
+  const cipher = socket.getCipher().standardName
+  if (!(CIPHER_SUITES as readonly string[]).includes(cipher)) {
+    throw new TlsCipherSuiteError(`negotiated ${cipher}, the BEP allows only ${CIPHER_SUITES.join(', ')}`)
+  }
+  return { protocol, cipher, level: level.name }
 }
