@@ -3,7 +3,7 @@
  * records, takes its lengths from the HTTPS reference flow, and leaves everything else as measured.
  */
 import t from 'tap'
-import { counterfactualDatasets, getSizedFirstRecord, noRequestRoundTrip, pageResponse, pageSizedResponse, referenceHandshake } from '../bench/wire-image/counterfactuals.js'
+import { counterfactualDatasets, getSizedFirstRecord, namedHello, noRequestRoundTrip, pageResponse, pageSizedResponse, referenceHandshake } from '../bench/wire-image/counterfactuals.js'
 import { handshakeCount, postHandshake, type Unit } from '../bench/wire-image/features.js'
 import type { FlowSample } from '../bench/wire-image/samples.js'
 
@@ -55,11 +55,33 @@ t.test('a page\'s response: the responder\'s first flight replaced by a page vis
   t.equal(pageResponse(HTTPS), undefined, 'a single download has no page response')
   t.equal(lengths(postHandshake(pageSizedResponse(BTTLS, PAGE))), '>980 <282 <282 <16401 <3143 >245 <99 <16401 <16401 <7112')
   t.equal(lengths(pageSizedResponse(BTTLS, HTTPS)), lengths(BTTLS), 'left as it is without a page response')
-  const sample = (kind: 'bttls' | 'https', records: Unit[], reference?: 'lab' | 'wider'): FlowSample => ({ kind, variant: 'v', size: 1, tls: true, records, segments: [], reference } as unknown as FlowSample)
-  const sets = counterfactualDatasets([sample('bttls', BTTLS), sample('bttls', BTTLS), sample('https', HTTPS, 'lab'), sample('https', HTTPS, 'lab'), sample('https', PAGE, 'wider'), sample('https', PAGE, 'wider')])
-  t.equal(sets.length, 4, 'three against the lab, one against the wider set')
+  const alpn = ['h2', 'http/1.1']
+  const sample = (kind: 'bttls' | 'https', records: Unit[], reference?: 'lab' | 'wider', serverName?: string): FlowSample =>
+    ({ kind, variant: 'v', size: 1, tls: true, records, segments: [], reference, clientHello: { alpn, serverName } } as unknown as FlowSample)
+  const sets = counterfactualDatasets([sample('bttls', BTTLS), sample('bttls', BTTLS), sample('https', HTTPS, 'lab'), sample('https', HTTPS, 'lab'), sample('https', PAGE, 'wider', 'example.com'), sample('https', PAGE, 'wider', 'example.com')])
+  t.same(sets.map(s => s.name.replace('what if: (against the wider reference, alone) ', '')).slice(3), [
+    'a page\'s response in place of the AuthReply\'s record', 'a ClientHello that names a host (SNI)', 'an SNI + a page\'s response',
+    'a named page visit\'s handshake (hello and certificate flight)', 'a named page visit\'s handshake + a page\'s response'
+  ], 'three against the lab, five against the wider set')
   t.same(sets[0]!.y, ['bttls', 'bttls', 'https', 'https'], 'the lab chain compares with the lab\'s flows only')
-  t.match(sets[3]!.name, /wider reference/)
   t.equal(sets[3]!.X[0]!.length, 42, 'the target set: 12 handshake slots + 30 records')
   t.same(sets[3]!.y, ['bttls', 'bttls', 'https', 'https'], 'against the wider set\'s flows only')
+  const unnamed = counterfactualDatasets([sample('bttls', BTTLS), sample('https', PAGE, 'wider')])
+  t.equal(unnamed.filter(s => s.name.includes('wider')).length, 0, 'no wider rows without a named flow to take the hello from')
+})
+
+t.test('a named hello: the ClientHello as long as the reference\'s, the rest as measured', async t => {
+  const NAMED = units('>22:382 <22:122 <20:1 <23:38 <23:460 <23:96 <23:69 >20:1 >23:69 >23:653')
+  const changed = namedHello(BTTLS, NAMED)
+  t.equal(changed[0]!.length, 382)
+  t.equal(changed[0]!.wire, 387)
+  t.equal(lengths(changed.slice(1)), lengths(BTTLS.slice(1)))
+  t.same(namedHello([], NAMED), [], 'an empty flow stays empty')
+})
+
+t.test('stored samples load back as measured (refit.ts)', async t => {
+  const { storedSample, sampleFromStored } = await import('../bench/wire-image/samples.js')
+  const flow = { kind: 'bttls', variant: 'v', tls: true, records: BTTLS, segments: [{ dir: '>', length: 517, wire: 517, ms: 1.5 }] } as unknown as FlowSample
+  t.same(sampleFromStored(storedSample(flow)), flow)
+  t.throws(() => sampleFromStored({ ...storedSample(flow), records: ['>12x'] }), /not a stored unit/)
 })

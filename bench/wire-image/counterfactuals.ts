@@ -16,9 +16,11 @@
  *
  * Those three are measured against the lab's reference set, whose tools fetch one file. Against the
  * wider set, whose page visits have bttls's shape (a request, a response, a second request, the
- * file), one more: *a page's response*, the responder's first record after the tickets (AuthReply,
- * handshakes, bitfield, unchoke) replaced by the records of a measured page visit's response: what
- * page-sized padding of that flight would buy.
+ * file), three more, each alone or on the one before: *a page's response*, the responder's first
+ * record after the tickets (AuthReply, handshakes, bitfield, unchoke) replaced by the records of a
+ * measured page visit's response: what page-sized padding of that flight would buy; *a named hello*,
+ * the ClientHello as long as that of a page visit that sends an SNI with bttls's ALPN list: what an
+ * SNI would buy; and both together.
  */
 import { handshakeCount, postHandshake, type Unit } from './features.js'
 import { FEATURE_SETS } from './features.js'
@@ -94,13 +96,34 @@ export function counterfactualDatasets (samples: readonly FlowSample[]): TreeDat
   return [...lab, ...widerCounterfactual(samples, bttls)]
 }
 
-/** Against the wider set: the bttls flows with a page visit's response in place of their first server flight. */
+/** The ClientHello (the first record) as long as the reference's, which names a host. */
+export const namedHello: Change = (records, reference) => {
+  const [hello, ...rest] = records
+  const named = reference[0]
+  if (hello === undefined || named === undefined) return [...records]
+  return [{ ...hello, length: named.length, wire: named.wire }, ...rest]
+}
+
+/**
+ * Against the wider set, each row alone: the bttls flows with a page visit's response in place of
+ * their first server flight; with a ClientHello that names a host (as long as that of a wider flow
+ * with an SNI and bttls's ALPN list); with both; and with such a flow's whole handshake (its hello and
+ * its server's certificate flight), without and with the page's response.
+ */
 function widerCounterfactual (samples: readonly FlowSample[], bttls: readonly FlowSample[]): TreeDataset[] {
   const wider = samples.filter(s => s.kind === 'https' && s.tls && s.reference === 'wider')
   const pages = wider.map(s => s.records).filter(r => pageResponse(r) !== undefined)
-  if (pages.length === 0) return []
-  const changed = bttls.map((s, i) => pageSizedResponse(s.records, pages[i % pages.length]!))
-  return [dataset('what if: (against the wider reference, alone) a page\'s response in place of the AuthReply\'s record', changed, wider)]
+  const alpn = bttls[0]?.clientHello?.alpn?.join(',')
+  const named = wider.filter(s => s.clientHello?.serverName !== undefined && s.clientHello.alpn?.join(',') === alpn).map(s => s.records)
+  if (pages.length === 0 || named.length === 0) return []
+  const rows: ReadonlyArray<readonly [string, (records: readonly Unit[], i: number) => Unit[]]> = [
+    ['a page\'s response in place of the AuthReply\'s record', (r, i) => pageSizedResponse(r, pages[i % pages.length]!)],
+    ['a ClientHello that names a host (SNI)', (r, i) => namedHello(r, named[i % named.length]!)],
+    ['an SNI + a page\'s response', (r, i) => pageSizedResponse(namedHello(r, named[i % named.length]!), pages[i % pages.length]!)],
+    ['a named page visit\'s handshake (hello and certificate flight)', (r, i) => referenceHandshake(r, named[i % named.length]!)],
+    ['a named page visit\'s handshake + a page\'s response', (r, i) => pageSizedResponse(referenceHandshake(r, named[i % named.length]!), pages[i % pages.length]!)]
+  ]
+  return rows.map(([what, change]) => dataset(`what if: (against the wider reference, alone) ${what}`, bttls.map((s, i) => change(s.records, i)), wider))
 }
 
 function dataset (name: string, bttls: ReadonlyArray<readonly Unit[]>, https: readonly FlowSample[]): TreeDataset {

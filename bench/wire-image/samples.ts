@@ -151,3 +151,14 @@ export function storedSample (s: FlowSample): StoredSample {
   const unit = (u: Unit): string => `${u.dir}${u.length}${u.type !== undefined ? `/${u.type}` : ''}@${u.ms}`
   return { ...s, records: s.records.map(unit), segments: s.segments.map(unit) }
 }
+
+/** The inverse of storedSample: a stored run's samples, for refitting classifiers without new traffic. */
+export function sampleFromStored (s: StoredSample): FlowSample {
+  const unit = (text: string, record: boolean): Unit => {
+    const m = /^([<>])(\d+)(?:\/(\d+))?@([\d.]+)$/.exec(text)
+    if (m === null) throw new Error(`not a stored unit: ${text}`)
+    const length = Number(m[2])
+    return { dir: m[1] as Unit['dir'], length, wire: record ? length + 5 : length, ms: Number(m[4]), ...(m[3] !== undefined ? { type: Number(m[3]) } : {}) }
+  }
+  return { ...s, records: s.records.map(r => unit(r, true)), segments: s.segments.map(r => unit(r, false)) }
+}
