@@ -20,6 +20,7 @@ import { TrackerNameConflictError } from '../src/errors.js'
 import type { MagnetLink } from '../src/torrent/metainfo.js'
 import type { Session, TorrentHandle } from '../src/session/session.js'
 import { completed, fileSha256, session } from './helpers/session-pair.js'
+import { runCli } from './helpers/cli.js'
 import { peerId, trackerFixture, type TrackerFixture } from './helpers/tracker.js'
 
 /** The magnet link a tracker's site would give a user: the torrent's link with the secure tracker's URL. */
@@ -206,4 +207,26 @@ t.test('CertificateManager.torrentNamed: a tracker host equal to the name stops 
   t.throws(() => manager.torrentNamed('LOCALHOST.'), { name: 'TrackerNameConflictError', code: 'ERR_TRACKER_NAME_CONFLICT' })
   await manager.stop()
   t.equal(announces.length, 1, 'no announce after the conflict, not even "stopped"')
+})
+
+t.test('bttls get <Full Strict magnet> --passkey: the CA from the tracker, then the download; a link naming another CA fails in one line', async t => {
+  const f = await trackerFixture(t)
+  await seed(t, f)
+  const uri = magnetUri({ ...f.metainfo, trackers: [f.server.announceUrl] })
+  const out = join(f.dir, 'cli')
+  const got = await runCli(['get', uri, '--passkey', f.db.addUser('frank'), '--out', out, '--json', '--stop-timeout', '30'], { timeoutMs: 90_000 }).result
+  t.equal(got.code, 0, got.stderr)
+  const events = got.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+  const names = events.map(e => e.event)
+  t.ok(names.indexOf('swarm-ca') >= 0 && names.indexOf('swarm-ca') < names.indexOf('certificate') && names.indexOf('certificate') < names.indexOf('complete'),
+    `the CA, then the certificate, then the data (${names.join()})`)
+  t.match(events.find(e => e.event === 'torrent'), { level: 'full-strict', magnet: true })
+  t.equal(await fileSha256(join(out, f.metainfo.name)), await fileSha256(join(f.dataDir, f.metainfo.name)))
+
+  const other = await createSwarmCa('another CA')
+  const wrong = magnetUri({ ...f.metainfo, sslCert: other.certPem, trackers: [f.server.announceUrl] })
+  const failed = await runCli(['get', wrong, '--passkey', f.db.addUser('grace'), '--out', join(f.dir, 'cli2')], { timeoutMs: 60_000 }).result
+  t.equal(failed.code, 1)
+  // Before anything listens: the CA is fetched with the other credential checks.
+  t.match(failed.stderr, /^bttls: TrackerError: tracker https:\/\/127\.0\.0\.1:\d+ presented 2 certificate\(s\), none with the link's x\.bttls\.ca [0-9a-f]{64}\n$/)
 })

@@ -90,14 +90,16 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
 /** `args.input` and `args.moreInputs` in one session: one port, one announce per torrent. */
 export async function startPeers (args: PeerCommandArgs, reporter: Reporter): Promise<{ session: Session, torrents: StartedTorrent[], peersSeen: Record<TransportKind, number>, overrides: ConnectOverrides }> {
   const inputs: TorrentInput[] = []
+  /** Full Strict links: the swarm CA each names, from its secure tracker. */
+  const swarmCas = new Map<TorrentInput, string>()
   for (const name of [args.input, ...(args.moreInputs ?? [])]) {
     const input = await readTorrentInput(name)
     // A missing or wrong credential is reported before anything listens or touches the disk.
     const source = input.kind === 'torrent' ? input.metainfo : input.magnet
     unusedCredentials(describeLevel(source).level, args)
     if (input.kind === 'torrent' && input.metainfo.sslCert !== undefined) checkFullStrictCredential(input.metainfo, input.metainfo.sslCert, args)
-    // A Full Strict link's CA comes from its secure tracker (addInput); its level is built then.
-    if (!isFullStrictLink(input)) levelFor(source, args.credentials)
+    if (isFullStrictLink(input)) swarmCas.set(input, await linkedSwarmCa(input.magnet, args, reporter))
+    levelFor(source, { ...args.credentials, ...(swarmCas.has(input) ? { swarmCa: swarmCas.get(input)! } : {}) })
     if (inputs.some(i => wireInfoHash(i).equals(wireInfoHash(input)))) throw new UsageError(`${name}: the same torrent twice`)
     inputs.push(input)
   }
@@ -122,7 +124,7 @@ export async function startPeers (args: PeerCommandArgs, reporter: Reporter): Pr
   reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${endpoint(args.host, session.port)} (policy ${args.policy})`)
   const torrents: StartedTorrent[] = []
   try {
-    for (const input of inputs) torrents.push(await addInput(session, input, args, reporter))
+    for (const input of inputs) torrents.push(await addInput(session, input, swarmCas.get(input), args, reporter))
   } catch (err) {
     for (const t of torrents) await t.stop()
     await session.close()
@@ -135,7 +137,7 @@ function wireInfoHash (input: TorrentInput): Buffer {
   return input.kind === 'torrent' ? input.metainfo.wireInfoHash : input.magnet.wireInfoHash
 }
 
-async function addInput (session: Session, input: TorrentInput, args: PeerCommandArgs, reporter: Reporter): Promise<StartedTorrent> {
+async function addInput (session: Session, input: TorrentInput, swarmCa: string | undefined, args: PeerCommandArgs, reporter: Reporter): Promise<StartedTorrent> {
 
   let handle!: TorrentHandle
   let storeDir: string
@@ -161,8 +163,8 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
     const m = input.magnet
     storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
     let credentials = args.credentials
-    if (isFullStrictLink(input)) {
-      ({ credentials, manager } = await fullStrictLinkCredentials(m, session, args, reporter))
+    if (swarmCa !== undefined) {
+      ({ credentials, manager } = await fullStrictLinkCredentials(m, swarmCa, session, args, reporter))
       manager?.on('peers', list => session.addPeers(handle, list.map(p => ({ host: p.host, port: p.port, source: 'tracker' as const }))))
     }
     handle = session.addMagnet(m, storeDir, credentials)
@@ -225,21 +227,30 @@ function isFullStrictLink (input: TorrentInput): input is { kind: 'magnet', magn
 
 /**
  * A Full Strict magnet link (BEP: "Full Strict magnet links"): the swarm CA from its secure tracker's
- * TLS handshake, matched by the link's hash; then our certificate from that tracker as for a .torrent
- * (--passkey, or a passkey in the link's tracker URL), or --cert/--key checked against that CA.
+ * TLS handshake, matched by the link's hash, before anything listens; --cert/--key (without
+ * --passkey) are checked against it then.
  */
-async function fullStrictLinkCredentials (m: MagnetLink, session: Session, args: PeerCommandArgs, reporter: Reporter): Promise<{ credentials: TorrentCredentials, manager?: CertificateManager }> {
+async function linkedSwarmCa (m: MagnetLink, args: PeerCommandArgs, reporter: Reporter): Promise<string> {
   const trackerUrl = secureTrackerOf(m)! // parseMagnet refuses a Full Strict link without one
-  const swarmCa = await fetchSwarmCa(trackerUrl, m.caFingerprint!, session.localAddress !== undefined ? { localAddress: session.localAddress } : {})
+  const swarmCa = await fetchSwarmCa(trackerUrl, m.caFingerprint!)
   const ca = new X509Certificate(swarmCa)
   reporter.event('swarm-ca', { fingerprint: m.caFingerprint!.toString('hex'), subject: ca.subject, tracker: new URL(trackerUrl).origin },
     `swarm CA "${ca.subject.replace(/\n/g, ', ')}" from ${new URL(trackerUrl).origin}, as x.bttls.ca names it`)
-  const binding: TorrentBinding = { name: m.name ?? '', infoHashV1: m.infoHashV1, infoHashV2: m.infoHashV2 }
-  if (args.passkey === undefined && args.credentials.certificates !== undefined) {
-    checkFullStrictCredential(binding, swarmCa, args)
-    return { credentials: { ...args.credentials, swarmCa } }
-  }
-  const manager = await startCertificateManager(binding, swarmCa, trackerUrl, args.passkey, session, reporter)
+  if (args.passkey === undefined && args.credentials.certificates !== undefined) checkFullStrictCredential(bindingOf(m), swarmCa, args)
+  return swarmCa
+}
+
+function bindingOf (m: MagnetLink): TorrentBinding {
+  return { name: m.name ?? '', infoHashV1: m.infoHashV1, infoHashV2: m.infoHashV2 }
+}
+
+/**
+ * Our certificate for a Full Strict link: from its secure tracker as for a .torrent (--passkey, or a
+ * passkey in the link's tracker URL), or --cert/--key.
+ */
+async function fullStrictLinkCredentials (m: MagnetLink, swarmCa: string, session: Session, args: PeerCommandArgs, reporter: Reporter): Promise<{ credentials: TorrentCredentials, manager?: CertificateManager }> {
+  if (args.passkey === undefined && args.credentials.certificates !== undefined) return { credentials: { ...args.credentials, swarmCa } }
+  const manager = await startCertificateManager(bindingOf(m), swarmCa, secureTrackerOf(m)!, args.passkey, session, reporter)
   return { credentials: { ...args.credentials, certificates: manager, swarmCa }, manager }
 }
 
