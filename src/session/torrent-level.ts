@@ -40,6 +40,20 @@ export function levelFor (source: LevelSource, credentials: TorrentCredentials =
   return strictLevel(preferred, source.strict, { ...credentials, secret: credentials.secret ?? source.strictSecret })
 }
 
+/**
+ * The hash a Strict torrent is announced under (BEP: "Strict rendezvous"), when the torrent or link
+ * and `credentials` hold what it needs; what a tracker operator whitelists. Undefined otherwise.
+ */
+export function strictRendezvousOf (source: LevelSource, credentials: TorrentCredentials = {}): Buffer | undefined {
+  if (source.strict === undefined) return undefined
+  try {
+    return levelFor(source, credentials).announceHash()
+  } catch (err) {
+    if (err instanceof MissingCredentialError) return undefined
+    throw err
+  }
+}
+
 /** A Full Strict link's CA: the certificate given, if it is the one the link names by its hash. */
 function linkedSwarmCa (fingerprint: Uint8Array, swarmCa: string | undefined): string {
   if (swarmCa === undefined) {
