@@ -91,6 +91,11 @@ t.test('fetchSwarmCa: a CA the tracker does not present, a hash of a certificate
   const closedPort = (closed.address() as AddressInfo).port
   await new Promise(resolve => closed.close(resolve))
   await t.rejects(fetchSwarmCa(`https://127.0.0.1:${closedPort}/announce`, caFingerprint(f.ca.certPem)), { name: 'TrackerError', code: 'ERR_TRACKER_UNREACHABLE' })
+  // A server that answers the ClientHello with garbage and hangs up.
+  const garbage = createTcpServer(socket => { socket.end(Buffer.from('HTTP/1.0 400 Bad Request\r\n\r\n')) })
+  await new Promise<void>(resolve => garbage.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => garbage.close())
+  await t.rejects(fetchSwarmCa(`https://127.0.0.1:${(garbage.address() as AddressInfo).port}/announce`, caFingerprint(f.ca.certPem)), { name: 'TrackerError', code: 'ERR_TRACKER_UNREACHABLE' })
   // A server that accepts and never answers: bounded in time.
   const silent = createTcpServer(() => {})
   await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
