@@ -133,7 +133,10 @@ function proofBlocks (key: Buffer, exporter: Buffer, replyFlags = 0, signature?:
 
 /** A magnet link wrapped before each parameter after the first two, as the BEP prints it. */
 function magnetBlock (infoHashV1: Buffer, strict: StrictInfo, secret?: Buffer, bold = true): string {
-  const uri = magnetUri({ infoHashV1, wireInfoHash: infoHashV1, trackers: [], peers: [], strict }, secret ? { secret } : {})
+  return wrappedMagnet(magnetUri({ infoHashV1, wireInfoHash: infoHashV1, trackers: [], peers: [], strict }, secret ? { secret } : {}), bold)
+}
+
+function wrappedMagnet (uri: string, bold = true): string {
   const [first, ...rest] = uri.split('&')
   return block('magnet link', [`${first!}&${rest[0]!}`, ...rest.slice(1).map(p => `&${p}`)].join('\n    '), bold)
 }
@@ -276,6 +279,24 @@ function fullStrictVector (heading: string, note: string): string {
     block('certificate block', encodeCertificateBlock(certificate), true),
     block('AuthHello', encodeAuthMessage({ level: 'full-strict', flags: FLAG_CERTIFICATE, proof, certificate }), true),
     block('libtorrent SNI', libtorrentSni({ infoHashV1: infoHash }), true)
+  ].join('\n')
+}
+
+/** The example secure tracker of the Full Strict magnet link vector (RFC 2606 reserves example.org). */
+export const FULL_STRICT_EXAMPLE_TRACKER = 'https://tracker.example.org/announce'
+
+/** The magnet link of the Full Strict vector's torrent, and the swarm key computed from it and the CA alone. */
+function fullStrictMagnetVector (heading: string, note: string): string {
+  const caPem = readFileSync(new URL('./vectors/full-strict-ca.pem', import.meta.url), 'utf8').trim()
+  const { infoHashV1: infoHash, torrentName } = FULL_STRICT_EXAMPLE
+  const uri = magnetUri({ infoHashV1: infoHash, wireInfoHash: infoHash, name: torrentName, trackers: [FULL_STRICT_EXAMPLE_TRACKER], peers: [], caFingerprint: caFingerprint(caPem) })
+  return [
+    title(heading),
+    `${note}\n`,
+    block('secure tracker', FULL_STRICT_EXAMPLE_TRACKER),
+    wrappedMagnet(uri),
+    block('x.bttls.ca', caFingerprint(caPem)),
+    block('swarm key', fullStrictSwarmKey(infoHash, caPem), true)
   ].join('\n')
 }
 
@@ -435,7 +456,12 @@ export function vectorSections (document: BepDocument): string[] {
       ].join('\n'), v1, strictSecret)
     ]
     case 'full-strict': return [
-      fullStrictVector('Test 1 (Full Strict, AuthHello with a certificate)', FULL_STRICT_NOTE)
+      fullStrictVector('Test 1 (Full Strict, AuthHello with a certificate)', FULL_STRICT_NOTE),
+      fullStrictMagnetVector('Test 2 (Full Strict magnet link)', [
+        'The magnet link of the torrent of test 1, whose secure tracker is at the example URL given.',
+        '``x.bttls.ca`` is the CA certificate SHA-256 of test 1; with the infohash it gives the swarm key',
+        'of test 1. The CA certificate itself is what the tracker presents after its own certificate.'
+      ].join('\n'))
     ]
     case 'signalling': return [
       signalsVector('Test 1 (PEX and tracker signals)', [

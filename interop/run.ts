@@ -37,11 +37,14 @@ function bttls (args: string[]): { status: number | null, stdout: string, stderr
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' }
 }
 
-function createTorrent (srcFile: string, out: string, version: TorrentFile['version'], tracker?: string): TorrentFile {
-  const r = bttls(['create', srcFile, '-o', out, `--${version}`, '--piece-length', String(256 * 1024), ...(tracker ? ['--tracker', tracker] : []), '--json'])
+function createTorrent (srcFile: string, out: string, version: TorrentFile['version'], trackers: string[] = [], extra: string[] = []): TorrentFile {
+  const r = bttls(['create', srcFile, '-o', out, `--${version}`, '--piece-length', String(256 * 1024), ...trackers.flatMap(t => ['--tracker', t]), ...extra, '--json'])
   const created = r.stdout.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, string>).find(e => e.event === 'created')
   if (r.status !== 0 || !created) throw new Error(`bttls create --${version} failed: ${r.stderr.trim()}`)
-  return { path: out, version, infoHashV1: created.infoHashV1, infoHashV2: created.infoHashV2 }
+  return {
+    path: out, version, infoHashV1: created.infoHashV1, infoHashV2: created.infoHashV2,
+    ...(created.rendezvous !== undefined ? { rendezvous: created.rendezvous, magnet: created.magnet } : {})
+  }
 }
 
 function git (args: string[]): string {
@@ -94,8 +97,10 @@ async function main (): Promise<number> {
     v1: createTorrent(payload, join(torrentsDir, 'v1.torrent'), 'v1'),
     hybrid: createTorrent(payload, join(torrentsDir, 'hybrid.torrent'), 'hybrid'),
     v2: createTorrent(payload, join(torrentsDir, 'v2.torrent'), 'v2'),
-    v1WithTracker: createTorrent(payload, join(torrentsDir, 'v1-tracker.torrent'), 'v1', trackerUrl),
-    v1WithUdpTracker: createTorrent(payload, join(torrentsDir, 'v1-udp-tracker.torrent'), 'v1', `udp://127.0.0.1:${TRACKER_PORT}/announce`)
+    v1WithTracker: createTorrent(payload, join(torrentsDir, 'v1-tracker.torrent'), 'v1', [trackerUrl]),
+    v1WithUdpTracker: createTorrent(payload, join(torrentsDir, 'v1-udp-tracker.torrent'), 'v1', [`udp://127.0.0.1:${TRACKER_PORT}/announce`]),
+    // Strict (secret mode, carried by the .torrent and the link), announced to opentracker under its rendezvous.
+    strictWithTrackers: createTorrent(payload, join(torrentsDir, 'v1-strict-trackers.torrent'), 'v1', [`udp://127.0.0.1:${TRACKER_PORT}/announce`, trackerUrl], ['--strict-secret'])
   }
   for (const t of [torrents.v1WithTracker, torrents.v1WithUdpTracker]) {
     if (t.infoHashV1 !== torrents.v1.infoHashV1) throw new Error('bttls create: adding a tracker changed the infohash')
@@ -122,7 +127,8 @@ async function main (): Promise<number> {
 
   if (clients.opentracker.available && scenarios.some(s => s.needs.includes('opentracker') && !s.skip?.(run))) {
     try {
-      const hashes = [torrents.v1WithTracker.infoHashV1].filter((h): h is string => h !== undefined)
+      // The Strict torrent is whitelisted by its rendezvous only: an announce of its infohash is refused.
+      const hashes = [torrents.v1WithTracker.infoHashV1, torrents.strictWithTrackers.rendezvous].filter((h): h is string => h !== undefined)
       run.tracker = await startTracker(runProcs, join(work, 'tracker'), hashes)
     } catch (err) { run.trackerError = (err as Error).message }
   }

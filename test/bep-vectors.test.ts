@@ -206,7 +206,7 @@ const CORE_VECTORS = [
   'Test 7 (Extension handshake)'
 ] as const
 const STRICT_VECTORS = ['Test 1 (Strict, secret mode)', 'Test 2 (Strict, passphrase mode)', 'Test 3 (Strict, publisher mode)', 'Test 4 (Strict rendezvous)'] as const
-const FULL_STRICT_VECTORS = ['Test 1 (Full Strict, AuthHello with a certificate)'] as const
+const FULL_STRICT_VECTORS = ['Test 1 (Full Strict, AuthHello with a certificate)', 'Test 2 (Full Strict magnet link)'] as const
 const SIGNALLING_VECTORS = ['Test 1 (PEX and tracker signals)'] as const
 const EXPECTED_VECTORS: Record<BepDocument, readonly string[]> = {
   core: CORE_VECTORS, strict: STRICT_VECTORS, 'full-strict': FULL_STRICT_VECTORS, signalling: SIGNALLING_VECTORS
@@ -699,6 +699,29 @@ t.test('Full Strict vector', async t => {
   t.doesNotThrow(() => verifyPeerCertificate({ ...at(inside), torrent: { name, infoHashV1: Buffer.alloc(20) }, binding: 'libtorrent' }), 'the libtorrent name rule accepts it by its dNSName')
   t.throws(() => verifyPeerCertificate({ ...at(inside), torrent: { name: 'another name', infoHashV1: infoHash }, binding: 'libtorrent' }),
     { name: 'WrongTorrentCertificateError' }, 'and refuses it for another name')
+  t.same(v.unchecked(), [], 'every value in the vector was checked')
+})
+
+t.test('Full Strict magnet link vector: the link of the torrent of test 1 gives its swarm key with the CA it names', async t => {
+  const first = docs['full-strict'].vector(FULL_STRICT_VECTORS[0])
+  const v = docs['full-strict'].vector(FULL_STRICT_VECTORS[1])
+  const infoHash = first.hex('infohash')
+  const caPem = first.text('swarm CA certificate')
+  const tracker = v.text('secure tracker')
+  t.match(tracker, /^https:\/\//, 'the secure tracker is https')
+  const link = v.text('magnet link').replace(/\n/g, '')
+  const fingerprint = v.hex('x.bttls.ca')
+  t.same(fingerprint, first.hex('CA certificate SHA-256'), 'x.bttls.ca is the CA certificate SHA-256 of test 1')
+  t.equal(link, `magnet:?xt=urn:btih:${infoHash.toString('hex')}&dn=${first.text('torrent name')}&tr=${encodeURIComponent(tracker)}&x.bttls=full-strict&x.bttls.ca=${fingerprint.toString('hex')}`,
+    'magnet link: xt, dn, tr, x.bttls, x.bttls.ca')
+  t.equal(link, magnetUri({ infoHashV1: infoHash, wireInfoHash: infoHash, name: first.text('torrent name'), trackers: [tracker], peers: [], caFingerprint: caFingerprint(caPem) }), 'magnet link: magnetUri')
+  const parsed = parseMagnet(link)
+  t.same(parsed.caFingerprint, fingerprint, 'parseMagnet reads x.bttls.ca')
+  t.same(parsed.trackers, [tracker])
+  const swarmKey = v.hex('swarm key')
+  t.same(swarmKey, first.hex('swarm key'), 'the swarm key of test 1')
+  t.same(Buffer.from(levelFor(parsed, { swarmCa: caPem }).swarmKeys[0]!.key), swarmKey, 'levelFor(link, the CA it names): that swarm key')
+  t.same(swarmKey, hkdf32(ascii(constants.SWARM_KEY_SALT), Buffer.concat([infoHash, fingerprint]), ascii(constants.FULL_STRICT_KEY_INFO)), 'HKDF-SHA256 from the link alone')
   t.same(v.unchecked(), [], 'every value in the vector was checked')
 })
 

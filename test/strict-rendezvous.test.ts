@@ -14,7 +14,7 @@ import DHT from 'bittorrent-dht'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import { magnetUri, parseMagnet } from '../src/torrent/magnet.js'
-import { levelFor } from '../src/session/torrent-level.js'
+import { levelFor, strictRendezvousOf } from '../src/session/torrent-level.js'
 import { secretCommitment, strictRendezvous } from '../src/levels/strict-keys.js'
 import { rawPublisherKey } from '../src/levels/strict.js'
 import { encodeQuery } from '../src/codec/query-string.js'
@@ -50,6 +50,24 @@ t.test('the rendezvous: 20 bytes, per swarm and per strict input, the same from 
   const pubMagnet = parseMagnet(magnetUri(pub))
   t.same(rendezvousOf(levelFor(pubMagnet)), strictRendezvous(pub.infoHashV2!, pk), 'publisher mode, v2-only: from the full v2 infohash and the public key')
   t.same(rendezvousOf(levelFor(pub)), rendezvousOf(levelFor(pubMagnet)))
+})
+
+t.test('strictRendezvousOf (bttls create and inspect show it): when the torrent or link and the credentials give it', async t => {
+  const dir = await tempDir(t)
+  await randomFile(dir, 'f.bin', 20_000)
+  const secret = randomBytes(32)
+  const strictInfo = { mode: 'secret' as const, commitment: secretCommitment(secret) }
+  const carried = parseTorrent((await createTorrent(join(dir, 'f.bin'), { version: 'v1', pieceLength: 16 * 1024, strict: { info: strictInfo, secret } })).bytes)
+  t.same(strictRendezvousOf(carried), strictRendezvous(carried.infoHashV1!, secret), 'the .torrent carries the secret')
+  t.same(strictRendezvousOf(parseMagnet(magnetUri(carried, { secret }))), strictRendezvous(carried.infoHashV1!, secret), 'the link carries it')
+  const bare = parseMagnet(magnetUri(carried))
+  t.equal(strictRendezvousOf(bare), undefined, 'a link without the secret: unknown')
+  t.same(strictRendezvousOf(bare, { secret }), strictRendezvous(carried.infoHashV1!, secret), 'unless the secret is given')
+  t.throws(() => strictRendezvousOf(carried, { secret: randomBytes(32) }), { name: 'StrictSecretMismatchError' }, 'a secret the commitment refuses is an error, not "unknown"')
+  const passphrase = parseMagnet(`magnet:?xt=urn:btih:${carried.infoHashV1!.toString('hex')}&x.bttls=strict-passphrase`)
+  t.equal(strictRendezvousOf(passphrase), undefined, 'passphrase mode without the passphrase: unknown')
+  const basic = parseTorrent((await createTorrent(join(dir, 'f.bin'), { version: 'v1', pieceLength: 16 * 1024 })).bytes)
+  t.equal(strictRendezvousOf(basic), undefined, 'a Basic torrent has none')
 })
 
 /** Every UDP payload sent from this process (our DHT nodes, the UDP tracker client). */

@@ -80,3 +80,25 @@ t.test('magnetUri round-trips through parseMagnet', async t => {
   const link = parseMagnet(`magnet:?xt=urn:btih:${V1}&dn=a%20b%26c&x.pe=[::1]:1&tr=udp://x:1`)
   t.same(parseMagnet(magnetUri(link)), link)
 })
+
+t.test('Full Strict links: x.bttls=full-strict with x.bttls.ca and an https tracker, or InvalidMagnetError', async t => {
+  const CA = 'ab'.repeat(32)
+  const TR = 'tr=https%3A%2F%2Ftracker.example%2Fannounce'
+  const m = parseMagnet(`magnet:?xt=urn:btih:${V1}&tr=udp://x:1&${TR}&x.bttls=full-strict&x.bttls.ca=${CA.toUpperCase()}`)
+  t.equal(m.caFingerprint?.toString('hex'), CA, 'the CA hash, either case')
+  t.equal(m.strict, undefined, 'no Strict mode')
+  t.same(m.trackers, ['udp://x:1', 'https://tracker.example/announce'])
+  t.equal(magnetUri(m), `magnet:?xt=urn:btih:${V1}&tr=udp%3A%2F%2Fx%3A1&${TR}&x.bttls=full-strict&x.bttls.ca=${CA}`, 'written back in lower case, after the trackers')
+  const bad: Array<[string, RegExp]> = [
+    [`magnet:?xt=urn:btih:${V1}&${TR}&x.bttls=full-strict`, /full-strict needs x\.bttls\.ca/],
+    [`magnet:?xt=urn:btih:${V1}&${TR}&x.bttls.ca=${CA}`, /x\.bttls\.ca goes with x\.bttls=full-strict only/],
+    [`magnet:?xt=urn:btih:${V1}&${TR}&x.bttls=strict-secret&x.bttls.ca=${CA}`, /x\.bttls\.ca goes with x\.bttls=full-strict only/],
+    [`magnet:?xt=urn:btih:${V1}&${TR}&x.bttls=full-strict&x.bttls.ca=${CA.slice(2)}`, /x\.bttls\.ca must be 64 hex/],
+    [`magnet:?xt=urn:btih:${V1}&${TR}&x.bttls=full-strict&x.bttls.ca=${'g'.repeat(64)}`, /x\.bttls\.ca must be 64 hex/],
+    [`magnet:?xt=urn:btih:${V1}&x.bttls=full-strict&x.bttls.ca=${CA}`, /needs an https:\/\/ tracker/],
+    [`magnet:?xt=urn:btih:${V1}&tr=http://tracker.example/announce&x.bttls=full-strict&x.bttls.ca=${CA}`, /needs an https:\/\/ tracker/],
+    [`magnet:?xt=urn:btih:${V1}&${TR}&x.bttls=full-strict&x.bttls=strict-passphrase&x.bttls.ca=${CA}`, /two levels/],
+    [`magnet:?xt=urn:btih:${V1}&${TR}&x.bttls=fullstrict&x.bttls.ca=${CA}`, /strict-publisher or full-strict, got "fullstrict"/]
+  ]
+  for (const [uri, message] of bad) t.throws(() => parseMagnet(uri), { name: 'InvalidMagnetError', message }, uri.slice(0, 160))
+})

@@ -7,7 +7,15 @@ import type { Tracker } from './opentracker.js'
 
 export const PAYLOAD_NAME = 'payload.bin'
 
-export interface TorrentFile { path: string, version: 'v1' | 'v2' | 'hybrid', infoHashV1?: string, infoHashV2?: string }
+export interface TorrentFile {
+  path: string
+  version: 'v1' | 'v2' | 'hybrid'
+  infoHashV1?: string
+  infoHashV2?: string
+  /** Strict: the hash trackers are told instead of the infohash (hex), and the magnet link with the secret. */
+  rendezvous?: string
+  magnet?: string
+}
 
 export interface SslSetup {
   /** libtorrent-made v1 torrent whose info dict carries `ssl-cert` (the CA). */
@@ -25,10 +33,11 @@ export interface RunContext {
   sourceSha256: string
   payloadBytes: number
   /**
-   * Made by `bttls create`, 256 KiB pieces; only v1WithTracker (opentracker over HTTP, for aria2) and
-   * v1WithUdpTracker (opentracker over UDP, BEP 15) name a tracker. All v1 ones share one infohash.
+   * Made by `bttls create`, 256 KiB pieces; only v1WithTracker (opentracker over HTTP, for aria2),
+   * v1WithUdpTracker (opentracker over UDP, BEP 15) and strictWithTrackers (both, Strict secret mode)
+   * name a tracker. All Basic v1 ones share one infohash.
    */
-  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker' | 'v1WithUdpTracker', TorrentFile>
+  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker' | 'v1WithUdpTracker' | 'strictWithTrackers', TorrentFile>
   ssl?: SslSetup
   sslError?: string
   tracker?: Tracker

@@ -221,7 +221,7 @@ const sslScenarios: Scenario[] = [{
 // ---- aria2 ---------------------------------------------------------------------------------------
 
 function needTracker (ctx: ScenarioContext): NonNullable<RunContext['tracker']> {
-  if (!ctx.tracker) throw new SkipScenario(`aria2 needs a tracker and opentracker did not start: ${ctx.trackerError ?? 'unknown'}`)
+  if (!ctx.tracker) throw new SkipScenario(`this row needs opentracker, which did not start: ${ctx.trackerError ?? 'unknown'}`)
   return ctx.tracker
 }
 
@@ -320,6 +320,43 @@ function udpTrackerScenarios (): Scenario[] {
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
     }
   }]
+}
+
+// ---- Strict rendezvous on a real tracker -------------------------------------------------------------
+
+/**
+ * Two bttls peers of a Strict torrent find each other only through opentracker, over UDP and HTTP, under
+ * the torrent's rendezvous (Strict companion, "Strict rendezvous"): the whitelist holds the rendezvous and
+ * not the infohash, so every announce that succeeds carried the rendezvous, and the row also checks that
+ * opentracker refuses the infohash itself. The leecher starts from the magnet link alone.
+ */
+const strictRendezvousScenario: Scenario = {
+  id: 'opentracker-strict-rendezvous',
+  title: 'bttls Strict swarm via opentracker, UDP and HTTP, under the rendezvous (magnet link, no peer given)',
+  direction: 'control: bttls ↔ bttls',
+  client: 'opentracker',
+  needs: ['opentracker'],
+  torrent: 'v1 Strict (secret) + udp:// and http:// trackers',
+  limitMs: 40000,
+  async run (ctx, out) {
+    const tracker = needTracker(ctx)
+    const t = ctx.torrents.strictWithTrackers
+    if (t.rendezvous === undefined || t.magnet === undefined || t.infoHashV1 === undefined) throw new Error('bttls create gave no rendezvous or magnet for the Strict torrent')
+    if (t.rendezvous === t.infoHashV1) out.problems.push('the rendezvous equals the infohash')
+    const seed = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+    for (const scheme of ['udp://', 'http://']) {
+      const e = await seed.event('discovery', 15000, e => e.kind === 'announced' && e.error === undefined && String(e.tracker).startsWith(scheme))
+      out.notes.push(`seed announced to ${String(e.tracker)}`)
+    }
+    const refused = await tracker.announce(t.infoHashV1, ctx.port(3)).then(() => false, () => true)
+    if (!refused) out.problems.push('opentracker accepted an announce of the Strict torrent\'s infohash: its whitelist should hold the rendezvous only')
+    else out.notes.push('opentracker refuses the infohash (not whitelisted); only the rendezvous is')
+    const { peer, complete } = await bttlsGet(ctx, t.magnet, dl(ctx), { port: ctx.port(2), policy: POLICY })
+    rate(ctx, out, complete.seconds as number, 'bttls leecher (magnet link → verified on disk, peer from the tracker)')
+    bttlsSaw(out, peer, ['tls'])
+    out.clientTransport = '— (the tracker carries no peer traffic)'
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+  }
 }
 
 // ---- Transmission --------------------------------------------------------------------------------
@@ -449,6 +486,7 @@ export function allScenarios (): Scenario[] {
     // v2-only magnet: the piece layers are not in the info dict; they come by BEP 52 hash requests.
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9 + BEP 52 hash requests, default encryption settings)', enc: 'default', version: 'v2', magnet: true }),
     ...udpTrackerScenarios(),
+    strictRendezvousScenario,
     ...requireTlsScenarios,
     ...sslScenarios,
     ...aria2Scenarios(false),

@@ -41,6 +41,9 @@ ${UPDATE_USAGE.trimEnd()}
 
   Strict torrents (seed/get): [--secret HEX] [--passphrase P] [--publisher-key key.pem] [--require-publisher]
   Full Strict torrents (seed/get): --cert peer.pem --key peer.key | --passkey TOKEN   [--libtorrent-ssl]
+    A Full Strict magnet link (x.bttls=full-strict) names its swarm CA by hash (x.bttls.ca): get takes
+    the CA from the link's https tracker, then a certificate with --passkey (or the link's own
+    /announce/<passkey>), and the metadata only from peers whose certificates that CA issued.
   Wire image (seed/get): [--decoy URL | --decoy-site DIR] [--tls-cert cert.pem --tls-key key.pem]
   Discovery (seed/get): [--tracker URL]... [--dht-bootstrap host:port]... [--no-dht]
     Torrents are announced to their http(s) and udp trackers and each --tracker (supportbttls=1 over

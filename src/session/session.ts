@@ -27,6 +27,7 @@ import { passphraseSecretAsync, secretCommitment } from '../levels/strict-keys.j
 import type { StrictInfo } from '../torrent/strict-info.js'
 import type { TorrentCredentials } from '../levels/credentials.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
+import { caFingerprint } from '../pki/certificate-profile.js'
 import { PexManager } from './pex-manager.js'
 import { DialQueue } from './dial-queue.js'
 import { PendingDials } from './pending-dials.js'
@@ -60,6 +61,11 @@ function sameStrict (fromInfo: StrictInfo | undefined, fromMagnet: StrictInfo | 
   if (fromInfo.mode === 'publisher') return fromInfo.publisherKey!.equals(fromMagnet.publisherKey!)
   if (fromInfo.mode === 'secret') return secret !== undefined && secretCommitment(secret).equals(fromInfo.commitment!)
   return true
+}
+
+function sameSwarmCa (fromInfo: string | undefined, fromMagnet: Uint8Array | undefined): boolean {
+  if (fromInfo === undefined || fromMagnet === undefined) return fromInfo === fromMagnet
+  return caFingerprint(fromInfo).equals(fromMagnet)
 }
 
 export { DEFAULT_MAX_PEERS_PER_TORRENT } from './session-api.js'
@@ -178,7 +184,11 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.register(swarm, level, libtorrentSslOf(metainfo, credentials))
   }
 
-  /** Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. */
+  /**
+   * Join by magnet link: the info dict comes over BEP 9 (inside TLS), then the data into `dir`. A Full
+   * Strict link needs `credentials.swarmCa` (its secure tracker presents it: fetchSwarmCa) and
+   * `credentials.certificates`; every peer, hence every byte of metadata, is verified against that CA.
+   */
   addMagnet (magnet: MagnetLink, dir: string, credentials: TorrentCredentials = {}): TorrentHandle {
     // Passphrase mode: scrypt (~0.6 s per infohash) runs off the event loop, and announcing (which needs
     // the rendezvous, hence the stretched passphrase) waits for it. The level reads the map when it needs a key.
@@ -197,9 +207,15 @@ export class Session extends EventEmitter<SessionEvents> {
         if (!sameStrict(parsed.strict, magnet.strict, credentials.secret ?? magnet.strictSecret)) {
           throw new MetadataMismatchError('the torrent\'s Strict parameters differ from what the magnet link says')
         }
+        // Full Strict: likewise for the CA the link named by its hash, which chose our key and verified every peer.
+        if (!sameSwarmCa(parsed.sslCert, magnet.caFingerprint)) {
+          throw new MetadataMismatchError('the torrent\'s swarm CA (ssl-cert) is not the one the magnet link\'s x.bttls.ca names')
+        }
         return parsed
       },
       openStore: async metainfo => {
+        // The name is known now: a secure tracker's host must not be one a member's certificate passes as.
+        credentials.certificates?.torrentNamed?.(metainfo.name)
         const store = await openFileStore(metainfo, dir)
         await store.verifyExisting()
         return store

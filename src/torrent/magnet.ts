@@ -6,6 +6,7 @@ import { isIPv6 } from 'node:net'
 import { InvalidMagnetError } from './errors.js'
 import type { MagnetLink, Metainfo } from './metainfo.js'
 import type { StrictMode } from './strict-info.js'
+import { caFingerprint } from '../pki/certificate-profile.js'
 
 const MAX_URI_LENGTH = 64 * 1024
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
@@ -27,6 +28,8 @@ export function parseMagnet (uri: string): MagnetLink {
   let strictMode: StrictMode | undefined
   let strictSecret: Buffer | undefined
   let publisherKey: Buffer | undefined
+  let fullStrict = false
+  let caHash: Buffer | undefined
 
   for (const part of uri.slice('magnet:?'.length).split('&')) {
     if (part === '') continue
@@ -59,9 +62,10 @@ export function parseMagnet (uri: string): MagnetLink {
       case 'x.pe':
         peers.add(checkPeer(value))
         break
-      // bttls (BEP: "Magnet links"): the Strict mode, and what an infohash alone does not give.
+      // bttls (BEP: "Strict magnet links", "Full Strict magnet links"): the level, and what an infohash alone does not give.
       case 'x.bttls':
-        if (!/^strict-(secret|passphrase|publisher)$/.test(value)) invalid(`x.bttls must be strict-secret, strict-passphrase or strict-publisher, got "${value.slice(0, 40)}"`)
+        if (value === 'full-strict') { fullStrict = true; break }
+        if (!/^strict-(secret|passphrase|publisher)$/.test(value)) invalid(`x.bttls must be strict-secret, strict-passphrase, strict-publisher or full-strict, got "${value.slice(0, 40)}"`)
         strictMode = value.slice('strict-'.length) as StrictMode
         break
       case 'x.bttls.secret':
@@ -69,6 +73,9 @@ export function parseMagnet (uri: string): MagnetLink {
         break
       case 'x.bttls.pk':
         publisherKey = hex32(value, 'x.bttls.pk')
+        break
+      case 'x.bttls.ca':
+        caHash = hex32(value, 'x.bttls.ca')
         break
       default:
         break
@@ -79,6 +86,8 @@ export function parseMagnet (uri: string): MagnetLink {
   if (strictMode === 'publisher' && publisherKey === undefined) invalid('x.bttls=strict-publisher needs x.bttls.pk')
   if (strictSecret !== undefined && strictMode !== 'secret') invalid('x.bttls.secret goes with x.bttls=strict-secret only')
   if (publisherKey !== undefined && strictMode !== 'publisher') invalid('x.bttls.pk goes with x.bttls=strict-publisher only')
+  if (fullStrict) checkFullStrictLink(strictMode, caHash, trackers)
+  else if (caHash !== undefined) invalid('x.bttls.ca goes with x.bttls=full-strict only')
   const wireInfoHash = infoHashV1 ?? infoHashV2!.subarray(0, 20)
   return {
     ...(infoHashV1 !== undefined ? { infoHashV1 } : {}),
@@ -88,8 +97,28 @@ export function parseMagnet (uri: string): MagnetLink {
     trackers: [...trackers],
     peers: [...peers],
     ...(strictMode !== undefined ? { strict: strictMode === 'publisher' ? { mode: strictMode, publisherKey: publisherKey! } : { mode: strictMode } } : {}),
-    ...(strictSecret !== undefined ? { strictSecret } : {})
+    ...(strictSecret !== undefined ? { strictSecret } : {}),
+    ...(caHash !== undefined ? { caFingerprint: caHash } : {})
   }
+}
+
+/**
+ * A Full Strict link names one level, the CA its swarm key needs, and a secure tracker (https), the
+ * only place its client can get the CA certificate and its own peer certificate from.
+ */
+function checkFullStrictLink (strictMode: StrictMode | undefined, caHash: Buffer | undefined, trackers: ReadonlySet<string>): void {
+  if (strictMode !== undefined) invalid('x.bttls names two levels (full-strict and a Strict mode)')
+  if (caHash === undefined) invalid('x.bttls=full-strict needs x.bttls.ca')
+  if (![...trackers].some(isSecureTrackerUrl)) invalid('x.bttls=full-strict needs an https:// tracker (tr), its secure tracker')
+}
+
+/** The tracker a Full Strict client gets its swarm CA and certificates from: the first https:// one. */
+export function secureTrackerOf (m: { readonly trackers: readonly string[] }): string | undefined {
+  return m.trackers.find(isSecureTrackerUrl)
+}
+
+function isSecureTrackerUrl (url: string): boolean {
+  return /^https:\/\//i.test(url)
 }
 
 function hex32 (value: string, key: string): Buffer {
@@ -99,8 +128,8 @@ function hex32 (value: string, key: string): Buffer {
 
 /**
  * A magnet link for a torrent (xt for each infohash it has, dn, tr; x.pe for a MagnetLink's peers;
- * x.bttls for a Strict torrent). The Strict secret goes in only when `secret` is given: such a link
- * is a credential.
+ * x.bttls for a Strict or Full Strict torrent). The Strict secret goes in only when `secret` is given:
+ * such a link is a credential.
  */
 export function magnetUri (m: Metainfo | MagnetLink, options: { secret?: Buffer } = {}): string {
   const parts: string[] = []
@@ -114,6 +143,8 @@ export function magnetUri (m: Metainfo | MagnetLink, options: { secret?: Buffer 
     if (m.strict.publisherKey !== undefined) parts.push(`x.bttls.pk=${m.strict.publisherKey.toString('hex')}`)
     if (options.secret !== undefined && m.strict.mode === 'secret') parts.push(`x.bttls.secret=${options.secret.toString('hex')}`)
   }
+  const ca = ('caFingerprint' in m ? m.caFingerprint : undefined) ?? ('sslCert' in m && m.sslCert !== undefined ? caFingerprint(m.sslCert) : undefined)
+  if (ca !== undefined) parts.push('x.bttls=full-strict', `x.bttls.ca=${ca.toString('hex')}`)
   return `magnet:?${parts.join('&')}`
 }
 

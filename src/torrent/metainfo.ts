@@ -64,4 +64,9 @@ export interface MagnetLink {
   readonly strict?: StrictInfo
   /** x.bttls.secret: the Strict secret, for secret-mode torrents shared by magnet. */
   readonly strictSecret?: Buffer
+  /**
+   * x.bttls.ca (with x.bttls=full-strict): SHA-256 of the swarm CA certificate's DER. It gives the swarm
+   * key; the certificate itself comes from the secure tracker's TLS handshake (tracker/swarm-ca.ts).
+   */
+  readonly caFingerprint?: Buffer
 }

@@ -124,6 +124,21 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> i
     return this.credential!
   }
 
+  /**
+   * A magnet link's torrent is named by its metadata, after the first announces (checked then against
+   * the link's dn, if any). If the tracker's host matches the name, no announce, passkey and all,
+   * goes out again: stops without telling the tracker, and throws TrackerNameConflictError.
+   */
+  torrentNamed (name: string): void {
+    try {
+      assertTrackerNameDistinct(this.options.trackerUrl, name)
+    } catch (err) {
+      this.stopped = true
+      this.clearTimers()
+      throw err
+    }
+  }
+
   /** Stops renewing; tells the tracker we left (best effort, bounded by the announce timeout). */
   async stop (): Promise<void> {
     if (this.stopped) return

@@ -38,6 +38,8 @@ export type TrackerErrorCode = FailureCode |
 'ERR_TRACKER_RESPONSE' |
 /** The tracker issued a certificate that does not verify for this torrent or not for our key. */
 'ERR_TRACKER_BAD_CERTIFICATE' |
+/** Full Strict magnet: the tracker's TLS handshake carried no self-signed CA certificate with the link's x.bttls.ca. */
+'ERR_TRACKER_NO_SWARM_CA' |
 /** UDP (BEP 15): the answer to our transaction is shorter than its action's fixed part, or ends in a partial peer. */
 'ERR_UDP_TRACKER_TRUNCATED' |
 /** UDP: the answer to our transaction is longer than the client accepts. */

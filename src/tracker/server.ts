@@ -146,7 +146,8 @@ export class TrackerServer extends EventEmitter<TrackerServerEvents> {
     const tls = options.serverCertificate ?? await issueServerCertificate({ ca: options.ca, names })
     let tracker: TrackerServer | undefined
     const server = createServer({
-      cert: tls.certPem,
+      // The swarm CA after our own: a Full Strict magnet link names the CA by its hash alone (swarm-ca.ts).
+      cert: `${tls.certPem.trimEnd()}\n${options.ca.certPem.trimEnd()}\n`,
       key: tls.keyPem,
       minVersion: 'TLSv1.2',
       maxHeaderSize: 16 * 1024,

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { createTorrent } from '../../torrent/create-torrent.js'
 import { magnetUri } from '../../torrent/magnet.js'
+import { strictRendezvousOf } from '../../session/torrent-level.js'
 import type { Reporter } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { randomBytes, createPublicKey, X509Certificate } from 'node:crypto'
@@ -56,7 +57,7 @@ export async function createCommand (args: CreateArgs, reporter: Reporter): Prom
   await writeFile(args.output, bytes, { mode: strict?.secret ? 0o600 : 0o644 })
   reporter.event('created', {
     file: args.output, name: metainfo.name, version: metainfo.version, infoHashV1: metainfo.infoHashV1?.toString('hex'),
-    infoHashV2: metainfo.infoHashV2?.toString('hex'), pieces: metainfo.pieceCount, pieceLength: metainfo.pieceLength, magnet: magnetUri(metainfo, { secret: strict?.secret }), level: metainfo.sslCert ? 'full-strict' : metainfo.strict ? 'strict' : 'basic', mode: metainfo.strict?.mode
+    infoHashV2: metainfo.infoHashV2?.toString('hex'), pieces: metainfo.pieceCount, pieceLength: metainfo.pieceLength, magnet: magnetUri(metainfo, { secret: strict?.secret }), rendezvous: strictRendezvousOf(metainfo, { secret: strict?.secret })?.toString('hex'), level: metainfo.sslCert ? 'full-strict' : metainfo.strict ? 'strict' : 'basic', mode: metainfo.strict?.mode
   })
   reporter.line(`created ${args.output}: ${metainfo.name}, ${metainfo.version}, ${metainfo.pieceCount} pieces of ${metainfo.pieceLength} bytes` +
     (metainfo.sslCert ? ', level full-strict (swarm CA in ssl-cert)' : metainfo.strict ? `, level strict (${metainfo.strict.mode})` : ', level basic'))

@@ -1,5 +1,5 @@
 import { magnetUri } from '../../torrent/magnet.js'
-import { describeLevel } from '../../session/torrent-level.js'
+import { describeLevel, strictRendezvousOf } from '../../session/torrent-level.js'
 import type { Reporter } from '../reporter.js'
 import { readTorrentInput } from '../torrent-input.js'
 
@@ -8,7 +8,7 @@ export async function inspectCommand (arg: string, reporter: Reporter): Promise<
   const input = await readTorrentInput(arg)
   if (input.kind === 'magnet') {
     const m = input.magnet
-    const fields = { kind: 'magnet', name: m.name, infoHashV1: m.infoHashV1?.toString('hex'), infoHashV2: m.infoHashV2?.toString('hex'), ...describeLevel(m), secret: m.strictSecret ? 'carried (not shown)' : undefined, trackers: m.trackers, peers: m.peers }
+    const fields = { kind: 'magnet', name: m.name, infoHashV1: m.infoHashV1?.toString('hex'), infoHashV2: m.infoHashV2?.toString('hex'), ...describeLevel(m), secret: m.strictSecret ? 'carried (not shown)' : undefined, rendezvous: strictRendezvousOf(m)?.toString('hex'), trackers: m.trackers, peers: m.peers }
     reporter.event('inspect', fields)
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) reporter.line(`${k.padEnd(12)} ${Array.isArray(v) ? v.join(' ') : String(v)}`)
     return 0
@@ -18,6 +18,8 @@ export async function inspectCommand (arg: string, reporter: Reporter): Promise<
     kind: 'torrent', name: t.name, version: t.version, ...describeLevel(t),
     secret: t.strictSecret ? 'carried (not shown)' : undefined,
     publisherKey: t.strict?.publisherKey?.toString('hex'),
+    // What its trackers and the DHT are told instead of the infohash (unless a passphrase is needed for it).
+    rendezvous: strictRendezvousOf(t)?.toString('hex'),
     infoHashV1: t.infoHashV1?.toString('hex'), infoHashV2: t.infoHashV2?.toString('hex'),
     length: t.files.filter(f => !f.pad).reduce((a, f) => a + f.length, 0), pieceLength: t.pieceLength, pieces: t.pieceCount,
     files: t.files.filter(f => !f.pad).length, private: t.private, trackers: t.trackers, magnet: magnetUri(t)

@@ -12,9 +12,11 @@ import { errorJson, reportSession, type Reporter } from '../reporter.js'
 import { endpoint } from '../dial-reason.js'
 import { dataDirectory, readTorrentInput, UsageError, type TorrentInput } from '../torrent-input.js'
 import { CertificateManager } from '../../tracker/certificate-manager.js'
-import type { Metainfo } from '../../torrent/metainfo.js'
+import type { MagnetLink } from '../../torrent/metainfo.js'
+import { secureTrackerOf } from '../../torrent/magnet.js'
+import { fetchSwarmCa } from '../../tracker/swarm-ca.js'
 import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
-import { verifyPeerCertificate } from '../../pki/certificate-profile.js'
+import { verifyPeerCertificate, type TorrentBinding } from '../../pki/certificate-profile.js'
 import { MissingCredentialError } from '../../errors.js'
 import type { TransportKind } from '../../wire/peer-link.js'
 import type { Decoy } from '../../wire/decoy.js'
@@ -88,13 +90,16 @@ export async function startPeer (args: PeerCommandArgs, reporter: Reporter): Pro
 /** `args.input` and `args.moreInputs` in one session: one port, one announce per torrent. */
 export async function startPeers (args: PeerCommandArgs, reporter: Reporter): Promise<{ session: Session, torrents: StartedTorrent[], peersSeen: Record<TransportKind, number>, overrides: ConnectOverrides }> {
   const inputs: TorrentInput[] = []
+  /** Full Strict links: the swarm CA each names, from its secure tracker. */
+  const swarmCas = new Map<TorrentInput, string>()
   for (const name of [args.input, ...(args.moreInputs ?? [])]) {
     const input = await readTorrentInput(name)
     // A missing or wrong credential is reported before anything listens or touches the disk.
     const source = input.kind === 'torrent' ? input.metainfo : input.magnet
     unusedCredentials(describeLevel(source).level, args)
-    if (input.kind === 'torrent' && input.metainfo.sslCert !== undefined) checkFullStrictCredential(input.metainfo, args)
-    levelFor(source, args.credentials)
+    if (input.kind === 'torrent' && input.metainfo.sslCert !== undefined) checkFullStrictCredential(input.metainfo, input.metainfo.sslCert, args)
+    if (isFullStrictLink(input)) swarmCas.set(input, await linkedSwarmCa(input.magnet, args, reporter))
+    levelFor(source, { ...args.credentials, ...(swarmCas.has(input) ? { swarmCa: swarmCas.get(input)! } : {}) })
     if (inputs.some(i => wireInfoHash(i).equals(wireInfoHash(input)))) throw new UsageError(`${name}: the same torrent twice`)
     inputs.push(input)
   }
@@ -112,14 +117,14 @@ export async function startPeers (args: PeerCommandArgs, reporter: Reporter): Pr
       }
     }
   })
-  reportDiscovery(session, reporter, args.passkey !== undefined)
+  reportDiscovery(session, reporter, args.passkey !== undefined || inputs.some(isFullStrictLink))
   const peersSeen: Record<TransportKind, number> = { tls: 0, plain: 0, mse: 0 }
   session.on('link', link => { link.remoteHandshake.then(() => { peersSeen[link.transport]++ }, () => {}) })
   reportSession(session, reporter)
   reporter.event('listening', { port: session.port, host: args.host, policy: args.policy }, `listening on ${endpoint(args.host, session.port)} (policy ${args.policy})`)
   const torrents: StartedTorrent[] = []
   try {
-    for (const input of inputs) torrents.push(await addInput(session, input, args, reporter))
+    for (const input of inputs) torrents.push(await addInput(session, input, swarmCas.get(input), args, reporter))
   } catch (err) {
     for (const t of torrents) await t.stop()
     await session.close()
@@ -132,7 +137,7 @@ function wireInfoHash (input: TorrentInput): Buffer {
   return input.kind === 'torrent' ? input.metainfo.wireInfoHash : input.magnet.wireInfoHash
 }
 
-async function addInput (session: Session, input: TorrentInput, args: PeerCommandArgs, reporter: Reporter): Promise<StartedTorrent> {
+async function addInput (session: Session, input: TorrentInput, swarmCa: string | undefined, args: PeerCommandArgs, reporter: Reporter): Promise<StartedTorrent> {
 
   let handle!: TorrentHandle
   let storeDir: string
@@ -142,7 +147,10 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
     const m = input.metainfo
     storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
     if (args.passkey !== undefined) {
-      manager = await startCertificateManager(m, session, args.passkey, reporter)
+      if (m.sslCert === undefined) throw new UsageError('--passkey is for Full Strict torrents (with a swarm CA)')
+      const trackerUrl = secureTrackerOf(m)
+      if (trackerUrl === undefined) throw new UsageError('this Full Strict torrent names no https:// tracker to get a certificate from')
+      manager = await startCertificateManager(m, m.sslCert, trackerUrl, args.passkey, session, reporter)
       manager.on('peers', list => session.addPeers(handle, list.map(p => ({ host: p.host, port: p.port, source: 'tracker' as const }))))
     }
     handle = await session.addTorrent(m, storeDir, manager ? { ...args.credentials, certificates: manager } : args.credentials)
@@ -154,7 +162,13 @@ async function addInput (session: Session, input: TorrentInput, args: PeerComman
   } else {
     const m = input.magnet
     storeDir = args.dirMode === 'data' ? await dataDirectory(args.dir, m.name) : args.dir
-    handle = session.addMagnet(m, storeDir, args.credentials)
+    let credentials = args.credentials
+    if (swarmCa !== undefined) {
+      ({ credentials, manager } = await fullStrictLinkCredentials(m, swarmCa, session, args, reporter))
+      manager?.on('peers', list => session.addPeers(handle, list.map(p => ({ host: p.host, port: p.port, source: 'tracker' as const }))))
+    }
+    handle = session.addMagnet(m, storeDir, credentials)
+    if (manager) session.addPeers(handle, manager.peers().map(p => ({ host: p.host, port: p.port, source: 'tracker' as const })))
     for (const p of m.peers) {
       const match = /^\[?(.+?)\]?:(\d+)$/.exec(p)
       if (match) peers.push({ host: match[1]!, port: Number(match[2]) })
@@ -187,7 +201,7 @@ function unusedCredentials (level: 'basic' | 'strict' | 'full-strict', args: Pee
  * retry for --stop-timeout): say what is wrong before anything listens. --cert is checked as a
  * peer checks it (the torrent's CA, validity, lifetime cap, torrent binding) and against --key.
  */
-function checkFullStrictCredential (m: Metainfo, args: PeerCommandArgs): void {
+function checkFullStrictCredential (m: TorrentBinding, caCertPem: string, args: PeerCommandArgs): void {
   if (args.passkey !== undefined) return
   const credential = args.credentials.certificates?.current()
   if (credential === undefined) {
@@ -196,7 +210,7 @@ function checkFullStrictCredential (m: Metainfo, args: PeerCommandArgs): void {
   let cert: X509Certificate
   try { cert = new X509Certificate(credential.certPem) } catch { throw new UsageError('--cert: not a PEM certificate') }
   try {
-    verifyPeerCertificate({ certDer: cert.raw, caCertPem: m.sslCert!, torrent: m, binding: args.libtorrentSsl === true ? 'libtorrent' : 'bttls' })
+    verifyPeerCertificate({ certDer: cert.raw, caCertPem, torrent: m, binding: args.libtorrentSsl === true ? 'libtorrent' : 'bttls' })
   } catch (err) {
     const e = err as Error
     e.message = `--cert: ${e.message.replace(/^the peer certificate/, 'the certificate')}; peers would refuse it`
@@ -207,13 +221,43 @@ function checkFullStrictCredential (m: Metainfo, args: PeerCommandArgs): void {
   if (!cert.checkPrivateKey(key)) throw new UsageError('--key is not the private key of --cert')
 }
 
+function isFullStrictLink (input: TorrentInput): input is { kind: 'magnet', magnet: MagnetLink & { caFingerprint: Buffer } } {
+  return input.kind === 'magnet' && input.magnet.caFingerprint !== undefined
+}
+
+/**
+ * A Full Strict magnet link (BEP: "Full Strict magnet links"): the swarm CA from its secure tracker's
+ * TLS handshake, matched by the link's hash, before anything listens; --cert/--key (without
+ * --passkey) are checked against it then.
+ */
+async function linkedSwarmCa (m: MagnetLink, args: PeerCommandArgs, reporter: Reporter): Promise<string> {
+  const trackerUrl = secureTrackerOf(m)! // parseMagnet refuses a Full Strict link without one
+  const swarmCa = await fetchSwarmCa(trackerUrl, m.caFingerprint!)
+  const ca = new X509Certificate(swarmCa)
+  reporter.event('swarm-ca', { fingerprint: m.caFingerprint!.toString('hex'), subject: ca.subject, tracker: new URL(trackerUrl).origin },
+    `swarm CA "${ca.subject.replace(/\n/g, ', ')}" from ${new URL(trackerUrl).origin}, as x.bttls.ca names it`)
+  if (args.passkey === undefined && args.credentials.certificates !== undefined) checkFullStrictCredential(bindingOf(m), swarmCa, args)
+  return swarmCa
+}
+
+function bindingOf (m: MagnetLink): TorrentBinding {
+  return { name: m.name ?? '', infoHashV1: m.infoHashV1, infoHashV2: m.infoHashV2 }
+}
+
+/**
+ * Our certificate for a Full Strict link: from its secure tracker as for a .torrent (--passkey, or a
+ * passkey in the link's tracker URL), or --cert/--key.
+ */
+async function fullStrictLinkCredentials (m: MagnetLink, swarmCa: string, session: Session, args: PeerCommandArgs, reporter: Reporter): Promise<{ credentials: TorrentCredentials, manager?: CertificateManager }> {
+  if (args.passkey === undefined && args.credentials.certificates !== undefined) return { credentials: { ...args.credentials, swarmCa } }
+  const manager = await startCertificateManager(bindingOf(m), swarmCa, secureTrackerOf(m)!, args.passkey, session, reporter)
+  return { credentials: { ...args.credentials, certificates: manager, swarmCa }, manager }
+}
+
 /** Full Strict with a passkey: announce a CSR to the torrent's HTTPS tracker for our certificate. */
-async function startCertificateManager (m: Metainfo, session: Session, passkey: string, reporter: Reporter): Promise<CertificateManager> {
-  if (m.sslCert === undefined) throw new UsageError('--passkey is for Full Strict torrents (with a swarm CA)')
-  const trackerUrl = m.trackers.find(t => t.startsWith('https://'))
-  if (trackerUrl === undefined) throw new UsageError('this Full Strict torrent names no https:// tracker to get a certificate from')
+async function startCertificateManager (torrent: TorrentBinding, caCertPem: string, trackerUrl: string, passkey: string | undefined, session: Session, reporter: Reporter): Promise<CertificateManager> {
   const manager = new CertificateManager({
-    trackerUrl, passkey, torrent: m, caCertPem: m.sslCert, peerId: randomBytes(20), port: session.port
+    trackerUrl, ...(passkey !== undefined ? { passkey } : {}), torrent, caCertPem, peerId: randomBytes(20), port: session.port
   })
   manager.on('error', err => reporter.event('tracker-error', { error: errorJson(err) }, `tracker: ${err.name}: ${err.message}`))
   manager.on('certificate', c => reporter.event('certificate', { serial: c.serial, notAfter: c.notAfter.toISOString() },

@@ -16,6 +16,12 @@ export interface CertificateSource {
   /** Serials (hex) the authority revoked for this torrent; a peer presenting one is refused. */
   revokedSerials (): ReadonlySet<string>
   on (event: 'certificate', listener: (credential: PeerCredential) => void): unknown
+  /**
+   * A magnet link's metadata arrived, so the torrent's name is known: a source that announces to a
+   * secure tracker checks that tracker's host against it (BEP: "Certificate issuance"), and throws
+   * to stop the torrent.
+   */
+  torrentNamed? (name: string): void
 }
 
 /** A certificate and key from files, never renewed; revocations as given. */
