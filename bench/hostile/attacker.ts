@@ -8,7 +8,7 @@
  * then. Insiders speak plaintext BitTorrent through bittorrent-protocol's Wire (the seeder's policy
  * accepts it for a Basic torrent), the bad seeders are real Sessions (TLS like any bttls peer) whose
  * links answer requests wrongly or not at all, the prober runs the real TLS initiator with wrong
- * infohashes, the tracker attacks use the real announce client.
+ * infohashes (and the held insiders with the right one), the tracker attacks use the real announce client.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
