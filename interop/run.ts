@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { detectClients, type Clients } from './lib/clients.js'
-import { newOutcome, PAYLOAD_NAME, scenarioContext, SkipScenario, type Outcome, type RunContext, type TorrentFile } from './lib/context.js'
+import { newOutcome, PAYLOAD_NAME, scenarioContext, SMALL_PIECE_LENGTH, SkipScenario, type Outcome, type RunContext, type TorrentFile } from './lib/context.js'
 import { sha256File, writeRandomFile } from './lib/files.js'
 import { ltCreate } from './lib/libtorrent.js'
 import { bttlsLinks } from './lib/bttls.js'
@@ -37,8 +37,8 @@ function bttls (args: string[]): { status: number | null, stdout: string, stderr
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' }
 }
 
-function createTorrent (srcFile: string, out: string, version: TorrentFile['version'], trackers: string[] = [], extra: string[] = []): TorrentFile {
-  const r = bttls(['create', srcFile, '-o', out, `--${version}`, '--piece-length', String(256 * 1024), ...trackers.flatMap(t => ['--tracker', t]), ...extra, '--json'])
+function createTorrent (srcFile: string, out: string, version: TorrentFile['version'], trackers: string[] = [], extra: string[] = [], pieceLength = 256 * 1024): TorrentFile {
+  const r = bttls(['create', srcFile, '-o', out, `--${version}`, '--piece-length', String(pieceLength), ...trackers.flatMap(t => ['--tracker', t]), ...extra, '--json'])
   const created = r.stdout.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, string>).find(e => e.event === 'created')
   if (r.status !== 0 || !created) throw new Error(`bttls create --${version} failed: ${r.stderr.trim()}`)
   return {
@@ -100,7 +100,8 @@ async function main (): Promise<number> {
     v1WithTracker: createTorrent(payload, join(torrentsDir, 'v1-tracker.torrent'), 'v1', [trackerUrl]),
     v1WithUdpTracker: createTorrent(payload, join(torrentsDir, 'v1-udp-tracker.torrent'), 'v1', [`udp://127.0.0.1:${TRACKER_PORT}/announce`]),
     // Strict (secret mode, carried by the .torrent and the link), announced to opentracker under its rendezvous.
-    strictWithTrackers: createTorrent(payload, join(torrentsDir, 'v1-strict-trackers.torrent'), 'v1', [`udp://127.0.0.1:${TRACKER_PORT}/announce`, trackerUrl], ['--strict-secret'])
+    strictWithTrackers: createTorrent(payload, join(torrentsDir, 'v1-strict-trackers.torrent'), 'v1', [`udp://127.0.0.1:${TRACKER_PORT}/announce`, trackerUrl], ['--strict-secret']),
+    v1SmallPieces: createTorrent(payload, join(torrentsDir, 'v1-16k.torrent'), 'v1', [], [], SMALL_PIECE_LENGTH)
   }
   for (const t of [torrents.v1WithTracker, torrents.v1WithUdpTracker]) {
     if (t.infoHashV1 !== torrents.v1.infoHashV1) throw new Error('bttls create: adding a tracker changed the infohash')
@@ -234,7 +235,7 @@ function environment (clients: Clients, payloadBytes: number): Record<string, st
     aria2: clients.aria2.available ? clients.aria2.version : `missing: ${clients.aria2.reason ?? ''}`,
     transmission: clients.transmission.available ? `${clients.transmission.version} (transmission-cli)` : `missing: ${clients.transmission.reason ?? ''}`,
     opentracker: clients.opentracker.available ? clients.opentracker.version : `missing: ${clients.opentracker.reason ?? ''}`,
-    payload: `${(payloadBytes / 2 ** 20).toFixed(0)} MiB of fresh random bytes per run, 256 KiB pieces, torrents made by \`bttls create\``,
+    payload: `${(payloadBytes / 2 ** 20).toFixed(0)} MiB of fresh random bytes per run, 256 KiB pieces (16 KiB for the small-pieces rows), torrents made by \`bttls create\``,
     network: `loopback only (127.0.0.1); ports 27100-27499 (10 per scenario), tracker ${TRACKER_PORT}; TCP only (uTP, DHT, LSD, PEX off)`
   }
 }

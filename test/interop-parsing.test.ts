@@ -1,6 +1,6 @@
 import t from 'tap'
 import { splitJsonLines } from '../interop/lib/json-lines.js'
-import { bttlsLinks } from '../interop/lib/bttls.js'
+import { bttlsLinks, limitsMet } from '../interop/lib/bttls.js'
 import { ltTransport } from '../interop/lib/libtorrent.js'
 import { markdownTable, summarize, type Row } from '../interop/lib/report.js'
 
@@ -29,6 +29,28 @@ t.test('bttlsLinks: transports, ciphers by direction, troubles', async t => {
   t.same(l.troubles, ['peer-closed 127.0.0.1:3 (mse): ProtocolError bad', 'dial-failed 127.0.0.1:4: DialError refused'])
   t.equal(bttlsLinks([]).transport, 'no peer link')
   t.equal(bttlsLinks([events[2]!]).cipher, 'MSE, method not reported')
+})
+
+t.test('limitsMet: links closed or refused for a hostile-peer bound, and nothing else', async t => {
+  const events = splitJsonLines([
+    '{"event":"peer-closed","address":"127.0.0.1","port":1,"transport":"mse"}',
+    '{"event":"peer-closed","address":"127.0.0.1","port":2,"transport":"mse","error":{"name":"MessageFloodError","message":"too fast"}}',
+    '{"event":"peer-closed","address":"127.0.0.1","port":3,"transport":"tls","error":{"name":"SendQueueOverflowError","message":"deaf"}}',
+    '{"event":"peer-closed","address":"127.0.0.1","port":4,"transport":"tls","error":{"name":"SendBudgetExceededError","message":"over"}}',
+    '{"event":"refused","address":"127.0.0.1","port":5,"transport":"tls","error":{"name":"ConnectionLimitError","message":"33 held"}}',
+    '{"event":"refused","address":"127.0.0.1","port":6,"transport":"tls","error":{"name":"ProbeLimitError","message":"limited"}}',
+    '{"event":"peer-closed","address":"127.0.0.1","port":7,"transport":"plain","error":{"name":"ProtocolError","message":"bad"}}',
+    '{"event":"dial-failed","host":"127.0.0.1","port":8,"error":{"name":"MessageFloodError","message":"not a link of ours"}}',
+    ''
+  ].join('\n')).events
+  t.same(limitsMet(events), [
+    'peer-closed 127.0.0.1:2 (mse): MessageFloodError too fast',
+    'peer-closed 127.0.0.1:3 (tls): SendQueueOverflowError deaf',
+    'peer-closed 127.0.0.1:4 (tls): SendBudgetExceededError over',
+    'refused 127.0.0.1:5 (tls): ConnectionLimitError 33 held',
+    'refused 127.0.0.1:6 (tls): ProbeLimitError limited'
+  ])
+  t.same(limitsMet([]), [])
 })
 
 t.test('ltTransport: last flags per connection, ignoring connections that never got going', async t => {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import Wire from 'bittorrent-protocol'
 import { MessageFloodError } from '../src/errors.js'
 import { createGuardedWire } from '../src/wire/guarded-wire.js'
-import { DEFAULT_MESSAGE_RATE, MessageBudget, type MessageRateLimits } from '../src/wire/message-rate.js'
+import { DEFAULT_MESSAGE_RATE, lateAnnouncementCost, LATE_ANNOUNCEMENT_BYTES_PER_TOKEN, MessageBudget, type MessageRateLimits } from '../src/wire/message-rate.js'
 import { secureOutbound } from '../src/handshake/secure-outbound.js'
 import { createTorrent } from '../src/torrent/create-torrent.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
@@ -116,6 +116,34 @@ t.test('requests answered with their block are refunded; unanswered ones and can
   const pairs = Buffer.concat(Array.from({ length: 30 }, (_, i) => Buffer.concat([message(6, 99, i * 16384, 16384), message(8, 99, i * 16384, 16384)])))
   const err = await deliver(ours, peer, pairs, 'never', 1, violation)
   t.ok(err instanceof MessageFloodError, 'request/cancel pairs are a flood')
+})
+
+t.test('a first bitfield and extended handshake cost one token however large; repeats cost by size', async t => {
+  t.equal(lateAnnouncementCost(1), 1)
+  t.equal(lateAnnouncementCost(12_501), Math.ceil(12_501 / LATE_ANNOUNCEMENT_BYTES_PER_TOKEN))
+  const bitfield = (bytes: number): Buffer => { const b = Buffer.alloc(5 + bytes); b.writeUInt32BE(1 + bytes, 0); b[4] = 5; return b }
+  const extendedHandshake = (body: string): Buffer => {
+    const b = Buffer.concat([Buffer.alloc(4), Buffer.from([20, 0]), Buffer.from(body)])
+    b.writeUInt32BE(b.length - 4, 0)
+    return b
+  }
+  const small = extendedHandshake('d1:md6:ut_pexi1ee1:v5:x 1.0e') // a state update: a few tokens
+  const large = extendedHandshake(`d1:md6:ut_pexi1ee1:xl${'i1e'.repeat(20_000)}ee`)
+  {
+    const { ours, peer, violation } = await guardedPair(t, { burst: 100, perSecond: 1 })
+    t.equal(await deliver(ours, peer, bitfield(12_500), 'bitfield', 1, violation), undefined, 'a 12.5 KB first bitfield: one token')
+    t.equal(await deliver(ours, peer, large, 'extended', 1, violation), undefined, 'a 60 KB first extended handshake: one token')
+    t.equal(await deliver(ours, peer, Buffer.concat([small, small, small]), 'extended', 3, violation), undefined, 'three small updates fit')
+    const err = await deliver(ours, peer, bitfield(12_500), 'never', 1, violation)
+    t.ok(err instanceof MessageFloodError, 'a repeated 12.5 KB bitfield is over a burst of 100')
+    t.match(err?.message, /repeated bitfield of 12501 bytes/)
+  }
+  {
+    const { ours, peer, violation } = await guardedPair(t, { burst: 100, perSecond: 1 })
+    const err = await deliver(ours, peer, Buffer.concat([large, large]), 'never', 1, violation)
+    t.ok(err instanceof MessageFloodError, 'a repeated 60 KB extended handshake is over a burst of 100')
+    t.match(err?.message, /repeated extended handshake/)
+  }
 })
 
 t.test('keep-alives count', async t => {

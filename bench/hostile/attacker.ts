@@ -8,7 +8,7 @@
  * then. Insiders speak plaintext BitTorrent through bittorrent-protocol's Wire (the seeder's policy
  * accepts it for a Basic torrent), the bad seeders are real Sessions (TLS like any bttls peer) whose
  * links answer requests wrongly or not at all, the prober runs the real TLS initiator with wrong
- * infohashes, the tracker attacks use the real announce client.
+ * infohashes (and the held insiders with the right one), the tracker attacks use the real announce client.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -33,6 +33,7 @@ export type AttackArgs =
   | { attack: 'issuance-flood', url: string, caPem: string, infoHash: string, passkey: string, seconds: number, concurrency: number }
   | { attack: 'announce-size', url: string, caPem: string, infoHash: string, passkey: string }
   | { attack: 'silent-tcp', host: string, port: number, from: string, connections: number, seconds: number }
+  | { attack: 'held-insiders', host: string, port: number, infoHash: string, from: string, connections: number, concurrency: number, seconds: number }
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 const since = (t0: number): number => Math.round(performance.now() - t0)
@@ -256,6 +257,55 @@ async function silentTcp (a: Extract<AttackArgs, { attack: 'silent-tcp' }>): Pro
   })
 }
 
+/**
+ * Insiders from one address, each through the real TLS handshake with the right proof and the BitTorrent
+ * handshake, then holding the link open (reading, sending nothing): how many does the peer keep?
+ */
+async function heldInsiders (a: Extract<AttackArgs, { attack: 'held-insiders' }>): Promise<void> {
+  const t0 = performance.now()
+  const outcomes = new Map<string, number>()
+  const held: net.Socket[] = []
+  let closedBySeeder = 0
+  const attempt = async (): Promise<void> => {
+    let outcome = 'peer'
+    try {
+      const raw = await connectFrom(a.host, a.port, a.from)
+      raw.on('error', () => {})
+      const channel = await secureOutbound(raw, basicLevel([Buffer.from(a.infoHash, 'hex')]))
+      const socket = channel.socket
+      socket.on('error', () => {})
+      const wire = new Wire()
+      socket.pipe(wire as unknown as NodeJS.WritableStream)
+      wire.pipe(socket)
+      await new Promise<void>((resolve, reject) => {
+        wire.once('handshake', () => resolve())
+        socket.once('close', () => reject(new Error('closed before its BitTorrent handshake')))
+        setTimeout(() => reject(new Error('no BitTorrent handshake within 10 s')), 10_000).unref()
+        wire.handshake(a.infoHash, randomBytes(20), { dht: false, fast: true, extended: true })
+      })
+      held.push(socket)
+      socket.once('close', () => { closedBySeeder++ })
+    } catch (err) {
+      outcome = (err as Error).name === 'Error' ? (err as Error).message : (err as Error).name
+    }
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
+  }
+  let started = 0
+  await Promise.all(Array.from({ length: a.concurrency }, async () => {
+    while (started < a.connections) {
+      started++
+      await attempt()
+    }
+  }))
+  const openedMs = since(t0)
+  emit('holding', { attempts: started, held: held.length, outcomes: Object.fromEntries(outcomes), ms: openedMs })
+  await sleep(Math.max(0, a.seconds * 1000 - openedMs))
+  const stillOpen = held.filter(s => !s.destroyed).length
+  const closedDuringHold = closedBySeeder
+  for (const s of held) s.destroy()
+  emit('done', { attempts: started, held: held.length, outcomes: Object.fromEntries(outcomes), openedMs, closedBySeeder: closedDuringHold, stillOpenAtEnd: stillOpen, seconds: since(t0) / 1000 })
+}
+
 async function main (): Promise<void> {
   const a = JSON.parse(process.argv[2] ?? '') as AttackArgs
   switch (a.attack) {
@@ -266,6 +316,7 @@ async function main (): Promise<void> {
     case 'issuance-flood': await issuanceFlood(a); break
     case 'announce-size': await announceSize(a); break
     case 'silent-tcp': await silentTcp(a); break
+    case 'held-insiders': await heldInsiders(a); break
   }
   process.exit(0)
 }

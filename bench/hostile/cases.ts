@@ -1,5 +1,5 @@
 /**
- * The five hostile-peer cases of issue 18, each with the process under attack being the unmodified
+ * The hostile-peer cases of issue 18, each with the process under attack being the unmodified
  * `bttls` CLI (seed, get or tracker) on its own 127.0.0.x address, watched from outside through /proc
  * (proc-stats.ts), and every hostile peer in its own process (attacker.ts). Every wait is bounded.
  */
@@ -30,15 +30,21 @@ export interface Sizes {
   readonly issuanceSeconds: number
   readonly silentConnections: number
   readonly silentBoundS: number
+  /** Connections one address opens at a seeder, insiders (right proof, held as links) and silent ones. */
+  readonly heldInsiders: number
+  readonly heldSilent: number
+  readonly heldSeconds: number
 }
 
 export const FULL: Sizes = {
   payloadMiB: 32, deafLinks: 4, deafBytesPerLink: 48e6, deafSeconds: 90, stopTimeoutS: 60,
-  pexAddresses: 100, pexSeconds: 6, floodSeconds: 20, issuanceSeconds: 10, silentConnections: 200, silentBoundS: 25
+  pexAddresses: 100, pexSeconds: 6, floodSeconds: 20, issuanceSeconds: 10, silentConnections: 200, silentBoundS: 25,
+  heldInsiders: 500, heldSilent: 500, heldSeconds: 20
 }
 export const QUICK: Sizes = {
   payloadMiB: 4, deafLinks: 2, deafBytesPerLink: 48e6, deafSeconds: 40, stopTimeoutS: 10,
-  pexAddresses: 100, pexSeconds: 6, floodSeconds: 4, issuanceSeconds: 3, silentConnections: 50, silentBoundS: 15
+  pexAddresses: 100, pexSeconds: 6, floodSeconds: 4, issuanceSeconds: 3, silentConnections: 50, silentBoundS: 15,
+  heldInsiders: 100, heldSilent: 100, heldSeconds: 10
 }
 
 export interface Fixture {
@@ -98,6 +104,8 @@ interface GetRun {
   readonly wallSeconds: number
   /** `complete.seconds` as bttls get reports it (session start to the last piece), if it completed. */
   readonly completeSeconds?: number
+  /** From its session's start (`listening`) to its first peer link (`peer`), both polled every 100 ms. */
+  readonly firstPeerSeconds?: number
   readonly bans: string[]
   readonly lastWords: string
   readonly watched: Watched
@@ -113,15 +121,20 @@ async function get (ctx: CaseContext, host: string, name: string, peers: readonl
     ...peers.flatMap(x => ['--peer', x]), ...extra], { name: `bttls get ${name}`, json: true, logPrefix: join(ctx.work, `get-${name}`) })
   // Once it has exited, the watch keeps its last sample (at most 100 ms before the exit).
   const watch = new ProcessWatch(p.pid!)
+  const listened = arrivals(p, e => e.event === 'listening')
+  const linked = arrivals(p, e => e.event === 'peer')
   await p.until('exit', () => !p.running, timeoutMs).catch(() => {})
   const wallSeconds = (performance.now() - t0) / 1000
   const watched = watch.stop()
+  const [listening, firstPeer] = [listened.stop()[0], linked.stop()[0]]
+  const firstPeerSeconds = listening !== undefined && firstPeer !== undefined ? firstPeer - listening : undefined
   await ctx.procs.stop(p)
   const complete = p.events.find(e => e.event === 'complete')
   return {
     exitCode: p.exitCode,
     wallSeconds,
     ...(complete !== undefined ? { completeSeconds: complete.seconds as number } : {}),
+    ...(firstPeerSeconds !== undefined ? { firstPeerSeconds } : {}),
     bans: p.events.filter(e => e.event === 'peer-banned').map(e => `${String(e.address)}:${String(e.port)} ${errorName(e)}`),
     lastWords: p.lastWords().replace(/^: /, ''),
     watched,
@@ -162,7 +175,7 @@ function getRow (what: string, g: GetRun): Row {
   return { what, rssPeakMiB: g.watched.rssPeakMiB, fdsMax: g.watched.fdsMax, cpuSeconds: g.watched.cpuSeconds, honestSeconds: g.completeSeconds, outcome }
 }
 
-const getDetails = (g: GetRun): Record<string, unknown> => ({ exitCode: g.exitCode, wallSeconds: g.wallSeconds, completeSeconds: g.completeSeconds, bans: g.bans, lastWords: g.lastWords, watched: g.watched })
+const getDetails = (g: GetRun): Record<string, unknown> => ({ exitCode: g.exitCode, wallSeconds: g.wallSeconds, completeSeconds: g.completeSeconds, firstPeerSeconds: g.firstPeerSeconds, bans: g.bans, lastWords: g.lastWords, watched: g.watched })
 
 /** 1. Insiders that never read flood interested/not-interested pairs at a seeder. */
 export async function insiderFlood (ctx: CaseContext): Promise<CaseResult> {
@@ -383,5 +396,87 @@ export async function secureTracker (ctx: CaseContext): Promise<CaseResult> {
       }
     ],
     details: { before, flood, floodWatched, revoked, after, silent, silentWatched }
+  }
+}
+
+/**
+ * 6. Many connections from one address against the per-address bound (src/handshake/held-connections.ts):
+ * insiders that pass the TLS handshake with the right proof and hold their links open, then
+ * connections that never send a byte (held in the handshake's first step); an honest peer from
+ * another address downloads meanwhile.
+ */
+export async function connectionsPerAddress (ctx: CaseContext): Promise<CaseResult> {
+  const s = ctx.sizes
+  const seeder = await seed(ctx, '127.0.0.60', 'held')
+  const target = `127.0.0.60:${PORT}`
+  const idle = new ProcessWatch(seeder.pid!)
+  const baseline = await get(ctx, '127.0.0.62', 'held-baseline', [target], 120_000)
+  const baselineWatched = idle.stop()
+  ctx.log(`  honest get alone: first link ${baseline.firstPeerSeconds?.toFixed(2) ?? '–'} s, complete ${baseline.completeSeconds?.toFixed(2) ?? 'failed'} s`)
+  const from = (address: string) => (e: JsonEvent): boolean => e.address === address
+
+  const watchInsiders = new ProcessWatch(seeder.pid!, 50)
+  const insiders = attack(ctx, 'held-insiders', {
+    attack: 'held-insiders', host: '127.0.0.60', port: PORT, infoHash: ctx.fixture.infoHash, from: '127.0.0.61', connections: s.heldInsiders, concurrency: 16, seconds: s.heldSeconds
+  })
+  const holding = await insiders.event('holding', (s.heldSeconds + 90) * 1000)
+  const duringInsiders = await get(ctx, '127.0.0.63', 'held-insiders', [target], 120_000)
+  const insidersDone = await insiders.event('done', (s.heldSeconds + 90) * 1000)
+  const insidersWatched = watchInsiders.stop()
+  const insiderLinks = seeder.events.filter(e => e.event === 'peer' && from('127.0.0.61')(e)).length
+  const insiderRefusals = countBy(seeder.events.filter(e => e.event === 'refused' && from('127.0.0.61')(e)).map(errorName))
+  ctx.log(`  ${s.heldInsiders} insiders from one address: ${insiderLinks} links, refused ${describeCounts(insiderRefusals)}; honest get ${duringInsiders.completeSeconds?.toFixed(2) ?? 'failed'} s`)
+
+  const watchSilent = new ProcessWatch(seeder.pid!, 50)
+  const silent = attack(ctx, 'held-silent', { attack: 'silent-tcp', host: '127.0.0.60', port: PORT, from: '127.0.0.64', connections: s.heldSilent, seconds: s.silentBoundS })
+  await silent.event('opened', 30_000)
+  const duringSilent = await get(ctx, '127.0.0.65', 'held-silent', [target], 120_000)
+  const silentDone = await silent.event('done', (s.silentBoundS + 30) * 1000)
+  const silentWatched = watchSilent.stop()
+  const silentRefusals = countBy(seeder.events.filter(e => e.event === 'refused' && from('127.0.0.64')(e)).map(errorName))
+  ctx.log(`  ${s.heldSilent} silent connections from one address: FDs ${silentWatched.fdsStart} -> ${silentWatched.fdsMax}; closed by the seeder ${String(silentDone.closedByServer)}, ` +
+    `the last after ${String(silentDone.lastClosedS)} s; honest get ${duringSilent.completeSeconds?.toFixed(2) ?? 'failed'} s`)
+
+  const honest = (g: GetRun): string => g.exitCode === 0
+    ? `honest get from another address: first link after ${g.firstPeerSeconds?.toFixed(2) ?? '–'} s, exit 0`
+    : `honest get from another address: exit ${g.exitCode ?? 'none (killed)'} after ${g.wallSeconds.toFixed(1)} s: ${g.lastWords}`
+  return {
+    rows: [
+      {
+        what: 'seeder, honest download alone',
+        rssStartMiB: baselineWatched.rssStartMiB,
+        rssPeakMiB: baselineWatched.rssPeakMiB,
+        fdsMax: baselineWatched.fdsMax,
+        cpuSeconds: baselineWatched.cpuSeconds,
+        honestSeconds: baseline.completeSeconds,
+        outcome: `first link after ${baseline.firstPeerSeconds?.toFixed(2) ?? '–'} s; get exit ${baseline.exitCode ?? 'killed'}`
+      },
+      {
+        what: `seeder, ${String(insidersDone.attempts)} insiders from one address (right proof, links held ${s.heldSeconds} s)`,
+        rssStartMiB: insidersWatched.rssStartMiB,
+        rssPeakMiB: insidersWatched.rssPeakMiB,
+        fdsMax: insidersWatched.fdsMax,
+        cpuSeconds: insidersWatched.cpuSeconds,
+        honestSeconds: duringInsiders.completeSeconds,
+        outcome: `${insiderLinks} became links (the attacker held ${String(holding.held)}, ${String(insidersDone.stillOpenAtEnd)} still open at the end); ` +
+          `the seeder refused ${describeCounts(insiderRefusals)}; the attacker saw ${describeCounts(insidersDone.outcomes as Record<string, number>)} in ${((holding.ms as number) / 1000).toFixed(1)} s; ${honest(duringInsiders)}`
+      },
+      {
+        what: `seeder, ${String(silentDone.connections)} connections from one address that never send`,
+        rssStartMiB: silentWatched.rssStartMiB,
+        rssPeakMiB: silentWatched.rssPeakMiB,
+        fdsMax: silentWatched.fdsMax,
+        cpuSeconds: silentWatched.cpuSeconds,
+        honestSeconds: duringSilent.completeSeconds,
+        outcome: `FDs ${silentWatched.fdsStart} → ${silentWatched.fdsMax} → ${silentWatched.fdsEnd}; ${String(silentDone.closedByServer)} closed by the seeder, ` +
+          `first after ${String(silentDone.firstClosedS)} s, last after ${String(silentDone.lastClosedS)} s${(silentDone.stillOpenAtEnd as number) > 0 ? `, ${String(silentDone.stillOpenAtEnd)} still open at the ${s.silentBoundS} s bound` : ''}; ` +
+          `refused: ${describeCounts(silentRefusals)}; ${honest(duringSilent)}`
+      }
+    ],
+    details: {
+      baseline: getDetails(baseline), baselineSeeder: baselineWatched,
+      insiders: { attacker: insidersDone, links: insiderLinks, refusals: insiderRefusals, seeder: insidersWatched, honest: getDetails(duringInsiders) },
+      silent: { attacker: silentDone, refusals: silentRefusals, seeder: silentWatched, honest: getDetails(duringSilent) }
+    }
   }
 }

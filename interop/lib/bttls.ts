@@ -2,6 +2,8 @@
 import { join } from 'node:path'
 import type { ScenarioContext } from './context.js'
 import type { JsonEvent, Peer } from './processes.js'
+import { ConnectionLimitError, MessageFloodError, ProbeLimitError } from '../../src/errors.js'
+import { SendBudgetExceededError, SendQueueOverflowError } from '../../src/swarm/errors.js'
 
 export type Policy = 'require-tls' | 'prefer-tls' | 'allow-plain'
 
@@ -64,4 +66,16 @@ function describeTrouble (e: JsonEvent): string {
   const where = e.address !== undefined ? `${String(e.address)}:${String(e.port)}` : e.host !== undefined ? `${String(e.host)}:${String(e.port)}` : ''
   const transport = e.transport !== undefined ? ` (${String(e.transport)})` : ''
   return `${e.event} ${where}${transport}: ${err.name ?? ''} ${err.message ?? ''}`.replace(/\s+/g, ' ').trim()
+}
+
+/**
+ * The bounds bttls puts on one link, one address and the process against hostile peers
+ * (docs/hostile-peers.md): an honest client must never meet one.
+ */
+const LIMIT_ERRORS: ReadonlySet<string> = new Set([MessageFloodError, SendQueueOverflowError, SendBudgetExceededError, ConnectionLimitError, ProbeLimitError].map(e => e.name))
+
+/** Every link bttls closed, and every connection it refused, because a hostile-peer bound was met. */
+export function limitsMet (events: JsonEvent[]): string[] {
+  return events.filter(e => (e.event === 'peer-closed' || e.event === 'refused') && LIMIT_ERRORS.has(String((e.error as { name?: string } | undefined)?.name)))
+    .map(describeTrouble)
 }

@@ -6,6 +6,8 @@ import type { ProcessGroup } from './processes.js'
 import type { Tracker } from './opentracker.js'
 
 export const PAYLOAD_NAME = 'payload.bin'
+/** The piece length of `torrents.v1SmallPieces`: one block a piece, so a have and a request per 16 KiB. */
+export const SMALL_PIECE_LENGTH = 16 * 1024
 
 export interface TorrentFile {
   path: string
@@ -35,9 +37,10 @@ export interface RunContext {
   /**
    * Made by `bttls create`, 256 KiB pieces; only v1WithTracker (opentracker over HTTP, for aria2),
    * v1WithUdpTracker (opentracker over UDP, BEP 15) and strictWithTrackers (both, Strict secret mode)
-   * name a tracker. All Basic v1 ones share one infohash.
+   * name a tracker. All Basic v1 ones share one infohash, except v1SmallPieces (SMALL_PIECE_LENGTH
+   * pieces, no tracker).
    */
-  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker' | 'v1WithUdpTracker' | 'strictWithTrackers', TorrentFile>
+  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker' | 'v1WithUdpTracker' | 'strictWithTrackers' | 'v1SmallPieces', TorrentFile>
   ssl?: SslSetup
   sslError?: string
   tracker?: Tracker

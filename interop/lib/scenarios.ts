@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path'
 import { aria2Leech, aria2Seed } from './aria2.js'
-import { bttlsGet, bttlsLinks, bttlsSeed, type Policy } from './bttls.js'
+import { bttlsGet, bttlsLinks, bttlsSeed, limitsMet, type Policy } from './bttls.js'
 import type { Clients } from './clients.js'
-import { PAYLOAD_NAME, SkipScenario, type Outcome, type RunContext, type ScenarioContext, type TorrentFile } from './context.js'
+import { PAYLOAD_NAME, SkipScenario, SMALL_PIECE_LENGTH, type Outcome, type RunContext, type ScenarioContext, type TorrentFile } from './context.js'
 import { sameBytes } from './files.js'
 import { ltFinish, ltStart, ltTransport, type LtEnc } from './libtorrent.js'
 import type { Peer } from './processes.js'
@@ -128,6 +128,64 @@ function libtorrentScenarios (row: LtRow): Scenario[] {
       } finally {
         await ctx.procs.stop(lt)
         ltSaw(out, lt, row.ltExpect)
+      }
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }]
+}
+
+// ---- Hostile-peer bounds against honest traffic ------------------------------------------------------
+
+/**
+ * bttls' per-link message budget, send-queue bounds and per-address connection bound (issue 18,
+ * docs/hostile-peers.md) must never close an honest client. 16 KiB pieces make libtorrent's ordinary
+ * traffic as dense as it gets: one have and one request per 16 KiB, 1,024 of each for 16 MiB, and
+ * endgame cancels at the end. The row fails if bttls closed or refused any link for meeting a bound.
+ */
+function limitScenarios (): Scenario[] {
+  const base = {
+    title: `libtorrent, ${SMALL_PIECE_LENGTH / 1024} KiB pieces: honest have/request traffic meets no hostile-peer bound`,
+    client: 'libtorrent' as const,
+    needs: ['libtorrent' as const],
+    torrent: `v1, ${SMALL_PIECE_LENGTH / 1024} KiB pieces`,
+    limitMs: 40000
+  }
+  const checkLimits = (ctx: ScenarioContext, out: Outcome, bttls: Peer): void => {
+    const met = limitsMet(bttls.events)
+    for (const m of met.slice(0, 4)) out.problems.push(`bttls met a hostile-peer bound: ${m}`)
+    const pieces = Math.ceil(ctx.payloadBytes / SMALL_PIECE_LENGTH)
+    out.notes.push(`${pieces} pieces; bttls closed or refused ${met.length} links for a hostile-peer bound`)
+  }
+  return [{
+    ...base,
+    id: 'lt-small-pieces-seed',
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      const t = ctx.torrents.v1SmallPieces
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+      const lt = await ltStart(ctx, { mode: 'leech', torrent: t.path, save: dl(ctx), port: ctx.port(2), enc: 'default', connect: [`127.0.0.1:${ctx.port(1)}`] })
+      const complete = await ltFinish(ctx, lt)
+      rate(ctx, out, complete.seconds as number, 'libtorrent (add torrent → complete)')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, undefined, ltSaw(out, lt))
+      checkLimits(ctx, out, bttls)
+    }
+  }, {
+    ...base,
+    id: 'lt-small-pieces-leech',
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      const t = ctx.torrents.v1SmallPieces
+      const lt = await ltStart(ctx, { mode: 'seed', torrent: t.path, save: ctx.srcDir, port: ctx.port(2), enc: 'default' })
+      try {
+        const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+        rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+        bttlsSaw(out, peer)
+        checkLimits(ctx, out, peer)
+      } finally {
+        await ctx.procs.stop(lt)
+        ltSaw(out, lt)
       }
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
     }
@@ -487,6 +545,7 @@ export function allScenarios (): Scenario[] {
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9 + BEP 52 hash requests, default encryption settings)', enc: 'default', version: 'v2', magnet: true }),
     ...udpTrackerScenarios(),
     strictRendezvousScenario,
+    ...limitScenarios(),
     ...requireTlsScenarios,
     ...sslScenarios,
     ...aria2Scenarios(false),

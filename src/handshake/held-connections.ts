@@ -15,6 +15,16 @@ import { addressGroup } from './probe-limit.js'
 /** 32: several torrents' worth of one peer's links, and room for a small NAT. See docs/hostile-peers.md. */
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 32
 
+/**
+ * Past this many times the bound, a connection is closed as it is accepted, before a byte is read. The
+ * bound judges a connection once it shows what it is, which a silent one never does: each would hold a
+ * descriptor until the first step's timeout (10 s), 500 of them from one address held 500 FDs
+ * (`npm run hostile`, connections-per-address), and enough of them exhaust the process's descriptors.
+ * Closing early only past 4× the bound keeps an honest host that briefly exceeds the bound answered
+ * like any other visitor; a web server behind a per-address connection limit closes them the same way.
+ */
+export const ACCEPT_LIMIT_FACTOR = 4
+
 export class HeldConnections {
   private readonly counts = new Map<string, number>()
 
@@ -44,6 +54,11 @@ export class HeldConnections {
   /** True when `address`'s group holds more than the bound (counting the connection being judged). */
   over (address: string): boolean {
     return this.count(address) > this.maxPerAddress
+  }
+
+  /** True when `address`'s group holds so many (ACCEPT_LIMIT_FACTOR × the bound) that a new one is closed unread. */
+  overAtAccept (address: string): boolean {
+    return this.count(address) > this.maxPerAddress * ACCEPT_LIMIT_FACTOR
   }
 
   /** Groups with a connection held (for tests and statistics). */

@@ -173,6 +173,8 @@ export class Downloader {
   fill (peer: Peer): void {
     const torrent = this.ctx.torrent()
     if (torrent === undefined || this.ctx.destroyed() || this.ctx.failure() !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || torrent.picker.complete) return
+    // Nothing of its we lack: picking would scan every piece for nothing, on each unchoke or reject it sends.
+    if (peer.pieces.need === 0) return
     const picker = torrent.picker
     let room = Math.min((peer.snubbed ? 1 : this.options.pipelineDepth) - peer.requests.size, this.budget())
     if (room <= 0) return

@@ -8,7 +8,10 @@
  */
 import Wire from 'bittorrent-protocol'
 import { checkMessage, checkMessageLength } from './message-limits.js'
-import { DEFAULT_MESSAGE_RATE, HAVE_MESSAGE_ID, MessageBudget, messageName, PIECE_MESSAGE_ID, type MessageRateLimits } from './message-rate.js'
+import {
+  BITFIELD_MESSAGE_ID, DEFAULT_MESSAGE_RATE, EXTENDED_MESSAGE_ID, HAVE_MESSAGE_ID, lateAnnouncementCost, MessageBudget, messageName, PIECE_MESSAGE_ID,
+  type MessageRateLimits
+} from './message-rate.js'
 
 interface WireParser {
   _onMessageLength (buffer: Uint8Array): void
@@ -27,6 +30,8 @@ export function createGuardedWire (
   const onLength = parser._onMessageLength
   const onMessage = parser._onMessage
   const budget = new MessageBudget(rate)
+  // The link's first bitfield and first extended handshake cost one token, later ones by their size.
+  const announced = new Set<string>()
   let stopped = false
   const stop = (err: unknown): void => {
     stopped = true
@@ -56,7 +61,17 @@ export function createGuardedWire (
       try { budget.spend('have') } catch (err) { stop(err) }
       return
     }
-    try { budget.spend(messageName(id)) } catch (err) { stop(err); return }
+    let what = messageName(id)
+    let tokens = 1
+    const announcement = id === BITFIELD_MESSAGE_ID ? 'bitfield' : id === EXTENDED_MESSAGE_ID && buffer[1] === 0 ? 'extended handshake' : undefined
+    if (announcement !== undefined) {
+      if (announced.has(announcement)) {
+        what = `repeated ${announcement} of ${buffer.length} bytes`
+        tokens = lateAnnouncementCost(buffer.length)
+      }
+      announced.add(announcement)
+    }
+    try { budget.spend(what, tokens) } catch (err) { stop(err); return }
     onMessage.call(this, buffer)
   }
   return wire

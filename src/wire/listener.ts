@@ -30,7 +30,7 @@ import type { PeerLink, TransportKind } from './peer-link.js'
 import type { Policy } from './policy.js'
 import type { ServedSwarm } from './served-swarm.js'
 import { TlsAcceptor } from './tls-accept.js'
-import { HeldConnections } from '../handshake/held-connections.js'
+import { ACCEPT_LIMIT_FACTOR, HeldConnections } from '../handshake/held-connections.js'
 import { ConnectionLimitError } from '../errors.js'
 
 export type { ServedSwarm } from './served-swarm.js'
@@ -116,6 +116,12 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     raw.once('close', () => { this.sockets.delete(raw); release() })
     raw.on('error', () => {}) // reported through the step that was waiting on the socket
     const remotePort = raw.remotePort ?? 0
+    if (this.held.overAtAccept(remoteAddress)) {
+      raw.destroy()
+      const error = new ConnectionLimitError(`${remoteAddress} holds ${this.held.count(remoteAddress)} connections, over ${this.held.maxPerAddress * ACCEPT_LIMIT_FACTOR}: closed unread`)
+      this.emit('refused', { error, remoteAddress, remotePort })
+      return
+    }
     let transport: TransportKind | undefined
     try {
       if (this.options.policy === 'require-tls') {

@@ -13,6 +13,11 @@
  *     it grows to 400,000 pieces at most, so past that a have costs a token.
  * Refunded: a request, once we send the block it asked for (the Wire's 'upload'). A peer downloading
  * from us at any speed thus spends nothing; requests we reject (choked, queue full) and cancels do.
+ * Charged by size: a bitfield or an extended handshake after the link's first. An honest peer sends
+ * each once (libtorrent re-sends a small extended handshake when its state changes), and the work they
+ * make grows with their size (a bitfield replaces the peer's whole record in the piece picker; an
+ * extended handshake is decoded whole), so one token each would let a peer keep a core busy within
+ * its budget: one token per LATE_ANNOUNCEMENT_BYTES_PER_TOKEN bytes.
  *
  * The defaults, and why an honest libtorrent or Transmission peer never reaches them, are in
  * docs/hostile-peers.md.
@@ -38,9 +43,9 @@ export class MessageBudget {
     this.tokens = new TokenBucket(limits.burst, limits.perSecond, now)
   }
 
-  /** Spends one token; throws MessageFloodError when the bucket is empty. */
-  spend (what: string): void {
-    if (!this.tokens.tryTake()) {
+  /** Spends `tokens` (one by default); throws MessageFloodError when the bucket does not hold them. */
+  spend (what: string, tokens = 1): void {
+    if (!this.tokens.tryTake(tokens)) {
       throw new MessageFloodError(`the peer sent control messages (last: ${what}) faster than ${this.limits.perSecond} a second ` +
         `after a burst of ${this.limits.burst}`)
     }
@@ -66,3 +71,18 @@ export function messageName (id: number): string {
 /** Message ids that never cost a token (see above); a have is free only when new, decided by the caller. */
 export const PIECE_MESSAGE_ID = 7
 export const HAVE_MESSAGE_ID = 4
+/** Message ids charged by size after the link's first (see above): bitfield, and extended (id 0, the handshake). */
+export const BITFIELD_MESSAGE_ID = 5
+export const EXTENDED_MESSAGE_ID = 20
+
+/**
+ * A repeated bitfield or extended handshake costs one token per 16 bytes: a late bitfield for 100,000
+ * pieces (12.5 KB, about 3 ms of work) costs 782 tokens, a libtorrent state update (a 100-byte
+ * extended handshake) 7. See docs/hostile-peers.md.
+ */
+export const LATE_ANNOUNCEMENT_BYTES_PER_TOKEN = 16
+
+/** Tokens a repeated bitfield or extended handshake of `bytes` (the message after its length prefix) costs. */
+export function lateAnnouncementCost (bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / LATE_ANNOUNCEMENT_BYTES_PER_TOKEN))
+}
