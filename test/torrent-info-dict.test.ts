@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap'
 import { createHash } from 'node:crypto'
-import { BencodeDict, decodeBencode, encodeBencode, type Encodable } from '../src/codec/bencode.js'
+import { type BencodeDict, decodeBencode, encodeBencode, type Encodable } from '../src/codec/bencode.js'
 import { MAX_PIECE_LENGTH, parseInfoDict, requireBytes, requireInt } from '../src/torrent/info-dict.js'
 import { InvalidTorrentError } from '../src/torrent/errors.js'
 import { FileMerkleHasher } from '../src/torrent/merkle.js'
