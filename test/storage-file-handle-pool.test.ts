@@ -108,6 +108,8 @@ t.test('a handle in use is never closed under its user, even past the cap', asyn
   t.equal(await readFile(busy, 'utf8'), 'late')
   await settle()
   t.ok(others.slice(0, 2).every(h => isClosed(h!)), 'idle handles over the cap were closed')
+  t.notOk(isClosed(busyHandle), 'the busy one was not even picked for eviction while in use')
+  t.equal(await pool.use(busy, false, async fh => fh), busyHandle, 'and is reused, not reopened')
 })
 
 t.test('a read-only handle is replaced for a write; the old one closes when idle', {
