@@ -25,15 +25,20 @@ const TCP_ERRORS: Record<string, string> = {
   EAI_AGAIN: 'host not found'
 }
 
+/** Own keys only: `in` would also take Object.prototype's (an error code "constructor" is not a TCP error). */
+function isTcpCode (code: string | undefined): code is string {
+  return code !== undefined && Object.hasOwn(TCP_ERRORS, code)
+}
+
 /** The TCP connect failed (nothing listens, or no route): the peer never had the chance to speak TLS. */
 export function isTcpConnectFailure (err: Error): boolean {
   const e = err as NodeJS.ErrnoException
-  return (e.code !== undefined && e.code in TCP_ERRORS) || e.syscall === 'connect' || /^TCP connect /.test(e.message)
+  return isTcpCode(e.code) || e.syscall === 'connect' || /^TCP connect /.test(e.message)
 }
 
 function attemptReason (err: Error): string {
   const e = err as NodeJS.ErrnoException
-  if (e.code !== undefined && e.code in TCP_ERRORS) return TCP_ERRORS[e.code]!
+  if (isTcpCode(e.code)) return TCP_ERRORS[e.code]!
   if (isTcpConnectFailure(err)) return oneLine(e.message)
   return `${e.name}: ${oneLine(e.message)}`
 }

@@ -22,6 +22,10 @@ export function makePieceVerifier (t: ParsedTorrent): PieceVerifier {
     }
   }
   return (index, data) => {
+    // Checked here, not left to the caller: an index past the v1 hashes would compare against no hash,
+    // and bytes past a v2 file's end are not covered by its merkle hash.
+    if (!Number.isInteger(index) || index < 0 || index >= t.pieceCount) return 'piece index out of range'
+    if (data.length !== t.pieceSize(index)) return `${data.length} bytes, the piece has ${t.pieceSize(index)}`
     if (checkV1) {
       const digest = createHash('sha1').update(data).digest()
       if (!timingSafeEqual(digest, pieceHashV1(t, index)!)) return 'SHA-1 mismatch'
