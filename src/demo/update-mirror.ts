@@ -83,6 +83,28 @@ export async function publisherCertificate (repo: string): Promise<{ cert: strin
 }
 
 /**
+ * Targets bytes the thief chose, named by a new snapshot and timestamp signed with the online keys
+ * (the server's): the files to serve for them, by request path.
+ */
+async function underOnlineKeys (repo: string, targetsVersion: number, targetsBytes: Buffer): Promise<Map<string, Buffer>> {
+  const state = await loadRepository(repo)
+  const keysDir = repositoryPaths(repo).keys
+  const snapshotKeys = await loadRoleKeys(keysDir, 'snapshot', state.root.signed.roles.snapshot!.keyIDs)
+  const timestampKeys = await loadRoleKeys(keysDir, 'timestamp', state.root.signed.roles.timestamp!.keyIDs)
+  const expires = expiryString(new Date(), 86_400)
+  const targetsMeta = new MetaFile({ version: targetsVersion, length: targetsBytes.length, hashes: { sha256: createHash('sha256').update(targetsBytes).digest('hex') } })
+  const snapshot = new Metadata(new Snapshot({ version: state.snapshot.signed.version + 1, specVersion: SPEC_VERSION, expires, meta: { 'targets.json': targetsMeta } }))
+  signWith(snapshot, snapshotKeys)
+  const timestamp = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 1, specVersion: SPEC_VERSION, expires, snapshotMeta: metaFileFor(snapshot) }))
+  signWith(timestamp, timestampKeys)
+  return new Map([
+    ['/metadata/timestamp.json', metadataBytes(timestamp)],
+    [`/metadata/${snapshot.signed.version}.snapshot.json`, metadataBytes(snapshot)],
+    [`/metadata/${targetsVersion}.targets.json`, targetsBytes]
+  ])
+}
+
+/**
  * What a thief of the online keys (timestamp, snapshot) can sign: a release of its own bytes, in targets
  * signed with every key it has, named by a new snapshot and timestamp. Returns the files to serve.
  */
@@ -98,16 +120,8 @@ export async function forgeWithOnlineKeys (repo: string, evil: Buffer): Promise<
     unrecognizedFields: { custom: { bttls: { version: '9.0.0' } } }
   }))
   signWith(targets, [...snapshotKeys, ...timestampKeys])
-  const snapshot = new Metadata(new Snapshot({ version: state.snapshot.signed.version + 1, specVersion: SPEC_VERSION, expires, meta: { 'targets.json': metaFileFor(targets) } }))
-  signWith(snapshot, snapshotKeys)
-  const timestamp = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 1, specVersion: SPEC_VERSION, expires, snapshotMeta: metaFileFor(snapshot) }))
-  signWith(timestamp, timestampKeys)
-  return new Map([
-    ['/metadata/timestamp.json', metadataBytes(timestamp)],
-    [`/metadata/${snapshot.signed.version}.snapshot.json`, metadataBytes(snapshot)],
-    [`/metadata/${targets.signed.version}.targets.json`, metadataBytes(targets)],
-    ['/targets/9.0.0/app.bin', evil]
-  ])
+  const files = await underOnlineKeys(repo, targets.signed.version, metadataBytes(targets))
+  return files.set('/targets/9.0.0/app.bin', evil)
 }
 
 /** The timestamp keys the repository uses now (to keep a copy before they are rotated away). */
@@ -180,7 +194,6 @@ export async function startForeignSeed (torrentFile: string, key: KeyObject): Pr
  */
 export async function forgeSeedKey (repo: string, publisherKey: Buffer): Promise<Map<string, Buffer>> {
   const state = await loadRepository(repo)
-  const keysDir = repositoryPaths(repo).keys
   const json = state.targets.toJSON() as { signed: { targets: Record<string, { custom?: { bttls?: { publisherKey?: string, magnet?: string } } }> } }
   const hex = publisherKey.toString('hex')
   for (const t of Object.values(json.signed.targets)) {
@@ -189,18 +202,6 @@ export async function forgeSeedKey (repo: string, publisherKey: Buffer): Promise
     b.magnet = b.magnet?.replace(b.publisherKey, hex)
     b.publisherKey = hex
   }
-  const targetsBytes = Buffer.from(JSON.stringify(json, null, 1))
-  const snapshotKeys = await loadRoleKeys(keysDir, 'snapshot', state.root.signed.roles.snapshot!.keyIDs)
-  const timestampKeys = await loadRoleKeys(keysDir, 'timestamp', state.root.signed.roles.timestamp!.keyIDs)
-  const expires = expiryString(new Date(), 86_400)
-  const targetsMeta = new MetaFile({ version: state.targets.signed.version, length: targetsBytes.length, hashes: { sha256: createHash('sha256').update(targetsBytes).digest('hex') } })
-  const snapshot = new Metadata(new Snapshot({ version: state.snapshot.signed.version + 1, specVersion: SPEC_VERSION, expires, meta: { 'targets.json': targetsMeta } }))
-  signWith(snapshot, snapshotKeys)
-  const timestamp = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 1, specVersion: SPEC_VERSION, expires, snapshotMeta: metaFileFor(snapshot) }))
-  signWith(timestamp, timestampKeys)
-  return new Map([
-    ['/metadata/timestamp.json', metadataBytes(timestamp)],
-    [`/metadata/${snapshot.signed.version}.snapshot.json`, metadataBytes(snapshot)],
-    [`/metadata/${state.targets.signed.version}.targets.json`, targetsBytes]
-  ])
+  // Same version: the thief cannot sign a newer targets, only alter these (their signature stays).
+  return await underOnlineKeys(repo, state.targets.signed.version, Buffer.from(JSON.stringify(json, null, 1)))
 }
