@@ -35,7 +35,7 @@ t.test('release init, add, serve; update through the swarm; a second release; ro
   await writeFile(join(dir, 'app.bin'), v1)
   const add = await runCli(['release', 'add', join(dir, 'app.bin'), '--version', '1.0.0', '--repo', repo, '--offline-keys', offline])
   t.equal(add.code, 0, add.stderr)
-  t.match(add.stdout, /^magnet:\?xt=urn:btih:[0-9a-f]{40}.*x\.bttls=strict-publisher/)
+  t.match(add.stdout, /^magnet:\?xt=urn:btmh:1220[0-9a-f]{64}.*x\.bttls=strict-publisher/)
   const noKeys = await runCli(['release', 'add', join(dir, 'app.bin'), '--version', '1.0.1', '--repo', repo, '--offline-keys', join(dir, 'elsewhere')])
   t.equal(noKeys.code, 1)
   t.match(noKeys.stderr, /^bttls: ReleaseRepositoryError: targets needs 1 of its keys to sign; .* holds 0\n$/)

@@ -141,7 +141,8 @@ t.test('the server re-signs the timestamp only when half its period is gone', as
 
 const IH = 'a'.repeat(40)
 const PK = 'b'.repeat(64)
-const publisherMagnet = (pk: string): string => `magnet:?xt=urn:btih:${IH}&x.bttls=strict-publisher&x.bttls.pk=${pk}`
+/** A v2 magnet whose 20-byte wire infohash is IH. */
+const publisherMagnet = (pk: string, xt = `urn:btmh:1220${IH}${'e'.repeat(24)}`): string => `magnet:?xt=${xt}&x.bttls=strict-publisher&x.bttls.pk=${pk}`
 
 t.test('release descriptions, versions, pins and seed lists are parsed strictly', async t => {
   const target = (path: string, custom: unknown, hashes: Record<string, string> = { sha256: 'a'.repeat(64) }): TargetFile =>
@@ -159,7 +160,9 @@ t.test('release descriptions, versions, pins and seed lists are parsed strictly'
     ['1.0/app', { bttls: { version: '1.0', infohash: IH, magnet: publisherMagnet(PK) } }, undefined, /publisherKey is not 64 hex digits/],
     ['1.0/app', { bttls: { version: '1.0', infohash: IH, publisherKey: PK.toUpperCase(), magnet: publisherMagnet(PK) } }, undefined, /publisherKey is not 64 hex digits/],
     ['1.0/app', { bttls: { version: '1.0', infohash: IH, publisherKey: 'c'.repeat(64), magnet: publisherMagnet(PK) } }, undefined, /x\.bttls\.pk is not custom\.bttls\.publisherKey/],
-    ['1.0/app', { bttls: { version: '1.0', infohash: 'd'.repeat(40), publisherKey: PK, magnet: publisherMagnet(PK) } }, undefined, /infohash is not the magnet's/]
+    ['1.0/app', { bttls: { version: '1.0', infohash: 'd'.repeat(40), publisherKey: PK, magnet: publisherMagnet(PK) } }, undefined, /infohash is not the magnet's/],
+    // No SHA-1: a v1 (or hybrid) release torrent is refused.
+    ['1.0/app', { bttls: { version: '1.0', infohash: IH, publisherKey: PK, magnet: publisherMagnet(PK, `urn:btih:${IH}`) } }, undefined, /not v2 only/]
   ] as const) {
     t.throws(() => releaseTarget(target(path, custom, hashes)), { name: 'MalformedMetadataError', code: 'ERR_UPDATE_MALFORMED_METADATA', message: why })
   }

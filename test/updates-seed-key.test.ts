@@ -52,6 +52,7 @@ t.test('every release names its seed key in the signed targets, and the magnet a
   const torrent = parseTorrent(await readFile(r!.torrentFile))
   t.same(torrent.strict?.publisherKey, key, 'and the torrent\'s Strict publisher key')
   t.equal(torrent.wireInfoHash.toString('hex'), r!.infohash)
+  t.equal(torrent.infoHashV1, undefined, 'v2 only: no SHA-1 infohash or piece hashes on the update path')
 })
 
 t.test('a seed proving a publisher key the signed targets do not name is refused; the fallback installs', async t => {

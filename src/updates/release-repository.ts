@@ -249,7 +249,7 @@ export async function loadPublisherKey (repo: string): Promise<KeyObject> {
 async function releaseTorrent (stored: string, version: string, seedKey: RoleKey, now: Date, pieceLength?: number): Promise<{ torrentFile: string, magnet: string, custom: { bttls: { version: string, infohash: string, publisherKey: string, magnet: string } } }> {
   const publisherKey = rawPublisherKey(seedKey.privateKey)
   const { bytes, metainfo } = await createTorrent(stored, {
-    version: 'hybrid', pieceLength, creationDate: Math.floor(now.getTime() / 1000),
+    version: 'v2', pieceLength, creationDate: Math.floor(now.getTime() / 1000),
     strict: { info: { mode: 'publisher', publisherKey } }
   })
   const torrentFile = `${stored}.torrent`

@@ -71,6 +71,8 @@ export function releaseTarget (target: TargetFile): ReleaseTarget {
     if (typeof custom.magnet !== 'string') bad('custom.bttls.magnet is not a string')
     try { magnet = parseMagnet(custom.magnet as string) } catch (err) { bad(`custom.bttls.magnet: ${(err as Error).message}`) }
     if (magnet!.strict?.mode !== 'publisher') bad('the release torrent is not at the Strict publisher level')
+    // SHA-256 all the way: a v1 (SHA-1) infohash or piece hash has no place on the update path.
+    if (magnet!.infoHashV1 !== undefined || magnet!.infoHashV2 === undefined) bad('the release torrent is not v2 only (urn:btmh, SHA-256)')
     if (typeof custom.publisherKey !== 'string' || !/^[0-9a-f]{64}$/.test(custom.publisherKey)) bad('custom.bttls.publisherKey is not 64 hex digits (the seed key)')
     publisherKey = Buffer.from(custom.publisherKey as string, 'hex')
     if (!publisherKey.equals(magnet!.strict!.publisherKey!)) bad('the magnet\'s x.bttls.pk is not custom.bttls.publisherKey')
