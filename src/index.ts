@@ -16,7 +16,7 @@ export type { SwarmLevel, SwarmKey } from './levels/level.js'
 export * from './errors.js'
 // Secure software updates (TUF metadata, releases over Strict swarms, pinned HTTPS fallback): see README "Embedding the updater".
 export { update, rollback, type UpdateOptions, type UpdateOutcome } from './updates/updater.js'
-export { initRepository, addRelease, rotateKeys, refreshTimestamp, type InitOptions, type AddReleaseOptions, type RotateOptions } from './updates/release-repository.js'
+export { initRepository, addRelease, rotateKeys, rotateSeedKey, refreshTimestamp, type InitOptions, type AddReleaseOptions, type RotateOptions } from './updates/release-repository.js'
 export { ReleaseServer, type ReleaseServerOptions } from './updates/release-server.js'
 export { spkiPin, parsePin } from './updates/spki-pin.js'
 export * from './updates/errors.js'

@@ -139,17 +139,30 @@ t.test('the server re-signs the timestamp only when half its period is gone', as
   t.equal(after.targets.signed.version, 1, 'targets untouched: they need the offline key')
 })
 
+const IH = 'a'.repeat(40)
+const PK = 'b'.repeat(64)
+/** A v2 magnet whose 20-byte wire infohash is IH. */
+const publisherMagnet = (pk: string, xt = `urn:btmh:1220${IH}${'e'.repeat(24)}`): string => `magnet:?xt=${xt}&x.bttls=strict-publisher&x.bttls.pk=${pk}`
+
 t.test('release descriptions, versions, pins and seed lists are parsed strictly', async t => {
   const target = (path: string, custom: unknown, hashes: Record<string, string> = { sha256: 'a'.repeat(64) }): TargetFile =>
     new TargetFile({ path, length: 1, hashes, unrecognizedFields: { custom: custom as never } })
   t.match(releaseTarget(target('1.0/app', { bttls: { version: '1.0' } })), { version: '1.0', fileName: 'app' })
+  t.same(releaseTarget(target('1.0/app', { bttls: { version: '1.0', infohash: IH, publisherKey: PK, magnet: publisherMagnet(PK) } })).publisherKey, Buffer.from(PK, 'hex'))
   for (const [path, custom, hashes, why] of [
     ['app', { bttls: { version: '1' } }, undefined, /not <version>\/<file name>/],
     ['1.0/../x', { bttls: { version: '1.0' } }, undefined, /not <version>\/<file name>|file name/],
     ['1.0/app', { bttls: { version: '1.1' } }, undefined, /differs from the path/],
     ['1.0/app', { bttls: { version: '1.0' } }, { sha512: 'b'.repeat(128) }, /no SHA-256/],
     ['1.0/app', { bttls: { version: '1.0', magnet: 'magnet:?xt=urn:btih:' + 'a'.repeat(40) } }, undefined, /not at the Strict publisher level/],
-    ['1.0/app', { bttls: { version: '1.0', magnet: 'http://x' } }, undefined, /custom\.bttls\.magnet/]
+    ['1.0/app', { bttls: { version: '1.0', magnet: 'http://x' } }, undefined, /custom\.bttls\.magnet/],
+    // The seed key: named, 64 hex digits, the magnet's own, and the magnet the signed infohash's.
+    ['1.0/app', { bttls: { version: '1.0', infohash: IH, magnet: publisherMagnet(PK) } }, undefined, /publisherKey is not 64 hex digits/],
+    ['1.0/app', { bttls: { version: '1.0', infohash: IH, publisherKey: PK.toUpperCase(), magnet: publisherMagnet(PK) } }, undefined, /publisherKey is not 64 hex digits/],
+    ['1.0/app', { bttls: { version: '1.0', infohash: IH, publisherKey: 'c'.repeat(64), magnet: publisherMagnet(PK) } }, undefined, /x\.bttls\.pk is not custom\.bttls\.publisherKey/],
+    ['1.0/app', { bttls: { version: '1.0', infohash: 'd'.repeat(40), publisherKey: PK, magnet: publisherMagnet(PK) } }, undefined, /infohash is not the magnet's/],
+    // No SHA-1: a v1 (or hybrid) release torrent is refused.
+    ['1.0/app', { bttls: { version: '1.0', infohash: IH, publisherKey: PK, magnet: publisherMagnet(PK, `urn:btih:${IH}`) } }, undefined, /not v2 only/]
   ] as const) {
     t.throws(() => releaseTarget(target(path, custom, hashes)), { name: 'MalformedMetadataError', code: 'ERR_UPDATE_MALFORMED_METADATA', message: why })
   }

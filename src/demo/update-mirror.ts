@@ -7,13 +7,23 @@ import { createServer } from 'node:https'
 import { createReadStream } from 'node:fs'
 import { cp, readFile, stat } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
-import { Metadata, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models'
+import { MetaFile, Metadata, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models'
 import { expiryString, loadRepository, metadataBytes, metaFileFor, repositoryPaths, SPEC_VERSION } from '../updates/release-repository.js'
 import { loadRoleKeys, signWith, type RoleKey } from '../updates/role-keys.js'
 import { createSwarmCa } from '../pki/certificate-profile.js'
 import { issueServerCertificate } from '../pki/server-certificate.js'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
+import { sign, type KeyObject } from 'node:crypto'
+import { rawPublisherKey, signedBytes } from '../levels/strict.js'
+import { levelFor } from '../session/torrent-level.js'
+import { createResponderCertificate } from '../pki/responder-certificate.js'
+import { authHeader, encodeAuthMessage } from '../protocol/auth-message.js'
+import { computeProof, connectionExporter } from '../protocol/key-schedule.js'
+import { FLAG_PUBLISHER_SIGNATURE } from '../protocol/constants.js'
+import { readAuthMessage } from '../handshake/bounded-read.js'
+import { parseTorrent } from '../torrent/parse-torrent.js'
 
 export type Answer = Buffer | 'endless' | 'stall' | 'not-found'
 
@@ -73,6 +83,28 @@ export async function publisherCertificate (repo: string): Promise<{ cert: strin
 }
 
 /**
+ * Targets bytes the thief chose, named by a new snapshot and timestamp signed with the online keys
+ * (the server's): the files to serve for them, by request path.
+ */
+async function underOnlineKeys (repo: string, targetsVersion: number, targetsBytes: Buffer): Promise<Map<string, Buffer>> {
+  const state = await loadRepository(repo)
+  const keysDir = repositoryPaths(repo).keys
+  const snapshotKeys = await loadRoleKeys(keysDir, 'snapshot', state.root.signed.roles.snapshot!.keyIDs)
+  const timestampKeys = await loadRoleKeys(keysDir, 'timestamp', state.root.signed.roles.timestamp!.keyIDs)
+  const expires = expiryString(new Date(), 86_400)
+  const targetsMeta = new MetaFile({ version: targetsVersion, length: targetsBytes.length, hashes: { sha256: createHash('sha256').update(targetsBytes).digest('hex') } })
+  const snapshot = new Metadata(new Snapshot({ version: state.snapshot.signed.version + 1, specVersion: SPEC_VERSION, expires, meta: { 'targets.json': targetsMeta } }))
+  signWith(snapshot, snapshotKeys)
+  const timestamp = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 1, specVersion: SPEC_VERSION, expires, snapshotMeta: metaFileFor(snapshot) }))
+  signWith(timestamp, timestampKeys)
+  return new Map([
+    ['/metadata/timestamp.json', metadataBytes(timestamp)],
+    [`/metadata/${snapshot.signed.version}.snapshot.json`, metadataBytes(snapshot)],
+    [`/metadata/${targetsVersion}.targets.json`, targetsBytes]
+  ])
+}
+
+/**
  * What a thief of the online keys (timestamp, snapshot) can sign: a release of its own bytes, in targets
  * signed with every key it has, named by a new snapshot and timestamp. Returns the files to serve.
  */
@@ -88,16 +120,8 @@ export async function forgeWithOnlineKeys (repo: string, evil: Buffer): Promise<
     unrecognizedFields: { custom: { bttls: { version: '9.0.0' } } }
   }))
   signWith(targets, [...snapshotKeys, ...timestampKeys])
-  const snapshot = new Metadata(new Snapshot({ version: state.snapshot.signed.version + 1, specVersion: SPEC_VERSION, expires, meta: { 'targets.json': metaFileFor(targets) } }))
-  signWith(snapshot, snapshotKeys)
-  const timestamp = new Metadata(new Timestamp({ version: state.timestamp.signed.version + 1, specVersion: SPEC_VERSION, expires, snapshotMeta: metaFileFor(snapshot) }))
-  signWith(timestamp, timestampKeys)
-  return new Map([
-    ['/metadata/timestamp.json', metadataBytes(timestamp)],
-    [`/metadata/${snapshot.signed.version}.snapshot.json`, metadataBytes(snapshot)],
-    [`/metadata/${targets.signed.version}.targets.json`, metadataBytes(targets)],
-    ['/targets/9.0.0/app.bin', evil]
-  ])
+  const files = await underOnlineKeys(repo, targets.signed.version, metadataBytes(targets))
+  return files.set('/targets/9.0.0/app.bin', evil)
 }
 
 /** The timestamp keys the repository uses now (to keep a copy before they are rotated away). */
@@ -125,4 +149,59 @@ export async function otherCaCertificate (): Promise<{ cert: string, key: string
   const ca = await createSwarmCa('another CA')
   const c = await issueServerCertificate({ ca, names: ['127.0.0.1', 'localhost'] })
   return { cert: c.certPem, key: c.keyPem, caPem: ca.certPem }
+}
+
+/**
+ * A seed of a release torrent that proves a publisher key other than the one the signed targets name
+ * (its own, or a retired seed key): it knows the torrent, hence the Strict swarm key, so its proof is
+ * valid, and it signs the connection's exporter with `key`. A client requiring the publisher must
+ * refuse it (PublisherProofError) before a byte of data.
+ */
+export async function startForeignSeed (torrentFile: string, key: KeyObject): Promise<{ port: number, connections: number, close (): Promise<void> }> {
+  const metainfo = parseTorrent(await readFile(torrentFile))
+  // The keys any holder of the torrent computes, preferred first, as a client proves with.
+  const swarmKey = levelFor(metainfo).swarmKeys[0]!.key
+  const { cert, key: tlsKey } = await createResponderCertificate()
+  const sockets = new Set<Socket>()
+  const state = { connections: 0 }
+  const server = createTlsServer({ cert, key: tlsKey, minVersion: 'TLSv1.3' }, socket => {
+    state.connections++
+    sockets.add(socket)
+    socket.on('error', () => {}).on('close', () => sockets.delete(socket))
+    void (async () => {
+      await readAuthMessage(socket, 5000, 'AuthHello')
+      const exporter = connectionExporter(socket)
+      const header = authHeader('strict', FLAG_PUBLISHER_SIGNATURE)
+      socket.write(encodeAuthMessage({
+        level: 'strict', flags: FLAG_PUBLISHER_SIGNATURE, proof: computeProof(swarmKey, 'responder', header, exporter),
+        signature: sign(null, signedBytes('responder', header, exporter), key)
+      }))
+    })().catch(() => socket.destroy())
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  if (rawPublisherKey(key).equals(metainfo.strict!.publisherKey!)) throw new RangeError('a foreign seed needs a key other than the torrent\'s')
+  return {
+    port: (server.address() as AddressInfo).port,
+    get connections () { return state.connections },
+    close: () => new Promise<void>(resolve => { for (const s of sockets) s.destroy(); server.close(() => resolve()) })
+  }
+}
+
+/**
+ * The thief of the server's online keys names a seed key of its own: the current targets with every
+ * release's `publisherKey` (and the magnets' x.bttls.pk) replaced, their signatures kept (the thief
+ * has no targets key), named by a new snapshot and timestamp it can sign. Returns the files to serve.
+ */
+export async function forgeSeedKey (repo: string, publisherKey: Buffer): Promise<Map<string, Buffer>> {
+  const state = await loadRepository(repo)
+  const json = state.targets.toJSON() as { signed: { targets: Record<string, { custom?: { bttls?: { publisherKey?: string, magnet?: string } } }> } }
+  const hex = publisherKey.toString('hex')
+  for (const t of Object.values(json.signed.targets)) {
+    const b = t.custom?.bttls
+    if (b?.publisherKey === undefined) continue
+    b.magnet = b.magnet?.replace(b.publisherKey, hex)
+    b.publisherKey = hex
+  }
+  // Same version: the thief cannot sign a newer targets, only alter these (their signature stays).
+  return await underOnlineKeys(repo, state.targets.signed.version, Buffer.from(JSON.stringify(json, null, 1)))
 }

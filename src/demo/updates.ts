@@ -5,7 +5,7 @@
  * through the pinned HTTPS fallback; then an attacker tries each attack of issue 17, and the demo
  * prints how the client refused it and checks that DIR/current did not change.
  */
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -17,8 +17,9 @@ import { parsePin } from '../updates/spki-pin.js'
 import { encodePeerList } from '../updates/seeds.js'
 import { Session } from '../session/session.js'
 import { parseTorrent } from '../torrent/parse-torrent.js'
+import { rawPublisherKey } from '../levels/strict.js'
 import {
-  currentTimestampKeys, forgeTimestamp, forgeWithOnlineKeys, olderTargetsAsCurrent, otherCaCertificate, publisherCertificate, recordRepository, startMirror, type MirrorOptions
+  currentTimestampKeys, forgeSeedKey, startForeignSeed, forgeTimestamp, forgeWithOnlineKeys, olderTargetsAsCurrent, otherCaCertificate, publisherCertificate, recordRepository, startMirror, type MirrorOptions
 } from './update-mirror.js'
 
 const SIZE = 4 * 2 ** 20
@@ -155,6 +156,8 @@ async function main (): Promise<number> {
     await attack('old timestamp key after rotation', 'MetadataSignatureError', async () => await update(options({
       repository: await mirror({ override: p => p === '/metadata/timestamp.json' ? stale : undefined }), swarm: false
     })))
+    const seedKeyForged = await forgeSeedKey(repo, rawPublisherKey(generateKeyPairSync('ed25519').privateKey))
+    await attack('seed key named without targets key', 'MetadataSignatureError', async () => await update(options({ repository: await mirror({ override: p => seedKeyForged.get(p) }), ...freshClient('client-seedkey') })))
     const other = await otherCaCertificate()
     await attack('MITM, certificate of another CA', 'PinMismatchError', async () => await update(options({
       repository: await mirror({ cert: other.cert, key: other.key }), ca: [caPem, other.caPem], ...freshClient('client-mitm')
@@ -169,14 +172,17 @@ async function main (): Promise<number> {
     closers.push(() => insider.close())
     const releaseDir = join(repositoryPaths(repo).targets, '1.1.0')
     await insider.addTorrent(parseTorrent(await readFile(join(releaseDir, 'app.bin.torrent'))), releaseDir)
-    for (const [name, port] of [['stalling peer', (stall.address() as net.AddressInfo).port], ['peer that is not the publisher', insider.port]] as const) {
+    const foreign = await startForeignSeed(join(releaseDir, 'app.bin.torrent'), generateKeyPairSync('ed25519').privateKey)
+    closers.push(() => foreign.close())
+    const refusal: Record<string, string> = { 'stalling peer': 'no data', 'peer that is not the publisher': 'PublisherRequiredError', 'seed proving another key': 'PublisherProofError' }
+    for (const [name, port] of [['stalling peer', (stall.address() as net.AddressInfo).port], ['peer that is not the publisher', insider.port], ['seed proving another key', foreign.port]] as const) {
       const m = await mirror({ override: p => p === '/seeds.json' ? encodePeerList([{ host: '127.0.0.1', port }]) : undefined })
       started = Date.now()
       const r = await update(options({ repository: m, dir: join(dir, `client-${port}`) }))
       const log = await readFile(join(dir, `client-${port}`, 'update.log'), 'utf8')
-      const refusedPeer = name === 'stalling peer' || log.includes('PublisherRequiredError')
+      const refusedPeer = name === 'stalling peer' || log.includes(refusal[name]!)
       check(r.status === 'installed' && r.via === 'https' && refusedPeer,
-        `${name.padEnd(34)} refused (${name === 'stalling peer' ? 'no data' : 'PublisherRequiredError'}); HTTPS fallback after ${Date.now() - started} ms installed ${r.status === 'installed' ? r.version : '-'}`)
+        `${name.padEnd(34)} refused (${refusal[name]!}); HTTPS fallback after ${Date.now() - started} ms installed ${r.status === 'installed' ? r.version : '-'}`)
     }
 
     const back = await rollback({ dir: client })

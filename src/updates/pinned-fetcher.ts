@@ -44,8 +44,6 @@ function chainOf (cert: PeerCertificate): PeerCertificate[] {
 }
 
 export class PinnedFetcher implements Fetcher {
-  /** Our own errors from the last downloads: tuf-js wraps some into a RuntimeError with only their text. */
-  readonly failures: Error[] = []
   private readonly timeoutMs: number
 
   constructor (private readonly options: PinnedFetcherOptions = {}) {
@@ -65,12 +63,7 @@ export class PinnedFetcher implements Fetcher {
     const dir = await mkdtemp(join(tmpdir(), 'bttls-fetch-'))
     const file = join(dir, 'download')
     try {
-      try {
-        await pipeline(await this.open(url, maxLength), bounded(url, maxLength), createWriteStream(file, { mode: 0o600 }))
-      } catch (err) {
-        if (err instanceof Error && !(err instanceof DownloadHTTPError)) this.failures.push(err)
-        throw err
-      }
+      await pipeline(await this.open(url, maxLength), bounded(url, maxLength), createWriteStream(file, { mode: 0o600 }))
       return await handler(file)
     } finally {
       await rm(dir, { recursive: true, force: true })

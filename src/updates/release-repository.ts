@@ -7,7 +7,8 @@
  *               reads while we publish still gets files of one time)
  *   targets/    V/<file> (the fallback download, and the data the swarm seeds), V/<file>.torrent;
  *               a copy of metadata/ and targets/ (e.g. on removable media) is a repository too
- *   keys/       online keys: timestamp, snapshot, and the release torrents' Strict publisher key
+ *   keys/       online keys: timestamp, snapshot, and the seed key (the release torrents' Strict
+ *               publisher key, named per release by the signed targets: seed-key.ts)
  *   https/      the update server's certificate and key, and the CA that issued it (ca.pem)
  *   config.json expiry periods;  release.log  what was published, one JSON line per step
  *
@@ -15,10 +16,11 @@
  * offline storage): `add` and `rotate` need it; `serve` never does.
  */
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
-import { createHash, createPrivateKey, type KeyObject } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import { basename, join, relative, resolve, isAbsolute } from 'node:path'
 import { MetaFile, Metadata, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models'
 import { createTorrent } from '../torrent/create-torrent.js'
+import { parseTorrent } from '../torrent/parse-torrent.js'
 import { magnetUri } from '../torrent/magnet.js'
 import { rawPublisherKey } from '../levels/strict.js'
 import { createSwarmCa } from '../pki/certificate-profile.js'
@@ -26,6 +28,7 @@ import { issueServerCertificate, DEFAULT_SERVER_NAMES } from '../pki/server-cert
 import { unsafeComponentReason } from '../torrent/path-component.js'
 import { ReleaseRepositoryError } from './errors.js'
 import { generateRoleKey, requireRoleKeys, retireRoleKey, ROLE_NAMES, saveRoleKey, signWith, type RoleKey, type RoleName, OFFLINE_ROLES } from './role-keys.js'
+import { currentSeedKey, newSeedKey, retireSeedKeys } from './seed-key.js'
 import { compareVersions, isReleaseVersion, releaseTarget, targetPath } from './release-target.js'
 import { spkiPin } from './spki-pin.js'
 import { JsonLinesLog } from './json-lines-log.js'
@@ -188,8 +191,7 @@ export async function initRepository (o: InitOptions): Promise<InitResult> {
   await writeAtomic(join(paths.metadata, 'root.json'), metadataBytes(root))
   await writeFile(paths.config, JSON.stringify({ expires }, null, 2) + '\n')
 
-  const { privateKey: publisher } = generateRoleKey()
-  await writeFile(join(paths.keys, 'publisher.pem'), publisher.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' })
+  await newSeedKey(paths.keys)
 
   const ca = await createSwarmCa('bttls update server CA')
   await writeFile(join(o.offlineKeys, 'https-ca.key'), ca.keyPem, { mode: 0o600, flag: 'wx' })
@@ -238,8 +240,22 @@ async function publish (repo: string, offlineKeys: string | undefined, root: Met
   })
 }
 
+/** The seed key (private) new releases are made with: the one the signed targets name now. */
 export async function loadPublisherKey (repo: string): Promise<KeyObject> {
-  return createPrivateKey(await readFile(join(repositoryPaths(repo).keys, 'publisher.pem'), 'utf8'))
+  return (await currentSeedKey(repositoryPaths(repo).keys, (await loadRepository(repo)).targets)).privateKey
+}
+
+/** A release's Strict publisher torrent for `seedKey`, written next to the file; what targets record of it. */
+async function releaseTorrent (stored: string, version: string, seedKey: RoleKey, now: Date, pieceLength?: number): Promise<{ torrentFile: string, magnet: string, custom: { bttls: { version: string, infohash: string, publisherKey: string, magnet: string } } }> {
+  const publisherKey = rawPublisherKey(seedKey.privateKey)
+  const { bytes, metainfo } = await createTorrent(stored, {
+    version: 'v2', pieceLength, creationDate: Math.floor(now.getTime() / 1000),
+    strict: { info: { mode: 'publisher', publisherKey } }
+  })
+  const torrentFile = `${stored}.torrent`
+  await writeAtomic(torrentFile, bytes)
+  const magnet = magnetUri(metainfo)
+  return { torrentFile, magnet, custom: { bttls: { version, infohash: metainfo.wireInfoHash.toString('hex'), publisherKey: publisherKey.toString('hex'), magnet } } }
 }
 
 export interface AddReleaseOptions {
@@ -281,14 +297,8 @@ export async function addRelease (o: AddReleaseOptions): Promise<AddedRelease> {
   const stored = join(dir, fileName)
   await copyFile(o.file, stored)
   const sha256 = await fileSha256(stored)
-  const publisher = await loadPublisherKey(o.repo)
-  const { bytes, metainfo } = await createTorrent(stored, {
-    version: 'hybrid', pieceLength: o.pieceLength, creationDate: Math.floor(now.getTime() / 1000),
-    strict: { info: { mode: 'publisher', publisherKey: rawPublisherKey(publisher) } }
-  })
-  const torrentFile = `${stored}.torrent`
-  await writeFile(torrentFile, bytes)
-  const magnet = magnetUri(metainfo)
+  const seedKey = await currentSeedKey(repositoryPaths(o.repo).keys, state.targets)
+  const { torrentFile, magnet, custom } = await releaseTorrent(stored, o.version, seedKey, now, o.pieceLength)
   const path = targetPath(o.version, fileName)
   const { expires } = await loadConfig(o.repo)
   const targets = new Metadata(new Targets({
@@ -297,10 +307,10 @@ export async function addRelease (o: AddReleaseOptions): Promise<AddedRelease> {
   }))
   targets.signed.addTarget(new TargetFile({
     path, length: info.size, hashes: { sha256 },
-    unrecognizedFields: { custom: { bttls: { version: o.version, infohash: metainfo.wireInfoHash.toString('hex'), magnet } } }
+    unrecognizedFields: { custom }
   }))
   const log = new JsonLinesLog(logFile)
-  log.append({ event: 'release', version: o.version, path, length: info.size, sha256, magnet })
+  log.append({ event: 'release', version: o.version, path, length: info.size, sha256, magnet, seedKey: seedKey.key.keyID })
   await publish(o.repo, o.offlineKeys, state.root, targets, state, { now, log, reason: `release ${o.version}` })
   return { path, length: info.size, sha256, magnet, torrentFile, targetsVersion: targets.signed.version }
 }
@@ -362,6 +372,39 @@ export async function rotateKeys (o: RotateOptions): Promise<{ rootVersion: numb
 }
 
 /**
+ * Replace the seed key (`bttls release rotate --role seed`). The key is part of every release
+ * torrent's info dict, so each release the targets list gets a new torrent (same file and piece
+ * length, new infohash); new targets naming them and the new key are signed with the offline targets
+ * key, then snapshot and timestamp. Clients learn the new key from those targets only; the server
+ * drops the old torrents and seeds the new ones at its next scan. Every other seed key is retired.
+ */
+export async function rotateSeedKey (o: { repo: string, offlineKeys: string, now?: Date }): Promise<{ targetsVersion: number, keyIDs: string[] }> {
+  checkOfflineDir(o.repo, o.offlineKeys)
+  const state = await loadRepository(o.repo)
+  const now = o.now ?? new Date()
+  const { expires } = await loadConfig(o.repo)
+  const { keys: keysDir, targets: targetsDir, log: logFile } = repositoryPaths(o.repo)
+  // Fail before anything is written if the targets key is not at hand.
+  await signingKeys(o.repo, o.offlineKeys, state.root, 'targets')
+  const fresh = await newSeedKey(keysDir)
+  const log = new JsonLinesLog(logFile)
+  const targets = new Metadata(new Targets({ version: state.targets.signed.version + 1, specVersion: SPEC_VERSION, expires: expiryString(now, expires.targets) }))
+  for (const t of Object.values(state.targets.signed.targets)) {
+    const r = releaseTarget(t)
+    if (r.magnet === undefined) { targets.signed.addTarget(t); continue }
+    const stored = join(targetsDir, r.version, r.fileName)
+    const pieceLength = parseTorrent(await readFile(`${stored}.torrent`)).pieceLength
+    const { magnet, custom } = await releaseTorrent(stored, r.version, fresh, now, pieceLength)
+    targets.signed.addTarget(new TargetFile({ path: t.path, length: t.length, hashes: t.hashes, unrecognizedFields: { ...t.unrecognizedFields, custom } }))
+    log.append({ event: 'release-torrent', version: r.version, magnet, seedKey: fresh.key.keyID })
+  }
+  await publish(o.repo, o.offlineKeys, state.root, targets, state, { now, log, reason: 'rotate seed' })
+  const retired = await retireSeedKeys(keysDir, fresh)
+  log.append({ event: 'rotate', role: 'seed', targets: targets.signed.version, retired, keyids: [fresh.key.keyID] })
+  return { targetsVersion: targets.signed.version, keyIDs: [fresh.key.keyID] }
+}
+
+/**
  * What the server does with its online keys: a new timestamp (and snapshot) before the current one
  * expires, so clients can tell a live repository from a frozen one. Returns whether it signed.
  */
@@ -376,11 +419,25 @@ export async function refreshTimestamp (repo: string, o: { now?: Date, force?: b
   return true
 }
 
+/** A release as the repository's current targets metadata lists it, and where its files are. */
+export interface ListedRelease {
+  readonly version: string
+  readonly path: string
+  readonly dir: string
+  readonly torrentFile: string
+  /** The signed infohash (hex) and seed key of its torrent (undefined: HTTPS only). */
+  readonly infohash?: string
+  readonly publisherKey?: Buffer
+}
+
 /** The releases a repository holds, newest first (as its current targets metadata lists them). */
-export async function listReleases (repo: string): Promise<Array<{ version: string, path: string, dir: string, torrentFile: string }>> {
+export async function listReleases (repo: string): Promise<ListedRelease[]> {
   const { targets } = await loadRepository(repo)
   const { targets: targetsDir } = repositoryPaths(repo)
   return Object.values(targets.signed.targets).map(releaseTarget)
     .sort((a, b) => compareVersions(b.version, a.version))
-    .map(r => ({ version: r.version, path: r.path, dir: join(targetsDir, r.version), torrentFile: join(targetsDir, r.version, `${r.fileName}.torrent`) }))
+    .map(r => ({
+      version: r.version, path: r.path, dir: join(targetsDir, r.version), torrentFile: join(targetsDir, r.version, `${r.fileName}.torrent`),
+      ...(r.magnet !== undefined ? { infohash: r.magnet.wireInfoHash.toString('hex'), publisherKey: r.publisherKey! } : {})
+    }))
 }

@@ -1,8 +1,10 @@
 /**
  * The publisher's update server: HTTPS for the TUF metadata, the fallback files and the seed list,
  * and a bttls session seeding every release as the Strict publisher (so clients that require the
- * publisher accept it). It holds only online keys (timestamp, snapshot, publisher): it re-signs the
- * timestamp before it expires, and picks up releases `bttls release add` publishes while it runs.
+ * publisher accept it). It holds only online keys (timestamp, snapshot, seed): it re-signs the
+ * timestamp before it expires, and follows the signed targets while it runs: it seeds the torrents
+ * they name (a new release, or every release remade for a new seed key) with the seed key they name,
+ * and stops seeding torrents they no longer name.
  * Every request and every publication is logged (the `log` callback, and REPO/release.log).
  */
 import { createServer, type Server } from 'node:https'
@@ -14,7 +16,8 @@ import type { AddressInfo } from 'node:net'
 import { Session, type SessionOptions, type TorrentHandle } from '../session/session.js'
 import { parseTorrent } from '../torrent/parse-torrent.js'
 import { JsonLinesLog, type LogEntry } from './json-lines-log.js'
-import { listReleases, loadPublisherKey, refreshTimestamp, repositoryPaths } from './release-repository.js'
+import { listReleases, refreshTimestamp, repositoryPaths } from './release-repository.js'
+import { seedKeyFor } from './seed-key.js'
 import { isReleaseVersion } from './release-target.js'
 import { encodePeerList, SEEDS_PATH } from './seeds.js'
 import { spkiPin } from './spki-pin.js'
@@ -43,14 +46,15 @@ export interface ReleaseServerOptions {
 }
 
 export class ReleaseServer {
-  private readonly seeded = new Map<string, TorrentHandle>()
+  /** What the session seeds, by hex infohash. */
+  private seeded = new Map<string, TorrentHandle>()
   private timer: NodeJS.Timeout | undefined
   private scanning: Promise<void> = Promise.resolve()
 
   private constructor (
     private readonly o: ReleaseServerOptions,
     private readonly https: Server,
-    readonly session: Session,
+    private swarmSession: Session,
     private readonly log: JsonLinesLog,
     /** SPKI pin (base64) of the HTTPS certificate. */
     readonly pin: string
@@ -81,6 +85,11 @@ export class ReleaseServer {
     return server
   }
 
+  /** The bttls session seeding the releases (replaced when a seed key rotation retires torrents). */
+  get session (): Session {
+    return this.swarmSession
+  }
+
   get port (): number {
     return (this.https.address() as AddressInfo).port
   }
@@ -104,13 +113,27 @@ export class ReleaseServer {
 
   private async scan (): Promise<void> {
     if (await refreshTimestamp(this.o.repo, { log: this.log })) this.log.append({ event: 'timestamp-refreshed' })
-    const publisherPrivateKey = await loadPublisherKey(this.o.repo)
-    for (const r of await listReleases(this.o.repo)) {
-      if (this.seeded.has(r.version)) continue
+    const signed = (await listReleases(this.o.repo)).filter(r => r.infohash !== undefined)
+    const retired = [...this.seeded.keys()].filter(ih => !signed.some(r => r.infohash === ih))
+    if (retired.length > 0) {
+      // A session cannot drop a torrent: start a fresh one on the same port, seeding only what is signed now.
+      const port = this.swarmSession.port
+      await this.swarmSession.close()
+      this.swarmSession = await Session.start({ host: this.o.host ?? '127.0.0.1', pex: false, trackers: false, ...this.o.session, port })
+      this.seeded = new Map()
+      this.log.append({ event: 'unseeded', infohashes: retired })
+    }
+    const keys = repositoryPaths(this.o.repo).keys
+    for (const r of signed) {
+      if (this.seeded.has(r.infohash!)) continue
       const metainfo = parseTorrent(await readFile(r.torrentFile))
-      const handle = await this.session.addTorrent(metainfo, r.dir, { publisherPrivateKey })
-      this.seeded.set(r.version, handle)
-      this.log.append({ event: 'seeding', version: r.version, infohash: metainfo.wireInfoHash.toString('hex'), complete: handle.swarm.complete })
+      // A torrent being remade (seed key rotation) until the targets naming it are published: next scan.
+      if (metainfo.wireInfoHash.toString('hex') !== r.infohash) { this.log.append({ event: 'not-seeding', version: r.version, reason: `${r.torrentFile} is not the signed torrent ${r.infohash!}` }); continue }
+      const publisherPrivateKey = await seedKeyFor(keys, r.publisherKey!)
+      if (publisherPrivateKey === undefined) { this.log.append({ event: 'not-seeding', version: r.version, reason: `no seed key in ${keys} for the signed ${r.publisherKey!.toString('hex')}` }); continue }
+      const handle = await this.swarmSession.addTorrent(metainfo, r.dir, { publisherPrivateKey })
+      this.seeded.set(r.infohash!, handle)
+      this.log.append({ event: 'seeding', version: r.version, infohash: r.infohash, complete: handle.swarm.complete })
     }
   }
 

@@ -2,10 +2,13 @@
  * How a release appears in the signed targets metadata. The TUF target path is `<version>/<file name>`
  * and its `custom` field carries what bttls needs to fetch it from a swarm:
  *
- *   "custom": { "bttls": { "version": "1.2.0", "infohash": "<hex>", "magnet": "magnet:?xt=...&x.bttls=strict-publisher&x.bttls.pk=..." } }
+ *   "custom": { "bttls": { "version": "1.2.0", "infohash": "<hex>", "publisherKey": "<64 hex>",
+ *                          "magnet": "magnet:?xt=...&x.bttls=strict-publisher&x.bttls.pk=<the same key>" } }
  *
- * Everything here is covered by the targets signature (an offline key), so the infohash, and through
- * it the torrent's Strict publisher key, are the publisher's word, not a mirror's.
+ * Everything here is covered by the targets signature (an offline key), so the infohash and the
+ * publisher key are the publisher's word, not a mirror's. The publisher key (the repository's seed
+ * key) is what the client requires its peers to prove inside TLS: it is learnt from this verified
+ * entry only, and replaced only by new targets metadata signed by the targets role (see seed-key.ts).
  */
 import type { TargetFile } from '@tufjs/models'
 import { parseMagnet } from '../torrent/magnet.js'
@@ -26,6 +29,8 @@ export interface ReleaseTarget {
   /** The release's Strict-publisher torrent (undefined: the release is offered over HTTPS only). */
   readonly magnet?: MagnetLink
   readonly magnetUri?: string
+  /** The Ed25519 seed key (32 bytes) the release's seeds must prove; present with `magnet`. */
+  readonly publisherKey?: Buffer
 }
 
 export function isReleaseVersion (v: string): boolean {
@@ -58,17 +63,24 @@ export function releaseTarget (target: TargetFile): ReleaseTarget {
   if (unsafe !== undefined) bad(`the file name ${unsafe}`)
   const sha256 = target.hashes.sha256
   if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256)) bad('no SHA-256 hash')
-  const custom = (target.custom as { bttls?: { version?: unknown, magnet?: unknown } }).bttls
+  const custom = (target.custom as { bttls?: { version?: unknown, magnet?: unknown, infohash?: unknown, publisherKey?: unknown } }).bttls
   if (custom?.version !== version) bad('custom.bttls.version differs from the path\'s version')
   let magnet: MagnetLink | undefined
+  let publisherKey: Buffer | undefined
   if (custom?.magnet !== undefined) {
     if (typeof custom.magnet !== 'string') bad('custom.bttls.magnet is not a string')
     try { magnet = parseMagnet(custom.magnet as string) } catch (err) { bad(`custom.bttls.magnet: ${(err as Error).message}`) }
     if (magnet!.strict?.mode !== 'publisher') bad('the release torrent is not at the Strict publisher level')
+    // SHA-256 all the way: a v1 (SHA-1) infohash or piece hash has no place on the update path.
+    if (magnet!.infoHashV1 !== undefined || magnet!.infoHashV2 === undefined) bad('the release torrent is not v2 only (urn:btmh, SHA-256)')
+    if (typeof custom.publisherKey !== 'string' || !/^[0-9a-f]{64}$/.test(custom.publisherKey)) bad('custom.bttls.publisherKey is not 64 hex digits (the seed key)')
+    publisherKey = Buffer.from(custom.publisherKey as string, 'hex')
+    if (!publisherKey.equals(magnet!.strict!.publisherKey!)) bad('the magnet\'s x.bttls.pk is not custom.bttls.publisherKey')
+    if (custom.infohash !== magnet!.wireInfoHash.toString('hex')) bad('custom.bttls.infohash is not the magnet\'s infohash')
   }
   return {
     version, path: target.path, fileName, length: target.length, sha256: sha256!,
-    ...(magnet !== undefined ? { magnet, magnetUri: custom!.magnet as string } : {})
+    ...(magnet !== undefined ? { magnet, magnetUri: custom!.magnet as string, publisherKey: publisherKey! } : {})
   }
 }
 

@@ -16,6 +16,12 @@ export type RoleName = typeof ROLE_NAMES[number]
 /** Roles whose keys stay offline: the root (trust itself) and targets (what a release is). */
 export const OFFLINE_ROLES: readonly RoleName[] = ['root', 'targets']
 
+/**
+ * Who a key file belongs to: a TUF role, or `seed`, the release torrents' Strict publisher key, which
+ * signs no TUF metadata: the targets metadata names it for each release (seed-key.ts).
+ */
+export type KeyHolder = RoleName | 'seed'
+
 export function isRoleName (s: string): s is RoleName {
   return (ROLE_NAMES as readonly string[]).includes(s)
 }
@@ -27,7 +33,12 @@ export interface RoleKey {
 
 /** The TUF public key of an Ed25519 private key, with its id. */
 export function tufKey (privateKey: KeyObject): Key {
-  const publicHex = rawPublisherKey(privateKey).toString('hex')
+  return tufPublicKey(rawPublisherKey(privateKey))
+}
+
+/** The TUF form of a raw 32-byte Ed25519 public key. */
+export function tufPublicKey (raw: Buffer): Key {
+  const publicHex = raw.toString('hex')
   // Canonical JSON of {keytype, keyval: {public}, scheme}: keys sorted, no spaces; every value here is
   // a plain ASCII string, so JSON.stringify of the sorted object is byte for byte the canonical form.
   const canonical = JSON.stringify({ keytype: 'ed25519', keyval: { public: publicHex }, scheme: 'ed25519' })
@@ -47,23 +58,23 @@ export function signWith (metadata: Metadata<Root | Targets | Snapshot | Timesta
   }
 }
 
-function keyFile (dir: string, role: RoleName, key: Key): string {
+function keyFile (dir: string, role: KeyHolder, key: Key): string {
   return join(dir, `${role}-${key.keyID.slice(0, 16)}.pem`)
 }
 
-export async function saveRoleKey (dir: string, role: RoleName, k: RoleKey): Promise<void> {
+export async function saveRoleKey (dir: string, role: KeyHolder, k: RoleKey): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeFile(keyFile(dir, role, k.key), k.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' })
 }
 
-/** The private keys in `dir` for the role's key ids (files of other keys or roles are ignored). */
-export async function loadRoleKeys (dir: string, role: RoleName, keyIDs: readonly string[]): Promise<RoleKey[]> {
+/** The private keys in `dir` for the role's key ids, or all of the role's (files of other keys or roles are ignored). */
+export async function loadRoleKeys (dir: string, role: KeyHolder, keyIDs?: readonly string[]): Promise<RoleKey[]> {
   const names = await readdir(dir).catch(() => [] as string[])
   const found: RoleKey[] = []
   for (const name of names.filter(n => n.startsWith(`${role}-`) && n.endsWith('.pem'))) {
     const privateKey = createPrivateKey(await readFile(join(dir, name), 'utf8'))
     const key = tufKey(privateKey)
-    if (keyIDs.includes(key.keyID)) found.push({ key, privateKey })
+    if (keyIDs === undefined || keyIDs.includes(key.keyID)) found.push({ key, privateKey })
   }
   return found
 }
@@ -78,7 +89,7 @@ export async function requireRoleKeys (dir: string, role: RoleName, keyIDs: read
 }
 
 /** Move a revoked key's file out of the way (kept, for the audit trail, under `retired/`). */
-export async function retireRoleKey (dir: string, role: RoleName, key: Key): Promise<void> {
+export async function retireRoleKey (dir: string, role: KeyHolder, key: Key): Promise<void> {
   await mkdir(join(dir, 'retired'), { recursive: true, mode: 0o700 })
   await rename(keyFile(dir, role, key), join(dir, 'retired', `${role}-${key.keyID.slice(0, 16)}.pem`)).catch(() => {})
 }

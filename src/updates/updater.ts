@@ -26,7 +26,7 @@ import { JsonLinesLog, type LogEntry } from './json-lines-log.js'
 import { PinnedFetcher, repositoryUrl } from './pinned-fetcher.js'
 import { compareVersions, newestRelease, releaseTarget, type ReleaseTarget } from './release-target.js'
 import { fetchFromSwarm } from './swarm-fetch.js'
-import { updateErrorFrom } from './tuf-errors.js'
+import { classify, TufErrorWitness } from './tuf-errors.js'
 import { parsePeerList, SEEDS_PATH, MAX_SEEDS_BYTES } from './seeds.js'
 import { fileSha256 } from './file-sha256.js'
 import { lockInstallDir } from './dir-lock.js'
@@ -95,10 +95,11 @@ async function runUpdate (o: UpdateOptions, dir: InstallDir, log: JsonLinesLog, 
   const fetcher = new PinnedFetcher({ pins: o.pins, ca: o.ca, timeoutMs: o.fetchTimeoutMs })
   log.append({ event: 'refresh', repository: base, pinned: (o.pins ?? []).length })
   const tuf = new Updater({ metadataDir: dir.metadata, metadataBaseUrl: `${base}/metadata`, fetcher, config: { fetchRetries: 0 } })
+  const witness = new TufErrorWitness(tuf, fetcher)
   try {
     await tuf.refresh()
   } catch (err) {
-    throw updateErrorFrom(err, fetcher.failures)
+    throw witness.errorFrom(err)
   }
   const versions = await trustedVersions(dir.metadata)
   log.append({ event: 'metadata', ...versions })
@@ -108,7 +109,7 @@ async function runUpdate (o: UpdateOptions, dir: InstallDir, log: JsonLinesLog, 
   const listed = Object.keys((JSON.parse(await readFile(join(dir.metadata, 'targets.json'), 'utf8')) as { signed: { targets?: Record<string, unknown> } }).signed.targets ?? {})
   const releases: ReleaseTarget[] = []
   for (const path of listed) {
-    const info = await tuf.getTargetInfo(path).catch(err => { throw updateErrorFrom(err, fetcher.failures) })
+    const info = await tuf.getTargetInfo(path).catch(err => { throw witness.errorFrom(err) })
     if (info !== undefined) releases.push(releaseTarget(info))
   }
   const newest = newestRelease(releases)
@@ -176,7 +177,7 @@ async function fetchRelease (o: UpdateOptions, r: ReleaseTarget, fetcher: Pinned
       await copyFile(tmp, file)
     })
   } catch (err) {
-    const e = updateErrorFrom(err, fetcher.failures)
+    const e = classify(err)
     log.append({ event: 'fallback-failed', name: e.name, code: (e as { code?: string }).code, message: e.message })
     failures.push(`https: ${e.name}: ${e.message}`)
     // One cause is the one to act on when the swarm was not tried; both otherwise.

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { Reporter } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { intOption, runSubcommand } from './subcommand.js'
-import { addRelease, initRepository, rotateKeys, DEFAULT_EXPIRES_S } from '../../updates/release-repository.js'
+import { addRelease, initRepository, rotateKeys, rotateSeedKey, DEFAULT_EXPIRES_S } from '../../updates/release-repository.js'
 import { ReleaseServer, type ReleaseServerOptions } from '../../updates/release-server.js'
 import { isRoleName, type RoleName } from '../../updates/role-keys.js'
 import type { LogEntry } from '../../updates/json-lines-log.js'
@@ -20,7 +20,8 @@ export const RELEASE_USAGE = `  bttls release init --repo <dir> --offline-keys <
   bttls release add <file> --version V --repo <dir> --offline-keys <dir> [--piece-length N] [--json]
                publish a release: a Strict publisher torrent, its length, SHA-256 and magnet signed in targets
   bttls release rotate --role ROLE --repo <dir> --offline-keys <dir> [--keys N] [--threshold N] [--json]
-               replace a role's keys (root included) with a new root chained to the old one
+               replace a role's keys (root included) with a new root chained to the old one;
+               --role seed: a new seed key, every release torrent remade for it, named in new signed targets
   bttls release serve --repo <dir> [--port N] [--host ADDR] [--peer-port N] [--advertise HOST]
                 [--tls-cert cert.pem --tls-key key.pem] [--json]
                HTTPS (metadata, fallback files, seeds.json) and bttls seeds of every release, until SIGINT
@@ -108,7 +109,13 @@ export function releaseMain (argv: string[]): Promise<number> {
         return 0
       }
       case 'rotate': {
-        if (values.role === undefined || !isRoleName(values.role)) throw new UsageError('bttls release rotate needs --role root|targets|snapshot|timestamp')
+        if (values.role === 'seed') {
+          if (values.keys !== undefined || values.threshold !== undefined) throw new UsageError('--role seed is one key: no --keys or --threshold')
+          const r = await rotateSeedKey({ repo, offlineKeys: offline() })
+          reporter.event('rotated', { role: 'seed', ...r }, `rotated seed: targets version ${r.targetsVersion}, new key id ${r.keyIDs.join(', ')}; every release torrent remade`)
+          return 0
+        }
+        if (values.role === undefined || !isRoleName(values.role)) throw new UsageError('bttls release rotate needs --role root|targets|snapshot|timestamp|seed')
         const r = await rotateKeys({ repo, offlineKeys: offline(), role: values.role, keys: intOption(values.keys?.[0], '--keys', 1, 16), threshold: intOption(values.threshold?.[0], '--threshold', 1, 16) })
         reporter.event('rotated', { role: values.role, ...r }, `rotated ${values.role}: root version ${r.rootVersion}, new key ids ${r.keyIDs.join(', ')}`)
         return 0
