@@ -7,13 +7,23 @@
  *   memory  process.memoryUsage() after two full GCs (needs --expose-gc), and the live links
  *   limits  the open-files limit this process runs under
  *
+ * It also listens on two floor ports with nothing of bttls: a node:tls server with the responder's
+ * context options and a generated certificate (as the bttls responder's), and a plain TCP server. Each
+ * reads the initiator's 68 bytes (a BitTorrent handshake's size) and answers 68: what node:tls and
+ * TCP alone cost per connection, for the handshake bench's floor rows.
+ *
  *   node [--expose-gc] dist/bench/serve.js FIXTURE.json [LEVEL,...]
  */
 import { readFileSync } from 'node:fs'
+import net from 'node:net'
+import tls from 'node:tls'
 import { createInterface } from 'node:readline'
 import { Session } from '../src/session/session.js'
+import { createResponderCertificate } from '../src/pki/responder-certificate.js'
+import { responderContextOptions } from '../src/handshake/tls-profile.js'
 import { credentialsFor, LEVELS, loadFixture, loadTorrent, type LevelKey } from './fixtures.js'
 import { emit } from './json-child.js'
+import { FLOOR_MESSAGE_BYTES } from './handshakes.js'
 
 async function main (): Promise<void> {
   const fixture = await loadFixture(process.argv[2] ?? '')
@@ -44,7 +54,24 @@ async function main (): Promise<void> {
     }
   }).on('close', () => { void session.close().then(() => process.exit(0)) })
 
-  emit('ready', { port: session.port, levels })
+  const floor = async (server: net.Server): Promise<number> => {
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    return (server.address() as net.AddressInfo).port
+  }
+  const tlsFloorPort = await floor(tls.createServer({ ...responderContextOptions(), ...await createResponderCertificate(), noDelay: true }, answerFloor))
+  const tcpFloorPort = await floor(net.createServer({ noDelay: true }, answerFloor))
+
+  emit('ready', { port: session.port, levels, tlsFloorPort, tcpFloorPort })
+}
+
+/** A floor connection: FLOOR_MESSAGE_BYTES in, as many out, then whatever the initiator does. */
+function answerFloor (socket: net.Socket): void {
+  socket.on('error', () => {})
+  let received = 0
+  socket.on('data', (data: Buffer) => {
+    received += data.length
+    if (received >= FLOOR_MESSAGE_BYTES && received - data.length < FLOOR_MESSAGE_BYTES) socket.write(Buffer.alloc(FLOOR_MESSAGE_BYTES))
+  })
 }
 
 main().catch(err => {
