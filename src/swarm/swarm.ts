@@ -17,8 +17,8 @@ import type { Metainfo } from '../torrent/metainfo.js'
 import type { PeerLink, RemoteHandshake, TransportKind } from '../wire/peer-link.js'
 import { InfohashMismatchError, MalformedMessageError } from '../errors.js'
 import { DEFAULT_MAX_METADATA_SIZE, utMetadataExtension } from '../wire/ut-metadata.js'
-import { BanList, endpointKey } from './ban-list.js'
-import { EndpointSet } from './endpoint-set.js'
+import { BanList } from './ban-list.js'
+import { RedundantDials } from './redundant-dials.js'
 import { Downloader } from './downloader.js'
 import { keepsNewLink } from './duplicate-link.js'
 import { BadPeerError, DuplicateLinkError, SelfConnectionError, SwarmDestroyedError } from './errors.js'
@@ -41,8 +41,6 @@ export type {
 } from './swarm-api.js'
 
 const KEEP_ALIVE_MS = 60_000
-/** Seed endpoints a complete swarm remembers not to dial again (the oldest are forgotten first). */
-const SEEDS_REMEMBERED = 10_000
 
 function isMagnet (source: SwarmSource): source is SwarmMagnetSource {
   return 'magnet' in source
@@ -76,8 +74,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private readonly peers = new Set<Peer>()
   private readonly bans = new BanList()
-  /** Endpoints of seeds we let go of while complete (dropIfBothSeeds): neither side needs a link. */
-  private readonly seedsLetGo = new EndpointSet(SEEDS_REMEMBERED)
+  private readonly redundantDials = new RedundantDials(() => this.peers)
   private readonly downloader: Downloader
   private readonly uploader: Uploader
   /** BEP 52 hash messages: serving piece layers, and fetching a v2 magnet's (hash-exchange.ts). */
@@ -266,18 +263,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return this.bans.hasEndpoint(address, port)
   }
 
-  /**
-   * Whether a dial to this endpoint would only make a link to drop: a live link to it exists (we dialed
-   * that port, or the peer dialed us and announced it as its `p`), or we are complete and it is a seed
-   * we already let go of. Trackers and PEX name every peer again at each announce.
-   */
+  /** Whether a dial to this endpoint would only make a link to drop (linked already, or a seed let go). */
   needsNoDial (address: string, port: number): boolean {
-    if (this.complete && this.seedsLetGo.has(address, port)) return true
-    const key = endpointKey(address, port)
-    for (const p of this.peers) {
-      if (!p.closed && p.listenPorts().some(listening => endpointKey(p.link.remoteAddress, listening) === key)) return true
-    }
-    return false
+    return this.redundantDials.redundant(address, port, this.complete)
   }
 
   // --- peer lifecycle ---
@@ -378,7 +366,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private dropIfBothSeeds (peer: Peer): boolean {
     if (!this.closeSeedLinks || !this.complete || !peer.isSeed) return false
-    this.seedsLetGo.add(peer.link.remoteAddress, peer.listenPorts())
+    this.redundantDials.letGoOfSeed(peer)
     peer.close()
     return true
   }
