@@ -6,6 +6,7 @@
  *   cpu     {cpuSeconds, userSeconds, systemSeconds} since the previous `cpu` (or start)
  *   memory  process.memoryUsage() after two full GCs (needs --expose-gc), and the live links
  *   limits  the open-files limit this process runs under
+ *   heap    writes a heap snapshot (after two full GCs if --expose-gc) into the temp dir: {path}
  *
  * It also listens on two floor ports with nothing of bttls: a node:tls server with the responder's
  * context options and a generated certificate (as the bttls responder's), and a plain TCP server. Each
@@ -16,6 +17,9 @@
  */
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeHeapSnapshot } from 'node:v8'
 import tls from 'node:tls'
 import { createInterface } from 'node:readline'
 import { Session } from '../src/session/session.js'
@@ -47,6 +51,10 @@ async function main (): Promise<void> {
       const gc = (globalThis as { gc?: () => void }).gc
       gc?.(); gc?.()
       emit('memory', { ...process.memoryUsage(), links, refused, gc: gc !== undefined })
+    } else if (command === 'heap') {
+      const gc = (globalThis as { gc?: () => void }).gc
+      gc?.(); gc?.()
+      emit('heap', { path: writeHeapSnapshot(join(tmpdir(), `bttls-serve-${process.pid}-${Date.now()}.heapsnapshot`)) })
     } else if (command === 'limits') {
       const row = readFileSync('/proc/self/limits', 'utf8').split('\n').find(l => l.startsWith('Max open files'))
       const [soft, hard] = row?.split(/\s{2,}/).slice(1, 3) ?? []
