@@ -6,19 +6,27 @@
  * One "handshake" is what a real connection costs before data can flow: TCP connect, the transport's
  * handshake (TLS 1.3 plus the bttls auth messages, or MSE's DH exchange), and the BitTorrent
  * handshake, ending when the initiator has the responder's BitTorrent handshake. Then the initiator
- * closes the link. Connections run a few at a time so both processes stay busy on a 2-core machine.
+ * closes the link. Connections run a few at a time so both processes stay busy on a 2-core machine,
+ * each from its own initiator Session (one Session shares a link among concurrent connects).
  *
  *   handshakes/s per core = count / (initiator CPU s + responder CPU s)
  *   responder handshakes/s per core = count / responder CPU s (how many peers one core can accept)
  *
- *   node dist/bench/handshakes.js [--quick] [--count N] [--seconds S]
+ *   node dist/bench/handshakes.js [--quick] [--count N] [--seconds S] [--modes basic,plain,...] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` starts the responder with `node --cpu-prof --cpu-prof-dir DIR`; run this process
+ * under the same flags for the initiator's profile. Read them with profile-summary.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import net from 'node:net'
+import tls from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Session, type TorrentHandle } from '../src/session/session.js'
-import type { TransportKind } from '../src/wire/peer-link.js'
+import type { PeerLink, TransportKind } from '../src/wire/peer-link.js'
+import { initiatorContext, initiatorOptions } from '../src/handshake/tls-profile.js'
+import { connectionExporter } from '../src/protocol/key-schedule.js'
 import { createFixture, credentialsFor, LEVELS, loadFixture, loadTorrent, type LevelKey } from './fixtures.js'
 import { emit, isMain, JsonChild } from './json-child.js'
 import { median, percentile } from './stats.js'
@@ -30,14 +38,25 @@ export interface HandshakeMode {
   readonly label: string
   readonly level: LevelKey
   readonly transport: TransportKind
+  /**
+   * A floor row: no bttls at all, only node:tls (the responder's context options and certificate kind,
+   * the initiator's ClientHello and the exporter) or TCP, and FLOOR_MESSAGE_BYTES each way. What Basic
+   * and plaintext cost beyond their floor is ours.
+   */
+  readonly floor?: 'tls' | 'tcp'
 }
+
+/** What a floor connection sends each way: a BitTorrent handshake's size. */
+export const FLOOR_MESSAGE_BYTES = 68
 
 export const HANDSHAKE_MODES: readonly HandshakeMode[] = [
   { name: 'basic', label: 'Basic (TLS 1.3 + auth)', level: 'basic', transport: 'tls' },
   { name: 'strict', label: 'Strict, secret mode', level: 'strict', transport: 'tls' },
   { name: 'full-strict', label: 'Full Strict (certificates)', level: 'full-strict', transport: 'tls' },
   { name: 'mse', label: 'MSE/PE (RC4)', level: 'basic', transport: 'mse' },
-  { name: 'plain', label: 'plaintext (floor)', level: 'basic', transport: 'plain' }
+  { name: 'plain', label: 'plaintext', level: 'basic', transport: 'plain' },
+  { name: 'node-tls', label: 'node:tls alone (floor of Basic)', level: 'basic', transport: 'tls', floor: 'tls' },
+  { name: 'node-tcp', label: 'TCP alone (floor of plaintext)', level: 'basic', transport: 'plain', floor: 'tcp' }
 ]
 
 export interface HandshakeOptions {
@@ -47,6 +66,10 @@ export interface HandshakeOptions {
   readonly seconds: number
   /** Connections in flight at once. */
   readonly concurrency: number
+  /** Only these modes (by name); all by default. */
+  readonly modes?: readonly string[]
+  /** Write each side's CPU profile into this directory. */
+  readonly cpuProfDir?: string
 }
 
 export const FULL_HANDSHAKES: HandshakeOptions = { count: 1500, seconds: 6, concurrency: 4 }
@@ -74,27 +97,40 @@ export interface HandshakeResult {
 
 export async function runHandshakes (options: HandshakeOptions, log: (line: string) => void = () => {}): Promise<HandshakeResult> {
   const work = await mkdtemp(join(tmpdir(), 'bttls-hs-'))
-  const server = new JsonChild(SERVE, [await createFixture(work)])
-  let client: Session | undefined
+  const server = new JsonChild(SERVE, [await createFixture(work)], options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir])
+  const clients: Session[] = []
   try {
     const fixture = await loadFixture(join(work, 'fixture.json'))
-    const { port } = await server.next('ready', 30_000) as unknown as { port: number }
-    client = await Session.start({ port: 0, host: '127.0.0.1', policy: 'prefer-tls', swarm: { closeSeedLinks: false } })
-    const handles = new Map<LevelKey, TorrentHandle>()
-    for (const level of LEVELS) handles.set(level, await client.addTorrent(await loadTorrent(fixture, level), fixture.seedDir, credentialsFor(fixture, level, 'client')))
-
+    const { port, tlsFloorPort, tcpFloorPort } = await server.next('ready', 30_000) as unknown as { port: number, tlsFloorPort: number, tcpFloorPort: number }
+    // One initiator Session per connection in flight: a Session shares one link per endpoint among
+    // concurrent connect() calls, so lanes of one Session would count a handshake several times.
     let lastFailure: Error | undefined
-    client.on('dial-failed', ({ error }) => { lastFailure = error })
+    const lanes: Array<Map<LevelKey, TorrentHandle>> = []
+    for (let i = 0; i < options.concurrency; i++) {
+      const client = await Session.start({ port: 0, host: '127.0.0.1', policy: 'prefer-tls', swarm: { closeSeedLinks: false } })
+      clients.push(client)
+      client.on('dial-failed', ({ error }) => { lastFailure = error })
+      const handles = new Map<LevelKey, TorrentHandle>()
+      for (const level of LEVELS) handles.set(level, await client.addTorrent(await loadTorrent(fixture, level), fixture.seedDir, credentialsFor(fixture, level, 'client')))
+      lanes.push(handles)
+    }
+
     const rows: HandshakeRow[] = []
-    for (const mode of HANDSHAKE_MODES) {
-      const handle = handles.get(mode.level)!
+    const seen = new WeakSet<PeerLink>()
+    for (const mode of HANDSHAKE_MODES.filter(m => options.modes?.includes(m.name) ?? true)) {
       let cipher: string | null = null
-      const once = async (): Promise<number> => {
+      const once = async (lane: number): Promise<number> => {
         const started = performance.now()
+        if (mode.floor !== undefined) {
+          cipher = await floorConnection(mode.floor, mode.floor === 'tls' ? tlsFloorPort : tcpFloorPort)
+          return performance.now() - started
+        }
         // knownTls false for MSE and plaintext: the capability memory learnt from the TLS rows would refuse to dial them.
-        const link = await client!.connect(handle, '127.0.0.1', port, mode.transport === 'tls' ? undefined : false, { transport: mode.transport })
+        const link = await clients[lane]!.connect(lanes[lane]!.get(mode.level)!, '127.0.0.1', port, mode.transport === 'tls' ? undefined : false, { transport: mode.transport })
         if (link === undefined) throw new Error(`${mode.name}: the dial failed: ${lastFailure?.message ?? '?'}`)
         if (link.transport !== mode.transport) throw new Error(`${mode.name}: connected over ${link.transport}`)
+        if (seen.has(link)) throw new Error(`${mode.name}: connect() returned a link already counted`)
+        seen.add(link)
         await link.remoteHandshake
         const ms = performance.now() - started
         cipher = link.tls?.cipher ?? null
@@ -102,7 +138,7 @@ export async function runHandshakes (options: HandshakeOptions, log: (line: stri
         return ms
       }
       // Warm-up: JIT, first-use key derivations, the responder's session caches.
-      for (let i = 0; i < 10; i++) await once()
+      for (let i = 0; i < 10; i++) await once(i % options.concurrency)
       server.send('cpu')
       await server.next('cpu', 5000)
 
@@ -111,13 +147,13 @@ export async function runHandshakes (options: HandshakeOptions, log: (line: stri
       const t0 = performance.now()
       const deadline = t0 + options.seconds * 1000
       let started = 0
-      const lane = async (): Promise<void> => {
+      const lane = async (index: number): Promise<void> => {
         while (started < options.count && performance.now() < deadline) {
           started++
-          latencies.push(await once())
+          latencies.push(await once(index))
         }
       }
-      await Promise.all(Array.from({ length: options.concurrency }, lane))
+      await Promise.all(Array.from({ length: options.concurrency }, (_, index) => lane(index)))
       const wallSeconds = (performance.now() - t0) / 1000
       const { user, system } = process.cpuUsage(cpu0)
       // Let the responder finish the closes it was sent, which belong to these connections.
@@ -146,16 +182,49 @@ export async function runHandshakes (options: HandshakeOptions, log: (line: stri
     }
     return { options, rows }
   } finally {
-    await client?.close()
+    for (const client of clients) await client.close()
     await server.stop()
     await rm(work, { recursive: true, force: true })
   }
 }
 
+/**
+ * One floor connection: TCP connect (no Nagle, as the dialer), for 'tls' the initiator's TLS handshake
+ * with its shared context and the exporter, then FLOOR_MESSAGE_BYTES each way; then close. The cipher, for TLS.
+ */
+async function floorConnection (floor: 'tls' | 'tcp', port: number): Promise<string | null> {
+  const raw = await new Promise<net.Socket>((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => { socket.setNoDelay(true); resolve(socket) }).once('error', reject)
+  })
+  let socket: net.Socket = raw
+  let cipher: string | null = null
+  if (floor === 'tls') {
+    const secure = tls.connect({ socket: raw, ...initiatorOptions(), secureContext: initiatorContext() })
+    await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject))
+    connectionExporter(secure)
+    cipher = secure.getCipher().standardName
+    socket = secure
+  }
+  await new Promise<void>((resolve, reject) => {
+    let received = 0
+    socket.on('data', (data: Buffer) => { received += data.length; if (received >= FLOOR_MESSAGE_BYTES) resolve() })
+    socket.once('error', reject).once('close', () => reject(new Error('the floor server closed')))
+    socket.write(Buffer.alloc(FLOOR_MESSAGE_BYTES))
+  })
+  socket.destroy()
+  return cipher
+}
+
 if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2)
-  const value = (name: string): number | undefined => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : undefined }
+  const text = (name: string): string | undefined => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined }
+  const value = (name: string): number | undefined => { const v = text(name); return v === undefined ? undefined : Number(v) }
   const base = argv.includes('--quick') ? QUICK_HANDSHAKES : FULL_HANDSHAKES
-  runHandshakes({ ...base, count: value('--count') ?? base.count, seconds: value('--seconds') ?? base.seconds }, line => console.error(line))
+  const modes = text('--modes')?.split(',')
+  const cpuProfDir = text('--cpu-prof')
+  runHandshakes({
+    ...base, count: value('--count') ?? base.count, seconds: value('--seconds') ?? base.seconds, ...(modes ? { modes } : {}), ...(cpuProfDir ? { cpuProfDir } : {})
+  }, line => console.error(line))
     .then(result => emit('handshakes', { ...result }), err => { console.error((err as Error).stack); process.exit(1) })
 }

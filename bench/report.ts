@@ -3,6 +3,7 @@ import type { Analysis, BenchRun, Section } from './analysis.js'
 import { valueOf } from './analysis.js'
 import type { ChartFiles } from './charts.js'
 import { NOT_RUN } from './sections.js'
+import { FLOOR_MESSAGE_BYTES } from './handshakes.js'
 
 const f = (v: number | undefined, digits = 1): string => v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits)
 const pct = (v: number | undefined): string => v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(0)} %`
@@ -74,8 +75,9 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
       hs.rows.map(r => [r.label, String(r.count), f(r.perSecondPerCore, 0), pct(analysis.handshakeLimits[r.mode] !== undefined ? r.perSecondPerCore / analysis.handshakeLimits[r.mode]! : undefined),
         f(r.responderPerSecondPerCore, 0), f(r.initiatorCpuMicros, 0), f(r.responderCpuMicros, 0), f(r.perSecondWall, 0), f(r.latencyMsP50, 2), f(r.latencyMsP99, 2)])), '')
     out.push(`One handshake = TCP connect + the transport's handshake + the BitTorrent handshake, until the initiator holds the responder's BitTorrent handshake; then the initiator closes. ` +
-      `At most ${hs.options.count} per mode or ${hs.options.seconds} s, ${hs.options.concurrency} in flight; initiator = a Session in the bench process, responder = a Session in its own process (bench/serve.ts). ` +
-      'Per core = handshakes / (initiator + responder CPU seconds). The public-key limit counts only the asymmetric operations of both sides (4 X25519, one Ed25519 signature and verification; Full Strict adds 2 P-256 signatures and 4 verifications), timed by openssl speed above; MSE has no such figure (768-bit DH).', '')
+      `At most ${hs.options.count} per mode or ${hs.options.seconds} s, ${hs.options.concurrency} in flight; initiators = one Session per connection in flight in the bench process (a Session shares one link among concurrent connects to an endpoint), responder = a Session in its own process (bench/serve.ts). ` +
+      'Per core = handshakes / (initiator + responder CPU seconds). The public-key limit counts only the asymmetric operations of both sides (4 X25519, one Ed25519 signature and verification; Full Strict adds 2 P-256 signatures and 4 verifications), timed by openssl speed above; MSE has no such figure (768-bit DH). ' +
+      `The floor rows have nothing of bttls: node:tls alone is a TLS handshake with the initiator's shared context and ClientHello against a node:tls server with the responder's context options and a generated certificate, then the exporter and ${FLOOR_MESSAGE_BYTES} bytes each way; TCP alone is the same without TLS. What Basic and plaintext cost beyond them is ours.`, '')
   }
 
   out.push('## Latency to the first verified block', '')

@@ -45,6 +45,8 @@ export interface SwarmPeerStats {
   readonly wasted: number
   /** Links that reached the swarm, by transport, and the TLS suites they negotiated. */
   readonly links: Readonly<Record<string, number>>
+  /** Links closed so far, by the error they closed with ('none' for a clean close) and by direction. */
+  readonly closes: Readonly<Record<string, number>>
   readonly ciphers: readonly string[]
   /** ut_pex messages received, and peers the tracker listed over all announces. */
   readonly pexMessages: number
@@ -61,6 +63,7 @@ async function main (): Promise<void> {
   const metainfo = parseTorrent(await readFile(args.torrent))
   const session = await Session.start({ host: args.host, port: 0, policy: 'prefer-tls', forceTransport: args.transport })
   const links: Record<string, number> = {}
+  const closes: Record<string, number> = {}
   const ciphers = new Set<string>()
   let pexMessages = 0
   let trackerPeers = 0
@@ -69,6 +72,10 @@ async function main (): Promise<void> {
     links[link.transport] = (links[link.transport] ?? 0) + 1
     if (link.tls?.cipher !== undefined) ciphers.add(link.tls.cipher)
     link.wire.on('extended', (ext: string) => { if (ext === 'ut_pex') pexMessages++ })
+    void link.closed.then(err => {
+      const key = `${err?.name ?? 'none'} ${link.direction}`
+      closes[key] = (closes[key] ?? 0) + 1
+    })
   })
   session.on('discovery', e => {
     if (e.source !== 'tracker') return
@@ -120,6 +127,7 @@ async function main (): Promise<void> {
         downloaded: s?.downloaded ?? 0,
         wasted: s?.wasted ?? 0,
         links,
+        closes,
         ciphers: [...ciphers],
         pexMessages,
         trackerPeers,

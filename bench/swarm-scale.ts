@@ -90,6 +90,8 @@ export interface SwarmModeResult {
   readonly wastedBytes: number
   /** Links that reached a swarm, counted at both ends (each link twice), by transport. */
   readonly links: Readonly<Record<string, number>>
+  /** Links closed by the time of the stats, counted at both ends, by error name and direction ('none': a clean close). */
+  readonly closes: Readonly<Record<string, number>>
   readonly pexMessages: number
   readonly trackerPeersListed: number
   readonly trackerFailures: number
@@ -180,6 +182,8 @@ async function runMode (mode: SwarmMode, payloadDir: string, work: string, optio
     const all = stats as Array<SwarmPeerStats & { piecesDone: number }>
     const links: Record<string, number> = {}
     for (const s of all) for (const [k, v] of Object.entries(s.links)) links[k] = (links[k] ?? 0) + v
+    const closes: Record<string, number> = {}
+    for (const s of all) for (const [k, v] of Object.entries(s.closes)) closes[k] = (closes[k] ?? 0) + v
     const stray = Object.keys(links).filter(k => k !== mode.transport)
     if (stray.length > 0) throw new Error(`${mode.name}: links over ${stray.join(', ')} in a swarm forced to ${mode.transport}`)
     const sum = (f: (s: SwarmPeerStats) => number): number => all.reduce((acc, s) => acc + f(s), 0)
@@ -209,13 +213,14 @@ async function runMode (mode: SwarmMode, payloadDir: string, work: string, optio
       seederShare: all[0]!.uploaded / delivered,
       wastedBytes: sum(s => s.wasted),
       links,
+      closes,
       pexMessages: sum(s => s.pexMessages),
       trackerPeersListed: sum(s => s.trackerPeers),
       trackerFailures: sum(s => s.trackerFailures)
     }
     log(`  swarm-scale ${mode.name.padEnd(5)} all ${options.leechers} complete in ${secondsToAllComplete.toFixed(1)} s (first ${result.completionSeconds[0]!.toFixed(1)} s); ` +
       `CPU ${result.cpu.totalSeconds.toFixed(1)} s (${result.cpu.perGiBDelivered.toFixed(2)} per GiB delivered); peak RSS sum ${(result.peakRss.sumBytes / MIB).toFixed(0)} MiB, max ${(result.peakRss.maxBytes / MIB).toFixed(0)} MiB; ` +
-      `seeder share ${(result.seederShare * 100).toFixed(0)} %; load ${loadAverageAtStart.toFixed(2)}`)
+      `seeder share ${(result.seederShare * 100).toFixed(0)} %; link ends ${Object.values(links).reduce((a, b) => a + b, 0)}; load ${loadAverageAtStart.toFixed(2)}`)
     return result
   } finally {
     await Promise.all(peers.map(p => p.child.stop(5000)))

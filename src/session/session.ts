@@ -385,8 +385,9 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.torrents.get(handle.wireInfoHash.toString('hex')) !== handle) return false // removed, or the session closed
     // A shortcut for the obvious case; the swarm refuses any other form of ourselves by peer id.
     if (this.dialing.get(handle)?.has(key) === true || (c.host === (this.options.host ?? '127.0.0.1') && c.port === this.port)) return false
-    // Banned, or failed recently: trackers and PEX name the same peers again and again.
-    if (handle.swarm.isBanned(c.host, c.port) || !backoff.ready(key)) return false
+    // Banned, failed recently, connected already (it dialed us) or a seed we let go of: trackers and PEX
+    // name the same peers again and again.
+    if (handle.swarm.isBanned(c.host, c.port) || !backoff.ready(key) || handle.swarm.needsNoDial(c.host, c.port)) return false
     return handle.swarm.stats().peers < (this.options.maxPeersPerTorrent ?? DEFAULT_MAX_PEERS_PER_TORRENT)
   }
 }

@@ -7,6 +7,7 @@
  */
 
 import { endpointKey } from '../codec/endpoint.js'
+import { BoundedSet, EndpointSet } from './endpoint-set.js'
 
 /** Bound on remembered bans, so a flood of fresh ids and ports cannot grow the lists without limit. */
 const MAX_BANS = 10_000
@@ -15,12 +16,12 @@ const MAX_BANS = 10_000
 export { endpointKey }
 
 export class BanList {
-  private readonly ids = new Set<string>()
-  private readonly endpoints = new Set<string>()
+  private readonly ids = new BoundedSet(MAX_BANS)
+  private readonly endpoints = new EndpointSet(MAX_BANS)
 
   ban (peerId: string | undefined, address: string, ports: Iterable<number>): void {
-    if (peerId !== undefined && peerId !== '') add(this.ids, peerId)
-    for (const port of ports) if (port > 0 && port < 65536) add(this.endpoints, endpointKey(address, port))
+    if (peerId !== undefined && peerId !== '') this.ids.add(peerId)
+    this.endpoints.add(address, ports)
   }
 
   hasId (peerId: string): boolean {
@@ -28,18 +29,10 @@ export class BanList {
   }
 
   hasEndpoint (address: string, port: number): boolean {
-    return this.endpoints.has(endpointKey(address, port))
+    return this.endpoints.has(address, port)
   }
 
   get size (): number {
     return this.endpoints.size
   }
-}
-
-function add (set: Set<string>, key: string): void {
-  if (set.size >= MAX_BANS && !set.has(key)) {
-    const oldest = set.values().next()
-    if (oldest.done !== true) set.delete(oldest.value)
-  }
-  set.add(key)
 }

@@ -18,6 +18,7 @@ import type { PeerLink, RemoteHandshake, TransportKind } from '../wire/peer-link
 import { InfohashMismatchError, MalformedMessageError } from '../errors.js'
 import { DEFAULT_MAX_METADATA_SIZE, utMetadataExtension } from '../wire/ut-metadata.js'
 import { BanList } from './ban-list.js'
+import { RedundantDials } from './redundant-dials.js'
 import { Downloader } from './downloader.js'
 import { keepsNewLink } from './duplicate-link.js'
 import { BadPeerError, DuplicateLinkError, SelfConnectionError, SwarmDestroyedError } from './errors.js'
@@ -73,6 +74,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private readonly peers = new Set<Peer>()
   private readonly bans = new BanList()
+  private readonly redundantDials = new RedundantDials(() => this.peers)
   private readonly downloader: Downloader
   private readonly uploader: Uploader
   /** BEP 52 hash messages: serving piece layers, and fetching a v2 magnet's (hash-exchange.ts). */
@@ -261,6 +263,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return this.bans.hasEndpoint(address, port)
   }
 
+  /** Whether a dial to this endpoint would only make a link to drop (linked already, or a seed let go). */
+  needsNoDial (address: string, port: number): boolean {
+    return this.redundantDials.redundant(address, port, this.complete)
+  }
+
   // --- peer lifecycle ---
 
   private attach (peer: Peer): void {
@@ -359,6 +366,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private dropIfBothSeeds (peer: Peer): boolean {
     if (!this.closeSeedLinks || !this.complete || !peer.isSeed) return false
+    this.redundantDials.letGoOfSeed(peer)
     peer.close()
     return true
   }

@@ -79,14 +79,17 @@ export function createLink (parts: LinkParts): LinkControl {
 /** Subscribes to the wire's 'handshake' event now, so it cannot be missed. */
 export function awaitHandshake (wire: Wire, closed: Promise<Error | undefined>): Promise<RemoteHandshake> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new HandshakeTimeoutError(`no BitTorrent handshake within ${BT_HANDSHAKE_TIMEOUT_MS} ms`)), BT_HANDSHAKE_TIMEOUT_MS)
+    let settled = false
+    const timer = setTimeout(() => { settled = true; reject(new HandshakeTimeoutError(`no BitTorrent handshake within ${BT_HANDSHAKE_TIMEOUT_MS} ms`)) }, BT_HANDSHAKE_TIMEOUT_MS)
     wire.once('handshake', (infoHash: string, peerId: string, extensions: Record<string, boolean>) => {
+      settled = true
       clearTimeout(timer)
       resolve({ infoHash: Buffer.from(infoHash, 'hex'), peerId: Buffer.from(peerId, 'hex'), extensions })
     })
     void closed.then(err => {
       clearTimeout(timer)
-      reject(err ?? new PeerClosedError('peer closed the connection before its BitTorrent handshake'))
+      // Every link closes: an error (and its stack trace) only when it still has someone to tell.
+      if (!settled) reject(err ?? new PeerClosedError('peer closed the connection before its BitTorrent handshake'))
     })
   })
 }
