@@ -138,7 +138,7 @@ export function trackerTorrentList (args: { db: string }, reporter: Reporter): R
 
 /** `bttls tracker ...` (argv after "tracker"). */
 export function trackerMain (argv: string[]): Promise<number> {
-  return runSubcommand(argv, `usage:\n${TRACKER_USAGE}`, async () => {
+  return runSubcommand('tracker', argv, `usage:\n${TRACKER_USAGE}`, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
       options: {
