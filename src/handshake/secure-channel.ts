@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import type { LevelName } from '../protocol/auth-message.js'
 import { TlsVersionError } from '../errors.js'
+import type { Deadline } from './deadline.js'
 
 /** What a secured link reports of its TLS session (logs, statistics, the CLI's peer events). */
 export interface TlsDetails {
@@ -19,6 +20,8 @@ export interface SecureChannel {
   /** The key both proofs verified with; its infoHash names the swarm. */
   readonly swarmKey: SwarmKey
   readonly details: TlsDetails
+  /** What is left of the handshake's time: the peer's BitTorrent handshake must arrive before it. */
+  readonly deadline: Deadline
 }
 
 /**
