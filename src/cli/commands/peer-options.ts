@@ -11,7 +11,7 @@ function describe (m: Parameters<typeof describeLevel>[0]): string {
 import { errorJson, reportSession, type Reporter } from '../reporter.js'
 import { endpoint } from '../dial-reason.js'
 import { dataDirectory, readTorrentInput, UsageError, type TorrentInput } from '../torrent-input.js'
-import { CertificateManager } from '../../tracker/certificate-manager.js'
+import { CertificateManager } from '../../tracker/client/certificate-manager.js'
 import type { Metainfo } from '../../torrent/metainfo.js'
 import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
 import { verifyPeerCertificate } from '../../pki/certificate-profile.js'
