@@ -3,7 +3,7 @@
 //   - every folder (src/<folder>/; a file directly in src/ is its own node) sits in LAYERS, and imports
 //     only from its own layer or a lower one, counting type-only imports too, since a folder that needs
 //     another's types sits above it;
-//   - no cycle between folders, inside a layer either;
+//   - no cycle between folders, inside a layer either, and no import at all between folders kept APART;
 //   - no runtime import cycle between files (type-only imports erased);
 //   - no source file over MAX_LINES lines: past that, a file holds more than one concept; split it.
 // Usage: node scripts/check-imports.mjs [--graph]   (--graph also prints the folder edges)
@@ -22,13 +22,17 @@ export const LAYERS = [
   ['torrent', 'storage'], // the torrent model, and the pieces on disk
   ['levels'], // each level's crypto and policy, built from a torrent
   ['handshake'], // the TLS and auth-message procedures, given a level
-  ['wire', 'tracker'], // peer links, and the tracker client and server
+  // peer links; the tracker's shared announce keys and errors, and its client and server apart
+  ['wire', 'tracker', 'tracker/client', 'tracker/server'],
   ['swarm'],
   ['session'],
   ['updates'],
   ['cli', 'demo', 'index.ts']
 ]
 const layerOf = new Map(LAYERS.flatMap((folders, i) => folders.map(f => [f, i])))
+// Folders of one layer that must not import each other at all (a peer's tracker client needs none of
+// the server, and the server none of the client).
+const APART = [['tracker/client', 'tracker/server']]
 
 function sourceFiles (dir) {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -52,9 +56,14 @@ function importsOf (file) {
   return found
 }
 
-/** The folder right under src/, or the file's own name for a file directly in src/. */
+/**
+ * The folder right under src/, or the file's own name for a file directly in src/; a subfolder
+ * named in LAYERS (tracker/client) is a folder of its own.
+ */
 function folderOf (file) {
-  return relative(SRC, file).split(sep)[0]
+  const parts = relative(SRC, file).split(sep)
+  const sub = parts.slice(0, 2).join('/')
+  return parts.length > 2 && layerOf.has(sub) ? sub : parts[0]
 }
 
 /** Strongly connected components (Tarjan) of a graph given as Map<node, Set<node>>. */
@@ -111,6 +120,12 @@ for (const f of unplaced) {
 for (const k of upward) {
   failed = true
   console.log(`  ${k} points up a layer:`)
+  for (const e of edgesBetween.get(k)) console.log(`    ${e}`)
+}
+const together = APART.flatMap(([a, b]) => [`${a} -> ${b}`, `${b} -> ${a}`]).filter(k => edgesBetween.has(k))
+for (const k of together) {
+  failed = true
+  console.log(`  ${k}: these folders stay apart (APART in scripts/check-imports.mjs):`)
   for (const e of edgesBetween.get(k)) console.log(`    ${e}`)
 }
 const folderCycles = cycles(folderGraph)

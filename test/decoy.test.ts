@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createResponderCertificate } from '../src/pki/responder-certificate.js'
 import { readFirstRecord } from '../src/handshake/bounded-read.js'
+import { Deadline } from '../src/handshake/deadline.js'
 import type { Decoy } from '../src/wire/decoy.js'
 import { DEFAULT_PAGE, MAX_HEADER_BYTES, MAX_REQUESTS_PER_CONNECTION, requestPath, siteDecoy } from '../src/wire/decoy-site.js'
 import { decoyTarget, forwardingDecoy } from '../src/wire/decoy-forward.js'
@@ -57,7 +58,7 @@ async function front (t: Test, decoy: Decoy, readFirst = false, viaListener = tr
   const server = tls.createServer({ ...certificate, minVersion: 'TLSv1.3' }, socket => {
     socket.on('error', () => {})
     if (!readFirst) { hand(socket, Buffer.alloc(0)); return }
-    readFirstRecord(socket, 5000).then(first => hand(socket, first ?? Buffer.alloc(0)), () => socket.destroy())
+    readFirstRecord(socket, Deadline.after(5000)).then(first => hand(socket, first ?? Buffer.alloc(0)), () => socket.destroy())
   })
   const tcp = viaListener ? net.createServer(raw => {
     raw.on('error', () => {})

@@ -14,6 +14,7 @@ import { dial } from '../src/wire/dialer.js'
 import { PeerListener, type Refusal } from '../src/wire/listener.js'
 import { createResponderCertificate } from '../src/pki/responder-certificate.js'
 import { readFirstRecord } from '../src/handshake/bounded-read.js'
+import { Deadline } from '../src/handshake/deadline.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
 
 const ih = randomBytes(20)
@@ -31,7 +32,7 @@ async function mitm (target: number, behaviour: Behaviour): Promise<{ port: numb
   const server = tls.createServer({ cert, key, minVersion: 'TLSv1.3' }, async victim => {
     victim.on('error', () => {})
     try {
-      const hello = await readFirstRecord(victim, 5000)
+      const hello = await readFirstRecord(victim, Deadline.after(5000))
       if (hello === undefined) throw new Error('no AuthHello')
       if (behaviour === 'forge') {
         victim.write(Buffer.concat([hello.subarray(0, 4), randomBytes(32), Buffer.alloc(2)]))

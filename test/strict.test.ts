@@ -20,6 +20,7 @@ import { secureOutbound } from '../src/handshake/secure-outbound.js'
 import { createResponderCertificate } from '../src/pki/responder-certificate.js'
 import { authHeader, encodeAuthMessage, decodeAuthMessage } from '../src/protocol/auth-message.js'
 import { readAuthMessage } from '../src/handshake/bounded-read.js'
+import { Deadline } from '../src/handshake/deadline.js'
 import { computeProof, connectionExporter } from '../src/protocol/key-schedule.js'
 import type { Refusal } from '../src/wire/listener.js'
 import { completed, fileSha256, randomFile, session, tempDir } from './helpers/session-pair.js'
@@ -204,13 +205,13 @@ t.test('publisher mode: an insider (knows the torrent, not the private key) cann
     victim.on('error', () => {})
     try {
       const victimExporter = connectionExporter(victim)
-      await readAuthMessage(victim, 5000, 'AuthHello')
+      await readAuthMessage(victim, Deadline.after(5000), 'AuthHello')
       const upstream = tls.connect({ port: publisher.port, host: '127.0.0.1', rejectUnauthorized: false, minVersion: 'TLSv1.3' })
       await once(upstream, 'secureConnect')
       const upExporter = connectionExporter(upstream)
       const h = authHeader('strict')
       upstream.write(encodeAuthMessage({ level: 'strict', proof: computeProof(key, 'initiator', h, upExporter) }))
-      const reply = decodeAuthMessage(await readAuthMessage(upstream, 5000, 'AuthReply'))
+      const reply = decodeAuthMessage(await readAuthMessage(upstream, Deadline.after(5000), 'AuthReply'))
       const rh = authHeader('strict', reply.flags)
       victim.write(encodeAuthMessage({ level: 'strict', flags: reply.flags, proof: computeProof(key, 'responder', rh, victimExporter), signature: reply.signature }))
     } catch { victim.destroy() }

@@ -4,7 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
-import { TrackerDb, tokenHash } from '../src/tracker/db.js'
+import { TrackerDb, tokenHash } from '../src/tracker/server/db.js'
 import { DuplicateUserError, InvalidUserNameError, TrackerDatabaseError, UnknownUserError } from '../src/tracker/errors.js'
 import { tempDir } from './helpers/session-pair.js'
 

@@ -12,7 +12,7 @@ import { createPeerKeyAndCsr, verifyPeerCertificate, createSwarmCa } from '../sr
 import { CertificateRevokedError } from '../src/errors.js'
 import { readBttlsFields, CSR_PARAM, MAX_CSR_BYTES } from '../src/tracker/announce-keys.js'
 import { type TrackerError } from '../src/tracker/errors.js'
-import { TrackerServer } from '../src/tracker/server.js'
+import { TrackerServer } from '../src/tracker/server/server.js'
 import { TrackerConfigError } from '../src/tracker/errors.js'
 import { MAX_PEER_CERT_LIFETIME_S } from '../src/protocol/constants.js'
 import { announceTo, fullStrictTorrent, peerId, trackerFixture } from './helpers/tracker.js'
@@ -161,7 +161,7 @@ t.test('HTTPS: the tracker\'s certificate verifies against the swarm CA only; a 
   const attempt = announceTo(f, { passkey: token })
   await t.resolves(attempt, 'verifies against the torrent\'s CA, by IP SAN')
   await t.resolves(announceTo(f, { passkey: token }, f.server.announceUrl.replace('127.0.0.1', 'localhost')), 'and by DNS SAN (SNI localhost)')
-  const { announce } = await import('../src/tracker/client.js')
+  const { announce } = await import('../src/tracker/client/client.js')
   const refused = announce(f.server.announceUrl, { infoHash: f.metainfo.wireInfoHash, peerId: peerId(), port: 1, passkey: token }, { ca: other.certPem })
   await t.rejects(refused, { name: 'TrackerError', code: 'ERR_TRACKER_UNREACHABLE' })
   const err = await refused.then(() => undefined, (e: unknown) => e as TrackerError)
@@ -200,7 +200,7 @@ t.test('certificates never outlive the CA; an expired CA issues nothing', async 
   const tracker = await TrackerServer.start({ db: f.db, ca: shortCa, torrents: [metainfo], lifetimeSeconds: 3600 })
   t.teardown(() => tracker.close())
   const { csrDer } = await createPeerKeyAndCsr('h')
-  const { announce } = await import('../src/tracker/client.js')
+  const { announce } = await import('../src/tracker/client/client.js')
   const r = await announce(tracker.announceUrl, { infoHash: metainfo.wireInfoHash, peerId: peerId(), port: 1, passkey: token, params: [csrParam(csrDer)] }, { ca: shortCa.certPem })
   const expires = readBttlsFields(r.dict).certificateExpires!
   t.ok(expires <= Math.floor(Date.parse(new X509Certificate(shortCa.certPem).validTo) / 1000), 'clamped to the CA\'s end')
@@ -216,7 +216,7 @@ t.test('certificates never outlive the CA; an expired CA issues nothing', async 
   await t.rejects(refused, { code: 'ERR_TRACKER_UNREACHABLE', message: /certificate has expired/ }, 'a client refuses a tracker whose CA expired')
   // A client that ignored that would still get nothing issued.
   const { encodeQuery } = await import('../src/codec/query-string.js')
-  const { parseResponse } = await import('../src/tracker/client.js')
+  const { parseResponse } = await import('../src/tracker/client/client.js')
   const path = `/announce?${encodeQuery([['info_hash', req.infoHash], ['peer_id', req.peerId], ['port', 1], ['passkey', token], req.params[0]!])}`
   const body = await new Promise<Buffer>((resolve, reject) => {
     request({ host: '127.0.0.1', port: t2.port, path, rejectUnauthorized: false, agent: false }, res => {

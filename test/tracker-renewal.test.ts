@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { verifyPeerCertificate } from '../src/pki/certificate-profile.js'
-import { CertificateManager, type IssuedCredential } from '../src/tracker/certificate-manager.js'
+import { CertificateManager, type IssuedCredential } from '../src/tracker/client/certificate-manager.js'
 import { TrackerError } from '../src/tracker/errors.js'
 import { peerId, trackerFixture, type TrackerFixture } from './helpers/tracker.js'
 

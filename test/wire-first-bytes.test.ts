@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { classify, readFirstBytes } from '../src/wire/first-bytes.js'
 import { HandshakeTimeoutError, UnrecognizedProtocolError } from '../src/errors.js'
 import { SNIFF_MAX_BYTES } from '../src/protocol/sniff.js'
+import { Deadline } from '../src/handshake/deadline.js'
 import { closed, rejection, tcpPair } from './helpers/tcp.js'
 import { assertTyped } from './helpers/typed-error.js'
 
@@ -40,7 +41,7 @@ t.test('classify', async t => {
 t.test('TLS and plain BitTorrent, a byte at a time: read until decidable, then the socket is left paused', async t => {
   for (const [bytes, kind] of [[TLS_PREFIX, 'tls'], [BT, 'plain']] as const) {
     const { client, server } = await pair(t)
-    const read = readFirstBytes(server, 2000)
+    const read = readFirstBytes(server, Deadline.after(2000))
     await dribble(client, bytes)
     const first = await read
     t.same(first, bytes, `${kind}: every byte up to the decision, none consumed beyond`)
@@ -56,14 +57,14 @@ t.test('TLS and plain BitTorrent, a byte at a time: read until decidable, then t
 
 t.test('MSE is decided on the first byte that is neither', async t => {
   const { client, server } = await pair(t)
-  const read = readFirstBytes(server, 2000)
+  const read = readFirstBytes(server, Deadline.after(2000))
   client.write(Buffer.from([0x99]))
   t.same(await read, Buffer.from([0x99]))
 })
 
 t.test('a burst larger than needed is returned whole, and the bound is SNIFF_MAX_BYTES', async t => {
   const { client, server } = await pair(t)
-  const read = readFirstBytes(server, 2000)
+  const read = readFirstBytes(server, Deadline.after(2000))
   client.write(Buffer.concat([BT, Buffer.alloc(48, 7)]))
   const first = await read
   t.ok(first.length >= SNIFF_MAX_BYTES)
@@ -72,7 +73,7 @@ t.test('a burst larger than needed is returned whole, and the bound is SNIFF_MAX
 
 t.test('a peer that sends too few bytes: HandshakeTimeoutError within the bound', async t => {
   const { client, server } = await pair(t)
-  const read = readFirstBytes(server, 150)
+  const read = readFirstBytes(server, Deadline.after(150))
   client.write(TLS_PREFIX.subarray(0, 4))
   const started = Date.now()
   const err = await rejection(read)
@@ -83,7 +84,7 @@ t.test('a peer that sends too few bytes: HandshakeTimeoutError within the bound'
 
 t.test('a peer that hangs up first: UnrecognizedProtocolError naming the bytes seen', async t => {
   const { client, server } = await pair(t)
-  const read = readFirstBytes(server, 2000)
+  const read = readFirstBytes(server, Deadline.after(2000))
   await dribble(client, BT.subarray(0, 3))
   client.end()
   const err = await rejection(read)
@@ -93,7 +94,7 @@ t.test('a peer that hangs up first: UnrecognizedProtocolError naming the bytes s
 
 t.test('a ClientHello announcing more than MAX_CLIENT_HELLO_LENGTH: UnrecognizedProtocolError, without waiting for it', async t => {
   const { client, server } = await pair(t)
-  const read = readFirstBytes(server, 2000)
+  const read = readFirstBytes(server, Deadline.after(2000))
   client.write(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0xff, 0xff, 0xff]))
   const err = await rejection(read)
   assertTyped(t, err, UnrecognizedProtocolError, 'ERR_UNRECOGNIZED_PROTOCOL', /exceeds the \d+-byte limit/)

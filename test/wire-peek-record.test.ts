@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { peekFirstRecord } from '../src/wire/peek-record.js'
 import { HandshakeTimeoutError, UnrecognizedProtocolError } from '../src/errors.js'
 import { MAX_RECORD_PAYLOAD } from '../src/protocol/constants.js'
+import { Deadline } from '../src/handshake/deadline.js'
 import { rejection, tcpPair } from './helpers/tcp.js'
 import { assertTyped } from './helpers/typed-error.js'
 
@@ -48,7 +49,7 @@ t.test('a real ClientHello (node:tls, with SNI) is returned whole and left unrea
   client.on('error', () => {})
   const raw = await accepted
   t.teardown(() => { client.destroy(); raw.destroy() })
-  const hello = await peekFirstRecord(raw, 2000)
+  const hello = await peekFirstRecord(raw, Deadline.after(2000))
   t.equal(hello[0], 0x16, 'a handshake record')
   t.equal(hello[5], 0x01, 'carrying a ClientHello')
   t.equal(hello.length, 5 + hello.readUInt16BE(3), 'exactly one record')
@@ -61,7 +62,7 @@ t.test('a record in fragments; bytes after it are kept too', async t => {
   const { client, server } = await pair(t)
   const rec = record(0x16, Buffer.concat([Buffer.from([0x01]), Buffer.alloc(299, 0xab)]))
   const after = Buffer.from('after the record')
-  const peek = peekFirstRecord(server, 2000)
+  const peek = peekFirstRecord(server, Deadline.after(2000))
   for (const part of [rec.subarray(0, 1), rec.subarray(1, 4), rec.subarray(4, 100)]) {
     client.write(part)
     await sleep(10)
@@ -80,7 +81,7 @@ t.test('not a ClientHello: handed on at once, without waiting for the record', a
   ]
   for (const [what, bytes, expected] of cases) {
     const { client, server } = await pair(t)
-    const peek = peekFirstRecord(server, 2000)
+    const peek = peekFirstRecord(server, Deadline.after(2000))
     client.write(bytes)
     const got = await peek
     t.equal(got.length, expected, what)
@@ -92,7 +93,7 @@ t.test('not a ClientHello: handed on at once, without waiting for the record', a
 t.test('a record announcing exactly 2^14 bytes is read whole', async t => {
   const { client, server } = await pair(t)
   const rec = record(0x16, Buffer.concat([Buffer.from([0x01]), Buffer.alloc(MAX_RECORD_PAYLOAD - 1)]))
-  const peek = peekFirstRecord(server, 2000)
+  const peek = peekFirstRecord(server, Deadline.after(2000))
   client.write(rec.subarray(0, 1000))
   await sleep(20)
   client.write(rec.subarray(1000))
@@ -101,7 +102,7 @@ t.test('a record announcing exactly 2^14 bytes is read whole', async t => {
 
 t.test('a stalled record: HandshakeTimeoutError, and the bytes are still left for the socket', async t => {
   const { client, server } = await pair(t)
-  const peek = peekFirstRecord(server, 150)
+  const peek = peekFirstRecord(server, Deadline.after(150))
   const part = record(0x16, Buffer.alloc(100)).subarray(0, 50)
   client.write(part)
   const err = await rejection(peek)
@@ -112,7 +113,7 @@ t.test('a stalled record: HandshakeTimeoutError, and the bytes are still left fo
 
 t.test('a peer that closes inside the record: UnrecognizedProtocolError', async t => {
   const { client, server } = await pair(t)
-  const peek = peekFirstRecord(server, 2000)
+  const peek = peekFirstRecord(server, Deadline.after(2000))
   client.end(record(0x16, Buffer.alloc(100)).subarray(0, 30))
   const err = await rejection(peek)
   assertTyped(t, err, UnrecognizedProtocolError, 'ERR_UNRECOGNIZED_PROTOCOL', /closed inside its first TLS record/)

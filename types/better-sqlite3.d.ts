@@ -1,4 +1,4 @@
-// better-sqlite3 ships no types. Only what bttls calls (src/tracker/db.ts) is declared.
+// better-sqlite3 ships no types. Only what bttls calls (src/tracker/server/db.ts) is declared.
 declare module 'better-sqlite3' {
   namespace Database {
     interface RunResult { changes: number, lastInsertRowid: number | bigint }

@@ -21,7 +21,7 @@ import { Session } from '../../src/session/session.js'
 import { encodeBencode } from '../../src/codec/bencode.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import { CSR_PARAM, readBttlsFields } from '../../src/tracker/announce-keys.js'
-import { announce } from '../../src/tracker/client.js'
+import { announce } from '../../src/tracker/client/client.js'
 import { UT_PEX } from '../../src/wire/ut-pex.js'
 import { emit } from '../json-child.js'
 

@@ -23,6 +23,7 @@ import { authHeader, encodeAuthMessage } from '../protocol/auth-message.js'
 import { computeProof, connectionExporter } from '../protocol/key-schedule.js'
 import { FLAG_PUBLISHER_SIGNATURE } from '../protocol/constants.js'
 import { readAuthMessage } from '../handshake/bounded-read.js'
+import { Deadline } from '../handshake/deadline.js'
 import { parseTorrent } from '../torrent/parse-torrent.js'
 
 export type Answer = Buffer | 'endless' | 'stall' | 'not-found'
@@ -169,7 +170,7 @@ export async function startForeignSeed (torrentFile: string, key: KeyObject): Pr
     sockets.add(socket)
     socket.on('error', () => {}).on('close', () => sockets.delete(socket))
     void (async () => {
-      await readAuthMessage(socket, 5000, 'AuthHello')
+      await readAuthMessage(socket, Deadline.after(5000), 'AuthHello')
       const exporter = connectionExporter(socket)
       const header = authHeader('strict', FLAG_PUBLISHER_SIGNATURE)
       socket.write(encodeAuthMessage({

@@ -4,6 +4,7 @@ import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import type { LevelName } from '../protocol/auth-message.js'
 import { CIPHER_SUITES } from '../protocol/constants.js'
 import { TlsCipherSuiteError, TlsVersionError } from '../errors.js'
+import type { Deadline } from './deadline.js'
 
 /** What a secured link reports of its TLS session (logs, statistics, the CLI's peer events). */
 export interface TlsDetails {
@@ -20,6 +21,8 @@ export interface SecureChannel {
   /** The key both proofs verified with; its infoHash names the swarm. */
   readonly swarmKey: SwarmKey
   readonly details: TlsDetails
+  /** What is left of the handshake's time: the peer's BitTorrent handshake must arrive before it. */
+  readonly deadline: Deadline
 }
 
 /**

@@ -1,8 +1,11 @@
 /**
- * The responder's side of a bttls connection, read top to bottom:
+ * The responder's side of a bttls connection, read top to bottom, every step before the connection's
+ * deadline (deadline.ts), which the listener created when it accepted the connection:
  *
  *   1. TLS handshake as an ordinary HTTPS server would do it (tls-profile.ts), with an ordinary
  *      certificate that authenticates nothing (responder-certificate.ts).
+ *   From here on, AUTH_TIMEOUT_MS from the end of the TLS handshake (BEP) narrows the deadline; what
+ *   is left of it bounds the initiator's BitTorrent handshake too (the channel carries it).
  *   2. TLS 1.3 or it is not ours. exporter := TLS-Exporter(EXPORTER_LABEL, "", 32)
  *   3. read the first record of application data, in one read, whatever it holds; it must be exactly
  *      one AuthHello.
@@ -17,11 +20,12 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { BttlsError, ConnectionLimitError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
+import { BttlsError, ConnectionLimitError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
 import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from '../protocol/auth-message.js'
 import { readFirstRecord } from './bounded-read.js'
+import { Deadline } from './deadline.js'
 import { AUTH_TIMEOUT_MS } from '../protocol/constants.js'
 import { computeProof, connectionExporter, proofMatches } from '../protocol/key-schedule.js'
 import { negotiatedDetails, requireTls13, type SecureChannel } from './secure-channel.js'
@@ -48,7 +52,9 @@ export type InboundOutcome<T> =
 
 /**
  * The TLS handshake bound of Node's https.Server (its `handshakeTimeout` default): a prober that stalls
- * mid-handshake sees the timing of an ordinary Node web server.
+ * mid-handshake sees the timing of an ordinary Node web server. It is also the default deadline of a
+ * whole inbound connection (the listener's), so under require-tls, where the TLS stack meets the
+ * connection first, the two coincide.
  */
 export const RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS = 120_000
 
@@ -73,23 +79,24 @@ export class TlsResponder {
   private rotation: NodeJS.Timeout | undefined
 
   private constructor (
-    private readonly server: Server, private readonly authTimeoutMs: number, private readonly probeLimit: ProbeLimit,
-    private readonly held: HeldConnections | undefined
+    private readonly server: Server, private readonly tlsTimeoutMs: number, private readonly authTimeoutMs: number,
+    private readonly probeLimit: ProbeLimit, private readonly held: HeldConnections | undefined
   ) {
     this.handshakes = new ServerHandshakes(server)
   }
 
   static async create (options: ResponderOptions = {}): Promise<TlsResponder> {
+    const tlsTimeoutMs = options.tlsTimeoutMs ?? RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS
     const server = createServer({
       ...responderContextOptions(),
       // A visitor that sends its request and half-closes still gets its answer, as from a Node https.Server
       // (whose HTTP layer keeps the socket writable): the decoy must not be handed an already ended socket.
       allowHalfOpen: true,
       ...(options.certificate ?? await createResponderCertificate()),
-      handshakeTimeout: options.tlsTimeoutMs ?? RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS
+      handshakeTimeout: tlsTimeoutMs
     })
     if (options.keylog) server.on('keylog', options.keylog)
-    const responder = new TlsResponder(server, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, options.probeLimit ?? new ProbeLimit(), options.heldConnections)
+    const responder = new TlsResponder(server, tlsTimeoutMs, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, options.probeLimit ?? new ProbeLimit(), options.heldConnections)
     if (!options.certificate) {
       responder.rotation = setInterval(() => { void responder.rotateCertificate() }, CERTIFICATE_ROTATION_MS)
       responder.rotation.unref()
@@ -106,30 +113,39 @@ export class TlsResponder {
     clearInterval(this.rotation)
   }
 
-  /** Step 1: the TLS handshake on an accepted TCP socket. */
-  handshake (raw: Socket): Promise<TLSSocket> {
-    return this.handshakes.run(raw)
+  private connectionDeadline (): Deadline {
+    return Deadline.after(this.tlsTimeoutMs, 'accept')
+  }
+
+  /**
+   * Step 1: the TLS handshake on an accepted TCP socket, before the connection's deadline (default
+   * one of the TLS stack's bound from now, for a caller that made none).
+   */
+  handshake (raw: Socket, deadline = this.connectionDeadline()): Promise<TLSSocket> {
+    return this.handshakes.run(raw, deadline)
   }
 
   /**
    * Steps 1–5. A failed TLS handshake rejects (the TLS stack has already answered as any web server
-   * would) and so does a peer that closes; every other failure is a 'decoy' outcome.
+   * would) and so does a peer that closes; every other failure is a 'decoy' outcome. The connection's
+   * deadline bounds every step.
    */
-  async accept<T> (raw: Socket, candidates: () => Iterable<SwarmCandidate<T>>): Promise<InboundOutcome<T>> {
+  async accept<T> (raw: Socket, candidates: () => Iterable<SwarmCandidate<T>>, deadline = this.connectionDeadline()): Promise<InboundOutcome<T>> {
     const address = raw.remoteAddress ?? ''
     let socket: TLSSocket
     try {
-      socket = await this.handshake(raw)
+      socket = await this.handshake(raw, deadline)
     } catch (err) {
       raw.destroy()
       throw err
     }
+    const authDeadline = deadline.within(this.authTimeoutMs, 'the end of the TLS handshake')
     let received: Buffer = Buffer.alloc(0)
     try {
       requireTls13(socket) // a TLS 1.2 client is a web visitor, not a peer
       const exporter = connectionExporter(socket)
-      const first = await readFirstRecord(socket, this.authTimeoutMs)
-      if (first === undefined) throw new HandshakeTimeoutError(`no AuthHello within ${this.authTimeoutMs} ms`)
+      const first = await readFirstRecord(socket, authDeadline)
+      if (first === undefined) throw authDeadline.timeout('no AuthHello')
       received = first
       // Read like any other connection first, so that being limited shows neither in bytes nor in timing.
       if (this.probeLimit.limited(address)) throw new ProbeLimitError(`${address} failed too many proofs lately: a web visit whatever it sends`)
@@ -149,7 +165,7 @@ export class TlsResponder {
       const { level } = match.candidate
       // Check the initiator (signature, certificate) before answering: a peer that fails learns nothing
       // from us, not even that we are a peer.
-      await level.verifyPeer({ role: 'responder', socket, exporter, peerHeader: helloHeader, peerSignature: hello.signature, peerCertificate: hello.certificate })
+      await authDeadline.race(Promise.resolve(level.verifyPeer({ role: 'responder', socket, exporter, peerHeader: helloHeader, peerSignature: hello.signature, peerCertificate: hello.certificate })), 'the level\'s peer checks not finished')
       const flags = level.authFlags()
       const header = authHeader(hello.level, flags)
       // Held (corked) until the caller's first BitTorrent messages join it (write-batching.ts releases it
@@ -159,7 +175,7 @@ export class TlsResponder {
       socket.write(encodeAuthMessage({
         level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), ...level.authPayload('responder', header, exporter), padding: randomPaddingLength()
       }))
-      return { kind: 'peer', channel: { socket, level, swarmKey: match.key, swarm: match.candidate.swarm, details: negotiatedDetails(socket, level) } }
+      return { kind: 'peer', channel: { socket, level, swarmKey: match.key, swarm: match.candidate.swarm, details: negotiatedDetails(socket, level), deadline: authDeadline } }
     } catch (err) {
       if (err instanceof BttlsError && !(err instanceof PeerClosedError)) {
         this.probeLimit.failed(address)

@@ -11,13 +11,19 @@
  *
  * Only then may the caller send a BitTorrent byte: the BT handshake names the infohash, which a man
  * in the middle must not learn. Any failure destroys the socket.
+ *
+ * Every step runs before the connection's deadline (deadline.ts; the dialer's, else one made here),
+ * narrowed by the BEP's bounds: TLS_HANDSHAKE_TIMEOUT_MS from the ClientHello, AUTH_TIMEOUT_MS from
+ * the end of the TLS handshake. The latter also bounds the responder's BitTorrent handshake, which
+ * comes in the AuthReply's record.
  */
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { DecoyAnswerError, HandshakeTimeoutError, LevelMismatchError, PeerClosedError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
+import { DecoyAnswerError, LevelMismatchError, PeerClosedError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
 import type { SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from '../protocol/auth-message.js'
 import { readAuthMessage } from './bounded-read.js'
+import { Deadline } from './deadline.js'
 import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
 import { computeProof, connectionExporter, proofMatches } from '../protocol/key-schedule.js'
 import { negotiatedDetails, type SecureChannel } from './secure-channel.js'
@@ -33,6 +39,8 @@ export interface OutboundOptions {
    * benchmark and test knob: the responder takes the initiator's order, so this picks the suite.
    */
   readonly cipherSuites?: readonly CipherSuite[]
+  /** The connection's deadline, made when it was dialed; default one as long as the BEP's two steps. */
+  readonly deadline?: Deadline
 }
 
 export async function secureOutbound (raw: Socket, level: SwarmLevel, options: OutboundOptions = {}): Promise<SecureChannel> {
@@ -46,8 +54,12 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
   // One context per process and suite list (tls-profile.ts), not one per connection.
   const socket = connect({ socket: raw, ...profile, secureContext: initiatorContext(options.cipherSuites) })
   if (options.keylog) socket.on('keylog', options.keylog)
+  const tlsTimeoutMs = options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS
+  const authTimeoutMs = options.authTimeoutMs ?? AUTH_TIMEOUT_MS
+  const deadline = options.deadline ?? Deadline.after(tlsTimeoutMs + authTimeoutMs, 'the dial')
   try {
-    await tlsHandshake(socket, options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS)
+    await tlsHandshake(socket, deadline.within(tlsTimeoutMs, 'the ClientHello'))
+    const authDeadline = deadline.within(authTimeoutMs, 'the end of the TLS handshake')
     const details = negotiatedDetails(socket, level)
     const exporter = connectionExporter(socket)
 
@@ -59,7 +71,7 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     }))
 
     const notServed = `it does not serve this swarm at level ${level.name}${level.credential === undefined ? '' : `, or our ${level.credential} is not the swarm's`}`
-    const reply = decodeAuthMessage(await readAuthMessage(socket, options.authTimeoutMs ?? AUTH_TIMEOUT_MS, 'AuthReply', level.name).catch((err: Error) => {
+    const reply = decodeAuthMessage(await readAuthMessage(socket, authDeadline, 'AuthReply', level.name).catch((err: Error) => {
       if (err instanceof PeerClosedError) throw new PeerClosedError(`the responder closed without an AuthReply: ${notServed}`)
       if (err instanceof DecoyAnswerError) throw new DecoyAnswerError(`the responder answered as a web server: ${notServed}`)
       throw err
@@ -71,8 +83,8 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
     if (!proofMatches(computeProof(swarmKey.key, 'responder', replyHeader, exporter), reply.proof)) {
       throw new ProofMismatchError('the responder\'s proof does not verify: it does not know the swarm key, or a man in the middle is relaying')
     }
-    await level.verifyPeer({ role: 'initiator', socket, exporter, peerHeader: replyHeader, peerSignature: reply.signature, peerCertificate: reply.certificate })
-    return { socket, level, swarmKey, details }
+    await authDeadline.race(Promise.resolve(level.verifyPeer({ role: 'initiator', socket, exporter, peerHeader: replyHeader, peerSignature: reply.signature, peerCertificate: reply.certificate })), 'the level\'s peer checks not finished')
+    return { socket, level, swarmKey, details, deadline: authDeadline }
   } catch (err) {
     socket.destroy()
     raw.destroy()
@@ -80,10 +92,10 @@ export async function secureOutbound (raw: Socket, level: SwarmLevel, options: O
   }
 }
 
-function tlsHandshake (socket: TLSSocket, timeoutMs: number): Promise<void> {
+function tlsHandshake (socket: TLSSocket, deadline: Deadline): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (err?: Error): void => {
-      clearTimeout(timer)
+      stopWatch()
       socket.off('secureConnect', onSecure)
       socket.off('error', onError)
       socket.off('close', onClose)
@@ -93,7 +105,7 @@ function tlsHandshake (socket: TLSSocket, timeoutMs: number): Promise<void> {
     const onSecure = (): void => done()
     const onError = (err: Error): void => done(new TlsHandshakeError(`TLS handshake failed: ${err.message}`, { cause: err }))
     const onClose = (): void => done(new TlsHandshakeError('peer closed the connection during the TLS handshake'))
-    const timer = setTimeout(() => done(new HandshakeTimeoutError(`TLS handshake not finished within ${timeoutMs} ms`)), timeoutMs)
+    const stopWatch = deadline.whenExpired(() => done(deadline.timeout('TLS handshake not finished')))
     socket.once('secureConnect', onSecure)
     socket.once('error', onError)
     socket.once('close', onClose)

@@ -7,7 +7,7 @@ export interface TorrentCredentials extends StrictCredentials {
   readonly certificates?: CertificateSource
   /**
    * Full Strict magnet link: the swarm CA certificate (PEM) that the link's x.bttls.ca names, as its
-   * secure tracker presented it (tracker/swarm-ca.ts). A .torrent file carries it in `ssl-cert`.
+   * secure tracker presented it (tracker/client/swarm-ca.ts). A .torrent file carries it in `ssl-cert`.
    */
   readonly swarmCa?: string
 }

@@ -7,11 +7,11 @@
  *   supportcrypto=1   we accept MSE (not under require-tls, which accepts TLS only)
  *   supportbttls=1    we accept bttls on the announced port
  *   requirebttls=1    under require-tls: list only bttls peers (we could not use the others)
- * (HTTP only: a UDP announce has no room for them, see src/tracker/udp-client.ts). The hash announced
+ * (HTTP only: a UDP announce has no room for them, see src/tracker/client/udp-client.ts). The hash announced
  * is the level's rendezvous (the infohash for Basic, the Strict rendezvous for Strict).
  */
-import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from '../tracker/client.js'
-import { announceAny, TRACKER_SCHEMES, type AnyAnnounceOptions } from '../tracker/announce.js'
+import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from '../tracker/client/client.js'
+import { announceAny, TRACKER_SCHEMES, type AnyAnnounceOptions } from '../tracker/client/announce.js'
 import { readFlaggedPeers, REQUIRE_BTTLS_PARAM, SUPPORT_BTTLS_PARAM, type FlaggedPeer } from '../tracker/bttls-flags.js'
 import type { Policy } from '../wire/policy.js'
 import type { PeerCandidate, TorrentHandle } from './session.js'
@@ -24,7 +24,7 @@ export interface TrackerDiscoveryOptions {
   readonly maxIntervalS?: number
   /** One announce's time bound: default 15 s for HTTP; for UDP, BEP 15's retransmission schedule (`udp`). */
   readonly timeoutMs?: number
-  /** UDP announces: BEP 15 retransmission schedule and bounds (src/tracker/udp-client.ts). */
+  /** UDP announces: BEP 15 retransmission schedule and bounds (src/tracker/client/udp-client.ts). */
   readonly udp?: AnyAnnounceOptions['udp']
 }
 

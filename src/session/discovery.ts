@@ -9,7 +9,7 @@
  *                 infohash, to the same trackers and the DHT: they see an unknown 20-byte hash, never
  *                 the infohash, and cannot tell the swarm is Strict.
  *   Full Strict   nothing here: its secure tracker needs the user's passkey, and the certificate
- *                 manager (src/tracker/certificate-manager.ts) announces to it and feeds its peers.
+ *                 manager (src/tracker/client/certificate-manager.ts) announces to it and feeds its peers.
  *
  * UDP trackers carry no bttls signal (BEP: "UDP trackers"): their peers come back of unknown
  * capability, as from the DHT, and prefer-tls dials them over TLS first.

@@ -66,7 +66,7 @@ export interface MagnetLink {
   readonly strictSecret?: Buffer
   /**
    * x.bttls.ca (with x.bttls=full-strict): SHA-256 of the swarm CA certificate's DER. It gives the swarm
-   * key; the certificate itself comes from the secure tracker's TLS handshake (tracker/swarm-ca.ts).
+   * key; the certificate itself comes from the secure tracker's TLS handshake (tracker/client/swarm-ca.ts).
    */
   readonly caFingerprint?: Buffer
 }

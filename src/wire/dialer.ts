@@ -6,8 +6,10 @@
  */
 import net from 'node:net'
 import { DialCancelledError, DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
+import { Deadline } from '../handshake/deadline.js'
 import { secureOutbound } from '../handshake/secure-outbound.js'
-import { AUTH_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
+import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
+import { BT_HANDSHAKE_TIMEOUT_MS } from './link.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
 import { pipeWire } from './pipe-wire.js'
 import { LIBTORRENT_PROFILE_DETAILS, libtorrentSslConnect, type LibtorrentSslSwarm } from './libtorrent-ssl.js'
@@ -53,6 +55,15 @@ export interface DialOptions {
 
 export const CONNECT_TIMEOUT_MS = 10_000
 
+/**
+ * The deadline of one dialed connection (deadline.ts), made before its TCP connect: each step's own
+ * bound fits in it (connect, then the BEP's TLS_HANDSHAKE_TIMEOUT_MS and AUTH_TIMEOUT_MS), and every
+ * step narrows it rather than starting a clock of its own.
+ */
+function dialDeadline (options: DialOptions): Deadline {
+  return Deadline.after((options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS) + TLS_HANDSHAKE_TIMEOUT_MS + AUTH_TIMEOUT_MS, 'the dial')
+}
+
 export async function dial (options: DialOptions): Promise<PeerLink> {
   if (options.libtorrentProfile === 'libtorrent') return await dialLibtorrent(options, [])
   const allowed = dialOrder(options.policy, options.level, options.knownTls)
@@ -87,11 +98,13 @@ function peerLacksTransport (err: Error): boolean {
 async function dialLibtorrent (options: DialOptions, attempts: Array<{ transport: string, error: Error }>): Promise<PeerLink> {
   if (!options.libtorrentSsl) throw new DialError('the libtorrent SSL-torrent profile needs a Full Strict torrent (info["ssl-cert"])', attempts)
   try {
-    const raw = await connectTcp(options)
+    const deadline = dialDeadline(options)
+    const raw = await connectTcp(options, deadline)
     const onAbort = (): void => { raw.destroy() }
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    const socket = await libtorrentSslConnect(raw, options.libtorrentSsl, options.keylog).finally(() => options.signal?.removeEventListener('abort', onAbort))
-    return pipeWire({ socket, raw, direction: 'outbound', transport: 'tls', infoHash: options.libtorrentSsl.wireInfoHash, tls: LIBTORRENT_PROFILE_DETAILS(socket) }).link
+    const socket = await libtorrentSslConnect(raw, options.libtorrentSsl, deadline, options.keylog).finally(() => options.signal?.removeEventListener('abort', onAbort))
+    const rest = deadline.within(BT_HANDSHAKE_TIMEOUT_MS, 'the end of the TLS handshake')
+    return pipeWire({ socket, raw, direction: 'outbound', transport: 'tls', infoHash: options.libtorrentSsl.wireInfoHash, tls: LIBTORRENT_PROFILE_DETAILS(socket), deadline: rest }).link
   } catch (err) {
     const all = [...attempts, { transport: 'tls (libtorrent profile)', error: err as Error }]
     throw new DialError(`could not connect to ${options.host}:${options.port} (${all.map(a => `${a.transport}: ${a.error.name}: ${a.error.message}`).join('; ')})`, all)
@@ -108,48 +121,52 @@ function cancelled (options: DialOptions): DialCancelledError {
 }
 
 async function dialOnce (transport: TransportKind, options: DialOptions): Promise<PeerLink> {
-  const raw = await connectTcp(options)
+  const deadline = dialDeadline(options)
+  const raw = await connectTcp(options, deadline)
   // Cancelling destroys the socket, which fails whichever handshake is waiting on it.
   const onAbort = (): void => { raw.destroy() }
   options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    return await handshakeOver(raw, transport, options)
+    return await handshakeOver(raw, transport, options, deadline)
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
   }
 }
 
-async function handshakeOver (raw: net.Socket, transport: TransportKind, options: DialOptions): Promise<PeerLink> {
+async function handshakeOver (raw: net.Socket, transport: TransportKind, options: DialOptions, deadline: Deadline): Promise<PeerLink> {
   if (transport === 'tls') {
-    const channel = await secureOutbound(raw, options.level, { keylog: options.keylog, cipherSuites: options.cipherSuites })
-    return pipeWire({ socket: channel.socket, raw, direction: 'outbound', transport: 'tls', infoHash: wireForm(channel.swarmKey.infoHash), tls: channel.details }).link
+    const channel = await secureOutbound(raw, options.level, { keylog: options.keylog, cipherSuites: options.cipherSuites, deadline })
+    return pipeWire({ socket: channel.socket, raw, direction: 'outbound', transport: 'tls', infoHash: wireForm(channel.swarmKey.infoHash), tls: channel.details, deadline: channel.deadline }).link
   }
-  if (transport === 'plain') return pipeWire({ socket: raw, raw, direction: 'outbound', transport: 'plain', infoHash: options.wireInfoHash }).link
+  const rest = deadline.within(transport === 'plain' ? BT_HANDSHAKE_TIMEOUT_MS : AUTH_TIMEOUT_MS, 'the connect')
+  if (transport === 'plain') return pipeWire({ socket: raw, raw, direction: 'outbound', transport: 'plain', infoHash: options.wireInfoHash, deadline: rest }).link
 
   // MSE: RC4 only (crypto_provide 0x02); a peer that wants plaintext is reached by the 'plain' step.
-  const control = pipeWire({ socket: raw, raw, direction: 'outbound', transport: 'mse', infoHash: options.wireInfoHash })
+  const control = pipeWire({ socket: raw, raw, direction: 'outbound', transport: 'mse', infoHash: options.wireInfoHash, deadline: rest })
   const { wire } = control.link
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new MseHandshakeError(`MSE handshake not finished within ${AUTH_TIMEOUT_MS} ms`)), AUTH_TIMEOUT_MS)
-    const fail = (err: Error): void => { clearTimeout(timer); control.fail(err); reject(err) }
-    wire.once('crypto-handshake', () => { clearTimeout(timer); resolve() })
+    // An MSE error, not a timeout: a peer that does not finish MSE is tried in the clear (peerLacksTransport).
+    const fail = (err: Error): void => { stopWatch(); control.fail(err); reject(err) }
+    const stopWatch = rest.whenExpired(() => fail(new MseHandshakeError(`MSE handshake not finished within ${rest.bound}`)))
+    wire.once('crypto-handshake', () => { stopWatch(); resolve() })
     void control.link.closed.then(err => fail(new MseHandshakeError(`MSE handshake failed: ${err?.message ?? 'peer closed the connection'}`)))
     wire.startEncryption(options.wireInfoHash.toString('hex'))
   })
   return control.link
 }
 
-function connectTcp (options: DialOptions): Promise<net.Socket> {
+/** The TCP connect, within connectTimeoutMs and the connection's deadline; cancelled by options.signal. */
+function connectTcp (options: DialOptions, connection: Deadline): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     // A source address of the other family cannot reach the peer (bind EINVAL): let the OS choose.
     const local = options.localAddress
     const localAddress = local !== undefined && net.isIP(options.host) !== 0 && net.isIP(local) !== net.isIP(options.host) ? undefined : local
     const socket = net.connect({ host: options.host, port: options.port, localAddress })
-    const timeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+    const deadline = connection.within(options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, 'the dial')
     const signal = options.signal
-    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort) }
+    const done = (): void => { stopWatch(); signal?.removeEventListener('abort', onAbort) }
     const onAbort = (): void => { done(); socket.destroy(); reject(cancelled(options)) }
-    const timer = setTimeout(() => { done(); socket.destroy(); reject(new HandshakeTimeoutError(`TCP connect not finished within ${timeoutMs} ms`)) }, timeoutMs)
+    const stopWatch = deadline.whenExpired(() => { done(); socket.destroy(); reject(deadline.timeout('TCP connect not finished')) })
     if (isCancelled(options)) { onAbort(); return }
     signal?.addEventListener('abort', onAbort, { once: true })
     socket.once('connect', () => { done(); socket.setNoDelay(true); resolve(socket) })

@@ -3,7 +3,8 @@
  * protocol it speaks (sniff.ts): TLS, plaintext BitTorrent, or, by elimination, MSE.
  */
 import type net from 'node:net'
-import { HandshakeTimeoutError, UnrecognizedProtocolError } from '../errors.js'
+import { UnrecognizedProtocolError } from '../errors.js'
+import type { Deadline } from '../handshake/deadline.js'
 import { SNIFF_MAX_BYTES, sniff } from '../protocol/sniff.js'
 import type { TransportKind } from './peer-link.js'
 
@@ -12,12 +13,12 @@ export function classify (first: Buffer): TransportKind {
   return kind === 'need-more' ? 'mse' : kind
 }
 
-/** Reads until sniff() can decide or SNIFF_MAX_BYTES arrived, within the time bound; leaves the socket paused. */
-export function readFirstBytes (raw: net.Socket, timeoutMs: number): Promise<Buffer> {
+/** Reads until sniff() can decide or SNIFF_MAX_BYTES arrived, before the deadline; leaves the socket paused. */
+export function readFirstBytes (raw: net.Socket, deadline: Deadline): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let buffered = Buffer.alloc(0)
     const finish = (err: Error | null): void => {
-      clearTimeout(timer)
+      stopWatch()
       raw.off('data', onData)
       raw.off('close', onClose)
       raw.pause()
@@ -33,7 +34,7 @@ export function readFirstBytes (raw: net.Socket, timeoutMs: number): Promise<Buf
       }
     }
     const onClose = (): void => finish(new UnrecognizedProtocolError(`connection closed after ${buffered.length} bytes, before its protocol was known`))
-    const timer = setTimeout(() => finish(new HandshakeTimeoutError(`too few bytes to recognise a protocol within ${timeoutMs} ms`)), timeoutMs)
+    const stopWatch = deadline.whenExpired(() => finish(deadline.timeout('too few bytes to recognise a protocol')))
     raw.on('data', onData)
     raw.once('close', onClose)
     raw.resume()

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto'
 import type net from 'node:net'
 import type Wire from 'bittorrent-protocol'
-import { HandshakeTimeoutError, MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
+import { MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
+import type { Deadline } from '../handshake/deadline.js'
 import { createGuardedWire, MSE_RC4_ONLY, NO_MSE } from './guarded-wire.js'
 import { awaitHandshake, createLink } from './link.js'
 import type { PeerLink } from './peer-link.js'
@@ -26,12 +27,12 @@ export class LegacyAcceptor {
     private readonly timeoutMs: number
   ) {}
 
-  async acceptPlain (raw: net.Socket): Promise<PeerLink> {
+  async acceptPlain (raw: net.Socket, deadline: Deadline): Promise<PeerLink> {
     const wire = createGuardedWire('tcpIncoming', NO_MSE, err => raw.destroy(err))
-    return await this.accept(raw, wire, 'plain', () => Promise.resolve())
+    return await this.accept(raw, wire, 'plain', () => Promise.resolve(), deadline)
   }
 
-  async acceptMse (raw: net.Socket): Promise<PeerLink> {
+  async acceptMse (raw: net.Socket, deadline: Deadline): Promise<PeerLink> {
     // RC4 only: a peer offering both methods (libtorrent and aria2 do by default) must not get plaintext
     // after an MSE handshake while we report the link as encrypted.
     const wire = createGuardedWire('tcpIncoming', MSE_RC4_ONLY, err => raw.destroy(err))
@@ -46,24 +47,24 @@ export class LegacyAcceptor {
         resolve()
       })
     })
-    return await this.accept(raw, wire, 'mse', () => identified)
+    return await this.accept(raw, wire, 'mse', () => identified, deadline)
   }
 
-  /** Plain and MSE: pipe the wire, wait (bounded) for the peer's BT handshake, then check the swarm. */
-  private async accept (raw: net.Socket, wire: Wire, transport: 'plain' | 'mse', identified: () => Promise<void>): Promise<PeerLink> {
+  /**
+   * Plain and MSE: pipe the wire, wait for the peer's BT handshake, then check the swarm. One bound
+   * for the whole legacy handshake, `timeoutMs` from now within the connection's deadline: without
+   * it an MSE peer that stalls (or sends garbage the wire gives up on) was never refused.
+   */
+  private async accept (raw: net.Socket, wire: Wire, transport: 'plain' | 'mse', identified: () => Promise<void>, connection: Deadline): Promise<PeerLink> {
+    const deadline = connection.within(this.timeoutMs, `the start of the ${transport} handshake`)
     const closed = new Promise<Error | undefined>(resolve => raw.once('close', () => resolve(new UnrecognizedProtocolError(`connection closed during the ${transport} handshake`))))
-    const handshake = awaitHandshake(wire, closed)
+    const handshake = awaitHandshake(wire, closed, deadline)
     handshake.catch(() => {})
     raw.pipe(wire as unknown as NodeJS.WritableStream)
     batchWrites(wire, raw)
     wire.pipe(raw)
     raw.resume()
-    // One bound for the whole legacy handshake, as for the TLS steps: without it an MSE peer that
-    // stalls (or sends garbage the wire gives up on) was never refused and held its socket forever.
-    const timeoutMs = this.timeoutMs
-    let timer: NodeJS.Timeout | undefined
     const failed = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new HandshakeTimeoutError(`${transport} handshake not finished within ${timeoutMs} ms`)), timeoutMs)
       // bittorrent-protocol ends the wire without an error when MSE fails (no sync marker in range, bad VC).
       if (transport === 'mse') wire.once('finish', () => reject(new MseHandshakeError('MSE handshake failed: the peer sent no valid MSE/PE handshake, or closed the connection')))
       handshake.catch(reject)
@@ -79,13 +80,11 @@ export class LegacyAcceptor {
       }
       return createLink({
         socket: raw, wire, transport, direction: 'inbound', infoHash: found.infoHash,
-        remoteHandshake: remote, remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
+        remoteHandshake: remote, deadline, remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
       }).link
     } catch (err) {
       wire.destroy()
       throw err
-    } finally {
-      clearTimeout(timer)
     }
   }
 }

@@ -10,12 +10,14 @@
  */
 import { connect, createSecureContext, createServer, type Server, type TLSSocket } from 'node:tls'
 import type { Socket } from 'node:net'
-import { CertificateRequiredError, HandshakeTimeoutError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
+import { CertificateRequiredError, TlsHandshakeError, UnknownSwarmError } from '../errors.js'
 import { TLS_HANDSHAKE_TIMEOUT_MS } from '../protocol/constants.js'
+import type { Deadline } from '../handshake/deadline.js'
 import { ServerHandshakes } from '../handshake/server-handshakes.js'
 import { verifyPeerCertificate, type TorrentBinding } from '../pki/certificate-profile.js'
 import type { CertificateSource } from '../levels/full-strict/certificate-source.js'
 import { responderContextOptions, initiatorOptions } from '../handshake/tls-profile.js'
+import { BT_HANDSHAKE_TIMEOUT_MS } from './link.js'
 import type { TlsDetails } from './peer-link.js'
 
 export interface LibtorrentSslSwarm {
@@ -65,13 +67,17 @@ export class LibtorrentSslResponder {
     return undefined
   }
 
-  async accept (raw: Socket, servername: string): Promise<{ socket: TLSSocket, swarm: LibtorrentSslSwarm }> {
+  /**
+   * The TLS handshake within TLS_HANDSHAKE_TIMEOUT_MS and the connection's deadline; `deadline` is
+   * what is left for the peer's BitTorrent handshake.
+   */
+  async accept (raw: Socket, servername: string, connection: Deadline): Promise<{ socket: TLSSocket, swarm: LibtorrentSslSwarm, deadline: Deadline }> {
     const swarm = this.find(servername)
     if (!swarm) { raw.destroy(); throw new UnknownSwarmError(`no SSL torrent here for SNI ${servername.slice(0, 64)}`) }
-    const socket = await this.handshakes.run(raw)
+    const socket = await this.handshakes.run(raw, connection.within(TLS_HANDSHAKE_TIMEOUT_MS, 'the ClientHello'))
     try {
       checkPeer(socket, swarm)
-      return { socket, swarm }
+      return { socket, swarm, deadline: connection.within(BT_HANDSHAKE_TIMEOUT_MS, 'the end of the TLS handshake') }
     } catch (err) {
       socket.destroy()
       throw err
@@ -79,8 +85,11 @@ export class LibtorrentSslResponder {
   }
 }
 
-/** Client side: dial a libtorrent SSL-torrent peer (SNI = infohash, mutual certificates). */
-export async function libtorrentSslConnect (raw: Socket, swarm: LibtorrentSslSwarm, keylog?: (line: Buffer) => void): Promise<TLSSocket> {
+/**
+ * Client side: dial a libtorrent SSL-torrent peer (SNI = infohash, mutual certificates), the TLS
+ * handshake within TLS_HANDSHAKE_TIMEOUT_MS and the connection's deadline.
+ */
+export async function libtorrentSslConnect (raw: Socket, swarm: LibtorrentSslSwarm, connection: Deadline, keylog?: (line: Buffer) => void): Promise<TLSSocket> {
   const credential = swarm.certificates.current()
   if (!credential) throw new CertificateRequiredError('no certificate for this SSL torrent yet')
   const socket = connect({
@@ -95,12 +104,12 @@ export async function libtorrentSslConnect (raw: Socket, swarm: LibtorrentSslSwa
   })
   if (keylog) socket.on('keylog', keylog)
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new HandshakeTimeoutError(`TLS handshake not finished within ${TLS_HANDSHAKE_TIMEOUT_MS} ms`)), TLS_HANDSHAKE_TIMEOUT_MS)
-      socket.once('secureConnect', () => { clearTimeout(timer); resolve() })
-      socket.once('error', err => { clearTimeout(timer); reject(new TlsHandshakeError(`libtorrent-profile TLS handshake failed: ${err.message}`, { cause: err })) })
-      socket.once('close', () => { clearTimeout(timer); reject(new TlsHandshakeError('peer closed the connection during the TLS handshake')) })
+    const handshake = new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', () => resolve())
+      socket.once('error', err => reject(new TlsHandshakeError(`libtorrent-profile TLS handshake failed: ${err.message}`, { cause: err })))
+      socket.once('close', () => reject(new TlsHandshakeError('peer closed the connection during the TLS handshake')))
     })
+    await connection.within(TLS_HANDSHAKE_TIMEOUT_MS, 'the ClientHello').race(handshake, 'TLS handshake not finished')
     checkPeer(socket, swarm)
     return socket
   } catch (err) {

@@ -4,7 +4,8 @@
  */
 import type { Duplex } from 'node:stream'
 import type Wire from 'bittorrent-protocol'
-import { HandshakeTimeoutError, PeerClosedError } from '../errors.js'
+import { PeerClosedError } from '../errors.js'
+import type { Deadline } from '../handshake/deadline.js'
 import { AUTH_TIMEOUT_MS } from '../protocol/constants.js'
 import type { PeerLink, RemoteHandshake, TlsDetails, TransportKind } from './peer-link.js'
 import { flushBatchedWrites, queuedBytes } from './write-batching.js'
@@ -18,11 +19,16 @@ export interface LinkParts {
   readonly tls?: TlsDetails
   /** The peer's handshake if it already arrived (plain/MSE inbound), else it is awaited on the wire. */
   readonly remoteHandshake?: RemoteHandshake
+  /** The connection's deadline: the peer's handshake, if still awaited, must arrive before it. */
+  readonly deadline: Deadline
   readonly remoteAddress: string
   readonly remotePort: number
 }
 
-/** Time the peer has to send its BitTorrent handshake once the channel is up. */
+/**
+ * Time a plaintext or MSE peer has to send its BitTorrent handshake once the connection is up. Over
+ * TLS it is what is left of the auth exchange's AUTH_TIMEOUT_MS (the channel's deadline).
+ */
 export const BT_HANDSHAKE_TIMEOUT_MS = AUTH_TIMEOUT_MS
 
 export interface LinkControl {
@@ -55,7 +61,7 @@ export function createLink (parts: LinkParts): LinkControl {
 
   const remoteHandshake = parts.remoteHandshake
     ? Promise.resolve(parts.remoteHandshake)
-    : awaitHandshake(wire, closed)
+    : awaitHandshake(wire, closed, parts.deadline)
   // The engine may never await it (e.g. on early close); avoid an unhandled rejection.
   remoteHandshake.catch(() => {})
   remoteHandshake.catch((err: Error) => close(err))
@@ -76,20 +82,18 @@ export function createLink (parts: LinkParts): LinkControl {
   return { link, fail: close }
 }
 
-/** Subscribes to the wire's 'handshake' event now, so it cannot be missed. */
-export function awaitHandshake (wire: Wire, closed: Promise<Error | undefined>): Promise<RemoteHandshake> {
-  return new Promise((resolve, reject) => {
+/** Subscribes to the wire's 'handshake' event now, so it cannot be missed; rejects at the deadline. */
+export function awaitHandshake (wire: Wire, closed: Promise<Error | undefined>, deadline: Deadline): Promise<RemoteHandshake> {
+  const handshake = new Promise<RemoteHandshake>((resolve, reject) => {
     let settled = false
-    const timer = setTimeout(() => { settled = true; reject(new HandshakeTimeoutError(`no BitTorrent handshake within ${BT_HANDSHAKE_TIMEOUT_MS} ms`)) }, BT_HANDSHAKE_TIMEOUT_MS)
     wire.once('handshake', (infoHash: string, peerId: string, extensions: Record<string, boolean>) => {
       settled = true
-      clearTimeout(timer)
       resolve({ infoHash: Buffer.from(infoHash, 'hex'), peerId: Buffer.from(peerId, 'hex'), extensions })
     })
     void closed.then(err => {
-      clearTimeout(timer)
       // Every link closes: an error (and its stack trace) only when it still has someone to tell.
       if (!settled) reject(err ?? new PeerClosedError('peer closed the connection before its BitTorrent handshake'))
     })
   })
+  return deadline.race(handshake, 'no BitTorrent handshake')
 }

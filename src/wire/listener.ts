@@ -11,7 +11,8 @@
  *   mse    legacy-accept.ts: HASH('req2', infohash) XOR HASH('req3', S) selects the swarm.
  *
  * This file routes: it owns the port and the accepted sockets, reads the first bytes (first-bytes.ts)
- * and hands each connection to its acceptor.
+ * and hands each connection to its acceptor. Each connection gets one deadline when it is accepted
+ * (deadline.ts), which every step from the first byte to the peer's BitTorrent handshake runs under.
  *
  * The policy and the swarm's level decide what may join. Refusals are reported as 'refused' events
  * with a typed error; nothing a peer sends can throw out of here.
@@ -19,7 +20,8 @@
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import { AUTH_TIMEOUT_MS, SNIFF_TIMEOUT_MS } from '../protocol/constants.js'
-import { TlsResponder } from '../handshake/secure-inbound.js'
+import { Deadline } from '../handshake/deadline.js'
+import { RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS, TlsResponder } from '../handshake/secure-inbound.js'
 import type { CertificateAndKey } from '../pki/responder-certificate.js'
 import type { Decoy } from './decoy.js'
 import { siteDecoy } from './decoy-site.js'
@@ -42,8 +44,16 @@ export interface ListenerOptions {
   readonly swarms: () => Iterable<ServedSwarm>
   readonly keylog?: (line: Buffer) => void
   readonly sniffTimeoutMs?: number
+  /** The TLS stack's handshake bound (default RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS). */
   readonly tlsTimeoutMs?: number
   readonly authTimeoutMs?: number
+  /**
+   * Each connection's deadline, from accept to the peer's BitTorrent handshake; the steps' own bounds
+   * (sniff, TLS, AuthHello) only narrow it. Default RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS, the TLS
+   * stack's default bound: under require-tls the TLS stack meets the connection first, so a prober
+   * stalling in the TLS handshake is closed when a Node HTTPS server would close it.
+   */
+  readonly deadlineMs?: number
   /** Who gets TLS visitors that are not our peers; default the built-in site (decoy-site.ts). */
   readonly decoy?: Decoy
   /** The TLS certificate to present; default a generated one (responder-certificate.ts). */
@@ -122,12 +132,13 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       this.emit('refused', { error, remoteAddress, remotePort })
       return
     }
+    const deadline = Deadline.after(this.options.deadlineMs ?? RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS, 'accept')
     let transport: TransportKind | undefined
     try {
       if (this.options.policy === 'require-tls') {
         transport = 'tls' // whatever the bytes are, the TLS stack answers them, as on any web server
       } else {
-        const first = await readFirstBytes(raw, this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS)
+        const first = await readFirstBytes(raw, deadline.within(this.options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS, 'accept'))
         transport = classify(first)
         raw.unshift(first)
         // Legacy transports show what they are anyway: the excess is refused as an unknown swarm would be.
@@ -136,12 +147,12 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
         }
       }
       if (transport === 'tls') {
-        const accepted = await this.tls.accept(raw)
+        const accepted = await this.tls.accept(raw, deadline)
         if ('decoy' in accepted) this.emit('refused', { error: accepted.decoy, transport, remoteAddress, remotePort, decoy: true })
         else this.emit('link', accepted.link)
         return
       }
-      this.emit('link', transport === 'plain' ? await this.legacy.acceptPlain(raw) : await this.legacy.acceptMse(raw))
+      this.emit('link', transport === 'plain' ? await this.legacy.acceptPlain(raw, deadline) : await this.legacy.acceptMse(raw, deadline))
     } catch (err) {
       raw.destroy()
       this.emit('refused', { error: err as Error, transport, remoteAddress, remotePort })

@@ -4,6 +4,7 @@
  * the listener's legacy accepts build their wire first, since only the peer's handshake names the swarm.
  */
 import type net from 'node:net'
+import type { Deadline } from '../handshake/deadline.js'
 import { expectExtensionProtocol } from './capabilities.js'
 import { createGuardedWire, MSE_RC4_ONLY, NO_MSE } from './guarded-wire.js'
 import { createLink, type LinkControl } from './link.js'
@@ -19,14 +20,16 @@ export interface WireOverSocket {
   readonly transport: TransportKind
   readonly infoHash: Buffer
   readonly tls?: PeerLink['tls']
+  /** The connection's deadline, for the peer's BitTorrent handshake. */
+  readonly deadline: Deadline
 }
 
-export function pipeWire ({ socket, raw, direction, transport, infoHash, tls }: WireOverSocket): LinkControl {
+export function pipeWire ({ socket, raw, direction, transport, infoHash, tls, deadline }: WireOverSocket): LinkControl {
   let control: LinkControl | undefined
   const type = direction === 'inbound' ? 'tcpIncoming' : 'tcpOutgoing'
   const wire = createGuardedWire(type, transport === 'mse' ? MSE_RC4_ONLY : NO_MSE, err => control?.fail(err))
   control = createLink({
-    socket, wire, transport, direction, infoHash, tls,
+    socket, wire, transport, direction, infoHash, tls, deadline,
     remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0
   })
   if (transport === 'tls' && direction === 'inbound' && tls?.profile === undefined) expectExtensionProtocol(wire)

@@ -6,6 +6,7 @@
  */
 import type net from 'node:net'
 import type { BttlsError } from '../errors.js'
+import type { Deadline } from '../handshake/deadline.js'
 import type { HeldConnections } from '../handshake/held-connections.js'
 import type { TlsResponder } from '../handshake/secure-inbound.js'
 import { wireForm } from '../levels/level.js'
@@ -27,25 +28,28 @@ export class TlsAcceptor {
     private readonly held: HeldConnections
   ) {}
 
-  /** A peer's link; or, for a visitor handed to the decoy, why it is not a peer of ours. */
-  async accept (raw: net.Socket): Promise<{ link: PeerLink } | { decoy: BttlsError }> {
+  /**
+   * A peer's link; or, for a visitor handed to the decoy, why it is not a peer of ours. Every step
+   * runs before the connection's deadline; the link's wait for the peer's BitTorrent handshake too.
+   */
+  async accept (raw: net.Socket, deadline: Deadline): Promise<{ link: PeerLink } | { decoy: BttlsError }> {
     // libtorrent's SSL-torrent profile names the torrent in SNI; its ClientHello is read only when such
     // a torrent is served (opt-in), because waiting for a whole record is not what a web server does.
     if (this.libtorrentServed() && !this.held.over(raw.remoteAddress ?? '')) {
-      const hello = parseClientHelloOrUndefined(await peekFirstRecord(raw, this.sniffTimeoutMs))
+      const hello = parseClientHelloOrUndefined(await peekFirstRecord(raw, deadline.within(this.sniffTimeoutMs, 'the start of the ClientHello')))
       if (hello?.serverName !== undefined && this.libtorrent.find(hello.serverName) !== undefined) {
-        const { socket, swarm } = await this.libtorrent.accept(raw, hello.serverName)
-        return { link: pipeWire({ socket, raw, direction: 'inbound', transport: 'tls', infoHash: swarm.wireInfoHash, tls: LIBTORRENT_PROFILE_DETAILS(socket) }).link }
+        const { socket, swarm, deadline: rest } = await this.libtorrent.accept(raw, hello.serverName, deadline)
+        return { link: pipeWire({ socket, raw, direction: 'inbound', transport: 'tls', infoHash: swarm.wireInfoHash, tls: LIBTORRENT_PROFILE_DETAILS(socket), deadline: rest }).link }
       }
     }
-    const outcome = await this.responder.accept(raw, () => candidates(this.swarms()))
+    const outcome = await this.responder.accept(raw, () => candidates(this.swarms()), deadline)
     if (outcome.kind === 'decoy') {
       this.decoy.take(outcome.socket, outcome.received)
       return { decoy: outcome.reason }
     }
     const { channel } = outcome
     // The BT handshakes must carry the form of the infohash whose key verified (BEP: "Rules for both sides").
-    return { link: pipeWire({ socket: channel.socket, raw, direction: 'inbound', transport: 'tls', infoHash: wireForm(channel.swarmKey.infoHash), tls: channel.details }).link }
+    return { link: pipeWire({ socket: channel.socket, raw, direction: 'inbound', transport: 'tls', infoHash: wireForm(channel.swarmKey.infoHash), tls: channel.details, deadline: channel.deadline }).link }
   }
 
   private libtorrentServed (): boolean {

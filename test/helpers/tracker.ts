@@ -6,9 +6,9 @@ import { createSwarmCa, type PemPair } from '../../src/pki/certificate-profile.j
 import { createTorrent } from '../../src/torrent/create-torrent.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import type { ParsedTorrent } from '../../src/torrent/parsed-torrent.js'
-import { TrackerDb } from '../../src/tracker/db.js'
-import { TrackerServer, type TrackerServerOptions } from '../../src/tracker/server.js'
-import { announce, type AnnounceRequest, type AnnounceResponse } from '../../src/tracker/client.js'
+import { TrackerDb } from '../../src/tracker/server/db.js'
+import { TrackerServer, type TrackerServerOptions } from '../../src/tracker/server/server.js'
+import { announce, type AnnounceRequest, type AnnounceResponse } from '../../src/tracker/client/client.js'
 import { randomFile, tempDir } from './session-pair.js'
 
 export interface TrackerFixture {

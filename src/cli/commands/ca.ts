@@ -99,7 +99,7 @@ export async function caIssue (args: CaIssueArgs, reporter: Reporter): Promise<{
 
 /** `bttls ca ...` (argv after "ca"). */
 export function caMain (argv: string[]): Promise<number> {
-  return runSubcommand(argv, `usage:\n${CA_USAGE}`, async () => {
+  return runSubcommand('ca', argv, `usage:\n${CA_USAGE}`, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
       options: {
@@ -120,7 +120,8 @@ export function caMain (argv: string[]): Promise<number> {
       }, reporter)
       return 0
     }
-    if (positionals[0] !== 'create' || positionals.length !== 1) throw new UsageError('usage: bttls ca create --out <dir> [--name CN] | bttls ca issue <file.torrent> ...')
+    if (positionals[0] !== 'create') throw new UsageError(positionals[0] === undefined ? 'ca needs a command: create or issue' : `unknown command "ca ${positionals[0]}" (ca create or ca issue)`)
+    if (positionals.length !== 1) throw new UsageError(`unexpected argument "${positionals[1]!}"`)
     if (values.out === undefined) throw new UsageError('ca create needs --out <dir>')
     await caCreate({ out: values.out, name: values.name, days: values.days === undefined ? undefined : Number(values.days) }, reporter)
     return 0

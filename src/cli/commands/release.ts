@@ -53,7 +53,7 @@ export async function startReleaseServer (o: Omit<ReleaseServerOptions, 'onLog'>
 
 /** `bttls release ...` (argv after "release"). */
 export function releaseMain (argv: string[]): Promise<number> {
-  return runSubcommand(argv, `usage:\n${RELEASE_USAGE}`, async () => {
+  return runSubcommand('release', argv, `usage:\n${RELEASE_USAGE}`, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
       options: {

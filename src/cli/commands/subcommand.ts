@@ -1,11 +1,13 @@
 /**
  * Runs a CLI subcommand that parses its own arguments (`bttls tracker ...`, `bttls ca ...`) with the
- * same exit status and error reporting as main.ts: 0 success, 1 failure, 2 usage error.
+ * same exit status and error reporting as main.ts: 0 success, 1 failure, 2 usage error. A failure is
+ * one `bttls:` line on stderr; a usage error adds the hint line main.ts adds, not the whole usage,
+ * which `bttls <command> --help` prints on stdout.
  */
 import { errorJson } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 
-export async function runSubcommand (argv: readonly string[], usage: string, body: () => Promise<number>): Promise<number> {
+export async function runSubcommand (command: string, argv: readonly string[], usage: string, body: () => Promise<number>): Promise<number> {
   const json = argv.includes('--json')
   if (argv.includes('--help') || argv.includes('-h')) { process.stdout.write(usage); return 0 }
   try {
@@ -15,7 +17,7 @@ export async function runSubcommand (argv: readonly string[], usage: string, bod
     if (json) process.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
     const isUsage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
     process.stderr.write(`bttls: ${isUsage ? '' : `${e.name}: `}${e.message}\n`)
-    if (isUsage) process.stderr.write(usage)
+    if (isUsage) process.stderr.write(`run "bttls ${command} --help" for usage\n`)
     return isUsage ? 2 : 1
   }
 }

@@ -12,9 +12,9 @@ import { Reporter } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { caFingerprint } from '../../pki/certificate-profile.js'
 import { parseTorrent } from '../../torrent/parse-torrent.js'
-import { TrackerDb, unixNow, type RegisteredTorrent, type User } from '../../tracker/db.js'
+import { TrackerDb, unixNow, type RegisteredTorrent, type User } from '../../tracker/server/db.js'
 import { TrackerConfigError } from '../../tracker/errors.js'
-import { DEFAULT_INTERVAL_S, DEFAULT_LIFETIME_S, TrackerServer } from '../../tracker/server.js'
+import { DEFAULT_INTERVAL_S, DEFAULT_LIFETIME_S, TrackerServer } from '../../tracker/server/server.js'
 import { intOption, runSubcommand } from './subcommand.js'
 
 export const TRACKER_USAGE = `  bttls tracker --db <file> --ca-cert <ca.pem> --ca-key <ca.key> [--torrent <file.torrent>]...
@@ -138,7 +138,7 @@ export function trackerTorrentList (args: { db: string }, reporter: Reporter): R
 
 /** `bttls tracker ...` (argv after "tracker"). */
 export function trackerMain (argv: string[]): Promise<number> {
-  return runSubcommand(argv, `usage:\n${TRACKER_USAGE}`, async () => {
+  return runSubcommand('tracker', argv, `usage:\n${TRACKER_USAGE}`, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
       options: {

@@ -31,7 +31,7 @@ function print (reporter: Reporter): (e: LogEntry & { time: string }) => void {
 
 /** `bttls update ...` (argv after "update"). */
 export function updateMain (argv: string[]): Promise<number> {
-  return runSubcommand(argv, `usage:\n${UPDATE_USAGE}`, async () => {
+  return runSubcommand('update', argv, `usage:\n${UPDATE_USAGE}`, async () => {
     const { values } = parseArgs({
       args: argv,
       options: {

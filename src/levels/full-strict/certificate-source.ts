@@ -1,6 +1,6 @@
 /**
  * Where a Full Strict peer gets its certificate: a file pair given by the user (static), or the
- * secure tracker's certificate manager, which renews before expiry (src/tracker/certificate-manager.ts).
+ * secure tracker's certificate manager, which renews before expiry (src/tracker/client/certificate-manager.ts).
  * The level asks for the current certificate at every handshake, so a renewal applies to new
  * connections without touching established ones.
  */

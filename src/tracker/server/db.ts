@@ -11,11 +11,11 @@
  * Times are unix seconds. Infohashes are lowercase hex; a torrent is found by either 20-byte wire
  * form (its v1 infohash or its truncated v2 infohash, BEP 52).
  */
-import { CERT_CLOCK_SKEW_S } from '../protocol/constants.js'
+import { CERT_CLOCK_SKEW_S } from '../../protocol/constants.js'
 import Database from 'better-sqlite3'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync } from 'node:fs'
-import { DuplicateUserError, InvalidUserNameError, TrackerDatabaseError, UnknownUserError } from './errors.js'
+import { DuplicateUserError, InvalidUserNameError, TrackerDatabaseError, UnknownUserError } from '../errors.js'
 
 const SCHEMA_VERSION = 1
 

@@ -4,7 +4,7 @@
  * a UDP announce has no place for them (see udp-client.ts).
  */
 import { announce as announceHttp, type AnnounceOptions, type AnnounceRequest, type AnnounceResponse } from './client.js'
-import { TrackerError } from './errors.js'
+import { TrackerError } from '../errors.js'
 import { announceUdp, type UdpAnnounceOptions } from './udp-client.js'
 
 export interface AnyAnnounceOptions extends AnnounceOptions {

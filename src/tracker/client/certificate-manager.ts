@@ -15,13 +15,13 @@
  */
 import { EventEmitter } from 'node:events'
 import { createPublicKey, X509Certificate } from 'node:crypto'
-import { assertTrackerNameDistinct, checkTrackerIdentity, createPeerKeyAndCsr, verifyPeerCertificate, type TorrentBinding } from '../pki/certificate-profile.js'
-import type { CertificateSource, PeerCredential } from '../levels/full-strict/certificate-source.js'
-import { canonicalSerial } from '../pki/x509.js'
-import { CSR_PARAM, readBttlsFields } from './announce-keys.js'
+import { assertTrackerNameDistinct, checkTrackerIdentity, createPeerKeyAndCsr, verifyPeerCertificate, type TorrentBinding } from '../../pki/certificate-profile.js'
+import type { CertificateSource, PeerCredential } from '../../levels/full-strict/certificate-source.js'
+import { canonicalSerial } from '../../pki/x509.js'
+import { CSR_PARAM, readBttlsFields } from '../announce-keys.js'
 import { announce, type AnnounceEvent, type AnnounceOptions, type AnnounceResponse } from './client.js'
-import type { PeerAddress } from '../codec/compact-peers.js'
-import { TrackerError, type TrackerErrorCode } from './errors.js'
+import type { PeerAddress } from '../../codec/compact-peers.js'
+import { TrackerError, type TrackerErrorCode } from '../errors.js'
 
 export interface IssuedCredential extends PeerCredential {
   readonly serial: string

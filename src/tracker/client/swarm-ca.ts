@@ -10,7 +10,7 @@
 import { createHash, X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
 import { connect, type DetailedPeerCertificate } from 'node:tls'
-import { TrackerError } from './errors.js'
+import { TrackerError } from '../errors.js'
 
 export interface SwarmCaOptions {
   /** The whole exchange (connect and TLS handshake); default 15 s, as an announce. */

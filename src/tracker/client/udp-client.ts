@@ -18,10 +18,10 @@ import { createSocket, type Socket } from 'node:dgram'
 import { lookup } from 'node:dns/promises'
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
-import { BencodeDict } from '../codec/bencode.js'
+import { BencodeDict } from '../../codec/bencode.js'
 import type { AnnounceRequest, AnnounceResponse } from './client.js'
-import { PASSKEY_PARAM } from './announce-keys.js'
-import { TrackerError } from './errors.js'
+import { PASSKEY_PARAM } from '../announce-keys.js'
+import { TrackerError } from '../errors.js'
 import {
   ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, decodeResponse, encodeAnnounceRequest, encodeConnectRequest, transactionIdOf, type UdpResponse
 } from './udp-messages.js'

@@ -17,8 +17,8 @@
  *
  * The width of a peer entry follows the address family the announce travelled over (BEP 15, IPv6).
  */
-import { decodeCompactPeers, type PeerAddress } from '../codec/compact-peers.js'
-import { TrackerError } from './errors.js'
+import { decodeCompactPeers, type PeerAddress } from '../../codec/compact-peers.js'
+import { TrackerError } from '../errors.js'
 
 /** The magic connection id of a connect request ("the protocol id"). */
 export const UDP_PROTOCOL_ID = 0x41727101980n
