@@ -15,6 +15,7 @@ import { secureOutbound } from '../src/handshake/secure-outbound.js'
 import { basicLevel } from '../src/levels/basic.js'
 import { PeerListener, type ListenerOptions, type Refusal, type ServedSwarm } from '../src/wire/listener.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
+import { answerLinks } from './helpers/link-pair.js'
 import { btHandshake } from './fixtures/fuzz/seeds.js'
 
 /** How far apart the trickling peer's writes reach the listener. */
@@ -33,6 +34,7 @@ function assertTimeout (t: Test, err: Error | undefined, bound: RegExp): void {
 async function listen (t: Test, options: Omit<ListenerOptions, 'swarms'>) {
   const listener = await PeerListener.listen({ swarms: () => swarms, ...options })
   t.teardown(() => listener.close())
+  answerLinks(listener)
   const next = new Promise<{ link: PeerLink } | { refusal: Refusal }>(resolve => {
     listener.once('link', link => resolve({ link }))
     listener.once('refused', refusal => resolve({ refusal }))

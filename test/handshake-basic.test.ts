@@ -6,6 +6,7 @@ import { secureOutbound } from '../src/handshake/secure-outbound.js'
 import { TlsResponder, type InboundChannel, type InboundOutcome } from '../src/handshake/secure-inbound.js'
 import { siteDecoy } from '../src/wire/decoy-site.js'
 import { closed, rejection, tcpPair } from './helpers/tcp.js'
+import { flushBatchedWrites } from '../src/wire/write-batching.js'
 
 const ihA = randomBytes(20)
 const ihB = randomBytes(32)
@@ -16,12 +17,18 @@ function peerOf<T> (outcome: InboundOutcome<T>): InboundChannel<T> {
   return outcome.channel
 }
 
+/** The AuthReply waits for our first BitTorrent bytes (one record); with no wire here, release it as that write would. */
+function releaseAuthReply<T> (outcome: InboundOutcome<T>): InboundOutcome<T> {
+  if (outcome.kind === 'peer') flushBatchedWrites(outcome.channel.socket)
+  return outcome
+}
+
 t.test('initiator and responder agree on swarm, TLS 1.3, and the wire flows after the proofs', async t => {
   const responder = await TlsResponder.create()
   t.teardown(() => responder.close())
   for (const [ih, name] of [[ihA, 'A'], [ihB, 'B']] as const) {
     const { client, server } = await tcpPair()
-    const [out, outcome] = await Promise.all([secureOutbound(client, basicLevel([ih])), responder.accept(server, () => served)])
+    const [out, outcome] = await Promise.all([secureOutbound(client, basicLevel([ih])), responder.accept(server, () => served).then(releaseAuthReply)])
     const inc = peerOf(outcome)
     t.equal(inc.swarm, name, 'responder found the swarm from the proof alone')
     t.equal(out.details.protocol, 'TLSv1.3')
@@ -94,4 +101,18 @@ t.test('a TLS 1.3 suite outside CIPHER_SUITES is refused: AES-128-CCM negotiated
   const err = (() => { try { negotiatedDetails(tlsClient, basicLevel([ihA])); return undefined } catch (e) { return e } })()
   t.ok(err instanceof TlsCipherSuiteError, 'a TlsCipherSuiteError')
   t.match(err, { name: 'TlsCipherSuiteError', code: 'ERR_TLS_CIPHER_SUITE', message: /TLS_AES_128_CCM_SHA256/ })
+})
+
+t.test('the AuthReply never leaves alone: nothing of ours to join it by the auth deadline, and the connection closes unanswered', async t => {
+  const responder = await TlsResponder.create({ authTimeoutMs: 400 })
+  t.teardown(() => responder.close())
+  const { client, server } = await tcpPair()
+  const outbound = secureOutbound(client, basicLevel([ihA]), { authTimeoutMs: 5000 })
+  const outcome = await responder.accept(server, () => served)
+  t.equal(outcome.kind, 'peer', 'the proof was right')
+  const started = Date.now()
+  const err = await rejection(outbound)
+  t.equal(err.name, 'PeerClosedError', 'the initiator saw the connection close, with no AuthReply')
+  t.match(err.message, /without an AuthReply/)
+  t.ok(Date.now() - started < 3000, 'closed at the responder\'s auth deadline, not the initiator\'s')
 })

@@ -5,6 +5,7 @@ import { basicLevel } from '../src/levels/basic.js'
 import { PeerListener, type Refusal, type ServedSwarm } from '../src/wire/listener.js'
 import { dial } from '../src/wire/dialer.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
+import { answerLinks } from './helpers/link-pair.js'
 import type { Policy } from '../src/wire/policy.js'
 
 const ihA = randomBytes(20)
@@ -19,6 +20,7 @@ async function listener (t: Test, policy: Policy = 'prefer-tls') {
   t.teardown(() => l.close())
   const links: PeerLink[] = []
   const refusals: Refusal[] = []
+  answerLinks(l)
   l.on('link', link => links.push(link))
   l.on('refused', r => refusals.push(r))
   const nextLink = () => new Promise<PeerLink>(resolve => l.once('link', resolve))

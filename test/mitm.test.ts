@@ -15,6 +15,7 @@ import { PeerListener, type Refusal } from '../src/wire/listener.js'
 import { createResponderCertificate } from '../src/pki/responder-certificate.js'
 import { readFirstRecord } from '../src/handshake/bounded-read.js'
 import { Deadline } from '../src/handshake/deadline.js'
+import { answerLinks } from './helpers/link-pair.js'
 import type { PeerLink } from '../src/wire/peer-link.js'
 
 const ih = randomBytes(20)
@@ -58,6 +59,7 @@ async function responder (t: Test): Promise<{ port: number, refusals: Refusal[],
   const refusals: Refusal[] = []
   const links: PeerLink[] = []
   l.on('refused', r => refusals.push(r))
+  answerLinks(l)
   l.on('link', link => links.push(link))
   return { port: l.port, refusals, links, nextRefusal: new Promise(resolve => l.once('refused', resolve)) }
 }

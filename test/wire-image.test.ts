@@ -26,6 +26,7 @@ import { dial } from '../src/wire/dialer.js'
 import { PeerListener, type Refusal } from '../src/wire/listener.js'
 import { randomFile, session, tempDir } from './helpers/session-pair.js'
 import { tcpPair } from './helpers/tcp.js'
+import { answerLinks } from './helpers/link-pair.js'
 import { messageIds } from './helpers/peer-messages.js'
 
 const ih = randomBytes(20)
@@ -47,6 +48,7 @@ async function targets (t: Test): Promise<{ bttls: number, stock: number, refusa
   const listener = await PeerListener.listen({ policy: 'require-tls', swarms: () => [{ wireInfoHashes: [ih], level: basicLevel([ih]) }] })
   const refusals: Refusal[] = []
   listener.on('refused', r => refusals.push(r))
+  answerLinks(listener)
   const stock = https.createServer(await createResponderCertificate(), (_req, res) => res.end('ok'))
   await new Promise<void>(resolve => stock.listen(0, '127.0.0.1', resolve))
   t.teardown(async () => { stock.closeAllConnections(); stock.close(); await listener.close() })

@@ -58,9 +58,6 @@ export type InboundOutcome<T> =
  */
 export const RESPONDER_TLS_HANDSHAKE_TIMEOUT_MS = 120_000
 
-/** Longest the AuthReply waits for the BitTorrent messages it should share a record with. */
-export const AUTH_REPLY_HOLD_MS = 50
-
 export interface ResponderOptions {
   readonly keylog?: (line: Buffer) => void
   readonly tlsTimeoutMs?: number
@@ -169,9 +166,12 @@ export class TlsResponder {
       const flags = level.authFlags()
       const header = authHeader(hello.level, flags)
       // Held (corked) until the caller's first BitTorrent messages join it (write-batching.ts releases it
-      // with them): one record, not two. Released anyway after AUTH_REPLY_HOLD_MS.
+      // with them): the BEP requires the BitTorrent handshake in the AuthReply's record, so it never
+      // leaves alone. A link whose wire has written nothing by the auth deadline has failed anyway (the
+      // peer's BitTorrent handshake shares that deadline): it is closed, unanswered.
       socket.cork()
-      setTimeout(() => { while (socket.writableCorked > 0) socket.uncork() }, AUTH_REPLY_HOLD_MS).unref()
+      const stopWatching = authDeadline.whenExpired(() => { if (socket.writableCorked > 0) socket.destroy() })
+      socket.once('close', stopWatching)
       socket.write(encodeAuthMessage({
         level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), ...level.authPayload('responder', header, exporter), padding: randomPaddingLength()
       }))

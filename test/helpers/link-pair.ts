@@ -87,3 +87,12 @@ export async function deafPeer (swarm: { addLink: (l: PeerLink) => void }, infoH
 
 /** An interested and a not-interested message: cheap to send, and each earns a reply. */
 export const INTERESTED_PAIR = Buffer.from([0, 0, 0, 1, 2, 0, 0, 0, 1, 3])
+
+/**
+ * What the swarm engine does with each accepted link, for tests that listen without one: it writes its
+ * BitTorrent handshake at once. A bttls responder's AuthReply waits for it (the BEP puts both in one
+ * record), so a listener whose links nobody answers would leave every initiator without an AuthReply.
+ */
+export function answerLinks (listener: { on: (event: 'link', f: (link: PeerLink) => void) => unknown }): void {
+  listener.on('link', link => link.wire.handshake(link.infoHash, randomBytes(20), { dht: false }))
+}
