@@ -82,6 +82,42 @@ function pruneStaleBuilds (): void {
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
+/** A write-only stream that keeps what is written (not a terminal: no status line). */
+function capture<S> (): { stream: S, text: () => string } {
+  let text = ''
+  const stream = {
+    isTTY: false,
+    write (chunk: string | Uint8Array, ...rest: unknown[]): boolean {
+      text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
+      const done = rest.find(r => typeof r === 'function') as (() => void) | undefined
+      if (done !== undefined) queueMicrotask(done)
+      return true
+    }
+  }
+  return { stream: stream as unknown as S, text: () => text }
+}
+
+/**
+ * Runs `bttls <args>` in this process: the CLI's main() with its output captured, as a user would see
+ * it, and its exit status. A CLI process costs some 0.8 s of CPU to start (its imports) and the tests
+ * would start a hundred; a child process stays for what only a process shows: signals, the exit itself
+ * (nothing left running), a pty, the environment, a closed stdout, a seeder that waits for Ctrl-C.
+ */
+export async function runInProcess (args: string[]): Promise<CliResult> {
+  const { main } = await import('../../src/cli/main.js')
+  const stdout = capture<typeof process.stdout>()
+  const stderr = capture<typeof process.stderr>()
+  let code: number
+  try {
+    code = await main(args, { stdout: stdout.stream, stderr: stderr.stream })
+  } catch (err) {
+    // As bin/bttls.js would report it.
+    stderr.stream.write(`bttls: internal error: ${String((err as Error)?.stack ?? err)}\n`)
+    code = 1
+  }
+  return { code, stdout: stdout.text(), stderr: stderr.text() }
+}
+
 export interface CliRun {
   result: Promise<CliResult>
   kill: () => void
