@@ -35,7 +35,7 @@ t.before(async () => { await buildCli() })
  * is the process's.
  */
 async function run (args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
-  return env === undefined ? await runInProcess(args) : await runCli(args, { env }).result
+  return env === undefined ? await runInProcess(args) : await runCli(args, { env, timeoutMs: 90_000 }).result
 }
 
 /** A usage error: exit 2, the reason and the hint on stderr, nothing on stdout. */
