@@ -1,17 +1,18 @@
 /**
  * `bttls ca issue` (issue 12): Full Strict certificates issued out of band, for users without a
  * secure tracker. The certificates it writes are accepted by real `bttls seed` / `bttls get` peers
- * over loopback TLS; every mistake is refused before anything is written.
+ * (a seeder process, a get in process) over loopback TLS; every mistake is refused before anything
+ * is written.
  */
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { X509Certificate } from 'node:crypto'
-import { buildCli, inBackground, runCli, type CliResult } from './helpers/cli.js'
+import { buildCli, inBackground, runInProcess, type CliResult } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 import { CERT_CLOCK_SKEW_S, MAX_PEER_CERT_LIFETIME_S } from '../src/protocol/constants.js'
 
-// A dozen CLI processes and a compile: slow on a loaded two-core machine.
+// A compile and a seeder process (the rest runs the CLI in process): slow on a loaded two-core machine.
 t.setTimeout(420_000)
 t.before(async () => { await buildCli() })
 
@@ -25,16 +26,16 @@ t.test('certificates from ca issue let a seed and a get of a Full Strict torrent
   const sum = await randomFile(join(dir, 'seed'), 'data.bin', 200_000)
   const torrent = join(dir, 'fs.torrent')
   const plain = join(dir, 'basic.torrent')
-  t.equal((await runCli(['ca', 'create', '--out', join(dir, 'ca')]).result).code, 0)
-  t.equal((await runCli(['ca', 'create', '--out', join(dir, 'other-ca')]).result).code, 0)
+  t.equal((await runInProcess(['ca', 'create', '--out', join(dir, 'ca')])).code, 0)
+  t.equal((await runInProcess(['ca', 'create', '--out', join(dir, 'other-ca')])).code, 0)
   const [created, basic] = await Promise.all([
-    runCli(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1', '--full-strict', '--ca', join(dir, 'ca', 'ca.pem')]).result,
-    runCli(['create', join(dir, 'seed', 'data.bin'), '-o', plain, '--v1']).result
+    runInProcess(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1', '--full-strict', '--ca', join(dir, 'ca', 'ca.pem')]),
+    runInProcess(['create', join(dir, 'seed', 'data.bin'), '-o', plain, '--v1'])
   ])
   t.equal(created.code, 0, created.stderr)
   t.equal(basic.code, 0, basic.stderr)
   const ca = ['--ca-cert', join(dir, 'ca', 'ca.pem'), '--ca-key', join(dir, 'ca', 'ca.key')]
-  const issued = await Promise.all(['seeder', 'leecher'].map(name => runCli(['ca', 'issue', torrent, ...ca, '--out', join(dir, name), '--name', name, '--json']).result))
+  const issued = await Promise.all(['seeder', 'leecher'].map(name => runInProcess(['ca', 'issue', torrent, ...ca, '--out', join(dir, name), '--name', name, '--json'])))
   for (const r of issued) t.equal(r.code, 0, r.stderr)
   const event = JSON.parse(issued[0]!.stdout.split('\n')[0]!)
   t.equal(event.event, 'issued')
@@ -47,7 +48,7 @@ t.test('certificates from ca issue let a seed and a get of a Full Strict torrent
   t.match(cert.subject, /CN=seeder/)
 
   const seed = await inBackground(t, ['seed', torrent, '--data', join(dir, 'seed'), '--cert', join(dir, 'seeder.pem'), '--key', join(dir, 'seeder.key')])
-  const got = await runCli(['get', torrent, '--out', join(dir, 'out'), '--peer', `127.0.0.1:${seed.port}`, '--cert', join(dir, 'leecher.pem'), '--key', join(dir, 'leecher.key')]).result
+  const got = await runInProcess(['get', torrent, '--out', join(dir, 'out'), '--peer', `127.0.0.1:${seed.port}`, '--cert', join(dir, 'leecher.pem'), '--key', join(dir, 'leecher.key')])
   t.equal(got.code, 0, got.stderr)
   t.equal(await fileSha256(join(dir, 'out', 'data.bin')), sum, 'downloaded with the issued certificates')
 
@@ -55,13 +56,13 @@ t.test('certificates from ca issue let a seed and a get of a Full Strict torrent
     await writeFile(join(dir, 'not-a-key'), 'hello')
     const other = ['--ca-cert', join(dir, 'other-ca', 'ca.pem'), '--ca-key', join(dir, 'other-ca', 'ca.key')]
     const runs = await Promise.all([
-      runCli(['ca', 'issue', torrent, ...other, '--out', join(dir, 'x1')]).result,
-      runCli(['ca', 'issue', torrent, '--ca-cert', join(dir, 'ca', 'ca.pem'), '--ca-key', join(dir, 'other-ca', 'ca.key'), '--out', join(dir, 'x2')]).result,
-      runCli(['ca', 'issue', plain, ...ca, '--out', join(dir, 'x3')]).result,
-      runCli(['ca', 'issue', torrent, ...ca, '--out', join(dir, 'x4'), '--lifetime', String(MAX_PEER_CERT_LIFETIME_S + 1)]).result,
-      runCli(['ca', 'issue', torrent, '--ca-cert', join(dir, 'ca', 'ca.pem'), '--ca-key', join(dir, 'not-a-key'), '--out', join(dir, 'x5')]).result,
-      runCli(['ca', 'issue', torrent, ...ca, '--out', join(dir, 'seeder')]).result,
-      runCli(['ca', 'issue', torrent, '--out', join(dir, 'x6')]).result
+      runInProcess(['ca', 'issue', torrent, ...other, '--out', join(dir, 'x1')]),
+      runInProcess(['ca', 'issue', torrent, '--ca-cert', join(dir, 'ca', 'ca.pem'), '--ca-key', join(dir, 'other-ca', 'ca.key'), '--out', join(dir, 'x2')]),
+      runInProcess(['ca', 'issue', plain, ...ca, '--out', join(dir, 'x3')]),
+      runInProcess(['ca', 'issue', torrent, ...ca, '--out', join(dir, 'x4'), '--lifetime', String(MAX_PEER_CERT_LIFETIME_S + 1)]),
+      runInProcess(['ca', 'issue', torrent, '--ca-cert', join(dir, 'ca', 'ca.pem'), '--ca-key', join(dir, 'not-a-key'), '--out', join(dir, 'x5')]),
+      runInProcess(['ca', 'issue', torrent, ...ca, '--out', join(dir, 'seeder')]),
+      runInProcess(['ca', 'issue', torrent, '--out', join(dir, 'x6')])
     ])
     refused(t, runs[0]!, /^bttls: --ca-cert .* is not this torrent's swarm CA/, 'another CA')
     refused(t, runs[1]!, /^bttls: --ca-key .* is not the private key of --ca-cert/, 'another CA\'s key')

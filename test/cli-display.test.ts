@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { join } from 'node:path'
-import { buildCli, hasScript, inBackground, inTerminal, runCli } from './helpers/cli.js'
+import { buildCli, hasScript, inBackground, inTerminal, runInProcess } from './helpers/cli.js'
 import { randomFile, tempDir } from './helpers/session-pair.js'
 
 t.setTimeout(240_000)
@@ -30,7 +30,7 @@ t.test('a frozen seeder: the line says "stalled", and stops saying it when data 
   const dir = await tempDir(t)
   await randomFile(join(dir, 'seed'), 'data.bin', 4 * 2 ** 20)
   const torrent = join(dir, 'data.torrent')
-  t.equal((await runCli(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1']).result).code, 0)
+  t.equal((await runInProcess(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1'])).code, 0)
   // A slow seeder (--max-upload-rate): the download is still running when it freezes.
   const seed = await inBackground(t, ['seed', torrent, '--data', join(dir, 'seed'), '--max-upload-rate', '128K'])
   const seederPid = seed.run.pid()!
@@ -53,7 +53,7 @@ t.test('get --seed: the seeding line after the download, the totals after Ctrl-C
   const dir = await tempDir(t)
   await randomFile(join(dir, 'seed'), 'data.bin', 300_000)
   const torrent = join(dir, 'data.torrent')
-  t.equal((await runCli(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1']).result).code, 0)
+  t.equal((await runInProcess(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1'])).code, 0)
   const seed = await inBackground(t, ['seed', torrent, '--data', join(dir, 'seed')])
   const get = await inTerminal(t, ['get', torrent, '--out', join(dir, 'out'), '--peer', `127.0.0.1:${seed.port}`, '--seed'])
   await until('the seeding line', () => /seeding {2}UL/.test(get.output()), 60_000)

@@ -1,8 +1,9 @@
 /**
  * `bttls` never misleads (issue 12): every line it prints is true and one line, usage errors are
  * usage errors, and what a BitTorrent user expects is there (--version, SSLKEYLOGFILE, credentials
- * outside argv, keygen, a status line that fits the terminal). Real CLI processes, real files,
- * loopback sockets; the display through a pty (`script`).
+ * outside argv, keygen, a status line that fits the terminal). Real files, loopback sockets; the CLI
+ * runs in this process, and in a child process where the process is the point: seeders (they wait for
+ * a signal), the environment, a closed stdout, the display through a pty (`script`).
  */
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
@@ -11,7 +12,7 @@ import { createServer } from 'node:http'
 import { networkInterfaces } from 'node:os'
 import { generateKeyPairSync } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
-import { buildCli, CLI_MAIN, runCli, type CliResult } from './helpers/cli.js'
+import { buildCli, CLI_MAIN, inBackground, runCli, runInProcess, type CliResult } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 import { createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate } from '../src/pki/certificate-profile.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
@@ -25,26 +26,16 @@ import type { Session } from '../src/session/session.js'
 /** The ANSI erase-to-end-of-line the status line redraws with. */
 const ERASE_LINE = '\u001b[K'
 
-// One compile and ~40 CLI runs: past tap's default file timeout on a loaded 2-core machine.
+// A compile, the CLI's modules loaded here, and a handful of CLI processes on a loaded 2-core machine.
 t.setTimeout(480_000)
 t.before(async () => { await buildCli() })
 
-/** At most two short CLI runs at a time (two cores): a burst of ten starved each past its limit. */
-const MAX_PARALLEL_RUNS = 2
-let running = 0
-const waiting: Array<() => void> = []
-
-async function run (args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<CliResult> {
-  // A finished run hands its slot to the next waiter directly.
-  if (running >= MAX_PARALLEL_RUNS) await new Promise<void>(resolve => waiting.push(resolve))
-  else running++
-  try {
-    return await runCli(args, { timeoutMs, ...(env ? { env } : {}) }).result
-  } finally {
-    const next = waiting.shift()
-    if (next !== undefined) next()
-    else running--
-  }
+/**
+ * `bttls <args>` in this process (helpers/cli.ts); with `env`, in a child process, as the environment
+ * is the process's.
+ */
+async function run (args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
+  return env === undefined ? await runInProcess(args) : await runCli(args, { env, timeoutMs: 90_000 }).result
 }
 
 /** A usage error: exit 2, the reason and the hint on stderr, nothing on stdout. */
@@ -55,21 +46,9 @@ function usageError (t: Test, r: CliResult, message: RegExp, what: string): void
   t.equal(r.stdout, '', `${what}: nothing on stdout`)
 }
 
-/** Starts `bttls seed` in the background; resolves with its port and its JSON events. */
+/** Starts `bttls seed` in a child process (helpers/cli.ts inBackground); resolves with its port and its JSON events. */
 async function seeder (t: Test, args: string[]): Promise<{ port: number, events: Array<Record<string, unknown>> }> {
-  let port = 0
-  const events: Array<Record<string, unknown>> = []
-  // A seeder lives as long as the test that uses it (runCli's default limit is 60 s).
-  const seed = runCli(['seed', ...args, '--json'], {
-    timeoutMs: 600_000,
-    onStdout: line => { const e = JSON.parse(line); events.push(e); if (e.event === 'listening') port = e.port }
-  })
-  t.teardown(seed.kill)
-  let done = false
-  void seed.result.then(() => { done = true })
-  while (port === 0 && !done) await new Promise(resolve => setTimeout(resolve, 50))
-  if (port === 0) throw new Error(`seed exited: ${(await seed.result).stderr}`)
-  return { port, events }
+  return await inBackground(t, ['seed', ...args])
 }
 
 function sh (command: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {

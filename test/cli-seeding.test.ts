@@ -1,17 +1,17 @@
 /**
  * Seeding as BitTorrent users expect it (issue 12): `get --seed` gives back after the download until
- * Ctrl-C, and one `bttls seed` serves several torrents on one port, announcing each. Real CLI
- * processes, real files, loopback sockets.
+ * Ctrl-C, and one `bttls seed` serves several torrents on one port, announcing each. The seeders are
+ * CLI processes (they stop on a signal); the rest runs the CLI in process. Real files, loopback sockets.
  */
 import t from 'tap'
 import { join } from 'node:path'
 import { createServer } from 'node:http'
-import { buildCli, inBackground, runCli } from './helpers/cli.js'
+import { buildCli, inBackground, runInProcess } from './helpers/cli.js'
 import { fileSha256, randomFile, tempDir } from './helpers/session-pair.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import { readFile } from 'node:fs/promises'
 
-// Four CLI processes at a time at most; a loaded two-core machine runs them slowly.
+// Up to two CLI processes at a time; a loaded two-core machine runs them slowly.
 t.setTimeout(240_000)
 t.before(async () => { await buildCli() })
 
@@ -27,7 +27,7 @@ t.test('get --seed keeps seeding after the download until SIGINT', async t => {
   const dir = await tempDir(t)
   const sum = await randomFile(join(dir, 'seed'), 'data.bin', 600_000)
   const torrent = join(dir, 'data.torrent')
-  t.equal((await runCli(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1']).result).code, 0)
+  t.equal((await runInProcess(['create', join(dir, 'seed', 'data.bin'), '-o', torrent, '--v1'])).code, 0)
   const first = await inBackground(t, ['seed', torrent, '--data', join(dir, 'seed')])
   const middle = await inBackground(t, ['get', torrent, '--out', join(dir, 'middle'), '--peer', `127.0.0.1:${first.port}`, '--seed'])
   await until('get --seed to finish its download', () => middle.events.some(e => e.event === 'seeding'))
@@ -35,7 +35,7 @@ t.test('get --seed keeps seeding after the download until SIGINT', async t => {
   // The original seeder goes away: only the one that ran get --seed has the data now.
   first.run.kill()
   t.equal((await first.run.result).code, 0)
-  const last = await runCli(['get', torrent, '--out', join(dir, 'last'), '--peer', `127.0.0.1:${middle.port}`]).result
+  const last = await runInProcess(['get', torrent, '--out', join(dir, 'last'), '--peer', `127.0.0.1:${middle.port}`])
   t.equal(last.code, 0, last.stderr)
   t.equal(await fileSha256(join(dir, 'last', 'data.bin')), sum, 'fetched from the get --seed process')
   process.kill(middle.run.pid()!, 'SIGINT')
@@ -46,7 +46,7 @@ t.test('get --seed keeps seeding after the download until SIGINT', async t => {
 })
 
 t.test('--seed is for get', async t => {
-  const r = await runCli(['seed', 'x.torrent', '--data', '.', '--seed']).result
+  const r = await runInProcess(['seed', 'x.torrent', '--data', '.', '--seed'])
   t.equal(r.code, 2)
   t.match(r.stderr, /^bttls: --seed is for get/)
 })
@@ -74,13 +74,13 @@ t.test('one seed process serves several torrents on one port, each announced', a
   const sums = [await randomFile(join(dir, 'seed'), 'a.bin', 300_000), await randomFile(join(dir, 'seed'), 'b.bin', 200_000)]
   const torrents = [join(dir, 'a.torrent'), join(dir, 'b.torrent')]
   for (const [i, name] of ['a.bin', 'b.bin'].entries()) {
-    t.equal((await runCli(['create', join(dir, 'seed', name), '-o', torrents[i]!, '--v1']).result).code, 0)
+    t.equal((await runInProcess(['create', join(dir, 'seed', name), '-o', torrents[i]!, '--v1'])).code, 0)
   }
   const tracker = await recordingTracker(t)
   const seed = await inBackground(t, ['seed', ...torrents, '--data', join(dir, 'seed'), '--tracker', tracker.url])
   await until('both torrents verified', () => seed.events.filter(e => e.event === 'torrent').length === 2)
   t.equal(seed.events.filter(e => e.event === 'listening').length, 1, 'one listening port')
-  const gets = await Promise.all(torrents.map((torrent, i) => runCli(['get', torrent, '--out', join(dir, `out-${i}`), '--peer', `127.0.0.1:${seed.port}`]).result))
+  const gets = await Promise.all(torrents.map((torrent, i) => runInProcess(['get', torrent, '--out', join(dir, `out-${i}`), '--peer', `127.0.0.1:${seed.port}`])))
   for (const r of gets) t.equal(r.code, 0, r.stderr)
   t.equal(await fileSha256(join(dir, 'out-0', 'a.bin')), sums[0])
   t.equal(await fileSha256(join(dir, 'out-1', 'b.bin')), sums[1])
@@ -95,12 +95,12 @@ t.test('several torrents: the same one twice, or any torrent without its data, i
   await randomFile(join(dir, 'other'), 'b.bin', 100_000)
   const a = join(dir, 'a.torrent')
   const b = join(dir, 'b.torrent')
-  t.equal((await runCli(['create', join(dir, 'seed', 'a.bin'), '-o', a, '--v1']).result).code, 0)
-  t.equal((await runCli(['create', join(dir, 'other', 'b.bin'), '-o', b, '--v1']).result).code, 0)
+  t.equal((await runInProcess(['create', join(dir, 'seed', 'a.bin'), '-o', a, '--v1'])).code, 0)
+  t.equal((await runInProcess(['create', join(dir, 'other', 'b.bin'), '-o', b, '--v1'])).code, 0)
   const [twice, missing, getTwo] = await Promise.all([
-    runCli(['seed', a, a, '--data', join(dir, 'seed')]).result,
-    runCli(['seed', a, b, '--data', join(dir, 'seed')]).result,
-    runCli(['get', a, b, '--out', dir]).result
+    runInProcess(['seed', a, a, '--data', join(dir, 'seed')]),
+    runInProcess(['seed', a, b, '--data', join(dir, 'seed')]),
+    runInProcess(['get', a, b, '--out', dir])
   ])
   t.equal(twice.code, 2, twice.stderr)
   t.match(twice.stderr, /^bttls: .*a\.torrent: the same torrent twice/)

@@ -18,7 +18,7 @@ import { staticCertificateSource } from '../levels/full-strict/certificate-sourc
 import { getCommand } from './commands/get.js'
 import { inspectCommand } from './commands/inspect.js'
 import { seedCommand } from './commands/seed.js'
-import { errorJson, Reporter } from './reporter.js'
+import { errorJson, PROCESS_IO, Reporter, type CliIo } from './reporter.js'
 import { parsePeer, UsageError } from './torrent-input.js'
 import { dhtBootstrapFor } from './dht-default.js'
 import { credentialValue, keylogFile, parseRate, parseSize, publisherPrivateKey } from './option-values.js'
@@ -199,22 +199,23 @@ function rateLimitsFrom (values: { 'max-upload-rate'?: string, 'max-download-rat
 
 const COMMANDS = ['create', 'seed', 'get', 'inspect', 'keygen']
 
-export async function main (argv: string[]): Promise<number> {
+/** Runs `bttls <argv>`, writing to `io` (default the process's streams); resolves with the exit status. */
+export async function main (argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   // The tracker and the CA helper have their own subcommands and flags (see their files).
-  if (argv[0] === 'tracker') return await trackerMain(argv.slice(1))
-  if (argv[0] === 'ca') return await caMain(argv.slice(1))
-  if (argv[0] === 'release') return await releaseMain(argv.slice(1))
-  if (argv[0] === 'update') return await updateMain(argv.slice(1))
+  if (argv[0] === 'tracker') return await trackerMain(argv.slice(1), io)
+  if (argv[0] === 'ca') return await caMain(argv.slice(1), io)
+  if (argv[0] === 'release') return await releaseMain(argv.slice(1), io)
+  if (argv[0] === 'update') return await updateMain(argv.slice(1), io)
   let json = argv.includes('--json')
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
     json = values.json === true
-    const reporter = new Reporter(json)
+    const reporter = new Reporter(json, io.stdout, io.stderr)
     const [command, target, ...extra] = positionals
-    if (values.version === true) { process.stdout.write(`bttls ${VERSION}\n`); return 0 }
-    if (values.help || command === 'help') { process.stdout.write(USAGE); return 0 }
+    if (values.version === true) { io.stdout.write(`bttls ${VERSION}\n`); return 0 }
+    if (values.help || command === 'help') { io.stdout.write(USAGE); return 0 }
     // No command: the usage is the error message, so it goes to stderr with a usage exit status.
-    if (command === undefined) { process.stderr.write(USAGE); return 2 }
+    if (command === undefined) { io.stderr.write(USAGE); return 2 }
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"`)
     if (target === undefined) throw new UsageError(`${command} needs a ${command === 'create' ? 'path' : 'torrent file or magnet link'}`)
     // Only seed takes several torrents (served on one port).
@@ -276,10 +277,10 @@ export async function main (argv: string[]): Promise<number> {
     // node:util parseArgs words a missing value as "Option '-o, --output <value>' argument missing".
     const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(e.message)
     if (missing !== null) e.message = `${missing[1]} needs a value`
-    if (json) process.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
+    if (json) io.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
-    process.stderr.write(`bttls: ${usage ? '' : `${e.name}: `}${e.message}\n`)
-    if (usage) process.stderr.write('run "bttls --help" for usage\n')
+    io.stderr.write(`bttls: ${usage ? '' : `${e.name}: `}${e.message}\n`)
+    if (usage) io.stderr.write('run "bttls --help" for usage\n')
     return usage ? 2 : 1
   }
 }

@@ -10,6 +10,14 @@ import { dialReason, endpoint, isTcpConnectFailure, oneLine } from './dial-reaso
 
 export interface ErrorJson { name: string, code?: string, message: string }
 
+/**
+ * Where a CLI run writes: the process's own streams, or a caller's (main(argv, io) run in process, as
+ * the tests do where the process itself is not what they test).
+ */
+export interface CliIo { readonly stdout: typeof process.stdout, readonly stderr: typeof process.stderr }
+
+export const PROCESS_IO: CliIo = { stdout: process.stdout, stderr: process.stderr }
+
 export function errorJson (err: unknown): ErrorJson {
   const e = err as { name?: string, code?: string, message?: string }
   return { name: e?.name ?? 'Error', code: e?.code, message: oneLine(e?.message ?? String(err)) }

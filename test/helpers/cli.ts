@@ -7,9 +7,10 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join, relative } from 'node:path'
+import type { main as Main } from '../../src/cli/main.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CACHE = join(ROOT, 'node_modules', '.cache')
@@ -50,7 +51,7 @@ let built: Promise<void> | undefined
  * at once, the second rename fails and its copy is dropped.
  */
 export function buildCli (): Promise<void> {
-  built ??= existsSync(MAIN) ? Promise.resolve() : new Promise((resolve, reject) => {
+  built ??= existsSync(MAIN) ? Promise.resolve(markEsm(OUT)) : new Promise((resolve, reject) => {
     const tmp = `${OUT}.${process.pid}.tmp`
     execFile(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', tmp, '--sourceMap', 'false', '--inlineSources', 'false', '--declaration', 'false'], { cwd: ROOT }, (err, stdout) => {
       if (err) {
@@ -59,6 +60,7 @@ export function buildCli (): Promise<void> {
         return
       }
       try {
+        markEsm(tmp)
         renameSync(tmp, OUT)
       } catch {
         rmSync(tmp, { recursive: true, force: true }) // another process put the same build in place first
@@ -68,6 +70,15 @@ export function buildCli (): Promise<void> {
     })
   })
   return built
+}
+
+/**
+ * Says the build is ES modules where its own package.json can be found: tap's TypeScript loader,
+ * which runInProcess imports it under, otherwise takes a .js file under node_modules for CommonJS.
+ */
+function markEsm (dir: string): void {
+  const file = join(dir, 'package.json')
+  if (!existsSync(file)) writeFileSync(file, '{ "type": "module" }\n')
 }
 
 function pruneStaleBuilds (): void {
@@ -81,6 +92,45 @@ function pruneStaleBuilds (): void {
 }
 
 export interface CliResult { code: number, stdout: string, stderr: string }
+
+/** A write-only stream that keeps what is written (not a terminal: no status line). */
+function capture<S> (): { stream: S, text: () => string } {
+  let text = ''
+  const stream = {
+    isTTY: false,
+    write (chunk: string | Uint8Array, ...rest: unknown[]): boolean {
+      text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
+      const done = rest.find(r => typeof r === 'function') as (() => void) | undefined
+      if (done !== undefined) queueMicrotask(done)
+      return true
+    }
+  }
+  return { stream: stream as unknown as S, text: () => text }
+}
+
+/**
+ * Runs `bttls <args>` in this process: the CLI's main() with its output captured, as a user would see
+ * it, and its exit status. A CLI process costs some 0.8 s of CPU to start (its imports) and the tests
+ * would start a hundred; a child process stays for what only a process shows: signals, the exit itself
+ * (nothing left running), a pty, the environment, a closed stdout, a seeder that waits for Ctrl-C.
+ */
+export async function runInProcess (args: string[]): Promise<CliResult> {
+  // The build's JavaScript, as the processes run it: the sources through tap's TypeScript loader cost
+  // ~6 s of CPU to load, the build's modules well under one.
+  await buildCli()
+  const { main } = await import(pathToFileURL(MAIN).href) as { main: typeof Main }
+  const stdout = capture<typeof process.stdout>()
+  const stderr = capture<typeof process.stderr>()
+  let code: number
+  try {
+    code = await main(args, { stdout: stdout.stream, stderr: stderr.stream })
+  } catch (err) {
+    // As bin/bttls.js would report it.
+    stderr.stream.write(`bttls: internal error: ${String((err as Error)?.stack ?? err)}\n`)
+    code = 1
+  }
+  return { code, stdout: stdout.text(), stderr: stderr.text() }
+}
 
 export interface CliRun {
   result: Promise<CliResult>

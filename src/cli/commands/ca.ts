@@ -11,7 +11,7 @@ import { caSecondsLeft, createPeerKeyAndCsr, createSwarmCa, issuePeerCertificate
 import { MAX_PEER_CERT_LIFETIME_S } from '../../protocol/constants.js'
 import { canonicalSerial } from '../../pki/x509.js'
 import { readTorrentInput } from '../torrent-input.js'
-import { Reporter } from '../reporter.js'
+import { Reporter, PROCESS_IO, type CliIo } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { intOption, runSubcommand } from './subcommand.js'
 
@@ -98,7 +98,7 @@ export async function caIssue (args: CaIssueArgs, reporter: Reporter): Promise<{
 }
 
 /** `bttls ca ...` (argv after "ca"). */
-export function caMain (argv: string[]): Promise<number> {
+export function caMain (argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   return runSubcommand('ca', argv, `usage:\n${CA_USAGE}`, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -109,7 +109,7 @@ export function caMain (argv: string[]): Promise<number> {
       allowPositionals: true,
       strict: true
     })
-    const reporter = new Reporter(values.json === true)
+    const reporter = new Reporter(values.json === true, io.stdout, io.stderr)
     if (positionals[0] === 'issue') {
       if (positionals.length !== 2) throw new UsageError('ca issue needs one <file.torrent>')
       if (values['ca-cert'] === undefined || values['ca-key'] === undefined) throw new UsageError('ca issue needs --ca-cert <ca.pem> and --ca-key <ca.key>')
@@ -125,5 +125,5 @@ export function caMain (argv: string[]): Promise<number> {
     if (values.out === undefined) throw new UsageError('ca create needs --out <dir>')
     await caCreate({ out: values.out, name: values.name, days: values.days === undefined ? undefined : Number(values.days) }, reporter)
     return 0
-  })
+  }, io)
 }

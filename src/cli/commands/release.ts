@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { Reporter } from '../reporter.js'
+import { Reporter, PROCESS_IO, type CliIo } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { intOption, runSubcommand } from './subcommand.js'
 import { addRelease, initRepository, rotateKeys, rotateSeedKey, DEFAULT_EXPIRES_S } from '../../updates/release-repository.js'
@@ -52,7 +52,7 @@ export async function startReleaseServer (o: Omit<ReleaseServerOptions, 'onLog'>
 }
 
 /** `bttls release ...` (argv after "release"). */
-export function releaseMain (argv: string[]): Promise<number> {
+export function releaseMain (argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   return runSubcommand('release', argv, `usage:\n${RELEASE_USAGE}`, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -77,7 +77,7 @@ export function releaseMain (argv: string[]): Promise<number> {
       allowPositionals: true,
       strict: true
     })
-    const reporter = new Reporter(values.json === true)
+    const reporter = new Reporter(values.json === true, io.stdout, io.stderr)
     const [action, target, ...extra] = positionals
     if (extra.length > 0 || (action !== 'add' && target !== undefined)) throw new UsageError(`unexpected argument "${extra[0] ?? target}"`)
     if (values.repo === undefined) throw new UsageError(`bttls release ${action ?? ''} needs --repo <dir>`)
@@ -136,5 +136,5 @@ export function releaseMain (argv: string[]): Promise<number> {
       default:
         throw new UsageError(`unknown release command "${action ?? ''}"`)
     }
-  })
+  }, io)
 }

@@ -4,20 +4,20 @@
  * one `bttls:` line on stderr; a usage error adds the hint line main.ts adds, not the whole usage,
  * which `bttls <command> --help` prints on stdout.
  */
-import { errorJson } from '../reporter.js'
+import { errorJson, PROCESS_IO, type CliIo } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 
-export async function runSubcommand (command: string, argv: readonly string[], usage: string, body: () => Promise<number>): Promise<number> {
+export async function runSubcommand (command: string, argv: readonly string[], usage: string, body: () => Promise<number>, io: CliIo = PROCESS_IO): Promise<number> {
   const json = argv.includes('--json')
-  if (argv.includes('--help') || argv.includes('-h')) { process.stdout.write(usage); return 0 }
+  if (argv.includes('--help') || argv.includes('-h')) { io.stdout.write(usage); return 0 }
   try {
     return await body()
   } catch (err) {
     const e = errorJson(err)
-    if (json) process.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
+    if (json) io.stdout.write(JSON.stringify({ event: 'error', ...e }) + '\n')
     const isUsage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
-    process.stderr.write(`bttls: ${isUsage ? '' : `${e.name}: `}${e.message}\n`)
-    if (isUsage) process.stderr.write(`run "bttls ${command} --help" for usage\n`)
+    io.stderr.write(`bttls: ${isUsage ? '' : `${e.name}: `}${e.message}\n`)
+    if (isUsage) io.stderr.write(`run "bttls ${command} --help" for usage\n`)
     return isUsage ? 2 : 1
   }
 }

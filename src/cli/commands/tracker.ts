@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { Reporter } from '../reporter.js'
+import { Reporter, PROCESS_IO, type CliIo } from '../reporter.js'
 import { UsageError } from '../torrent-input.js'
 import { caFingerprint } from '../../pki/certificate-profile.js'
 import { parseTorrent } from '../../torrent/parse-torrent.js'
@@ -137,7 +137,7 @@ export function trackerTorrentList (args: { db: string }, reporter: Reporter): R
 }
 
 /** `bttls tracker ...` (argv after "tracker"). */
-export function trackerMain (argv: string[]): Promise<number> {
+export function trackerMain (argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   return runSubcommand('tracker', argv, `usage:\n${TRACKER_USAGE}`, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -155,7 +155,7 @@ export function trackerMain (argv: string[]): Promise<number> {
       allowPositionals: true,
       strict: true
     })
-    const reporter = new Reporter(values.json === true)
+    const reporter = new Reporter(values.json === true, io.stdout, io.stderr)
     if (values.db === undefined) throw new UsageError('bttls tracker needs --db <file>')
     const db = values.db
     const [group, action, target, ...extra] = positionals
@@ -186,5 +186,5 @@ export function trackerMain (argv: string[]): Promise<number> {
       case 'torrent list': trackerTorrentList({ db }, reporter); return 0
       default: throw new UsageError(`unknown tracker command "${positionals.join(' ')}"`)
     }
-  })
+  }, io)
 }

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { Reporter } from '../reporter.js'
+import { Reporter, PROCESS_IO, type CliIo } from '../reporter.js'
 import { parsePeer, UsageError } from '../torrent-input.js'
 import { intOption, runSubcommand } from './subcommand.js'
 import { rollback, update } from '../../updates/updater.js'
@@ -30,7 +30,7 @@ function print (reporter: Reporter): (e: LogEntry & { time: string }) => void {
 }
 
 /** `bttls update ...` (argv after "update"). */
-export function updateMain (argv: string[]): Promise<number> {
+export function updateMain (argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   return runSubcommand('update', argv, `usage:\n${UPDATE_USAGE}`, async () => {
     const { values } = parseArgs({
       args: argv,
@@ -50,7 +50,7 @@ export function updateMain (argv: string[]): Promise<number> {
       allowPositionals: false,
       strict: true
     })
-    const reporter = new Reporter(values.json === true)
+    const reporter = new Reporter(values.json === true, io.stdout, io.stderr)
     if (values.out === undefined) throw new UsageError('bttls update needs --out <dir>')
     if (values.rollback === true) {
       const r = await rollback({ dir: values.out, onLog: print(reporter) })
@@ -81,5 +81,5 @@ export function updateMain (argv: string[]): Promise<number> {
       ? `installed ${outcome.version} (via ${outcome.via}) as ${outcome.path}${outcome.previous !== undefined ? `; previous ${outcome.previous} kept for --rollback` : ''}`
       : outcome.status === 'up-to-date' ? `up to date: ${outcome.version}` : `${outcome.version} not installed: you rolled back from it (a newer release will be installed)`)
     return 0
-  })
+  }, io)
 }
