@@ -7,7 +7,7 @@
  *   node --import @tapjs/typescript/import bep/generate-vectors.ts --write   # into the documents
  *
  * --write replaces every subsection of each document's "Test vectors" section (the introduction stays).
- * test/bep-vectors.test.ts checks that each document's vectors are exactly this output, and recomputes
+ * test/conformance/bep-vectors.test.ts checks that each document's vectors are exactly this output, and recomputes
  * every value independently, so a stale or hand-edited vector fails the tests.
  */
 import { createHash, createPrivateKey, sign, X509Certificate } from 'node:crypto'

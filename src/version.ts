@@ -1,2 +1,2 @@
-/** This implementation's version: package.json's, asserted equal by test/cli-messages.test.ts. */
+/** This implementation's version: package.json's, asserted equal by test/cli/messages.test.ts. */
 export const VERSION = '0.1.0'

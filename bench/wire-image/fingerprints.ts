@@ -9,7 +9,7 @@
  *   the signature algorithms in their order. GREASE is ignored everywhere; an empty list hashes to
  *   twelve zeros.
  *
- * Written from the text of those pages, not from their code; test/bench-ja4.test.ts checks the
+ * Written from the text of those pages, not from their code; test/bench/ja4.test.ts checks the
  * values the pages publish.
  */
 import { createHash } from 'node:crypto'

@@ -1,7 +1,7 @@
 /**
  * Every protocol constant of the bttls BEP documents (the "Constants" tables of bep/bep-xxxx.rst and of
  * its Strict and Full Strict companions) lives here and only here. The test vectors are computed from
- * these values and test/bep-vectors.test.ts checks them, so a change here that is not made in the
+ * these values and test/conformance/bep-vectors.test.ts checks them, so a change here that is not made in the
  * documents fails the tests.
  */
 

@@ -1,7 +1,7 @@
 /**
  * Make a .torrent (v1, v2 or hybrid) from a file or a directory, streaming every file once through
  * both hashers. The info dict is what libtorrent 2.0.8 makes from the same files (checked by
- * test/torrent-create.test.ts against test/fixtures/torrent), so both produce the same infohashes:
+ * test/torrent/create.test.ts against test/fixtures/torrent), so both produce the same infohashes:
  * - files in BEP 52 order (a depth-first walk with names sorted bytewise), for v1 too;
  * - hybrid: a BEP 47 pad file (attr "p", path [".pad", "<length>"]) after every file whose length is not
  *   a multiple of the piece length, the last file included, so every file starts on a piece boundary.

@@ -27,7 +27,7 @@ export function advertise (wire: Wire, listenPort: number): void {
  * extension handshake left alone between the initiator's requests and the first block, a short
  * record no HTTPS download has, and cost ut_metadata and PEX a round trip. bittorrent-protocol sends
  * it from handshake() when it believes the peer's handshake announced BEP 10; the peer's real
- * handshake replaces this belief when it arrives (test/bittorrent-protocol-contract.test.ts).
+ * handshake replaces this belief when it arrives (test/conformance/bittorrent-protocol-contract.test.ts).
  */
 export function expectExtensionProtocol (wire: Wire): void {
   wire.peerExtensions = { ...wire.peerExtensions, extended: true }

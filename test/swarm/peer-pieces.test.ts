@@ -1,0 +1,83 @@
+/** PeerPieces: one peer's pieces, held before the piece count is known, then counted in the picker. */
+import t from 'tap'
+import { MAX_EARLY_HAVES, PeerPieces } from '../../src/swarm/peer-pieces.js'
+import { PiecePicker } from '../../src/swarm/piece-picker.js'
+
+const bitfield = (...bits: number[]): Uint8Array => Uint8Array.from(bits)
+
+t.test('held before attach, applied at attach: early bitfield plus haves', async t => {
+  const picker = new PiecePicker(10, [0])
+  const p = new PeerPieces()
+  t.notOk(p.apply({ kind: 'bitfield', bytes: bitfield(0b1100_0000, 0) }), 'nothing changes for the picker yet')
+  t.notOk(p.apply({ kind: 'have', index: 9 }))
+  t.notOk(p.attached)
+  t.notOk(p.has(0), 'nothing known before attach')
+  p.attach(picker)
+  t.ok(p.attached)
+  t.same([0, 1, 9].map(i => p.has(i)), [true, true, true])
+  t.notOk(p.has(2))
+  t.equal(p.need, 2, 'pieces 1 and 9: piece 0 we have')
+  t.same([0, 1, 2, 9].map(i => picker.availabilityOf(i)), [1, 1, 0, 1])
+  p.detach()
+  t.same([0, 1, 9].map(i => picker.availabilityOf(i)), [0, 0, 0], 'gone from the counts')
+})
+
+t.test('a full bitfield or have-all makes a seed, counted once; haves that fill a bitfield too', async t => {
+  const picker = new PiecePicker(3, [])
+  const early = new PeerPieces()
+  early.apply({ kind: 'have-all' })
+  early.attach(picker)
+  t.ok(early.isSeed)
+  t.equal(early.need, 3)
+  t.equal(picker.availabilityOf(2), 1, 'one seed')
+
+  const filling = new PeerPieces()
+  filling.attach(picker)
+  t.equal(filling.need, 0)
+  t.ok(filling.apply({ kind: 'have', index: 0 }))
+  t.ok(filling.apply({ kind: 'have', index: 1 }))
+  t.notOk(filling.apply({ kind: 'have', index: 1 }), 'a repeated have changes nothing')
+  t.notOk(filling.isSeed)
+  t.ok(filling.apply({ kind: 'have', index: 2 }))
+  t.ok(filling.isSeed, 'the last have makes it a seed')
+  t.equal(filling.need, 3)
+  t.same([0, 1, 2].map(i => picker.availabilityOf(i)), [2, 2, 2], 'two seeds, nothing counted twice')
+  t.notOk(filling.apply({ kind: 'have-all' }), 'have-all from a seed changes nothing')
+  filling.detach()
+  early.detach()
+  t.same([0, 1, 2].map(i => picker.availabilityOf(i)), [0, 0, 0])
+})
+
+t.test('a late bitfield replaces what was known; completing a piece lowers the need', async t => {
+  const picker = new PiecePicker(8, [])
+  const p = new PeerPieces()
+  p.apply({ kind: 'have-all' })
+  p.attach(picker)
+  t.ok(p.apply({ kind: 'bitfield', bytes: bitfield(0b1010_0000) }))
+  t.notOk(p.isSeed)
+  t.equal(p.need, 2)
+  t.same([0, 1, 2].map(i => picker.availabilityOf(i)), [1, 0, 1], 'the seed count was taken back')
+  picker.markDone(0)
+  t.ok(p.completed(0), 'it has piece 0')
+  t.equal(p.need, 1)
+  t.notOk(p.completed(1), 'it lacks piece 1: it needs a have from us')
+  t.equal(p.need, 1)
+})
+
+t.test('what no honest peer sends is a MalformedMessageError', async t => {
+  const picker = new PiecePicker(8, [])
+  const attached = new PeerPieces()
+  attached.attach(picker)
+  t.throws(() => attached.apply({ kind: 'have', index: 8 }), { name: 'MalformedMessageError', code: 'ERR_MALFORMED_MESSAGE' })
+  t.throws(() => attached.apply({ kind: 'bitfield', bytes: bitfield(0, 0) }), { name: 'MalformedMessageError' }, 'wrong length')
+
+  const early = new PeerPieces()
+  early.apply({ kind: 'have', index: 8 })
+  t.throws(() => early.attach(picker), { name: 'MalformedMessageError', message: /have 8 beyond the last piece/ })
+  const wrong = new PeerPieces()
+  wrong.apply({ kind: 'bitfield', bytes: bitfield(0, 0) })
+  t.throws(() => wrong.attach(picker), { name: 'MalformedMessageError', message: /bitfield does not match/ })
+  const flood = new PeerPieces()
+  for (let i = 0; i < MAX_EARLY_HAVES; i++) flood.apply({ kind: 'have', index: 0 })
+  t.throws(() => flood.apply({ kind: 'have', index: 0 }), { name: 'MalformedMessageError', message: /too many have messages/ })
+})
