@@ -250,7 +250,7 @@ function reportNotes (run: RunContext): string[] {
     'inbound it selects plaintext whenever the initiator offers both (libtorrent and aria2 defaults do), so the payload then goes in the clear ' +
     'after an MSE handshake. libtorrent confirms this (`plaintext_encrypted`).',
     'When bttls seeds to libtorrent, libtorrent dials bttls (`connect_peer`); when bttls leeches, bttls dials libtorrent (`--peer`).',
-    'aria2 has no option to add a peer, and bttls has no tracker client yet: for "bttls seeds" the harness itself sends opentracker a ' +
+    'aria2 has no option to add a peer: for "bttls seeds" the harness itself sends opentracker a ' +
     'plain HTTP announce (event=started, left=0) with bttls\' port, then aria2 finds bttls through the tracker and dials it. ' +
     'aria2 has no switch to turn MSE off; its default dials MSE first and falls back to the legacy handshake, so its "default" row accepts either.',
     'opentracker (Debian) is whitelist-only: the harness whitelists the run\'s v1 infohashes in its chroot.',
