@@ -93,7 +93,7 @@ export function counterfactualDatasets (samples: readonly FlowSample[]): TreeDat
     })
     return dataset(`what if: ${changes.map(c => c.name).join(' + ')}`, changed, https)
   })
-  return [...lab, ...widerCounterfactual(samples, bttls)]
+  return [...lab, ...widerCounterfactual(samples, bttls), ...paddingCounterfactual(samples, bttls)]
 }
 
 /** The ClientHello (the first record) as long as the reference's, which names a host. */
@@ -136,4 +136,77 @@ function dataset (name: string, bttls: ReadonlyArray<readonly Unit[]>, https: re
     y: [...bttls.map(() => 'bttls'), ...https.map(() => 'https')],
     featureNames: [...target.names]
   }
+}
+
+/**
+ * What padding could buy, as a sender would pad: lengths drawn at random (seeded, so the rows are
+ * reproducible), never copied from a reference flow, and never shorter than what bttls sent. The
+ * three records of the exchange before the data, each on top of the one before:
+ * - the responder's first flight (AuthReply, handshakes, bitfield, unchoke) padded to a page-sized
+ *   response, PAGE_BYTES, leaving as full records and a tail;
+ * - the initiator's first record (AuthHello, BitTorrent and extension handshakes) padded to a
+ *   request's length, REQUEST_BYTES (a Full Strict AuthHello carries a certificate and stays longer);
+ * - the initiator's requests after the AuthReply cut to a request's length (fewer requests in the
+ *   first batch), REQUEST_BYTES.
+ * Measured against each reference set: if the target classifier stays above the goal, a padding
+ * mechanism on the peer wire is not worth its bytes (docs/design.md, "Peer-wire padding").
+ */
+export const PAGE_BYTES: readonly [number, number] = [2_048, 30_000]
+export const REQUEST_BYTES: readonly [number, number] = [350, 800]
+const TLS_OVERHEAD = 17
+const MAX_PLAINTEXT = 16_384
+
+export interface PaddingPolicy { readonly flight?: boolean, readonly hello?: boolean, readonly requests?: boolean }
+
+/** A linear congruential generator: the same rows on every refit of the same flows. */
+export function seededRandom (seed: number): (lo: number, hi: number) => number {
+  let state = seed >>> 0
+  return (lo, hi) => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0
+    return lo + Math.floor((state / 2 ** 32) * (hi - lo + 1))
+  }
+}
+
+const withLength = (u: Unit, length: number): Unit => ({ ...u, length, wire: length + 5 })
+
+/** A write of `plaintext` bytes as TLS sends it: full records, then the tail. */
+export function asRecords (like: Unit, plaintext: number): Unit[] {
+  const out: Unit[] = []
+  for (; plaintext > MAX_PLAINTEXT; plaintext -= MAX_PLAINTEXT) out.push(withLength(like, FULL_RECORD))
+  out.push(withLength(like, plaintext + TLS_OVERHEAD))
+  return out
+}
+
+export function padded (records: readonly Unit[], policy: PaddingPolicy, draw: (lo: number, hi: number) => number): Unit[] {
+  const hs = records.slice(0, handshakeCount(records))
+  const post = postHandshake(records)
+  const hello = post.findIndex(u => u.dir === '>')
+  const flight = hello + 1 + TICKETS
+  const requests = post.findIndex((u, i) => i > flight && u.dir === '>')
+  const out: Unit[] = []
+  post.forEach((u, i) => {
+    if (i === hello && policy.hello === true) out.push(withLength(u, Math.max(u.length, draw(...REQUEST_BYTES))))
+    else if (i === flight && u.dir === '<' && policy.flight === true) out.push(...asRecords(u, Math.max(u.length - TLS_OVERHEAD, draw(...PAGE_BYTES))))
+    else if (i === requests && policy.requests === true) out.push(withLength(u, Math.min(u.length, draw(...REQUEST_BYTES))))
+    else out.push(u)
+  })
+  return [...hs, ...out]
+}
+
+const PADDING_POLICIES: ReadonlyArray<readonly [string, PaddingPolicy]> = [
+  ['a page-sized first flight', { flight: true }],
+  ['a page-sized first flight + a request-sized first record', { flight: true, hello: true }],
+  ['a page-sized first flight + request-sized first record and requests', { flight: true, hello: true, requests: true }]
+]
+
+function paddingCounterfactual (samples: readonly FlowSample[], bttls: readonly FlowSample[]): TreeDataset[] {
+  const references: ReadonlyArray<readonly [string, FlowSample[]]> = [
+    ['lab', samples.filter(s => s.kind === 'https' && s.tls && (s.reference ?? 'lab') === 'lab')],
+    ['wider', samples.filter(s => s.kind === 'https' && s.tls && s.reference === 'wider')]
+  ]
+  return references.filter(([, https]) => https.length > 0).flatMap(([reference, https]) =>
+    PADDING_POLICIES.map(([what, policy]) => {
+      const draw = seededRandom(1)
+      return dataset(`what if: (padding, against the ${reference} reference) ${what}`, bttls.map(s => padded(s.records, policy, draw)), https)
+    }))
 }

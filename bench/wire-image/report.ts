@@ -59,7 +59,7 @@ function whatIf (t: TrafficSection): string[] {
   const rows = t.trees.results.filter(r => r.name.startsWith(WHAT_IF))
   if (rows.length === 0) return []
   return ['### What it would take', '',
-    'The target classifier (`hs+post30`) refitted on the bttls flows of this run changed as if bttls did what an HTTPS download does, one respect after another, each on top of the ones before, against the lab\'s reference set; the lengths put in are taken from this run\'s HTTPS flows (bench/wire-image/counterfactuals.ts). The last row stands alone: against the wider set, whose page visits have bttls\'s shape, the responder\'s first flight replaced by a measured page response. ' +
+    'The target classifier (`hs+post30`) refitted on the bttls flows of this run changed as if bttls did what an HTTPS download does, one respect after another, each on top of the ones before, against the lab\'s reference set; the lengths put in are taken from this run\'s HTTPS flows (bench/wire-image/counterfactuals.ts). The rows marked "against the wider reference" stand alone: against the wider set, whose page visits have bttls\'s shape. The rows marked "padding" pad bttls\'s own records as a sender would (seeded random lengths, never shorter than sent): a page-sized first flight, a request-sized first record, a request-sized first batch of requests. ' +
     'These are not measurements of anything bttls sends: they show what a classifier falls back to once a difference is gone.', '',
     table(['bttls changed as if it had', 'accuracy (mean ± sd)', 'what the tree splits on first'],
       rows.map(r => [r.name.slice(WHAT_IF.length), r.error ?? `${f(r.mean)} ± ${f(r.sd)}`, r.rootRule ?? '–']), 'lrl'), '']
