@@ -101,10 +101,11 @@ async function main (): Promise<number> {
     v1WithUdpTracker: createTorrent(payload, join(torrentsDir, 'v1-udp-tracker.torrent'), 'v1', [`udp://127.0.0.1:${TRACKER_PORT}/announce`]),
     // Strict (secret mode, carried by the .torrent and the link), announced to opentracker under its rendezvous.
     strictWithTrackers: createTorrent(payload, join(torrentsDir, 'v1-strict-trackers.torrent'), 'v1', [`udp://127.0.0.1:${TRACKER_PORT}/announce`, trackerUrl], ['--strict-secret']),
-    v1SmallPieces: createTorrent(payload, join(torrentsDir, 'v1-16k.torrent'), 'v1', [], [], SMALL_PIECE_LENGTH)
+    v1SmallPieces: createTorrent(payload, join(torrentsDir, 'v1-16k.torrent'), 'v1', [], [], SMALL_PIECE_LENGTH),
+    v1SmallPiecesWithTracker: createTorrent(payload, join(torrentsDir, 'v1-16k-tracker.torrent'), 'v1', [trackerUrl], [], SMALL_PIECE_LENGTH)
   }
-  for (const t of [torrents.v1WithTracker, torrents.v1WithUdpTracker]) {
-    if (t.infoHashV1 !== torrents.v1.infoHashV1) throw new Error('bttls create: adding a tracker changed the infohash')
+  for (const [t, plain] of [[torrents.v1WithTracker, torrents.v1], [torrents.v1WithUdpTracker, torrents.v1], [torrents.v1SmallPiecesWithTracker, torrents.v1SmallPieces]] as const) {
+    if (t.infoHashV1 !== plain.infoHashV1) throw new Error('bttls create: adding a tracker changed the infohash')
   }
 
   const runProcs = new ProcessGroup()
@@ -129,7 +130,7 @@ async function main (): Promise<number> {
   if (clients.opentracker.available && scenarios.some(s => s.needs.includes('opentracker') && !s.skip?.(run))) {
     try {
       // The Strict torrent is whitelisted by its rendezvous only: an announce of its infohash is refused.
-      const hashes = [torrents.v1WithTracker.infoHashV1, torrents.strictWithTrackers.rendezvous].filter((h): h is string => h !== undefined)
+      const hashes = [torrents.v1WithTracker.infoHashV1, torrents.v1SmallPiecesWithTracker.infoHashV1, torrents.strictWithTrackers.rendezvous].filter((h): h is string => h !== undefined)
       run.tracker = await startTracker(runProcs, join(work, 'tracker'), hashes)
     } catch (err) { run.trackerError = (err as Error).message }
   }
@@ -236,7 +237,7 @@ function environment (clients: Clients, payloadBytes: number): Record<string, st
     transmission: clients.transmission.available ? `${clients.transmission.version} (transmission-cli)` : `missing: ${clients.transmission.reason ?? ''}`,
     opentracker: clients.opentracker.available ? clients.opentracker.version : `missing: ${clients.opentracker.reason ?? ''}`,
     payload: `${(payloadBytes / 2 ** 20).toFixed(0)} MiB of fresh random bytes per run, 256 KiB pieces (16 KiB for the small-pieces rows), torrents made by \`bttls create\``,
-    network: `loopback only (127.0.0.1); ports 27100-27499 (10 per scenario), tracker ${TRACKER_PORT}; TCP only (uTP, DHT, LSD, PEX off)`
+    network: `loopback only (127.0.0.1); ports 27100-27599 (10 per scenario), tracker ${TRACKER_PORT}; TCP only (uTP, DHT, LSD, PEX off)`
   }
 }
 

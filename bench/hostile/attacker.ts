@@ -9,6 +9,7 @@
  * accepts it for a Basic torrent), the bad seeders are real Sessions (TLS like any bttls peer) whose
  * links answer requests wrongly or not at all, the prober runs the real TLS initiator with wrong
  * infohashes (and the held insiders with the right one), the tracker attacks use the real announce client.
+ * The choke churners write and parse raw peer-wire bytes, so that every message they send is the one meant.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -34,6 +35,7 @@ export type AttackArgs =
   | { attack: 'announce-size', url: string, caPem: string, infoHash: string, passkey: string }
   | { attack: 'silent-tcp', host: string, port: number, from: string, connections: number, seconds: number }
   | { attack: 'held-insiders', host: string, port: number, infoHash: string, from: string, connections: number, concurrency: number, seconds: number }
+  | { attack: 'choke-churn', host: string, port: number, infoHash: string, from: string, links: number, pieces: number, pairsPerSecond: number, seconds: number }
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 const since = (t0: number): number => Math.round(performance.now() - t0)
@@ -306,6 +308,88 @@ async function heldInsiders (a: Extract<AttackArgs, { attack: 'held-insiders' }>
   emit('done', { attempts: started, held: held.length, outcomes: Object.fromEntries(outcomes), openedMs, closedBySeeder: closedDuringHold, stillOpenAtEnd: stillOpen, seconds: since(t0) / 1000 })
 }
 
+/** BEP 3 handshake with the Fast (BEP 6) and extension protocol (BEP 10) bits. */
+function rawHandshake (infoHash: string): Buffer {
+  const reserved = Buffer.alloc(8)
+  reserved[5] = 0x10
+  reserved[7] = 0x04
+  return Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, Buffer.from(infoHash, 'hex'), randomBytes(20)])
+}
+
+const rawMessage = (id: number, payload: Buffer = Buffer.alloc(0)): Buffer => {
+  const head = Buffer.alloc(5)
+  head.writeUInt32BE(1 + payload.length)
+  head[4] = id
+  return Buffer.concat([head, payload])
+}
+
+/**
+ * Peers that each claim one piece (its own), get it requested, then churn choke/unchoke at a steady
+ * rate under the message budget. The piece is asked for already, so nothing else can be picked from
+ * them: what does each unchoke cost the downloader?
+ */
+async function chokeChurn (a: Extract<AttackArgs, { attack: 'choke-churn' }>): Promise<void> {
+  // Reset when the churn starts: closes are timed from then.
+  let t0 = performance.now()
+  const links = await Promise.all(Array.from({ length: a.links }, async (_, piece) => {
+    const socket = await connectFrom(a.host, a.port, a.from)
+    const bits = Buffer.alloc(Math.ceil(a.pieces / 8))
+    bits[piece >> 3]! |= 0x80 >> (piece & 7)
+    let requests = 0
+    let closedAtMs: number | undefined
+    let pending = Buffer.alloc(0)
+    let handshakeSeen = false
+    const requested = new Promise<void>((resolve, reject) => {
+      socket.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk])
+        if (!handshakeSeen) {
+          if (pending.length < 68) return
+          handshakeSeen = true
+          pending = pending.subarray(68)
+          // Only now: what arrives with the handshake itself is not seen by the swarm of an inbound link.
+          socket.write(Buffer.concat([rawMessage(5, bits), rawMessage(2), rawMessage(1)]))
+        }
+        while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
+          const length = pending.readUInt32BE(0)
+          if (length > 0 && pending[4] === 6) { requests++; resolve() }
+          pending = pending.subarray(4 + length)
+        }
+      })
+      socket.once('close', () => reject(new Error('closed before requesting its piece')))
+      setTimeout(() => reject(new Error('no request within 20 s')), 20_000).unref()
+    })
+    socket.on('error', () => {})
+    socket.once('close', () => { closedAtMs ??= since(t0) })
+    socket.write(rawHandshake(a.infoHash))
+    await requested
+    return { socket, requests: () => requests, closedAtMs: () => closedAtMs }
+  }))
+  t0 = performance.now()
+  emit('ready', { links: links.length })
+  const pair = Buffer.concat([rawMessage(0), rawMessage(1)])
+  const tickMs = 50
+  const deadline = t0 + a.seconds * 1000
+  let pairs = 0
+  while (performance.now() < deadline) {
+    const due = Math.floor((performance.now() - t0) / 1000 * a.pairsPerSecond)
+    if (due > pairs) {
+      const chunk = Buffer.concat(Array.from({ length: due - pairs }, () => pair))
+      for (const l of links) if (!l.socket.destroyed) l.socket.write(chunk)
+      pairs = due
+    }
+    await sleep(tickMs)
+  }
+  const seconds = since(t0) / 1000
+  emit('done', {
+    links: links.length,
+    pairsPerLink: pairs,
+    seconds,
+    requests: links.map(l => l.requests()),
+    closedAtS: links.map(l => l.closedAtMs()).filter((x): x is number => x !== undefined).map(x => x / 1000)
+  })
+  for (const l of links) l.socket.destroy()
+}
+
 async function main (): Promise<void> {
   const a = JSON.parse(process.argv[2] ?? '') as AttackArgs
   switch (a.attack) {
@@ -317,6 +401,7 @@ async function main (): Promise<void> {
     case 'announce-size': await announceSize(a); break
     case 'silent-tcp': await silentTcp(a); break
     case 'held-insiders': await heldInsiders(a); break
+    case 'choke-churn': await chokeChurn(a); break
   }
   process.exit(0)
 }

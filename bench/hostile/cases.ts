@@ -9,6 +9,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { JsonEvent, Peer, ProcessGroup } from '../../interop/lib/processes.js'
+import { encodeBencode } from '../../src/codec/bencode.js'
+import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import { BTTLS_BIN, bttlsCaCreate, bttlsCreate, bttlsSeed } from '../wire-image/bttls-cli.js'
 import type { AttackArgs } from './attacker.js'
 import { ProcessWatch, type Watched } from './proc-stats.js'
@@ -34,17 +36,24 @@ export interface Sizes {
   readonly heldInsiders: number
   readonly heldSilent: number
   readonly heldSeconds: number
+  /** Choke churn at a leecher: the torrent's piece count, links per phase, choke/unchoke pairs per second per link. */
+  readonly churnPieces: number
+  readonly churnLinks: readonly number[]
+  readonly churnPairsPerSecond: number
+  readonly churnSeconds: number
 }
 
 export const FULL: Sizes = {
   payloadMiB: 32, deafLinks: 4, deafBytesPerLink: 48e6, deafSeconds: 90, stopTimeoutS: 60,
   pexAddresses: 100, pexSeconds: 6, floodSeconds: 20, issuanceSeconds: 10, silentConnections: 200, silentBoundS: 25,
-  heldInsiders: 500, heldSilent: 500, heldSeconds: 20
+  heldInsiders: 500, heldSilent: 500, heldSeconds: 20,
+  churnPieces: 100_000, churnLinks: [1, 8], churnPairsPerSecond: 480, churnSeconds: 10
 }
 export const QUICK: Sizes = {
   payloadMiB: 4, deafLinks: 2, deafBytesPerLink: 48e6, deafSeconds: 40, stopTimeoutS: 10,
   pexAddresses: 100, pexSeconds: 6, floodSeconds: 4, issuanceSeconds: 3, silentConnections: 50, silentBoundS: 15,
-  heldInsiders: 100, heldSilent: 100, heldSeconds: 10
+  heldInsiders: 100, heldSilent: 100, heldSeconds: 10,
+  churnPieces: 100_000, churnLinks: [1, 4], churnPairsPerSecond: 480, churnSeconds: 3
 }
 
 export interface Fixture {
@@ -479,4 +488,61 @@ export async function connectionsPerAddress (ctx: CaseContext): Promise<CaseResu
       silent: { attacker: silentDone, refusals: silentRefusals, seeder: silentWatched, honest: getDetails(duringSilent) }
     }
   }
+}
+
+/**
+ * 7. Choke/unchoke churn at a leecher (`bttls get` of a torrent of many 16 KiB pieces, no data needed)
+ * from peers that each claim one piece, which it then asks them for: nothing else can be picked from
+ * them, and each unchoke used to make the downloader scan every piece for one to request. The churn
+ * stays under the message budget (1,024 a second), so only the leecher's own work is at stake.
+ */
+export async function chokeChurn (ctx: CaseContext): Promise<CaseResult> {
+  const s = ctx.sizes
+  const pieceLength = 16 * 1024
+  const info = { length: s.churnPieces * pieceLength, name: Buffer.from('many-pieces.bin'), 'piece length': pieceLength, pieces: randomBytes(20 * s.churnPieces) }
+  const bytes = encodeBencode({ info })
+  const torrent = join(ctx.work, 'many-pieces.torrent')
+  await writeFile(torrent, bytes)
+  const infoHash = Buffer.from(parseTorrent(bytes).wireInfoHash).toString('hex')
+  const out = join(ctx.work, 'get-churn')
+  await mkdir(out, { recursive: true })
+  // A tracker nobody answers: the leecher keeps looking for peers (and stays up) instead of giving up on its --peer list.
+  const leecher = ctx.procs.spawn(process.execPath, [BTTLS_BIN, 'get', torrent, '--out', out, '--host', '127.0.0.70', '--port', String(PORT), '--json',
+    '--no-dht', '--tracker', 'http://127.0.0.79:9/announce', '--stop-timeout', '600'], { name: 'bttls get churn', json: true, logPrefix: join(ctx.work, 'get-churn') })
+  await leecher.event('listening', 20_000)
+  const idle = new ProcessWatch(leecher.pid!)
+  await new Promise(resolve => setTimeout(resolve, s.churnSeconds * 1000))
+  const idleWatched = idle.stop()
+  const rows: Row[] = [{
+    what: `leecher of ${s.churnPieces.toLocaleString('en')} pieces, idle for ${s.churnSeconds} s`,
+    rssStartMiB: idleWatched.rssStartMiB, rssPeakMiB: idleWatched.rssPeakMiB, fdsMax: idleWatched.fdsMax, cpuSeconds: idleWatched.cpuSeconds, outcome: 'no peer'
+  }]
+  const details: Record<string, unknown> = { idle: idleWatched }
+  for (const [i, links] of s.churnLinks.entries()) {
+    const from = `127.0.0.${71 + i}`
+    const churn = attack(ctx, `churn-${links}`, { attack: 'choke-churn', host: '127.0.0.70', port: PORT, infoHash, from, links, pieces: s.churnPieces, pairsPerSecond: s.churnPairsPerSecond, seconds: s.churnSeconds })
+    await churn.event('ready', 30_000)
+    const watch = new ProcessWatch(leecher.pid!, 50)
+    const done = await churn.event('done', (s.churnSeconds + 30) * 1000)
+    const watched = watch.stop()
+    await ctx.procs.stop(churn)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const closes = countBy(leecher.events.filter(e => e.event === 'peer-closed' && e.address === from).map(errorName))
+    const unchokes = (done.pairsPerLink as number) * links
+    const cores = watched.cpuSeconds / watched.seconds
+    const perUnchokeUs = watched.cpuSeconds / Math.max(1, unchokes) * 1e6
+    ctx.log(`  ${links} link(s), ${unchokes} unchokes in ${(done.seconds as number).toFixed(1)} s: leecher ${watched.cpuSeconds.toFixed(2)} CPU s (${cores.toFixed(2)} cores, ${perUnchokeUs.toFixed(0)} µs per unchoke); closed: ${describeCounts(closes)}`)
+    rows.push({
+      what: `leecher, ${links} link(s) from one address churning ${s.churnPairsPerSecond} choke/unchoke pairs a second each for ${s.churnSeconds} s`,
+      rssStartMiB: watched.rssStartMiB,
+      rssPeakMiB: watched.rssPeakMiB,
+      fdsMax: watched.fdsMax,
+      cpuSeconds: watched.cpuSeconds,
+      outcome: `${unchokes} unchokes: ${cores.toFixed(2)} cores, ${perUnchokeUs.toFixed(0)} µs of leecher CPU per unchoke; requests received per link: ${(done.requests as number[]).join(', ')}; ` +
+        `links closed by the leecher: ${describeCounts(closes)} (a close without error is the attacker's own, at the end)`
+    })
+    details[`links${links}`] = { attacker: done, leecher: watched, closes, cores, perUnchokeUs }
+  }
+  await ctx.procs.stop(leecher)
+  return { rows, details }
 }

@@ -38,9 +38,9 @@ export interface RunContext {
    * Made by `bttls create`, 256 KiB pieces; only v1WithTracker (opentracker over HTTP, for aria2),
    * v1WithUdpTracker (opentracker over UDP, BEP 15) and strictWithTrackers (both, Strict secret mode)
    * name a tracker. All Basic v1 ones share one infohash, except v1SmallPieces (SMALL_PIECE_LENGTH
-   * pieces, no tracker).
+   * pieces, no tracker) and v1SmallPiecesWithTracker (the same with opentracker over HTTP, for aria2).
    */
-  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker' | 'v1WithUdpTracker' | 'strictWithTrackers' | 'v1SmallPieces', TorrentFile>
+  torrents: Record<'v1' | 'hybrid' | 'v2' | 'v1WithTracker' | 'v1WithUdpTracker' | 'strictWithTrackers' | 'v1SmallPieces' | 'v1SmallPiecesWithTracker', TorrentFile>
   ssl?: SslSetup
   sslError?: string
   tracker?: Tracker

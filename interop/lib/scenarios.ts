@@ -138,33 +138,42 @@ function libtorrentScenarios (row: LtRow): Scenario[] {
 
 /**
  * bttls' per-link message budget, send-queue bounds and per-address connection bound (issue 18,
- * docs/hostile-peers.md) must never close an honest client. 16 KiB pieces make libtorrent's ordinary
+ * docs/hostile-peers.md) must never close an honest client. 16 KiB pieces make a client's ordinary
  * traffic as dense as it gets: one have and one request per 16 KiB, 1,024 of each for 16 MiB, and
- * endgame cancels at the end. The row fails if bttls closed or refused any link for meeting a bound.
+ * endgame cancels at the end. Each row fails if bttls closed or refused any link for meeting a bound,
+ * for libtorrent, Transmission and aria2, each way.
  */
 function limitScenarios (): Scenario[] {
-  const base = {
-    title: `libtorrent, ${SMALL_PIECE_LENGTH / 1024} KiB pieces: honest have/request traffic meets no hostile-peer bound`,
-    client: 'libtorrent' as const,
-    needs: ['libtorrent' as const],
-    torrent: `v1, ${SMALL_PIECE_LENGTH / 1024} KiB pieces`,
-    limitMs: 40000
-  }
+  const kib = SMALL_PIECE_LENGTH / 1024
+  const title = (client: string): string => `${client}, ${kib} KiB pieces: honest have/request traffic meets no hostile-peer bound`
+  const torrent = `v1, ${kib} KiB pieces`
   const checkLimits = (ctx: ScenarioContext, out: Outcome, bttls: Peer): void => {
     const met = limitsMet(bttls.events)
     for (const m of met.slice(0, 4)) out.problems.push(`bttls met a hostile-peer bound: ${m}`)
     const pieces = Math.ceil(ctx.payloadBytes / SMALL_PIECE_LENGTH)
     out.notes.push(`${pieces} pieces; bttls closed or refused ${met.length} links for a hostile-peer bound`)
   }
+  // A seeding row waits for the client: if a bound closed its link, that is the reason to give, not the wait's end.
+  const finished = async <T>(bttls: Peer, waiting: Promise<T>): Promise<T> => {
+    try {
+      return await waiting
+    } catch (err) {
+      const met = limitsMet(bttls.events)
+      throw met.length > 0 ? new Error(`bttls met a hostile-peer bound: ${met[0]!} (then: ${(err as Error).message})`) : err
+    }
+  }
+  const lt = { title: title('libtorrent'), client: 'libtorrent' as const, needs: ['libtorrent' as const], torrent, limitMs: 40000 }
+  const tr = { title: title('Transmission'), client: 'transmission' as const, needs: ['transmission' as const], torrent, limitMs: 60000 }
+  const aria2 = { title: title('aria2'), client: 'aria2' as const, needs: ['aria2' as const, 'opentracker' as const], torrent: `${torrent} + tracker`, limitMs: 40000 }
   return [{
-    ...base,
+    ...lt,
     id: 'lt-small-pieces-seed',
     direction: 'bttls seeds',
     async run (ctx, out) {
       const t = ctx.torrents.v1SmallPieces
       const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
       const lt = await ltStart(ctx, { mode: 'leech', torrent: t.path, save: dl(ctx), port: ctx.port(2), enc: 'default', connect: [`127.0.0.1:${ctx.port(1)}`] })
-      const complete = await ltFinish(ctx, lt)
+      const complete = await finished(bttls, ltFinish(ctx, lt))
       rate(ctx, out, complete.seconds as number, 'libtorrent (add torrent → complete)')
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
       await ctx.procs.stop(bttls)
@@ -172,7 +181,7 @@ function limitScenarios (): Scenario[] {
       checkLimits(ctx, out, bttls)
     }
   }, {
-    ...base,
+    ...lt,
     id: 'lt-small-pieces-leech',
     direction: 'bttls leeches',
     async run (ctx, out) {
@@ -187,6 +196,75 @@ function limitScenarios (): Scenario[] {
         await ctx.procs.stop(lt)
         ltSaw(out, lt)
       }
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }, {
+    ...tr,
+    id: 'transmission-small-pieces-seed',
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      const t = ctx.torrents.v1SmallPieces
+      const transmission = await transmissionStart(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), encryption: 'tolerated', mode: 'leech' })
+      const started = Date.now()
+      // Transmission never dials loopback peers, so bttls dials it.
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+      await finished(bttls, transmissionDone(ctx, transmission))
+      rate(ctx, out, (Date.now() - started) / 1000, 'harness (bttls start → Transmission says "Seeding")')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, ['mse', 'plain'])
+      out.clientTransport = 'n/a'
+      checkLimits(ctx, out, bttls)
+    }
+  }, {
+    ...tr,
+    id: 'transmission-small-pieces-leech',
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      const t = ctx.torrents.v1SmallPieces
+      await transmissionStart(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), encryption: 'tolerated', mode: 'seed' })
+      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+      bttlsSaw(out, peer, ['mse', 'plain'])
+      out.clientTransport = 'n/a'
+      checkLimits(ctx, out, peer)
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    }
+  }, {
+    ...aria2,
+    id: 'aria2-small-pieces-seed',
+    direction: 'bttls seeds',
+    async run (ctx, out) {
+      const tracker = needTracker(ctx)
+      const t = ctx.torrents.v1SmallPiecesWithTracker
+      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+      await tracker.announce(t.infoHashV1!, ctx.port(1))
+      out.notes.push('harness announced bttls\' port to opentracker on its behalf')
+      const started = Date.now()
+      const aria2 = aria2Leech(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), forceMse: false })
+      await finished(bttls, aria2.until('exit', () => !aria2.running, ctx.left()).then(() => {
+        if (aria2.exitCode !== 0) throw new Error(`aria2c exited ${aria2.exitCode ?? aria2.signal}${aria2.lastWords()}`)
+      }))
+      rate(ctx, out, (Date.now() - started) / 1000, 'aria2 process wall time (includes its ~3 s tracker/startup overhead)')
+      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+      await ctx.procs.stop(bttls)
+      bttlsSaw(out, bttls, ['mse', 'plain'], 'RC4 (MSE; aria2 offers plaintext and RC4, bttls selects RC4)')
+      out.clientTransport = 'n/a'
+      checkLimits(ctx, out, bttls)
+    }
+  }, {
+    ...aria2,
+    id: 'aria2-small-pieces-leech',
+    direction: 'bttls leeches',
+    async run (ctx, out) {
+      needTracker(ctx)
+      const t = ctx.torrents.v1SmallPiecesWithTracker
+      await aria2Seed(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), forceMse: false })
+      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+      bttlsSaw(out, peer, ['mse', 'plain'])
+      out.clientTransport = 'n/a'
+      checkLimits(ctx, out, peer)
       await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
     }
   }]

@@ -11,6 +11,8 @@ import { BadPieces } from './bad-pieces.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
 import { PeerTimeoutError } from './errors.js'
 import type { Peer } from './peer.js'
+import type { PieceAnnouncement } from './peer-pieces.js'
+import type { PiecePicker } from './piece-picker.js'
 import { noop, type SwarmContext } from './swarm-context.js'
 import type { RateLimiter } from './rate-limiter.js'
 
@@ -21,6 +23,19 @@ export interface DownloaderOptions {
   readonly stallTimeoutMs: number
   /** --max-download-rate: the session's download bucket. */
   readonly rateLimit?: RateLimiter | undefined
+}
+
+/**
+ * Pieces a peer announced since a full scan found nothing to start from it, kept up to this many;
+ * past it the next fill scans again (one pass over the torrent per this many new pieces).
+ */
+export const MAX_ANNOUNCED_SINCE_SCAN = 1024
+
+/** A full scan found no piece to start from a peer, while the picker had reopened `reopened` pieces. */
+interface NothingToPick {
+  readonly reopened: number
+  /** Pieces it announced since (have): the only ones of its that can have become pickable. */
+  readonly since: Set<number>
 }
 
 export class Downloader {
@@ -34,6 +49,8 @@ export class Downloader {
    * undefined while nobody has.
    */
   private readonly singleSource = new Map<number, string | undefined>()
+  /** Peers whose last full scan found nothing to start (pickFor). */
+  private readonly nothingToPick = new WeakMap<Peer, NothingToPick>()
   /** Last block from any peer (or the start): the stall clock. */
   private lastDataAt = Date.now()
   private stalledValue = false
@@ -79,6 +96,17 @@ export class Downloader {
     for (const p of this.ctx.peers) {
       for (const key of p.requests.giveUpAll(Date.now())) this.release(key)
     }
+  }
+
+  /** What the peer has changed (PeerPieces.apply returned true): interest, then its pipeline. */
+  onAnnouncement (peer: Peer, message: PieceAnnouncement): void {
+    const memo = this.nothingToPick.get(peer)
+    if (memo !== undefined) {
+      if (message.kind === 'have' && memo.since.size < MAX_ANNOUNCED_SINCE_SCAN) memo.since.add(message.index)
+      else this.nothingToPick.delete(peer)
+    }
+    this.updateInterest(peer)
+    this.fill(peer)
   }
 
   updateInterest (peer: Peer): void {
@@ -190,7 +218,7 @@ export class Downloader {
     }
 
     while (room > 0) {
-      const index = picker.pick(i => peer.has(i), i => this.mayAsk(peer, i) && this.mayTake(peer, i))
+      const index = this.pickFor(peer, picker)
       if (index < 0) break
       const ap = new ActivePiece<Peer>(index, torrent.metainfo.pieceSize(index))
       this.active.set(index, ap)
@@ -250,6 +278,32 @@ export class Downloader {
     let unchokedWithPieces = 0
     for (const p of this.ctx.peers) if (p.phase === 'active' && !p.wire.peerChoking && p.pieces.need > 0) unchokedWithPieces++
     this.ctx.emit('stalled', { sinceMs: now - this.lastDataAt, peers: this.ctx.peers.size, unchokedWithPieces })
+  }
+
+  /**
+   * The next piece to start from `peer`, rarest first; -1 when there is none. A full scan visits every
+   * piece, so one that finds nothing is remembered: until a started piece goes back to the pool
+   * (picker.reopened), what this peer may start is among the pieces it announced since, and the failed
+   * pieces whose choice depends on the other peers (avoid, singleSource); only those are looked at.
+   * Everything else only takes pieces away: a piece started or done, a refusal. So a peer that claims
+   * only what we cannot ask it for costs its unchokes, rejects and haves one at a time, not a pass over
+   * the torrent each.
+   */
+  private pickFor (peer: Peer, picker: PiecePicker): number {
+    const has = (i: number): boolean => peer.has(i)
+    const accept = (i: number): boolean => this.mayAsk(peer, i) && this.mayTake(peer, i)
+    const memo = this.nothingToPick.get(peer)
+    if (memo !== undefined && memo.reopened === picker.reopened) {
+      // What fails now fails for good while the memo holds: drop it, so the set keeps only what is pickable.
+      for (const i of memo.since) if (!picker.isMissing(i) || !accept(i)) memo.since.delete(i)
+      const index = picker.pickAmong([...memo.since, ...this.avoid.keys(), ...this.singleSource.keys()], has, accept)
+      memo.since.delete(index)
+      return index
+    }
+    const index = picker.pick(has, accept)
+    if (index < 0) this.nothingToPick.set(peer, { reopened: picker.reopened, since: new Set() })
+    else this.nothingToPick.delete(peer)
+    return index
   }
 
   private mayAsk (peer: Peer, index: number): boolean {

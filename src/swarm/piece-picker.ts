@@ -16,6 +16,8 @@ export class PiecePicker {
   private readonly state: Uint8Array
   private seeds = 0
   private done = 0
+  private reopenedCount = 0
+  private scanCount = 0
 
   /** @param random uniform in [0, 1), for the scan's start (tests pass a seeded one). */
   constructor (readonly pieceCount: number, have: Iterable<number>, private readonly random: () => number = Math.random) {
@@ -45,6 +47,16 @@ export class PiecePicker {
     return this.state[index] === MISSING
   }
 
+  /** How many times a started piece went back to the pool (markMissing): the only way a piece becomes pickable again. */
+  get reopened (): number {
+    return this.reopenedCount
+  }
+
+  /** Full scans done by `pick` (each visits every piece): the picker's cost, for stats. */
+  get scans (): number {
+    return this.scanCount
+  }
+
   availabilityOf (index: number): number {
     return this.availability[index]! + this.seeds
   }
@@ -70,7 +82,9 @@ export class PiecePicker {
 
   /** A piece whose download was abandoned or failed verification becomes pickable again. */
   markMissing (index: number): void {
-    if (this.state[index] === ACTIVE) this.state[index] = MISSING
+    if (this.state[index] !== ACTIVE) return
+    this.state[index] = MISSING
+    this.reopenedCount++
   }
 
   markDone (index: number): void {
@@ -88,6 +102,7 @@ export class PiecePicker {
   pick (has: (index: number) => boolean, accept?: (index: number) => boolean): number {
     const n = this.pieceCount
     if (n === 0) return -1
+    this.scanCount++
     const start = Math.floor(this.random() * n)
     let best = -1
     let bestAvailability = Infinity
@@ -100,6 +115,24 @@ export class PiecePicker {
       best = i
       bestAvailability = a
       if (a + this.seeds <= 1) break
+    }
+    return best
+  }
+
+  /**
+   * `pick` restricted to `indices` (which may repeat or name pieces not missing): the rarest missing
+   * one that `has` and `accept` accept, -1 when there is none. Costs the candidates, not the torrent.
+   */
+  pickAmong (indices: Iterable<number>, has: (index: number) => boolean, accept?: (index: number) => boolean): number {
+    let best = -1
+    let bestAvailability = Infinity
+    for (const i of indices) {
+      if (this.state[i] !== MISSING) continue
+      const a = this.availability[i]!
+      if (a >= bestAvailability || !has(i)) continue
+      if (accept !== undefined && !accept(i)) continue
+      best = i
+      bestAvailability = a
     }
     return best
   }

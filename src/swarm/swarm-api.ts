@@ -88,6 +88,11 @@ export interface SwarmStats {
   stalled: boolean
   /** BEP 52 hash requests we answered with hashes, and with a hash reject. */
   hashRequests: HashServerStats
+  /**
+   * Passes of the piece picker over every piece (rarest first): about one per piece started. A peer's
+   * choke churn, rejects or haves must not add to it (downloader.ts, pickFor).
+   */
+  pieceScans: number
 }
 
 export interface StallInfo {

@@ -239,7 +239,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       peers: this.peers.size,
       transports,
       stalled: this.downloader.stalled,
-      hashRequests: this.hashes.stats
+      hashRequests: this.hashes.stats,
+      pieceScans: this.torrent?.picker.scans ?? 0
     }
   }
 
@@ -360,8 +361,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private onAnnouncement (peer: Peer, message: PieceAnnouncement): void {
     if (!peer.pieces.apply(message)) return
     if (this.dropIfBothSeeds(peer)) return
-    this.downloader.updateInterest(peer)
-    this.downloader.fill(peer)
+    this.downloader.onAnnouncement(peer, message)
   }
 
   private dropIfBothSeeds (peer: Peer): boolean {
