@@ -64,6 +64,10 @@ declare module 'bittorrent-protocol' {
     extended (ext: string | number, obj: unknown): void
     destroy (err?: Error): this
     end (data?: unknown): this
+    /** The parser's steps (guarded-wire.ts overrides the two it re-arms for every message). */
+    _onMessageLength (buffer: Uint8Array): void
+    _onMessage (buffer: Uint8Array): void
+    _parse (size: number, parser: (buffer: Uint8Array) => void): void
   }
 }
 declare module 'streamx' {
