@@ -39,6 +39,9 @@ declare module 'bittorrent-protocol' {
     hasFast: boolean
     uploaded: number
     downloaded: number
+    /** Throughput meters: called with the bytes of each block, they answer bytes per second. */
+    uploadSpeed: (delta?: number) => number
+    downloadSpeed: (delta?: number) => number
     destroyed: boolean
     _infoHash: string | null
     _cryptoHandshakeDone: boolean

@@ -25,6 +25,11 @@ class GuardedWire extends Wire {
 
   constructor (type: 'tcpIncoming' | 'tcpOutgoing', peEnabled: 0 | 1 | 2, private readonly onViolation: (err: Error) => void, rate: MessageRateLimits) {
     super(type, peEnabled)
+    // bittorrent-protocol keeps a throughput meter per direction (a closure and a sample array per
+    // wire, a clock read per block); bttls keeps its own rates (the choker's rounds, the stats), so one
+    // shared function that measures nothing takes their place.
+    this.uploadSpeed = unmetered
+    this.downloadSpeed = unmetered
     this.budget = new MessageBudget(rate)
     // A request we answered with its block was work the peer was owed, not a flood.
     this.on('upload', refundRequest)
@@ -79,6 +84,10 @@ class GuardedWire extends Wire {
 
 const ANNOUNCED_BITFIELD = 1
 const ANNOUNCED_EXTENDED_HANDSHAKE = 2
+
+function unmetered (): number {
+  return 0
+}
 
 function refundRequest (this: GuardedWire): void {
   this.refund()

@@ -172,6 +172,9 @@ export class UtMetadata implements WireExtension {
     if (info !== undefined) wire.extendedHandshake['metadata_size'] = info.length
   }
 
+  /** Nothing to do; defined so that bittorrent-protocol does not give every instance a function of its own. */
+  onHandshake (): void {}
+
   onExtendedHandshake (handshake: Record<string, unknown>): void {
     try {
       const size = advertisedMetadataSize(handshake, this.host.maxMetadataSize)

@@ -148,6 +148,9 @@ export class UtPex implements WireExtension {
 
   constructor (readonly wire: Wire, private readonly host: UtPexHost) {}
 
+  /** Nothing to do; defined so that bittorrent-protocol does not give every instance a function of its own. */
+  onHandshake (): void {}
+
   onExtendedHandshake (): void {
     if (this.supported) this.host.onSupported(this)
   }
