@@ -1,6 +1,6 @@
 /** The Markdown summary of a bench run: targets first, then each section with its limits and commands. */
 import type { Analysis, BenchRun, Section } from './analysis.js'
-import { valueOf } from './analysis.js'
+import { IDLE_LINK_TARGET_BYTES, valueOf } from './analysis.js'
 import type { ChartFiles } from './charts.js'
 import { NOT_RUN } from './sections.js'
 import { FLOOR_MESSAGE_BYTES } from './handshakes.js'
@@ -102,7 +102,7 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
     const p = (x: { p50: number, p95: number, p99: number, max: number }): string => `p50 ${f(x.p50)} / p95 ${f(x.p95)} / p99 ${f(x.p99)} / max ${f(x.max)} ms`
     out.push(table(['what', 'value'], [
       ['Basic TLS links held by the responder', String(scale.peers)],
-      ['memory per peer (larger of RSS and heap + external)', `**${kib(scale.perPeerBytes.total)}** (${pct(scale.perPeerBytes.total / 65536)} of the 64 KiB target)`],
+      ['memory per peer (larger of RSS and heap + external)', `**${kib(scale.perPeerBytes.total)}** (${pct(scale.perPeerBytes.total / IDLE_LINK_TARGET_BYTES)} of the ${IDLE_LINK_TARGET_BYTES / 1024} KiB target)`],
       ['… RSS / JS heap used / external (OpenSSL, buffers)', `${kib(scale.perPeerBytes.rss)} / ${kib(scale.perPeerBytes.heapUsed)} / ${kib(scale.perPeerBytes.external)}`],
       ['responder RSS before → after', `${(scale.before.rss / 2 ** 20).toFixed(1)} → ${(scale.after.rss / 2 ** 20).toFixed(1)} MiB`],
       [`handshake latency while connecting (${scale.options.concurrency} in flight)`, p(scale.connectLatencyMs)],

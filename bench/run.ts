@@ -1,7 +1,7 @@
 /**
  * The whole bench in one command (issue #8): physical limits, bulk transfer (bttls via
  * bench/throughput.ts, libtorrent via bench/libtorrent-bulk.py), handshake cost, latency vs RTT and
- * 2,000-peer scale, and a 32-process swarm (bench/swarm-scale.ts); then bench/results/<date>.json,
+ * 5,000-peer scale, and a 32-process swarm (bench/swarm-scale.ts); then bench/results/<date>.json,
  * <date>.md and the SVG charts of the sections that ran. With --only, the files are named
  * <date>-<sections>[-quick].*, so a partial run never overwrites the day's full one.
  *

@@ -1,5 +1,5 @@
 /**
- * Scale: memory per idle Basic TLS peer connection, and handshake latency, with 2,000 concurrent
+ * Scale: memory per idle Basic TLS peer connection, and handshake latency, with 5,000 concurrent
  * peers in one responder process (a Session in bench/serve.ts, run with --expose-gc and the open-
  * files limit raised to its hard limit). The initiators are one Session in this process.
  *
@@ -10,7 +10,11 @@
  *   4. with all of them held open, time `probes` more handshakes one at a time: the latency a new peer
  *      sees at that load.
  *
- *   node dist/bench/scale.js [--quick] [--peers N]
+ *   node dist/bench/scale.js [--quick] [--peers N] [--heap]
+ *
+ * --heap also writes the responder's heap snapshots at both readings (their paths are in the JSON; the
+ * RSS figure is then meaningless, as writing a snapshot grows the process):
+ * `node dist/bench/heap-diff.js BEFORE AFTER LINKS` says what each link holds on the heap.
  */
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -33,9 +37,11 @@ export interface ScaleOptions {
   readonly probes: number
   /** Give up opening more links after this long (the report says how many were reached). */
   readonly seconds: number
+  /** Also write the responder's heap snapshots at both memory readings (for bench/heap-diff.ts). */
+  readonly heapSnapshots?: boolean
 }
 
-export const FULL_SCALE: ScaleOptions = { peers: 2000, concurrency: 16, probes: 50, seconds: 90 }
+export const FULL_SCALE: ScaleOptions = { peers: 5000, concurrency: 16, probes: 50, seconds: 180 }
 export const QUICK_SCALE: ScaleOptions = { peers: 200, concurrency: 16, probes: 10, seconds: 10 }
 
 interface Memory { rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number, links: number }
@@ -50,13 +56,15 @@ export interface ScaleResult {
   readonly before: Memory
   readonly after: Memory
   /** Per link: after minus before, divided by the links the responder held. */
-  readonly perPeerBytes: { rss: number, heapUsed: number, external: number, arrayBuffers: number, total: number }
+  readonly perPeerBytes: { rss: number, heapUsed: number, heapTotal: number, external: number, arrayBuffers: number, total: number }
   /** Handshake latency while the links were being opened, `concurrency` at a time. */
   readonly connectLatencyMs: Percentiles
   /** The same, for the last quarter (at least 3/4 of the peers already connected). */
   readonly lastQuarterLatencyMs: Percentiles
   /** Single handshakes with every link held open. */
   readonly probeLatencyMs: Percentiles
+  /** With `heapSnapshots`: the responder's snapshots at the two readings. */
+  readonly heapSnapshots?: { readonly before: string, readonly after: string }
 }
 
 function percentiles (xs: readonly number[]): Percentiles {
@@ -100,10 +108,16 @@ export async function runScale (options: ScaleOptions, log: (line: string) => vo
       await link.remoteHandshake
       return { link, ms: performance.now() - t0 }
     }
+    const snapshots: string[] = []
     const memory = async (): Promise<Memory> => {
       await new Promise(resolve => setTimeout(resolve, 500)) // let the last messages settle
       responder.send('memory')
-      return await responder.next('memory', 30_000) as unknown as Memory
+      const reading = await responder.next('memory', 30_000) as unknown as Memory
+      if (options.heapSnapshots === true) {
+        responder.send('heap')
+        snapshots.push((await responder.next('heap', 300_000)).path as string)
+      }
+      return reading
     }
 
     const warm = await Promise.all(Array.from({ length: 20 }, open))
@@ -135,11 +149,14 @@ export async function runScale (options: ScaleOptions, log: (line: string) => vo
     }
     const held = after.links - before.links
     const per = (k: keyof Memory): number => (after[k] - before[k]) / held
-    const perPeerBytes = { rss: per('rss'), heapUsed: per('heapUsed'), external: per('external'), arrayBuffers: per('arrayBuffers'), total: 0 }
+    const perPeerBytes = { rss: per('rss'), heapUsed: per('heapUsed'), heapTotal: per('heapTotal'), external: per('external'), arrayBuffers: per('arrayBuffers'), total: 0 }
     // RSS already holds the JS heap and OpenSSL's buffers; it is the honest total, but noisy (page
     // granularity, the allocator keeping freed pages), so the total is the larger of RSS and heap + external.
     perPeerBytes.total = Math.max(perPeerBytes.rss, perPeerBytes.heapUsed + perPeerBytes.external)
-    log(`  scale: per peer ${(perPeerBytes.total / 1024).toFixed(1)} KiB (RSS ${(perPeerBytes.rss / 1024).toFixed(1)}, heap ${(perPeerBytes.heapUsed / 1024).toFixed(1)}, ` +
+    // RSS holds the heap V8 has reserved (heapTotal: what is used, plus the young generation grown by
+    // the connection storm), external memory, and the native side (OpenSSL, TLSWrap, libuv).
+    log(`  scale: per peer ${(perPeerBytes.total / 1024).toFixed(1)} KiB (RSS ${(perPeerBytes.rss / 1024).toFixed(1)}, heap ${(perPeerBytes.heapUsed / 1024).toFixed(1)} ` +
+      `of ${(perPeerBytes.heapTotal / 1024).toFixed(1)} reserved, ` +
       `external ${(perPeerBytes.external / 1024).toFixed(1)} KiB), ${held} links held; probe p50 ${median(probes).toFixed(1)} ms`)
     const quarter = latencies.slice(Math.floor(latencies.length * 3 / 4))
     return {
@@ -152,7 +169,8 @@ export async function runScale (options: ScaleOptions, log: (line: string) => vo
       perPeerBytes,
       connectLatencyMs: percentiles(latencies),
       lastQuarterLatencyMs: percentiles(quarter),
-      probeLatencyMs: percentiles(probes)
+      probeLatencyMs: percentiles(probes),
+      ...(snapshots.length === 2 ? { heapSnapshots: { before: snapshots[0]!, after: snapshots[1]! } } : {})
     }
   } finally {
     for (const link of links) link.close()
@@ -165,6 +183,6 @@ if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2)
   const i = argv.indexOf('--peers')
   const base = argv.includes('--quick') ? QUICK_SCALE : FULL_SCALE
-  runScale({ ...base, peers: i >= 0 ? Number(argv[i + 1]) : base.peers }, line => console.error(line))
+  runScale({ ...base, peers: i >= 0 ? Number(argv[i + 1]) : base.peers, heapSnapshots: argv.includes('--heap') }, line => console.error(line))
     .then(result => emit('scale', { ...result }), err => { console.error((err as Error).stack); process.exit(1) })
 }

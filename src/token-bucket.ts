@@ -4,11 +4,16 @@
  * with it (session/dial-queue.ts), the peer wire bounds a peer's control messages (wire/message-rate.ts)
  * and the rate limiter paces piece data (swarm/rate-limiter.ts).
  */
+/** The default clock, one function for every bucket (a bucket per link is common). */
+function monotonicNow (): number {
+  return performance.now()
+}
+
 export class TokenBucket {
   private tokens: number
   private last: number
 
-  constructor (readonly capacity: number, readonly perSecond: number, private readonly now: () => number = () => performance.now()) {
+  constructor (readonly capacity: number, readonly perSecond: number, private readonly now: () => number = monotonicNow) {
     if (!(capacity > 0) || !(perSecond > 0) || !Number.isFinite(capacity) || !Number.isFinite(perSecond)) {
       throw new RangeError(`a token bucket needs a positive capacity and rate, got ${capacity} and ${perSecond} a second`)
     }

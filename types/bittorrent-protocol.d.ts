@@ -39,6 +39,9 @@ declare module 'bittorrent-protocol' {
     hasFast: boolean
     uploaded: number
     downloaded: number
+    /** Throughput meters: called with the bytes of each block, they answer bytes per second. */
+    uploadSpeed: (delta?: number) => number
+    downloadSpeed: (delta?: number) => number
     destroyed: boolean
     _infoHash: string | null
     _cryptoHandshakeDone: boolean
@@ -64,6 +67,10 @@ declare module 'bittorrent-protocol' {
     extended (ext: string | number, obj: unknown): void
     destroy (err?: Error): this
     end (data?: unknown): this
+    /** The parser's steps (guarded-wire.ts overrides the two it re-arms for every message). */
+    _onMessageLength (buffer: Uint8Array): void
+    _onMessage (buffer: Uint8Array): void
+    _parse (size: number, parser: (buffer: Uint8Array) => void): void
   }
 }
 declare module 'streamx' {

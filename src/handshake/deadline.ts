@@ -16,27 +16,37 @@ export class Deadline {
     /** When it passes, in Date.now() milliseconds. */
     readonly expiresAt: number,
     /** What bound it is, for error messages ("10000 ms from the end of the TLS handshake"). */
-    readonly bound: string
+    readonly bound: string,
+    /** Stops its timer and those of the deadlines it was narrowed from (end()). */
+    private readonly stop: () => void
   ) {}
 
   /** A deadline `ms` from now. Its timer is unref'd: a pending handshake never keeps the process alive. */
   static after (ms: number, from = 'now'): Deadline {
     const bound = `${ms} ms from ${from}`
-    const controller = new AbortController()
-    setTimeout(() => controller.abort(new HandshakeTimeoutError(`handshake not finished within ${bound}`)), ms).unref()
-    return new Deadline(controller.signal, Date.now() + ms, bound)
+    const { controller, timer } = expiring(ms, bound)
+    return new Deadline(controller.signal, Date.now() + ms, bound, () => clearTimeout(timer))
   }
 
   /** The earlier of this deadline and `ms` from now. */
   within (ms: number, from = 'now'): Deadline {
     if (Date.now() + ms >= this.expiresAt) return this
     const bound = `${ms} ms from ${from}`
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(new HandshakeTimeoutError(`handshake not finished within ${bound}`)), ms)
-    timer.unref()
+    const { controller, timer } = expiring(ms, bound)
     // The connection's deadline passing first ends this one too, with its own reason.
-    this.whenExpired(() => { clearTimeout(timer); controller.abort(this.signal.reason) })
-    return new Deadline(controller.signal, Date.now() + ms, bound)
+    const stopWatching = this.whenExpired(() => { clearTimeout(timer); controller.abort(this.signal.reason) })
+    return new Deadline(controller.signal, Date.now() + ms, bound, () => { clearTimeout(timer); stopWatching(); this.end() })
+  }
+
+  /**
+   * The connection's handshake is over (the peer's BitTorrent handshake arrived, or the link closed):
+   * this deadline and those it was narrowed from (within()) stop their timers and never expire. A
+   * step's own narrowed deadline is not ended: it would end the connection's. Without it, every link
+   * would hold its timers, signals and their listeners until the longest bound passed (120 s for an
+   * accepted connection), and then build a HandshakeTimeoutError that nobody reads.
+   */
+  end (): void {
+    this.stop()
   }
 
   get expired (): boolean {
@@ -76,4 +86,16 @@ export class Deadline {
       cancel()
     }
   }
+}
+
+/**
+ * A controller that aborts in `ms` with a HandshakeTimeoutError, on an unref'd timer (a pending
+ * handshake never keeps the process alive). Made apart from the Deadline: a pending timer keeps what
+ * its callback's scope holds, and a step's narrowed deadline outlives the step by up to its bound.
+ */
+function expiring (ms: number, bound: string): { controller: AbortController, timer: NodeJS.Timeout } {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new HandshakeTimeoutError(`handshake not finished within ${bound}`)), ms)
+  timer.unref()
+  return { controller, timer }
 }

@@ -170,8 +170,8 @@ export class TlsResponder {
       // leaves alone. A link whose wire has written nothing by the auth deadline has failed anyway (the
       // peer's BitTorrent handshake shares that deadline): it is closed, unanswered.
       socket.cork()
-      const stopWatching = authDeadline.whenExpired(() => { if (socket.writableCorked > 0) socket.destroy() })
-      socket.once('close', stopWatching)
+      // Not cancelled on close: the link ends the deadline (link.ts), which drops this watch with it.
+      authDeadline.whenExpired(() => { if (socket.writableCorked > 0) socket.destroy() })
       socket.write(encodeAuthMessage({
         level: hello.level, flags, proof: computeProof(match.key.key, 'responder', header, exporter), ...level.authPayload('responder', header, exporter), padding: randomPaddingLength()
       }))

@@ -16,8 +16,9 @@
  */
 import type { PeerLink } from '../wire/peer-link.js'
 import { readCapability } from '../wire/capabilities.js'
+import { useExtension } from '../wire/wire-extension.js'
 import { endpointKey, plainAddress } from '../codec/endpoint.js'
-import { DEFAULT_PEX_INTERVAL_MS, PEX_FLAGS, utPexExtension, type PexMessage, type PexPeer, type UtPex } from '../wire/ut-pex.js'
+import { DEFAULT_PEX_INTERVAL_MS, PEX_FLAGS, UtPex, type PexMessage, type PexPeer, type UtPexHost } from '../wire/ut-pex.js'
 import type { CapabilityCache, CapabilitySource } from './capability-cache.js'
 import type { PeerCandidate, TorrentHandle } from './session.js'
 
@@ -40,6 +41,7 @@ export interface PexHost {
 }
 
 interface LinkState {
+  readonly handle: TorrentHandle
   readonly link: PeerLink
   readonly host: string
   /** Where the peer can be dialed, once known (inbound: after its extended handshake). */
@@ -49,68 +51,87 @@ interface LinkState {
   /** The peer's extended handshake had `e: 1` (BEP 10: prefers encryption). */
   prefersEncryption: boolean
   ext: UtPex | undefined
-  /** What this peer has been told: endpoint key -> the endpoint. */
-  readonly told: Map<string, PexPeer>
+  /** What this peer has been told: endpoint key -> the endpoint (made at the first message). */
+  told: Map<string, PexPeer> | undefined
   timer: NodeJS.Timeout | undefined
   lastReceived: number | undefined
 }
 
+
+/** Each link's state by its wire, for the listener and the ut_pex host that all links share. */
+const stateOf = new WeakMap<object, LinkState>()
+
+/** The peer's extended handshake: what it says of bttls, encryption and its listen port. */
+function readExtendedHandshake (this: object, ext: string, handshake: Record<string, unknown>): void {
+  const state = stateOf.get(this)
+  if (ext !== 'handshake' || state === undefined) return
+  const cap = readCapability(handshake)
+  state.bttls = cap.tls
+  state.prefersEncryption = handshake.e === 1
+  // Inbound: the listen port it states (`p`) is where others can dial it.
+  if (state.port === undefined && cap.port !== undefined) state.port = cap.port
+}
 
 export class PexManager {
   private readonly links = new Map<TorrentHandle, Set<LinkState>>()
   private readonly intervalMs: number
   private readonly minReceiveGapMs: number
   private closed = false
+  /** One ut_pex host for every link (not closures per link: idle links are many). */
+  private readonly pexHost: UtPexHost
 
   constructor (private readonly host: PexHost, options: PexOptions = {}) {
     this.intervalMs = options.intervalMs ?? DEFAULT_PEX_INTERVAL_MS
     this.minReceiveGapMs = options.minReceiveGapMs ?? this.intervalMs / 2
+    this.pexHost = {
+      onSupported: ext => {
+        const state = stateOf.get(ext.wire)
+        if (state === undefined) return
+        state.ext = ext
+        // The first message right away, as libtorrent does: a new peer learns the swarm at once.
+        setImmediate(() => this.sendTo(state.handle, state))
+        state.timer = setInterval(() => this.sendTo(state.handle, state), this.intervalMs)
+        state.timer.unref()
+      },
+      onMessage: (ext, msg) => {
+        const state = stateOf.get(ext.wire)
+        if (state !== undefined) this.receive(state.handle, state, msg)
+      },
+      onProtocolError: (ext, err) => {
+        const state = stateOf.get(ext.wire)
+        if (state === undefined) return
+        this.host.onPexError?.(state.link, err)
+        state.link.close(err)
+      }
+    }
   }
 
   /** Call for every link before the swarm sends its handshakes (the extension must be registered first). */
   attach (handle: TorrentHandle, link: PeerLink): void {
     if (this.closed) return
     const state: LinkState = {
+      handle,
       link,
       host: plainAddress(link.remoteAddress),
       port: link.direction === 'outbound' ? link.remotePort : undefined,
       bttls: false,
       prefersEncryption: false,
       ext: undefined,
-      told: new Map(),
+      told: undefined,
       timer: undefined,
       lastReceived: undefined
     }
     const set = this.links.get(handle) ?? new Set<LinkState>()
     this.links.set(handle, set)
     set.add(state)
-    link.wire.on('extended', (ext: string, handshake: Record<string, unknown>) => {
-      if (ext !== 'handshake') return
-      const cap = readCapability(handshake)
-      state.bttls = cap.tls
-      state.prefersEncryption = handshake.e === 1
-      // Inbound: the listen port it states (`p`) is where others can dial it.
-      if (state.port === undefined && cap.port !== undefined) state.port = cap.port
-    })
+    stateOf.set(link.wire, state)
+    link.wire.on('extended', readExtendedHandshake)
     void link.closed.then(() => {
       if (state.timer !== undefined) clearInterval(state.timer)
       set.delete(state)
     })
     if (this.isPrivate(handle)) return
-    link.wire.use(utPexExtension({
-      onSupported: ext => {
-        state.ext = ext
-        // The first message right away, as libtorrent does: a new peer learns the swarm at once.
-        setImmediate(() => this.sendTo(handle, state))
-        state.timer = setInterval(() => this.sendTo(handle, state), this.intervalMs)
-        state.timer.unref()
-      },
-      onMessage: (_ext, msg) => this.receive(handle, state, msg),
-      onProtocolError: (_ext, err) => {
-        this.host.onPexError?.(link, err)
-        link.close(err)
-      }
-    }))
+    useExtension(link.wire, UtPex, this.pexHost)
   }
 
   /**
@@ -171,11 +192,12 @@ export class PexManager {
     const now = new Map(this.listed(handle, state.link).map(p => [endpointKey(p.host, p.port), p]))
     // Never tell a peer about itself.
     if (state.port !== undefined) now.delete(endpointKey(state.host, state.port))
-    const added = [...now].filter(([k]) => !state.told.has(k)).slice(0, 50)
-    const dropped = [...state.told].filter(([k]) => !now.has(k)).slice(0, 50)
+    const told = state.told ??= new Map()
+    const added = [...now].filter(([k]) => !told.has(k)).slice(0, 50)
+    const dropped = [...told].filter(([k]) => !now.has(k)).slice(0, 50)
     if (added.length === 0 && dropped.length === 0) return
-    for (const [k, p] of added) state.told.set(k, p)
-    for (const [k] of dropped) state.told.delete(k)
+    for (const [k, p] of added) told.set(k, p)
+    for (const [k] of dropped) told.delete(k)
     const msg: PexMessage = { added: added.map(([, p]) => p), dropped: dropped.map(([, p]) => ({ ...p, flags: 0 })) }
     state.ext.send(msg)
   }

@@ -5,6 +5,7 @@
  * that does hash but does not parse or does not fit the engine is closed.
  */
 import { createHash } from 'node:crypto'
+import type Wire from 'bittorrent-protocol'
 import type { PieceStore } from '../storage/piece-store.js'
 import type { Metainfo } from '../torrent/metainfo.js'
 import { MetadataMismatchError } from '../torrent/errors.js'
@@ -28,23 +29,32 @@ export interface MetadataSink {
 }
 
 /**
- * One peer's BEP 9 host: serves our info dict once we know it (every swarm does), and feeds what the
- * peer offers and sends to a magnet link's source.
+ * The swarm's BEP 9 host, one for all its peers (each found from its wire): serves our info dict once
+ * we know it (every swarm does), and feeds what a peer offers and sends to a magnet link's source.
  */
 export function metadataHost (
-  peer: Peer, maxMetadataSize: number, infoBytes: () => Buffer | undefined, magnet: MagnetSource | undefined, guard: SwarmContext['guard']
+  peerOf: (wire: Wire) => Peer | undefined, maxMetadataSize: number, infoBytes: () => Buffer | undefined,
+  magnet: MagnetSource | undefined, guard: SwarmContext['guard']
 ): UtMetadataHost {
   return {
     maxMetadataSize,
     infoBytes,
     onOffer: (ext, size) => {
+      const peer = peerOf(ext.wire)
+      if (peer === undefined) return
       peer.ut = ext
       peer.metadataOffer = size
       if (peer.phase === 'ready') magnet?.offer(peer, size)
     },
-    onData: (_ext, piece, totalSize, data) => guard(peer, () => magnet?.data(peer, piece, totalSize, data)),
-    onReject: () => magnet?.reject(peer),
-    onProtocolError: (_ext, err) => peer.close(err)
+    onData: (ext, piece, totalSize, data) => {
+      const peer = peerOf(ext.wire)
+      if (peer !== undefined) guard(peer, () => magnet?.data(peer, piece, totalSize, data))
+    },
+    onReject: ext => {
+      const peer = peerOf(ext.wire)
+      if (peer !== undefined) magnet?.reject(peer)
+    },
+    onProtocolError: (ext, err) => peerOf(ext.wire)?.close(err)
   }
 }
 

@@ -21,23 +21,35 @@ export interface SendBudgetOptions {
 
 export const DEFAULT_MAX_SEND_BUDGET_BYTES = 256 * 1024 * 1024
 
-/** A link's part in the budget (see SendBudget.join). */
-export interface SendBudgetMember {
-  /** What is queued for the link now; closes over-share links if the total passes the budget. */
-  report (bytes: number): void
-  /** The link closed: what it held is no longer counted. */
-  leave (): void
+/** What a link joins the budget with (see SendBudget.join). */
+export interface BudgetedLink {
+  /** What is queued for it now. */
+  queued (): number
+  /** It must close: called once, and the link must then leave. */
+  evict (err: SendBudgetExceededError): void
 }
 
-interface Entry {
-  last: number
-  readonly current: () => number
-  readonly evict: (err: SendBudgetExceededError) => void
+/** A link's part in the budget: one object per link, whose methods are shared (idle links are many). */
+export class SendBudgetMember {
+  /** The last figure reported (an upper bound of what it holds). */
+  last = 0
+
+  constructor (private readonly budget: SendBudget, readonly link: BudgetedLink) {}
+
+  /** What is queued for the link now; closes over-share links if the total passes the budget. */
+  report (bytes: number): void {
+    this.budget.reported(this, bytes)
+  }
+
+  /** The link closed: what it held is no longer counted. */
+  leave (): void {
+    this.budget.left(this)
+  }
 }
 
 export class SendBudget {
   readonly maxBytes: number
-  private readonly entries = new Set<Entry>()
+  private readonly entries = new Set<SendBudgetMember>()
   private bound = 0
 
   constructor (options: SendBudgetOptions = {}) {
@@ -50,31 +62,31 @@ export class SendBudget {
     return this.entries.size
   }
 
-  /**
-   * Adds a link. `current` reads what is queued for it now; `evict` is called (once) when it must close,
-   * and the link must then leave.
-   */
-  join (current: () => number, evict: (err: SendBudgetExceededError) => void): SendBudgetMember {
-    const entry: Entry = { last: 0, current, evict }
+  /** Adds a link; it reports through the member returned, and leaves through it. */
+  join (link: BudgetedLink): SendBudgetMember {
+    const entry = new SendBudgetMember(this, link)
     this.entries.add(entry)
-    return {
-      report: bytes => {
-        if (!this.entries.has(entry)) return
-        this.bound += bytes - entry.last
-        entry.last = bytes
-        if (this.bound > this.maxBytes) this.enforce()
-      },
-      leave: () => {
-        if (!this.entries.delete(entry)) return
-        this.bound -= entry.last
-      }
-    }
+    return entry
+  }
+
+  /** SendBudgetMember.report. */
+  reported (entry: SendBudgetMember, bytes: number): void {
+    if (!this.entries.has(entry)) return
+    this.bound += bytes - entry.last
+    entry.last = bytes
+    if (this.bound > this.maxBytes) this.enforce()
+  }
+
+  /** SendBudgetMember.leave. */
+  left (entry: SendBudgetMember): void {
+    if (!this.entries.delete(entry)) return
+    this.bound -= entry.last
   }
 
   private enforce (): void {
     let total = 0
     for (const e of this.entries) {
-      e.last = e.current()
+      e.last = e.link.queued()
       total += e.last
     }
     this.bound = total
@@ -85,7 +97,7 @@ export class SendBudget {
       if (this.bound <= this.maxBytes) break
       this.entries.delete(e)
       this.bound -= e.last
-      e.evict(new SendBudgetExceededError(`peers that do not read hold ${total} bytes queued, over the process budget of ` +
+      e.link.evict(new SendBudgetExceededError(`peers that do not read hold ${total} bytes queued, over the process budget of ` +
         `${this.maxBytes}; this one held ${e.last}, over its share of ${Math.floor(share)}`))
     }
   }

@@ -16,7 +16,7 @@
  */
 import type { PeerLink } from '../wire/peer-link.js'
 import { SendQueueOverflowError, type SendBudgetExceededError } from './errors.js'
-import type { SendBudget } from './send-budget.js'
+import type { BudgetedLink, SendBudget, SendBudgetMember } from './send-budget.js'
 
 export interface SendQueueLimits {
   /** Bytes queued for one peer and not yet taken by its socket. Default 32 MiB. */
@@ -33,6 +33,60 @@ interface StreamxWire {
   readonly _readableState?: { readonly buffered?: number, readonly queue?: { readonly length?: number } }
 }
 
+type ReadableCounts = NonNullable<StreamxWire['_readableState']>
+
+/** One link's bound: one object, its push a shared function (a link may idle for hours, and they are many). */
+class SendQueueBound implements BudgetedLink {
+  private tripped = false
+  readonly member: SendBudgetMember | undefined
+
+  constructor (
+    private readonly link: Pick<PeerLink, 'queuedBytes'>,
+    private readonly state: ReadableCounts,
+    private readonly maxBytes: number,
+    private readonly maxMessages: number,
+    private readonly overflow: (err: SendQueueOverflowError | SendBudgetExceededError) => void,
+    /** The push it wraps. */
+    readonly push: StreamxWire['push'],
+    budget: SendBudget | undefined
+  ) {
+    this.member = budget?.join(this)
+  }
+
+  queued (): number {
+    return (this.state.buffered ?? 0) + this.link.queuedBytes()
+  }
+
+  evict (err: SendBudgetExceededError): void {
+    this.tripped = true
+    this.overflow(err)
+  }
+
+  /** After each push: over a limit, the link overflows (once); else the budget hears the new figure. */
+  pushed (data: unknown): void {
+    if (data === null || this.tripped) return
+    const bytes = this.queued()
+    const messages = this.state.queue?.length ?? 0
+    if (bytes > this.maxBytes || messages > this.maxMessages) {
+      this.tripped = true
+      this.member?.leave()
+      this.overflow(new SendQueueOverflowError(`the peer does not read: ${messages} messages and ${bytes} bytes queued for it ` +
+        `(limits ${this.maxMessages} and ${this.maxBytes})`))
+      return
+    }
+    this.member?.report(bytes)
+  }
+}
+
+const bounds = new WeakMap<object, SendQueueBound>()
+
+function boundedPush (this: StreamxWire, data: unknown): boolean {
+  const bound = bounds.get(this)!
+  const more = bound.push.call(this, data)
+  bound.pushed(data)
+  return more
+}
+
 /**
  * Watch `wire`'s send queue; `overflow` is called (once) when it exceeds a limit, or when the shared
  * `budget` evicts the link.
@@ -41,35 +95,15 @@ export function boundSendQueue (
   link: Pick<PeerLink, 'wire' | 'queuedBytes' | 'closed'>, limits: SendQueueLimits,
   overflow: (err: SendQueueOverflowError | SendBudgetExceededError) => void, budget?: SendBudget
 ): void {
-  const wire = link.wire
-  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES
-  const maxMessages = limits.maxMessages ?? DEFAULT_MAX_SEND_QUEUE_MESSAGES
-  const target = wire as unknown as StreamxWire
+  const target = link.wire as unknown as StreamxWire
   const state = target._readableState
   if (typeof state?.buffered !== 'number' || typeof state.queue?.length !== 'number') {
     throw new TypeError('bittorrent-protocol no longer runs on streamx: update send-queue.ts')
   }
-  const queued = (): number => (state.buffered ?? 0) + link.queuedBytes()
-  let tripped = false
-  const member = budget?.join(queued, err => {
-    tripped = true
-    overflow(err)
-  })
-  if (member !== undefined) void link.closed.then(() => member.leave(), () => member.leave())
-  const push = target.push
-  target.push = function (data) {
-    const more = push.call(this, data)
-    if (data === null || tripped) return more
-    const bytes = queued()
-    const messages = state.queue?.length ?? 0
-    if (bytes > maxBytes || messages > maxMessages) {
-      tripped = true
-      member?.leave()
-      overflow(new SendQueueOverflowError(`the peer does not read: ${messages} messages and ${bytes} bytes queued for it ` +
-        `(limits ${maxMessages} and ${maxBytes})`))
-      return more
-    }
-    member?.report(bytes)
-    return more
-  }
+  const bound = new SendQueueBound(link, state, limits.maxBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES, limits.maxMessages ?? DEFAULT_MAX_SEND_QUEUE_MESSAGES,
+    overflow, target.push, budget)
+  bounds.set(target, bound)
+  const member = bound.member
+  if (member !== undefined) void link.closed.then(() => member.leave()) // it never rejects
+  target.push = boundedPush
 }

@@ -16,7 +16,8 @@ import type { PieceStore } from '../storage/piece-store.js'
 import type { Metainfo } from '../torrent/metainfo.js'
 import type { PeerLink, RemoteHandshake, TransportKind } from '../wire/peer-link.js'
 import { InfohashMismatchError, MalformedMessageError } from '../errors.js'
-import { DEFAULT_MAX_METADATA_SIZE, utMetadataExtension } from '../wire/ut-metadata.js'
+import { DEFAULT_MAX_METADATA_SIZE, UtMetadata, type UtMetadataHost } from '../wire/ut-metadata.js'
+import { useExtension } from '../wire/wire-extension.js'
 import { BanList } from './ban-list.js'
 import { RedundantDials } from './redundant-dials.js'
 import { Downloader } from './downloader.js'
@@ -34,6 +35,7 @@ import type { PeerInfo } from './peer.js'
 import type { SwarmEvents, SwarmMagnetSource, SwarmOptions, SwarmSource, SwarmStats, TransportStats } from './swarm-api.js'
 import { type LoadedTorrent, type SwarmContext, type SwarmCounters } from './swarm-context.js'
 import { Uploader } from './uploader.js'
+import { WireEvents } from './wire-events.js'
 
 export type { PeerInfo } from './peer.js'
 export type {
@@ -73,6 +75,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly sendBudget: SendBudget | undefined
 
   private readonly peers = new Set<Peer>()
+  /** Listens to every peer's wire (wire-events.ts). */
+  private readonly wireEvents: WireEvents
+  /** Serves and fetches metadata for every peer (BEP 9). */
+  private readonly metadataHost: UtMetadataHost
   private readonly bans = new BanList()
   private readonly redundantDials = new RedundantDials(() => this.peers)
   private readonly downloader: Downloader
@@ -123,6 +129,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
     this.hashes = new HashExchange(context, now => this.downloader.progressed(now))
 
+    this.wireEvents = new WireEvents({
+      downloader: this.downloader,
+      uploader: this.uploader,
+      guard: (peer, fn) => this.guard(peer, fn),
+      announced: (peer, message) => this.onAnnouncement(peer, message),
+      listensBanned: peer => peer.listenPorts().some(port => this.isBanned(peer.link.remoteAddress, port)),
+      unknownMessage: (peer, message) => this.hashes.onMessage(peer, message, this.metainfoValue)
+    })
     if (isMagnet(source)) {
       this.infoHash = Buffer.from(source.magnet.wireInfoHash)
       this.wireInfoHashes = wireInfoHashesOf(source.magnet)
@@ -138,6 +152,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.ownsStore = false
       this.init(source.metainfo, source.store)
     }
+    this.metadataHost = metadataHost(wire => this.wireEvents.peerOf(wire), this.maxMetadataSize, () => this.metainfoValue?.infoBytes, this.magnet, this.guard.bind(this))
     // The tick drives timeouts, choking and keep-alives; it must never keep the process alive.
     const tickMs = Math.max(50, Math.min(1000, Math.floor(Math.min(this.requestTimeoutMs, peerTimeoutMs, stallTimeoutMs) / 4)))
     this.timer = setInterval(() => this.tick(), tickMs)
@@ -193,7 +208,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.peers.add(peer)
     // Closed asynchronously: the overflow is noticed inside a send, in the middle of our own bookkeeping.
     boundSendQueue(link, this.sendQueue, err => queueMicrotask(() => peer.close(err)), this.sendBudget)
-    link.closed.then(err => this.onClosed(peer, err), err => this.onClosed(peer, err as Error))
+    void link.closed.then(err => this.onClosed(peer, err)) // it never rejects
     this.emit('peer', peer.info)
     this.guard(peer, () => {
       if (!this.wireInfoHashes.some(h => h.equals(link.infoHash))) {
@@ -202,9 +217,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (link.direction === 'outbound' && this.isBanned(link.remoteAddress, link.remotePort)) {
         throw new BadPeerError(`${link.remoteAddress}:${link.remotePort} is banned for sending bad data`)
       }
-      this.attach(peer)
+      this.wireEvents.attach(peer)
       // Registered before our handshake, which carries the extended handshake's "m" dictionary.
-      peer.wire.use(utMetadataExtension(metadataHost(peer, this.maxMetadataSize, () => this.metainfoValue?.infoBytes, this.magnet, this.guard.bind(this))))
+      useExtension(peer.wire, UtMetadata, this.metadataHost)
       peer.wire.handshake(link.infoHash, this.peerId, { dht: false, fast: true, extended: true })
       // A bttls responder speaks first and its peer is already authenticated: announcing our pieces and
       // offering a slot now, not after the peer's handshake, saves the round trip the BEP counts on.
@@ -270,36 +285,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   // --- peer lifecycle ---
-
-  private attach (peer: Peer): void {
-    const w = peer.wire
-    const down = this.downloader
-    const up = this.uploader
-    // Each Wire event has its own argument types; the guard passes them through untouched.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const on = (event: string, fn: (...args: any[]) => void): void => {
-      w.on(event, (...args: unknown[]) => this.guard(peer, () => fn(...args)))
-    }
-    w.on('error', (err: Error) => peer.close(err))
-    on('extended', (ext: string) => {
-      if (ext === 'handshake' && peer.listenPorts().some(port => this.isBanned(peer.link.remoteAddress, port))) {
-        throw new BadPeerError('the peer listens at an endpoint banned for sending bad data')
-      }
-    })
-    on('bitfield', (bf: { buffer: Uint8Array }) => this.onAnnouncement(peer, { kind: 'bitfield', bytes: bf.buffer }))
-    on('have', (index: number) => this.onAnnouncement(peer, { kind: 'have', index }))
-    on('have-all', () => this.onAnnouncement(peer, { kind: 'have-all' }))
-    on('unchoke', () => down.fill(peer))
-    on('choke', () => down.onChoke(peer))
-    on('reject', (index: number, offset: number, length: number) => down.onReject(peer, index, offset, length))
-    on('piece', (index: number, offset: number, block: Uint8Array) => down.onBlock(peer, index, offset, block))
-    on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) =>
-      up.onRequest(peer, index, offset, length, respond))
-    on('interested', () => up.onInterest(peer))
-    on('uninterested', () => up.onInterest(peer))
-    on('upload', (length: number) => up.onUpload(peer, length))
-    on('unknownmessage', (message: Uint8Array) => this.hashes.onMessage(peer, message, this.metainfoValue))
-  }
 
   private onHandshake (peer: Peer, hs: RemoteHandshake): void {
     if (peer.closed) return

@@ -1,7 +1,7 @@
 /**
  * A bittorrent-protocol Wire with our message bounds installed. bittorrent-protocol has no hook for
  * this, so the two parser steps it re-arms for every message (`_onMessageLength`, `_onMessage`) are
- * wrapped on the instance; a violation is reported once through `onViolation` and parsing stops.
+ * overridden; a violation is reported once through `onViolation` and parsing stops.
  *
  * Two kinds of bound: each message's shape (message-limits.ts), and the link's budget of control
  * messages over time (message-rate.ts).
@@ -13,68 +13,91 @@ import {
   type MessageRateLimits
 } from './message-rate.js'
 
-interface WireParser {
-  _onMessageLength (buffer: Uint8Array): void
-  _onMessage (buffer: Uint8Array): void
-  _parse (size: number, parser: (buffer: Uint8Array) => void): void
-  /** What the peer announced; bittorrent-protocol replaces it on a bitfield or have-all. */
-  readonly peerPieces: { get (index: number): boolean }
+/**
+ * The Wire, with its two parser steps overridden. A subclass rather than functions put on each
+ * instance: a link may idle for hours, and those closures were a share of what every idle link kept.
+ */
+class GuardedWire extends Wire {
+  private readonly budget: MessageBudget
+  /** The link's first bitfield and first extended handshake cost one token, later ones by their size. */
+  private announced = 0
+  private stopped = false
+
+  constructor (type: 'tcpIncoming' | 'tcpOutgoing', peEnabled: 0 | 1 | 2, private readonly onViolation: (err: Error) => void, rate: MessageRateLimits) {
+    super(type, peEnabled)
+    // bittorrent-protocol keeps a throughput meter per direction (a closure and a sample array per
+    // wire, a clock read per block); bttls keeps its own rates (the choker's rounds, the stats), so one
+    // shared function that measures nothing takes their place.
+    this.uploadSpeed = unmetered
+    this.downloadSpeed = unmetered
+    this.budget = new MessageBudget(rate)
+    // A request we answered with its block was work the peer was owed, not a flood.
+    this.on('upload', refundRequest)
+  }
+
+  refund (): void {
+    this.budget.refund()
+  }
+
+  override _onMessageLength (buffer: Uint8Array): void {
+    const length = ((buffer[0]! << 24) >>> 0) + (buffer[1]! << 16) + (buffer[2]! << 8) + buffer[3]!
+    try {
+      checkMessageLength(length)
+      if (length === 0) this.budget.spend('keep-alive')
+    } catch (err) { this.stop(err); return }
+    super._onMessageLength(buffer)
+  }
+
+  override _onMessage (buffer: Uint8Array): void {
+    const id = buffer[0]!
+    try { checkMessage(buffer) } catch (err) { this.stop(err); return }
+    if (id === PIECE_MESSAGE_ID) { super._onMessage(buffer); return }
+    if (id === HAVE_MESSAGE_ID) {
+      const index = ((buffer[1]! << 24) >>> 0) + (buffer[2]! << 16) + (buffer[3]! << 8) + buffer[4]!
+      const known = this.peerPieces.get(index)
+      super._onMessage(buffer)
+      // New to the Wire's record (which it grows only so far): the first have of a piece, free.
+      if (this.stopped || (!known && this.peerPieces.get(index))) return
+      try { this.budget.spend('have') } catch (err) { this.stop(err) }
+      return
+    }
+    let what = messageName(id)
+    let tokens = 1
+    const announcement = id === BITFIELD_MESSAGE_ID ? ANNOUNCED_BITFIELD : id === EXTENDED_MESSAGE_ID && buffer[1] === 0 ? ANNOUNCED_EXTENDED_HANDSHAKE : 0
+    if (announcement !== 0) {
+      if ((this.announced & announcement) !== 0) {
+        what = `repeated ${announcement === ANNOUNCED_BITFIELD ? 'bitfield' : 'extended handshake'} of ${buffer.length} bytes`
+        tokens = lateAnnouncementCost(buffer.length)
+      }
+      this.announced |= announcement
+    }
+    try { this.budget.spend(what, tokens) } catch (err) { this.stop(err); return }
+    super._onMessage(buffer)
+  }
+
+  private stop (err: unknown): void {
+    this.stopped = true
+    this._parse(Number.MAX_SAFE_INTEGER, () => {})
+    this.onViolation(err as Error)
+  }
+}
+
+const ANNOUNCED_BITFIELD = 1
+const ANNOUNCED_EXTENDED_HANDSHAKE = 2
+
+function unmetered (): number {
+  return 0
+}
+
+function refundRequest (this: GuardedWire): void {
+  this.refund()
 }
 
 export function createGuardedWire (
   type: 'tcpIncoming' | 'tcpOutgoing', peEnabled: 0 | 1 | 2, onViolation: (err: Error) => void,
   rate: MessageRateLimits = DEFAULT_MESSAGE_RATE
 ): Wire {
-  const wire = new Wire(type, peEnabled)
-  const parser = wire as unknown as WireParser
-  const onLength = parser._onMessageLength
-  const onMessage = parser._onMessage
-  const budget = new MessageBudget(rate)
-  // The link's first bitfield and first extended handshake cost one token, later ones by their size.
-  const announced = new Set<string>()
-  let stopped = false
-  const stop = (err: unknown): void => {
-    stopped = true
-    parser._parse(Number.MAX_SAFE_INTEGER, () => {})
-    onViolation(err as Error)
-  }
-  // A request we answered with its block was work the peer was owed, not a flood.
-  wire.on('upload', () => budget.refund())
-  parser._onMessageLength = function (buffer) {
-    const length = ((buffer[0]! << 24) >>> 0) + (buffer[1]! << 16) + (buffer[2]! << 8) + buffer[3]!
-    try {
-      checkMessageLength(length)
-      if (length === 0) budget.spend('keep-alive')
-    } catch (err) { stop(err); return }
-    onLength.call(this, buffer)
-  }
-  parser._onMessage = function (buffer) {
-    const id = buffer[0]!
-    try { checkMessage(buffer) } catch (err) { stop(err); return }
-    if (id === PIECE_MESSAGE_ID) { onMessage.call(this, buffer); return }
-    if (id === HAVE_MESSAGE_ID) {
-      const index = ((buffer[1]! << 24) >>> 0) + (buffer[2]! << 16) + (buffer[3]! << 8) + buffer[4]!
-      const known = parser.peerPieces.get(index)
-      onMessage.call(this, buffer)
-      // New to the Wire's record (which it grows only so far): the first have of a piece, free.
-      if (stopped || (!known && parser.peerPieces.get(index))) return
-      try { budget.spend('have') } catch (err) { stop(err) }
-      return
-    }
-    let what = messageName(id)
-    let tokens = 1
-    const announcement = id === BITFIELD_MESSAGE_ID ? 'bitfield' : id === EXTENDED_MESSAGE_ID && buffer[1] === 0 ? 'extended handshake' : undefined
-    if (announcement !== undefined) {
-      if (announced.has(announcement)) {
-        what = `repeated ${announcement} of ${buffer.length} bytes`
-        tokens = lateAnnouncementCost(buffer.length)
-      }
-      announced.add(announcement)
-    }
-    try { budget.spend(what, tokens) } catch (err) { stop(err); return }
-    onMessage.call(this, buffer)
-  }
-  return wire
+  return new GuardedWire(type, peEnabled, onViolation, rate)
 }
 
 /** bittorrent-protocol's `peEnabled` (createGuardedWire's second argument): no MSE. */

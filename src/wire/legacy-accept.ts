@@ -13,7 +13,7 @@ import { awaitHandshake, createLink } from './link.js'
 import type { PeerLink } from './peer-link.js'
 import { acceptsInbound, type Policy } from './policy.js'
 import { findByInfoHash, type ServedSwarm } from './served-swarm.js'
-import { batchWrites } from './write-batching.js'
+import { connectWire } from './pipe-wire.js'
 
 /** HASH('req2', SKEY) as bittorrent-protocol's MSE responder reports it (hex). */
 export function mseReq2 (infoHash: Buffer): string {
@@ -57,13 +57,10 @@ export class LegacyAcceptor {
    */
   private async accept (raw: net.Socket, wire: Wire, transport: 'plain' | 'mse', identified: () => Promise<void>, connection: Deadline): Promise<PeerLink> {
     const deadline = connection.within(this.timeoutMs, `the start of the ${transport} handshake`)
-    const closed = new Promise<Error | undefined>(resolve => raw.once('close', () => resolve(new UnrecognizedProtocolError(`connection closed during the ${transport} handshake`))))
-    const handshake = awaitHandshake(wire, closed, deadline)
+    const { handshake, abandon } = awaitHandshake(wire, deadline)
+    raw.once('close', () => abandon(new UnrecognizedProtocolError(`connection closed during the ${transport} handshake`)))
     handshake.catch(() => {})
-    raw.pipe(wire as unknown as NodeJS.WritableStream)
-    batchWrites(wire, raw)
-    wire.pipe(raw)
-    raw.resume()
+    connectWire(raw, wire)
     const failed = new Promise<never>((_resolve, reject) => {
       // bittorrent-protocol ends the wire without an error when MSE fails (no sync marker in range, bad VC).
       if (transport === 'mse') wire.once('finish', () => reject(new MseHandshakeError('MSE handshake failed: the peer sent no valid MSE/PE handshake, or closed the connection')))

@@ -123,8 +123,9 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     const remoteAddress = raw.remoteAddress ?? ''
     const release = this.held.hold(remoteAddress)
     this.sockets.add(raw)
-    raw.once('close', () => { this.sockets.delete(raw); release() })
-    raw.on('error', () => {}) // reported through the step that was waiting on the socket
+    // `on`, not `once`: 'close' comes once anyway, and a once-wrapper is kept by every idle link.
+    raw.on('close', () => { this.sockets.delete(raw); release() })
+    raw.on('error', ignoreError) // reported through the step that was waiting on the socket
     const remotePort = raw.remotePort ?? 0
     if (this.held.overAtAccept(remoteAddress)) {
       raw.destroy()
@@ -163,3 +164,5 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
 function * libtorrentSwarms (swarms: Iterable<ServedSwarm>): Iterable<LibtorrentSslSwarm> {
   for (const swarm of swarms) if (swarm.libtorrentSsl) yield swarm.libtorrentSsl
 }
+
+function ignoreError (): void {}

@@ -38,7 +38,8 @@ export const DEFAULT_MESSAGE_RATE: MessageRateLimits = { burst: 4096, perSecond:
 export class MessageBudget {
   private readonly tokens: TokenBucket
 
-  constructor (private readonly limits: MessageRateLimits = DEFAULT_MESSAGE_RATE, now: () => number = () => performance.now()) {
+  /** `now` defaults to the bucket's clock (token-bucket.ts). */
+  constructor (private readonly limits: MessageRateLimits = DEFAULT_MESSAGE_RATE, now?: () => number) {
     if (!(limits.burst >= 1) || !(limits.perSecond > 0)) throw new RangeError('message rate limits must be positive')
     this.tokens = new TokenBucket(limits.burst, limits.perSecond, now)
   }

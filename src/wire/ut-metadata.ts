@@ -8,7 +8,7 @@
  * trailing data by METADATA_PIECE_SIZE, the advertised sizes by the host's maxMetadataSize.
  */
 import type Wire from 'bittorrent-protocol'
-import type { WireExtension, WireExtensionConstructor } from 'bittorrent-protocol'
+import type { WireExtension } from 'bittorrent-protocol'
 import { MalformedMessageError, OversizedBencodeError, OversizedMessageError } from '../errors.js'
 
 export const UT_METADATA = 'ut_metadata'
@@ -172,6 +172,9 @@ export class UtMetadata implements WireExtension {
     if (info !== undefined) wire.extendedHandshake['metadata_size'] = info.length
   }
 
+  /** Nothing to do; defined so that bittorrent-protocol does not give every instance a function of its own. */
+  onHandshake (): void {}
+
   onExtendedHandshake (handshake: Record<string, unknown>): void {
     try {
       const size = advertisedMetadataSize(handshake, this.host.maxMetadataSize)
@@ -238,14 +241,5 @@ export class UtMetadata implements WireExtension {
   private send (msg: UtMetadataMessage): void {
     if (!this.supported || this.wire.destroyed) return
     this.wire.extended(UT_METADATA, encodeUtMetadataMessage(msg))
-  }
-}
-
-/** The class to pass to `wire.use()`, bound to `host`. */
-export function utMetadataExtension (host: UtMetadataHost): WireExtensionConstructor {
-  return class BoundUtMetadata extends UtMetadata {
-    constructor (wire: Wire) {
-      super(wire, host)
-    }
   }
 }

@@ -17,7 +17,7 @@
  */
 import { compactPeer } from '../codec/compact-peers.js'
 import type Wire from 'bittorrent-protocol'
-import type { WireExtension, WireExtensionConstructor } from 'bittorrent-protocol'
+import type { WireExtension } from 'bittorrent-protocol'
 import { MalformedMessageError, OversizedBencodeError } from '../errors.js'
 import { BencodeDict, decodeBencode, encodeBencode, type BencodeValue } from '../codec/bencode.js'
 import { PEX_FLAG_BTTLS } from './capabilities.js'
@@ -148,6 +148,9 @@ export class UtPex implements WireExtension {
 
   constructor (readonly wire: Wire, private readonly host: UtPexHost) {}
 
+  /** Nothing to do; defined so that bittorrent-protocol does not give every instance a function of its own. */
+  onHandshake (): void {}
+
   onExtendedHandshake (): void {
     if (this.supported) this.host.onSupported(this)
   }
@@ -170,14 +173,5 @@ export class UtPex implements WireExtension {
   send (msg: PexMessage): void {
     if (!this.supported || this.wire.destroyed) return
     this.wire.extended(UT_PEX, encodePexMessage(msg))
-  }
-}
-
-/** The class to pass to `wire.use()`, bound to `host`. */
-export function utPexExtension (host: UtPexHost): WireExtensionConstructor {
-  return class BoundUtPex extends UtPex {
-    constructor (wire: Wire) {
-      super(wire, host)
-    }
   }
 }

@@ -4,8 +4,8 @@
  * Batching (every transport): bittorrent-protocol pushes every message as its own chunk, and a piece
  * as two (the 13-byte header, then the block). Written one by one that is a system call per chunk and,
  * over TLS, a record per chunk. Everything a Wire pushes within one turn of the event loop is written
- * at the end of the turn as one write. setImmediate, not a microtask: the pipe drains the Wire in a
- * microtask, after the push.
+ * at the end of the turn as one write. setImmediate, not a microtask: the engine's answers to one
+ * event are pushed over several microtasks (promise continuations).
  *
  * Full records (TLS links, BEP: "Wire image"): TLS 1.3 adds a fixed 17 bytes to every record, so a
  * record per message shows the message lengths (a 16,397-byte piece message was a 16,384 + 13 record
@@ -35,17 +35,6 @@ interface Pushable {
   push (data: unknown): boolean
 }
 
-const flushers = new WeakMap<Duplex, () => void>()
-const pendingBytesOf = new WeakMap<Duplex, () => number>()
-
-/**
- * Bytes a Wire has sent on `socket` that have not reached the kernel yet: held by the batch, plus the
- * socket's own write buffer. What a peer that never reads makes us keep in memory.
- */
-export function queuedBytes (socket: Duplex): number {
-  return (pendingBytesOf.get(socket)?.() ?? 0) + socket.writableLength
-}
-
 export interface BatchOptions {
   /** Write bulk data in whole TLS records (TLS links). Default false. */
   readonly fullRecords?: boolean
@@ -55,92 +44,147 @@ export interface BatchOptions {
   readonly firstDataHoldMs?: number
 }
 
-export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions = {}): void {
-  const fullRecords = options.fullRecords === true
-  const tailHoldMs = options.tailHoldMs ?? TAIL_HOLD_MS
-  const firstDataHoldMs = options.firstDataHoldMs ?? FIRST_DATA_HOLD_MS
-  const target = wire as unknown as Pushable
-  const push = target.push
-  let pending: Buffer[] = []
-  let pendingBytes = 0
-  let turnScheduled = false
-  let tail: NodeJS.Timeout | undefined
+/**
+ * One wire's batch: what it pushed this turn, and when that leaves (the rules above). A link may idle
+ * for hours, so the batch is one object whose timers and listeners are shared functions, not a set of
+ * closures per link.
+ */
+class WriteBatch {
+  private pending: Buffer[] = []
+  pendingBytes = 0
+  private turnScheduled = false
+  private tail: NodeJS.Timeout | undefined = undefined
   /** A request arrived and no bulk data has left since: small messages wait for the block. */
-  let awaitingData = false
-  if (fullRecords) {
-    wire.on('request', () => { awaitingData = true })
-    // A block was pushed: the usual bulk rule takes over (a short last block waits TAIL_HOLD_MS, not more).
-    wire.on('upload', () => { awaitingData = false })
+  awaitingData = false
+
+  constructor (
+    readonly socket: Duplex,
+    /** The Wire's own push, which the batch replaced (it still carries the end of the stream). */
+    readonly push: Pushable['push'],
+    private readonly fullRecords: boolean,
+    private readonly tailHoldMs: number,
+    private readonly firstDataHoldMs: number
+  ) {}
+
+  add (chunk: Buffer): void {
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+    if (!this.turnScheduled) {
+      this.turnScheduled = true
+      setImmediate(endTurn, this)
+    }
   }
 
   /**
    * Writes the first `n` pending bytes to the socket as one write. Straight to the socket, not through
-   * the Wire's stream: the pipe would write it a tick later, after the cork below is released, and costs
-   * a hop per chunk. The pipe still carries the end of the stream.
+   * the Wire's stream: a pipe would write it a tick later, after the cork below is released, and costs
+   * a hop per chunk.
    */
-  const send = (n: number): void => {
+  private send (n: number): void {
     if (n === 0) return
-    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
-    socket.write(n === all.length ? all : all.subarray(0, n))
+    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
+    this.socket.write(n === all.length ? all : all.subarray(0, n))
     const rest = all.subarray(n)
-    pending = rest.length > 0 ? [rest] : []
-    pendingBytes = rest.length
+    this.pending = rest.length > 0 ? [rest] : []
+    this.pendingBytes = rest.length
   }
-  const release = (): void => {
-    while (socket.writableCorked > 0) socket.uncork()
+
+  private release (): void {
+    while (this.socket.writableCorked > 0) this.socket.uncork()
   }
-  const flushAll = (): void => {
-    clearTimeout(tail)
-    tail = undefined
-    awaitingData = false
-    if (!socket.destroyed) send(pendingBytes)
-    release()
+
+  flushAll (): void {
+    clearTimeout(this.tail)
+    this.tail = undefined
+    this.awaitingData = false
+    if (!this.socket.destroyed) this.send(this.pendingBytes)
+    this.release()
   }
-  const endOfTurn = (): void => {
-    turnScheduled = false
-    if (socket.destroyed) return
-    if (!fullRecords) {
-      send(pendingBytes)
-    } else if (pendingBytes >= RECORD_PAYLOAD || tail !== undefined) {
+
+  endOfTurn (): void {
+    this.turnScheduled = false
+    if (this.socket.destroyed) return
+    if (!this.fullRecords) {
+      this.send(this.pendingBytes)
+    } else if (this.pendingBytes >= RECORD_PAYLOAD || this.tail !== undefined) {
       // Bulk data in flight: whole records now, the rest when more comes or the Wire goes quiet.
-      const whole = pendingBytes - pendingBytes % RECORD_PAYLOAD
-      send(whole)
-      const waitingForFirstBlock = awaitingData && whole === 0
-      if (whole > 0) awaitingData = false
+      const whole = this.pendingBytes - this.pendingBytes % RECORD_PAYLOAD
+      this.send(whole)
+      const waitingForFirstBlock = this.awaitingData && whole === 0
+      if (whole > 0) this.awaitingData = false
       if (!waitingForFirstBlock) {
-        clearTimeout(tail)
-        tail = pendingBytes > 0 ? setTimeout(flushAll, tailHoldMs) : undefined
+        clearTimeout(this.tail)
+        this.tail = this.pendingBytes > 0 ? setTimeout(flushTail, this.tailHoldMs, this) : undefined
       }
-    } else if (awaitingData && pendingBytes > 0) {
+    } else if (this.awaitingData && this.pendingBytes > 0) {
       // A request waits for its block: the small messages leave with it (or when the hold ends).
-      tail = setTimeout(flushAll, firstDataHoldMs)
+      this.tail = setTimeout(flushTail, this.firstDataHoldMs, this)
     } else {
-      send(pendingBytes)
+      this.send(this.pendingBytes)
     }
-    release()
+    this.release()
   }
-  flushers.set(socket, flushAll)
-  pendingBytesOf.set(socket, () => pendingBytes)
-  target.push = function (data) {
-    if (data === null) {
-      flushAll()
-      return push.call(this, null)
-    }
-    if (socket.destroyed) return false
-    const chunk = data as Buffer
-    pending.push(chunk)
-    pendingBytes += chunk.length
-    if (!turnScheduled) {
-      turnScheduled = true
-      setImmediate(endOfTurn)
-    }
-    return true
+}
+
+/** Each batch by its wire and by its socket. */
+const batches = new WeakMap<object, WriteBatch>()
+
+function endTurn (batch: WriteBatch): void {
+  batch.endOfTurn()
+}
+
+function flushTail (batch: WriteBatch): void {
+  batch.flushAll()
+}
+
+/** The Wire's push, batched. At the end of the stream what is held leaves, then the socket is ended. */
+function batchedPush (this: Pushable, data: unknown): boolean {
+  const batch = batches.get(this)!
+  if (data === null) {
+    batch.flushAll()
+    const more = batch.push.call(this, null)
+    if (!batch.socket.destroyed) batch.socket.end()
+    return more
   }
+  if (batch.socket.destroyed) return false
+  batch.add(data as Buffer)
+  return true
+}
+
+function requestArrived (this: object): void {
+  batches.get(this)!.awaitingData = true
+}
+
+/** A block was pushed: the usual bulk rule takes over (a short last block waits TAIL_HOLD_MS, not more). */
+function blockSent (this: object): void {
+  batches.get(this)!.awaitingData = false
+}
+
+/**
+ * Bytes a Wire has sent on `socket` that have not reached the kernel yet: held by the batch, plus the
+ * socket's own write buffer. What a peer that never reads makes us keep in memory.
+ */
+export function queuedBytes (socket: Duplex): number {
+  return (batches.get(socket)?.pendingBytes ?? 0) + socket.writableLength
+}
+
+/** Everything `wire` pushes goes to `socket` in batches; the end of the wire's stream ends the socket. */
+export function batchWrites (wire: Wire, socket: Duplex, options: BatchOptions = {}): void {
+  const fullRecords = options.fullRecords === true
+  const target = wire as unknown as Pushable
+  const batch = new WriteBatch(socket, target.push, fullRecords, options.tailHoldMs ?? TAIL_HOLD_MS, options.firstDataHoldMs ?? FIRST_DATA_HOLD_MS)
+  batches.set(wire, batch)
+  batches.set(socket, batch)
+  if (fullRecords) {
+    wire.on('request', requestArrived)
+    wire.on('upload', blockSent)
+  }
+  target.push = batchedPush
 }
 
 /** Sends whatever a batch still holds (before the socket is destroyed, so nothing queued is lost). */
 export function flushBatchedWrites (socket: Duplex): void {
-  const flush = flushers.get(socket)
-  if (flush) flush()
+  const batch = batches.get(socket)
+  if (batch !== undefined) batch.flushAll()
   else while (socket.writableCorked > 0) socket.uncork()
 }

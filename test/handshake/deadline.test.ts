@@ -158,3 +158,28 @@ t.test('plaintext: the sniff and the legacy handshake share the connection\'s de
   t.equal(outcome.refusal.transport, 'plain')
   assertTimeout(t, outcome.refusal.error, new RegExp(`^no BitTorrent handshake within ${deadlineMs} ms from accept$`))
 })
+
+t.test('end(): the handshake is over, so the deadline and the one it narrows never expire', async t => {
+  const connection = Deadline.after(60, 'accept')
+  const step = connection.within(40, 'the end of the TLS handshake')
+  let expiries = 0
+  connection.whenExpired(() => { expiries++ })
+  step.whenExpired(() => { expiries++ })
+  step.end()
+  await new Promise(resolve => setTimeout(resolve, 150))
+  t.equal(expiries, 0, 'neither deadline expired past both bounds')
+  t.notOk(connection.expired)
+  t.notOk(step.expired)
+})
+
+t.test('a narrowed deadline that is not ended still expires, and so does its connection', async t => {
+  const connection = Deadline.after(60, 'accept')
+  const step = connection.within(20, 'the connect')
+  const expired: string[] = []
+  connection.whenExpired(() => expired.push('connection'))
+  step.whenExpired(() => expired.push('step'))
+  await new Promise(resolve => setTimeout(resolve, 150))
+  t.same(expired, ['step', 'connection'])
+  assertTimeout(t, step.signal.reason as Error, /20 ms from the connect/)
+})
+

@@ -17,10 +17,13 @@ t.test('the budget: over-share members are evicted, largest first, until the tot
   const budget = new SendBudget({ maxBytes: 1000 })
   const held = [0, 0, 0, 0]
   const evicted: number[] = []
-  const members = held.map((_, i) => budget.join(() => held[i]!, err => {
-    t.ok(err instanceof SendBudgetExceededError)
-    t.equal(err.code, 'ERR_SEND_BUDGET_EXCEEDED')
-    evicted.push(i)
+  const members = held.map((_, i) => budget.join({
+    queued: () => held[i]!,
+    evict: err => {
+      t.ok(err instanceof SendBudgetExceededError)
+      t.equal(err.code, 'ERR_SEND_BUDGET_EXCEEDED')
+      evicted.push(i)
+    }
   }))
   t.equal(budget.links, 4)
   held[0] = 100; members[0]!.report(100)
