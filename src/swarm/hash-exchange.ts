@@ -10,12 +10,12 @@ import type { ParsedTorrent } from '../torrent/parsed-torrent.js'
 import { HASH_REJECT_ID, HASH_REQUEST_ID, HASHES_ID, decodeHashMessage, isHashMessageId, sendHashMessage } from '../wire/hash-messages.js'
 import { HashesMismatchError } from './errors.js'
 import { HashRequester, filesNeedingLayers } from './hash-requester.js'
-import { HashServer, type HashServerStats } from './hash-server.js'
+import { HashServer, type HashAnswer, type HashServerStats } from './hash-server.js'
 import type { Peer } from './peer.js'
 import type { SwarmContext } from './swarm-context.js'
 
 export class HashExchange {
-  private readonly server = new HashServer()
+  private readonly server = new HashServer<Peer>()
   private requester: HashRequester<Peer> | undefined
 
   constructor (private readonly ctx: SwarmContext, private readonly progressed: (now: number) => void) {}
@@ -57,9 +57,14 @@ export class HashExchange {
     if (!isHashMessageId(message[0]!)) return
     const m = decodeHashMessage(message)
     if (m.id === HASH_REQUEST_ID) {
-      const answer = this.server.answer(metainfo, m.request)
-      if ('hashes' in answer) sendHashMessage(peer.wire, HASHES_ID, m.request, answer.hashes)
-      else sendHashMessage(peer.wire, HASH_REJECT_ID, m.request)
+      const answer = this.server.answer(metainfo, m.request, this.ctx.torrent()?.store, peer)
+      const send = (a: HashAnswer): void => {
+        if (peer.closed) return
+        if ('hashes' in a) sendHashMessage(peer.wire, HASHES_ID, m.request, a.hashes)
+        else sendHashMessage(peer.wire, HASH_REJECT_ID, m.request)
+      }
+      if (answer instanceof Promise) void answer.then(a => this.ctx.guard(peer, () => send(a)))
+      else send(answer)
       return
     }
     let expected: boolean | undefined
