@@ -12,7 +12,7 @@
  * serves two at once).
  */
 import { HASH_SIZE } from '../torrent/merkle.js'
-import { verifyHashes, type FileTreeShape, type HashRequest } from '../torrent/merkle-proof.js'
+import { sameRequest, verifyHashes, type FileTreeShape, type HashRequest } from '../torrent/merkle-proof.js'
 import { HashesMismatchError } from './errors.js'
 
 const MAX_ATTEMPTS = 3
@@ -115,8 +115,7 @@ export class BlockHashFetcher<S> {
 
   private outstanding (source: S, request: HashRequest): Wanted<S> | undefined {
     for (const w of this.wanted.values()) {
-      if (w.source === source && w.request.index === request.index && w.request.length === request.length &&
-        w.request.proofLayers === request.proofLayers && w.request.baseLayer === request.baseLayer && w.request.piecesRoot.equals(request.piecesRoot)) return w
+      if (w.source === source && sameRequest(w.request, request)) return w
     }
     return undefined
   }

@@ -28,6 +28,12 @@ export interface HashRequest {
   readonly proofLayers: number
 }
 
+/** Whether an answer's header repeats `a` (BEP 52: a `hashes` or `hash reject` message correlates with a request). */
+export function sameRequest (a: HashRequest, b: HashRequest): boolean {
+  return a.piecesRoot.equals(b.piecesRoot) && a.baseLayer === b.baseLayer && a.index === b.index &&
+    a.length === b.length && a.proofLayers === b.proofLayers
+}
+
 /** The shape of one file's tree, from its length and the torrent's piece length. */
 export interface FileTreeShape {
   /** Layer of the piece hashes (0 when a piece is one block). */
