@@ -19,6 +19,8 @@ export interface LtOptions {
   name?: string
   /** Announce to the torrent's trackers (by default libtorrent's peers come only from `connect`). */
   useTracker?: boolean
+  /** Never prefer whole pieces from one peer (whole_pieces_threshold 0), so pieces mix blocks from several. */
+  splitPieces?: boolean
   /** Leecher gives up after this (default: what is left of the scenario's limit). */
   timeoutSeconds?: number
 }
@@ -31,6 +33,7 @@ export async function ltStart (ctx: ScenarioContext, o: LtOptions): Promise<Peer
   if (o.magnet) args.push('--magnet', o.magnet)
   for (const c of o.connect ?? []) args.push('--connect', c)
   if (o.useTracker === true) args.push('--use-tracker')
+  if (o.splitPieces === true) args.push('--split-pieces')
   if (o.ssl) args.push('--cert', o.ssl.cert, '--key', o.ssl.key)
   if (o.mode === 'leech') args.push('--timeout', String(o.timeoutSeconds ?? Math.floor(ctx.left() / 1000)))
   const name = o.name ?? `libtorrent ${o.mode}`

@@ -13,6 +13,7 @@ import { ltFinish, ltStart, ltTransport, type LtEnc } from './libtorrent.js'
 import type { Peer } from './processes.js'
 import { transmissionDone, transmissionStart } from './transmission.js'
 import { swarmMixed } from './swarm-mixed.js'
+import { ltBlockHashes } from './block-hashes.js'
 
 export type Direction = 'bttls seeds' | 'bttls leeches' | 'control: libtorrent ↔ libtorrent' | 'control: bttls ↔ bttls'
 
@@ -621,6 +622,7 @@ export function allScenarios (): Scenario[] {
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9, default encryption settings)', enc: 'default', version: 'hybrid', magnet: true }),
     // v2-only magnet: the piece layers are not in the info dict; they come by BEP 52 hash requests.
     ...libtorrentScenarios({ title: 'libtorrent magnet (BEP 9 + BEP 52 hash requests, default encryption settings)', enc: 'default', version: 'v2', magnet: true }),
+    ltBlockHashes,
     ...udpTrackerScenarios(),
     strictRendezvousScenario,
     ...limitScenarios(),

@@ -69,6 +69,9 @@ def settings(args):
         s['outgoing_interfaces'] = args.outgoing_interface
     if args.upload_limit:
         s['upload_rate_limit'] = args.upload_limit
+    if args.split_pieces:
+        # Never ask one peer for whole pieces: pieces then mix blocks from several peers.
+        s['whole_pieces_threshold'] = 0
     if args.enc == 'plain':
         s.update(out_enc_policy=int(lt.enc_policy.disabled), in_enc_policy=int(lt.enc_policy.disabled))
     elif args.enc == 'rc4':
@@ -224,6 +227,7 @@ def main():
     ap.add_argument('--timeout', type=float, default=0)
     ap.add_argument('--use-tracker', action='store_true')
     ap.add_argument('--upload-limit', type=int, default=0, help='bytes per second, 0 = none')
+    ap.add_argument('--split-pieces', action='store_true')
     args = ap.parse_args()
     if args.mode == 'create':
         create(args)

@@ -94,8 +94,12 @@ export interface TorrentHandle {
   readonly swarm: Swarm
   readonly level: SwarmLevel
   readonly wireInfoHash: Buffer
-  /** Full Strict torrents: what libtorrent's SSL-torrent profile needs (see libtorrent-ssl.ts). */
-  readonly libtorrentSsl?: LibtorrentSslSwarm
+  /**
+   * Full Strict torrents: what libtorrent's SSL-torrent profile needs (see libtorrent-ssl.ts). For a
+   * Full Strict magnet link, set once the metadata has arrived and passed its checks: the profile's name
+   * rule needs the torrent's name.
+   */
+  libtorrentSsl?: LibtorrentSslSwarm | undefined
 }
 
 export interface SessionEvents {

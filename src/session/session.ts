@@ -216,12 +216,15 @@ export class Session extends EventEmitter<SessionEvents> {
       openStore: async metainfo => {
         // The name is known now: a secure tracker's host must not be one a member's certificate passes as.
         credentials.certificates?.torrentNamed?.(metainfo.name)
+        // And the libtorrent profile, whose name rule needs it, may serve the torrent from now on.
+        handle.libtorrentSsl = libtorrentSslOf(metainfo, credentials)
         const store = await openFileStore(metainfo, dir)
         await store.verifyExisting()
         return store
       }
     }, this.swarmOptions)
-    return this.register(swarm, level, undefined, magnet.trackers, ready)
+    const handle = this.register(swarm, level, undefined, magnet.trackers, ready)
+    return handle
   }
 
   /**

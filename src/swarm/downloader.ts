@@ -7,9 +7,9 @@
 import { MalformedMessageError } from '../errors.js'
 import { PieceHashMismatchError } from '../storage/errors.js'
 import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
-import { BadPieces } from './bad-pieces.js'
+import { BadPieces, type PieceLeaves } from './bad-pieces.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
-import { PeerTimeoutError } from './errors.js'
+import { BadPeerError, PeerTimeoutError } from './errors.js'
 import type { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import type { PiecePicker } from './piece-picker.js'
@@ -23,6 +23,14 @@ export interface DownloaderOptions {
   readonly stallTimeoutMs: number
   /** --max-download-rate: the session's download bucket. */
   readonly rateLimit?: RateLimiter | undefined
+  /** Where a v2 piece that failed with blocks from several peers gets its block hashes (hash-exchange.ts). */
+  readonly blockHashes?: BlockHashSource | undefined
+}
+
+/** Fetches the block hashes of failed pieces, and hands them to Downloader.blockHashesArrived. */
+export interface BlockHashSource {
+  want (index: number, contributors: readonly Peer[]): void
+  forget (index: number): void
 }
 
 /**
@@ -369,6 +377,7 @@ export class Downloader {
     }
     if (this.ctx.destroyed()) return
     picker.markDone(ap.index)
+    this.options.blockHashes?.forget(ap.index)
     this.avoid.delete(ap.index)
     this.singleSource.delete(ap.index)
     for (const bad of this.badPieces.success(ap.index, ap.data)) this.ctx.ban(bad)
@@ -396,5 +405,13 @@ export class Downloader {
     this.avoid.set(ap.index, avoid)
     this.ctx.emit('bad-piece', ap.index, verdict.contributors.map(p => p.info))
     for (const p of verdict.banned) this.ctx.ban(p)
+    if (verdict.contributors.length > 1 && !verdict.byBlockHashes) this.options.blockHashes?.want(ap.index, verdict.contributors)
+  }
+
+  /** The verified block hashes of failed piece `index`: ban whoever sent a block that differs. */
+  blockHashesArrived (index: number, leaves: PieceLeaves): void {
+    for (const p of this.badPieces.blockHashes(index, leaves)) {
+      this.ctx.ban(p, new BadPeerError(`peer ${p.id.slice(0, 16)}… sent a block of piece ${index} whose SHA-256 is not its BEP 52 block hash`))
+    }
   }
 }

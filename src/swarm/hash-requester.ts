@@ -10,7 +10,7 @@
  */
 import type { TorrentFile } from '../torrent/metainfo.js'
 import { HASH_SIZE } from '../torrent/merkle.js'
-import { fileTreeShape, pieceLayerRequests, verifyHashes, type FileTreeShape, type HashRequest } from '../torrent/merkle-proof.js'
+import { fileTreeShape, pieceLayerRequests, sameRequest, verifyHashes, type FileTreeShape, type HashRequest } from '../torrent/merkle-proof.js'
 import { HashesMismatchError } from './errors.js'
 
 /** A peer that rejected or stalled on a run is asked for it again only after this long. */
@@ -176,9 +176,4 @@ export class HashRequester<S> {
     for (const job of this.jobs) out.set(job.rootHex, Buffer.concat(job.parts as Buffer[]).subarray(0, job.shape.pieces * HASH_SIZE))
     return out
   }
-}
-
-function sameRequest (a: HashRequest, b: HashRequest): boolean {
-  return a.piecesRoot.equals(b.piecesRoot) && a.baseLayer === b.baseLayer && a.index === b.index &&
-    a.length === b.length && a.proofLayers === b.proofLayers
 }

@@ -83,7 +83,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly redundantDials = new RedundantDials(() => this.peers)
   private readonly downloader: Downloader
   private readonly uploader: Uploader
-  /** BEP 52 hash messages: serving piece layers, and fetching a v2 magnet's (hash-exchange.ts). */
+  /** BEP 52 hash messages: serving hashes, fetching a v2 magnet's layers and a failed piece's block hashes (hash-exchange.ts). */
   private readonly hashes: HashExchange
   private readonly timer: NodeJS.Timeout
   private lastKeepAlive = Date.now()
@@ -120,14 +120,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       fail: err => this.fail(err),
       completed: () => this.onComplete()
     }
+    this.hashes = new HashExchange(context, now => this.downloader.progressed(now), (index, leaves) => this.downloader.blockHashesArrived(index, leaves))
     this.downloader = new Downloader(context, {
-      pipelineDepth: options.pipelineDepth ?? 128, requestTimeoutMs: this.requestTimeoutMs, peerTimeoutMs, stallTimeoutMs, rateLimit: options.rateLimits?.download
+      pipelineDepth: options.pipelineDepth ?? 128, requestTimeoutMs: this.requestTimeoutMs, peerTimeoutMs, stallTimeoutMs, rateLimit: options.rateLimits?.download, blockHashes: this.hashes
     })
     this.uploader = new Uploader(context, {
       uploadSlots: options.uploadSlots ?? 8, chokeIntervalMs: options.chokeIntervalMs ?? 10_000, maxQueuedRequests: options.maxQueuedRequests ?? 512, rateLimit: options.rateLimits?.upload
     })
-
-    this.hashes = new HashExchange(context, now => this.downloader.progressed(now))
 
     this.wireEvents = new WireEvents({
       downloader: this.downloader,

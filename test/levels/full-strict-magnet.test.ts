@@ -140,6 +140,34 @@ t.test('from the link alone: the CA from the tracker, a certificate by passkey, 
   t.equal(await fileSha256(join(f.dir, 'alice', f.metainfo.name)), await fileSha256(join(f.dataDir, f.metainfo.name)))
 })
 
+t.test('the libtorrent profile serves a torrent joined by a Full Strict link only once its metadata has arrived', async t => {
+  const f = await trackerFixture(t)
+  const { session: seedSession, handle: seedHandle } = await seed(t, f)
+  const link = linkOf(f)
+  const leecher = await session(t, { pex: false, libtorrentCompat: true })
+  const swarmCa = await fetchSwarmCa(link.trackers[0]!, link.caFingerprint!)
+  const manager = new CertificateManager({
+    trackerUrl: link.trackers[0]!, passkey: f.db.addUser('erin'), torrent: bindingOf(link), caCertPem: swarmCa, peerId: peerId(), port: leecher.port
+  })
+  t.teardown(() => manager.stop())
+  await manager.start()
+  const handle = leecher.addMagnet(link, join(f.dir, 'erin'), { certificates: manager, swarmCa })
+  t.equal(handle.libtorrentSsl, undefined, 'no libtorrent profile before the metadata (its name rule needs the name)')
+  const refused = once(leecher, 'refused')
+  t.equal(await seedSession.connect(seedHandle, '127.0.0.1', leecher.port, undefined, { libtorrentProfile: 'libtorrent' }), undefined,
+    'a libtorrent-profile connection to the leecher fails')
+  // No torrent of the leecher's speaks the profile yet: the ClientHello with SNI finds no responder.
+  t.match(((await refused)[0] as { error: Error }).error, { name: 'TlsHandshakeError' }, 'the leecher refused it')
+
+  await leecher.connect(handle, '127.0.0.1', seedSession.port)
+  await completed(handle.swarm)
+  t.equal(handle.libtorrentSsl?.caCertPem, f.metainfo.sslCert, 'after the metadata: the profile, with the CA of the info dict')
+  t.equal(handle.libtorrentSsl?.binding.name, f.metainfo.name)
+  const lt = await seedSession.connect(seedHandle, '127.0.0.1', leecher.port, undefined, { libtorrentProfile: 'libtorrent' })
+  t.equal(lt?.tls?.profile, 'libtorrent', 'now a libtorrent-profile connection reaches it, both certificates passing the name rule')
+  t.equal(lt?.tls?.level, 'full-strict')
+})
+
 t.test('metadata only from authorised peers: a peer with the swarm key but a certificate of another CA gets no connection', async t => {
   const f = await trackerFixture(t)
   const link = linkOf(f)

@@ -6,10 +6,11 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { HASH_SIZE, rootFromPieceLayer } from '../../src/torrent/merkle.js'
 import {
-  MAX_HASH_REQUEST_LENGTH, answerHashRequest, fileTreeShape, pieceLayerRequests, pieceTree, uncleCount, unservableReason,
+  MAX_HASH_REQUEST_LENGTH, answerHashRequest, fileTreeShape, pieceBlocksRequest, pieceLayerRequests, pieceTree, uncleCount, unservableReason,
   verifyHashes, type HashRequest
 } from '../../src/torrent/merkle-proof.js'
 import {
@@ -87,7 +88,8 @@ t.test('requests we do not serve: the reason says why', async t => {
   t.equal(unservableReason(ok, shape), undefined)
   t.equal(unservableReason({ ...ok, index: 599, length: 1 }, shape), undefined, 'a length of one for the last hash (libtorrent asks so)')
   const cases: Array<[string, Partial<HashRequest>, RegExp]> = [
-    ['the leaf layer', { baseLayer: 0 }, /not the piece layer/],
+    ['a base layer above the piece layer', { baseLayer: 3 }, /above the piece layer 2/],
+    ['more blocks hashed than one request may cost', { baseLayer: 1, length: 512, proofLayers: 10 }, /1024 blocks hashed, more than the 512/],
     ['a length of one, not at the end of the layer', { length: 1 }, /only for the last hash/],
     ['a length of zero', { length: 0 }, /power of two/],
     ['a length that is not a power of two', { length: 3 }, /power of two/],
@@ -99,6 +101,8 @@ t.test('requests we do not serve: the reason says why', async t => {
   ]
   for (const [name, change, reason] of cases) t.match(unservableReason({ ...ok, ...change }, shape), reason, name)
   t.match(unservableReason(ok, fileTreeShape(PIECE, PIECE)), /no piece layer/, 'a one-piece file')
+  t.equal(unservableReason({ ...ok, baseLayer: 0, proofLayers: 11 }, shape), undefined, 'the leaf layer: 512 blocks, proven to the root')
+  t.equal(unservableReason({ ...ok, baseLayer: 0, index: 2396, length: 1, proofLayers: 11 }, shape), undefined, 'the last block alone')
 })
 
 t.test('hash messages: codec, and the exact lengths the guarded wire enforces', async t => {
@@ -219,8 +223,19 @@ t.test('a seeding swarm answers hash requests over the wire, rejects what it doe
   t.same(got.request, good, 'the answer repeats the request')
   t.ok(got.id === HASHES_ID && verifyHashes(good, got.hashes, shape)?.subarray(0, 6 * HASH_SIZE).equals(metainfo.pieceLayers!.get(Buffer.from(big.piecesRoot!).toString('hex'))!))
 
+  // The leaf layer, from the seeder's data: the block hashes of piece 5 (the last, 100 bytes), proven to the root.
+  const leaf = pieceBlocksRequest(Buffer.from(big.piecesRoot!), shape, 5)!
+  const leaves = await ask(leaf)
+  t.equal(leaves.id, HASHES_ID, 'a leaf-layer request is answered')
+  const proven = leaves.id === HASHES_ID ? verifyHashes(leaf, leaves.hashes, shape) : undefined
+  t.ok(proven?.subarray(0, HASH_SIZE).equals(createHash('sha256').update((await readFile(join(dir, 'set', 'big.bin'))).subarray(5 * PIECE)).digest()),
+    'its first hash is the SHA-256 of the file\'s short last block, and the proof leads to the pieces root')
+  t.ok(proven?.subarray(HASH_SIZE).equals(Buffer.alloc(3 * HASH_SIZE)), 'then zero leaves past the end of the file')
+
   const rejected: Array<[string, HashRequest]> = [
-    ['the leaf layer', { ...good, baseLayer: 0 }],
+    ['a base layer above the piece layer', { ...good, baseLayer: 3 }],
+    ['a misaligned leaf request', { ...leaf, index: leaf.index + 2 }],
+    ['a leaf request of more than 512 hashes', { ...leaf, index: 0, length: 1024 }],
     ['a length over 512', { ...good, length: 1024 }],
     ['an index past the layer', { ...good, index: 8, length: 8 }],
     ['too many proof layers', { ...good, proofLayers: 3 }],
@@ -233,10 +248,44 @@ t.test('a seeding swarm answers hash requests over the wire, rejects what it doe
     t.same(answer.request, request, `${name}: the reject repeats the request`)
   }
   t.equal(seeder.stats().peers, 1, 'rejects keep the link open')
-  t.same(seeder.stats().hashRequests, { served: 1, rejected: rejected.length }, 'counted in the swarm\'s stats')
+  t.same(seeder.stats().hashRequests, { served: 2, rejected: rejected.length, fromData: 1 }, 'counted in the swarm\'s stats')
 
   const closed = once(seeder, 'peer-closed') as Promise<[unknown, Error]>
   ;(raw.wire as unknown as { _push: (b: Buffer) => void })._push(encodeHashMessage(HASHES_ID, good, Buffer.alloc(8 * HASH_SIZE)))
   const [, err] = await closed
   t.equal(err.name, 'MalformedMessageError', 'hashes we never asked for close the link')
+})
+
+t.test('over the wire, a peer that lacks a piece rejects a request for its block hashes and serves the pieces it has', async t => {
+  const dir = await tempDir(t)
+  await randomFile(join(dir, 'set'), 'big.bin', 5 * PIECE + 100)
+  const metainfo = parseTorrent((await createTorrent(join(dir, 'set'), { version: 'v2', pieceLength: PIECE })).bytes)
+  // Piece 1 of this copy does not verify, so the store holds every piece but that one.
+  const bytes = await readFile(join(dir, 'set', 'big.bin'))
+  bytes[PIECE]! ^= 1
+  await writeFile(join(dir, 'set', 'big.bin'), bytes)
+  const store = await openFileStore(metainfo, dir)
+  t.equal(await store.verifyExisting(), 5)
+  const peer = new Swarm({ metainfo, store })
+  t.teardown(async () => { await peer.destroy(); await store.close() })
+  const big = metainfo.files[0]!
+  const shape = fileTreeShape(big.length, PIECE)
+  const [raw, theirs] = await linkPair(metainfo.wireInfoHash)
+  peer.addLink(theirs)
+  raw.wire.handshake(metainfo.wireInfoHash, randomBytes(20), { dht: false, fast: true, extended: true })
+  await raw.remoteHandshake
+  const answers: Array<ReturnType<typeof decodeHashMessage>> = []
+  raw.wire.on('unknownmessage', (m: Uint8Array) => answers.push(decodeHashMessage(m)))
+  const push = (raw.wire as unknown as { _push: (b: Buffer) => void })._push.bind(raw.wire)
+  const lacking = pieceBlocksRequest(Buffer.from(big.piecesRoot!), shape, 1)!
+  const held = pieceBlocksRequest(Buffer.from(big.piecesRoot!), shape, 2)!
+  push(encodeHashMessage(HASH_REQUEST_ID, lacking))
+  push(encodeHashMessage(HASH_REQUEST_ID, held))
+  while (answers.length < 2) await new Promise(resolve => setTimeout(resolve, 5))
+  const [refused, served] = [answers.find(a => a.request.index === lacking.index)!, answers.find(a => a.request.index === held.index)!]
+  t.equal(refused.id, HASH_REJECT_ID, 'piece 1, which it lacks: hash reject')
+  t.equal(served.id, HASHES_ID, 'piece 2: hashes')
+  t.ok(served.id === HASHES_ID && verifyHashes(held, served.hashes, shape)?.equals(
+    Buffer.concat([0, 1, 2, 3].map(b => createHash('sha256').update(bytes.subarray(2 * PIECE + b * 16384, 2 * PIECE + (b + 1) * 16384)).digest()))))
+  t.same(peer.stats().hashRequests, { served: 1, rejected: 1, fromData: 1 })
 })

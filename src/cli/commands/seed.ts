@@ -57,7 +57,8 @@ export async function seedUntilSignal (swarms: readonly Swarm[], peersSeen: Reco
   const all = swarms.map(s => s.stats())
   const uploaded = all.reduce((a, s) => a + s.uploaded, 0)
   const downloaded = all.reduce((a, s) => a + s.downloaded, 0)
-  const hashRequests = { served: all.reduce((a, s) => a + s.hashRequests.served, 0), rejected: all.reduce((a, s) => a + s.hashRequests.rejected, 0) }
+  const hashRequests = { served: 0, rejected: 0, fromData: 0 }
+  for (const s of all) for (const k of ['served', 'rejected', 'fromData'] as const) hashRequests[k] += s.hashRequests[k]
   reporter.event('stats', { uploaded, downloaded, peersByTransport: peersSeen, hashRequests, cpuSeconds: cpuSeconds(), seconds: (Date.now() - started) / 1000 },
     `uploaded ${(uploaded / 2 ** 20).toFixed(1)} MiB; peers: tls ${peersSeen.tls}, plain ${peersSeen.plain}, mse ${peersSeen.mse}`)
 }
