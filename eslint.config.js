@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   // bep/ holds the BEP's vector generator, outside tsconfig.json's project (it runs on its own).
-  { ignores: ['bep/**', 'dist/**', 'node_modules/**', 'bench/results/**', 'test/fixtures/**', '.tap/**', 'coverage/**'] },
+  { ignores: ['bep/**', 'dist/**', 'build/**', 'node_modules/**', 'bench/results/**', 'test/fixtures/**', '.tap/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

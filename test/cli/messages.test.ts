@@ -7,6 +7,7 @@
  */
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
+import { ROOT } from '../helpers/project-root.js'
 import { execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { networkInterfaces } from 'node:os'
@@ -93,7 +94,7 @@ t.test('usage errors say what is wrong, on stderr, exit 2', async t => {
   usageError(t, rsaKey, /--publisher-key .*rsa\.pem: an RSA key; a publisher key is Ed25519 \(make one with "bttls keygen"\)/, 'RSA publisher key')
   t.equal(version.code, 0)
   t.equal(version.stdout, `bttls ${VERSION}\n`, '--version')
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
   t.equal(VERSION, pkg.version, 'src/version.ts is package.json\'s version')
   t.equal(help.code, 0)
   t.match(help.stdout, /^usage:/, '--help: the usage on stdout')
@@ -334,11 +335,11 @@ function hasIpv6Loopback (): boolean {
 
 t.test('the README lists every --json event the CLI emits, and no other', async t => {
   const { readdir } = await import('node:fs/promises')
-  const root = new URL('../../src/cli/', import.meta.url)
+  const root = join(ROOT, 'src', 'cli')
   const files = (await readdir(root, { recursive: true })).filter(f => f.endsWith('.ts'))
   const emitted = new Set<string>(['error'])
-  for (const f of files) for (const m of (await readFile(new URL(f, root), 'utf8')).matchAll(/\.event\('([a-z-]+)'/g)) emitted.add(m[1]!)
-  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+  for (const f of files) for (const m of (await readFile(join(root, f), 'utf8')).matchAll(/\.event\('([a-z-]+)'/g)) emitted.add(m[1]!)
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
   const section = /- \*\*Output\.\*\*[\s\S]*?`event`\s+field:\n([\s\S]*?)\n\n/.exec(readme)?.[1] ?? ''
   const documented = new Set([...section.matchAll(/`([a-z-]+)`/g)].map(m => m[1]!))
   t.same([...emitted].filter(e => !documented.has(e)).sort(), [], 'emitted but not documented')

@@ -30,8 +30,8 @@ import { createHash, createHmac, createPrivateKey, createPublicKey, scryptSync, 
 import tls, { type TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { ROOT } from '../helpers/project-root.js'
 import * as constants from '../../src/protocol/constants.js'
 import {
   authHeader, certificateBlockLength, decodeAuthMessage, encodeAuthMessage, encodeCertificateBlock, extensionLength, type LevelName
@@ -61,7 +61,7 @@ import { BEP_DOCUMENTS, spliceVectors, vectorText, type BepDocument } from '../.
 import { createResponderCertificate } from '../../src/pki/responder-certificate.js'
 
 /** BTTLS_BEP_DIR lets a check run against modified copies (to see that the tests catch drift). */
-const bepDir = process.env.BTTLS_BEP_DIR ?? fileURLToPath(new URL('../../bep/', import.meta.url))
+const bepDir = process.env.BTTLS_BEP_DIR ?? join(ROOT, 'bep')
 
 // --- a small reader for the parts of reStructuredText the BEP documents use -----------------------
 

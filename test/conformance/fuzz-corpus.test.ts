@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { ROOT } from '../helpers/project-root.js'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:tls'
 import net from 'node:net'
@@ -22,7 +22,7 @@ import { TARGETS, btHandshake, type Target } from '../fixtures/fuzz/seeds.js'
  * TypeError, RangeError or any other exception means a parser trusted a length it did not check.
  */
 
-const corpusDir = fileURLToPath(new URL('../fixtures/fuzz/', import.meta.url))
+const corpusDir = join(ROOT, 'test', 'fixtures', 'fuzz')
 const MUTATIONS_PER_TARGET = 2000
 
 /** Limits as a peer's extended handshake gets them, but small so the corpus can exceed them cheaply. */

@@ -6,11 +6,10 @@
 import t from 'tap'
 import ts from 'typescript'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { ROOT } from '../helpers/project-root.js'
 import { readFile, writeFile } from 'node:fs/promises'
 import { tempDir } from '../helpers/session-pair.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 t.test('the README Library example type-checks', async t => {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8')

@@ -3,7 +3,8 @@
  * of the sources, into node_modules/.cache/bttls-cli-<digest> (inside the repo, so packages resolve),
  * and every test process that finds that directory uses it: starting TypeScript for every spawn cost
  * ~3 s each, and a build per test file cost some 30 s of CPU for each of the dozen files that run
- * the CLI, a third of `npm test`.
+ * the CLI, a third of `npm test`. Under `npm test` this file is itself part of the copy compiled
+ * once (build/, see test/README.md), and the CLI is that copy's src/: nothing more to compile.
  */
 import { execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -11,8 +12,8 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wr
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join, relative } from 'node:path'
 import type { main as Main } from '../../src/cli/main.js'
+import { COMPILED, ROOT } from './project-root.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CACHE = join(ROOT, 'node_modules', '.cache')
 const PREFIX = 'bttls-cli-'
 /** What tsconfig.build.json compiles, and the configs it reads. */
@@ -34,7 +35,7 @@ function sourceDigest (): string {
   return hash.digest('hex').slice(0, 16)
 }
 
-const OUT = join(CACHE, `${PREFIX}${sourceDigest()}`)
+const OUT = COMPILED ? fileURLToPath(new URL('../..', import.meta.url)) : join(CACHE, `${PREFIX}${sourceDigest()}`)
 const MAIN = join(OUT, 'src', 'cli', 'main.js')
 
 /** The compiled CLI entry point, for tests that spawn it their own way (a shell pipeline, a pty). */
@@ -51,6 +52,7 @@ let built: Promise<void> | undefined
  * at once, the second rename fails and its copy is dropped.
  */
 export function buildCli (): Promise<void> {
+  if (COMPILED) return Promise.resolve()
   built ??= existsSync(MAIN) ? Promise.resolve(markEsm(OUT)) : new Promise((resolve, reject) => {
     const tmp = `${OUT}.${process.pid}.tmp`
     execFile(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', tmp, '--sourceMap', 'false', '--inlineSources', 'false', '--declaration', 'false'], { cwd: ROOT }, (err, stdout) => {

@@ -117,7 +117,8 @@ t.test('bttls tracker serves in its own process until SIGTERM, printing its port
   const { metainfo, bytes } = await fullStrictTorrent(dir, { ...ca, keyPem: await readFile(join(dir, 'ca', 'ca.key'), 'utf8') })
   await writeFile(join(dir, 'x.torrent'), bytes)
   const db = join(dir, 'new.db')
-  const module = fileURLToPath(new URL('../../src/cli/commands/tracker.ts', import.meta.url))
+  // .js: the compiled module under build/, or its .ts source through the TypeScript loader.
+  const module = fileURLToPath(new URL('../../src/cli/commands/tracker.js', import.meta.url))
   const args = ['--db', db, '--ca-cert', join(dir, 'ca', 'ca.pem'), '--ca-key', join(dir, 'ca', 'ca.key'), '--torrent', join(dir, 'x.torrent'), '--json', '--lifetime', '600']
   const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', '--input-type=module', '-e',
     `const m = await import(${JSON.stringify(module)}); process.exitCode = await m.trackerMain(${JSON.stringify(args)})`], {
