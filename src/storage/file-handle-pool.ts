@@ -63,6 +63,8 @@ export class FileHandlePool {
       return await fn(fh)
     } finally {
       entry.users--
+      // Opens that ran while every handle was in use could not evict: the cap is restored as users finish.
+      if (this.entries.size > this.maxOpen) this.evictIdle()
     }
   }
 

@@ -15,6 +15,10 @@ const dir = await tempDir(t)
 /** A FileHandle's fd is -1 once closed. */
 const isClosed = (fh: FileHandle): boolean => fh.fd === -1
 const settle = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 30))
+/** FileHandle.close() finishes on libuv's thread pool: wait until these are closed, at most 2 s (the assertions then say whether they were). */
+async function closedSoon (...handles: FileHandle[]): Promise<void> {
+  for (let waited = 0; waited < 2000 && !handles.every(isClosed); waited += 10) await new Promise(resolve => setTimeout(resolve, 10))
+}
 
 t.test('a missing file: undefined and fn not called; create makes it (mode 0644 less umask)', async t => {
   const pool = new FileHandlePool()
@@ -80,7 +84,7 @@ t.test('the cap: idle handles are closed least recently used first', async t => 
   const h2 = await pool.use(p2!, true, async fh => fh)
   await pool.use(p1!, true, async () => {}) // p1 is now the most recently used
   const h3 = await pool.use(p3!, true, async fh => fh)
-  await settle()
+  await closedSoon(h2!)
   t.notOk(isClosed(h1!), 'recently used: kept')
   t.ok(isClosed(h2!), 'least recently used: closed')
   t.notOk(isClosed(h3!))
@@ -106,7 +110,7 @@ t.test('a handle in use is never closed under its user, even past the cap', asyn
   release()
   await using
   t.equal(await readFile(busy, 'utf8'), 'late')
-  await settle()
+  await closedSoon(...others.slice(0, 2).map(h => h!))
   t.ok(others.slice(0, 2).every(h => isClosed(h!)), 'idle handles over the cap were closed')
   t.notOk(isClosed(busyHandle), 'the busy one was not even picked for eviction while in use')
   t.equal(await pool.use(busy, false, async fh => fh), busyHandle, 'and is reused, not reopened')
@@ -123,6 +127,6 @@ t.test('a read-only handle is replaced for a write; the old one closes when idle
   const ro = await pool.use(path, false, async fh => fh)
   t.ok(ro !== undefined, 'opened read-only when read-write is refused')
   await t.rejects(pool.use(path, true, async () => {}), { code: 'EACCES' })
-  await settle()
+  await closedSoon(ro!)
   t.ok(isClosed(ro!), 'the read-only handle was dropped')
 })
