@@ -71,6 +71,12 @@ declare module 'bittorrent-protocol' {
     _onMessageLength (buffer: Uint8Array): void
     _onMessage (buffer: Uint8Array): void
     _parse (size: number, parser: (buffer: Uint8Array) => void): void
+    /** The peer's handshake, parsed; it re-arms the parser for the first message (guarded-wire.ts holds it). */
+    _onHandshakeBuffer (handshake: Uint8Array): void
+    _parser: (buffer: Uint8Array) => void
+    _processBuffer (): void
+    _write (data: Uint8Array, cb: (err: Error | null) => void): void
+    _handshakeSent: boolean
   }
 }
 declare module 'streamx' {

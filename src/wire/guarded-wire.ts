@@ -5,6 +5,12 @@
  *
  * Two kinds of bound: each message's shape (message-limits.ts), and the link's budget of control
  * messages over time (message-rate.ts).
+ *
+ * The peer's messages after its handshake are parsed only once ours is sent: whoever owns the wire
+ * (the swarm) listens to it before sending our handshake, so a peer that pipelines its first messages
+ * behind its handshake (BEP 3 allows it) is not heard by nobody. Until then the parser holds what
+ * arrived and the write that brought it stays unacknowledged, so the stream's buffer fills and the
+ * socket pauses (pipe-wire.ts): what is held is bounded like any unread input.
  */
 import Wire from 'bittorrent-protocol'
 import { checkMessage, checkMessageLength } from './message-limits.js'
@@ -22,6 +28,9 @@ class GuardedWire extends Wire {
   /** The link's first bitfield and first extended handshake cost one token, later ones by their size. */
   private announced = 0
   private stopped = false
+  /** The acknowledgement of the write held behind the peer's handshake, until ours is sent. */
+  private heldWrite: ((err: Error | null) => void) | undefined
+  private holding = false
 
   constructor (type: 'tcpIncoming' | 'tcpOutgoing', peEnabled: 0 | 1 | 2, private readonly onViolation: (err: Error) => void, rate: MessageRateLimits) {
     super(type, peEnabled)
@@ -37,6 +46,34 @@ class GuardedWire extends Wire {
 
   refund (): void {
     this.budget.refund()
+  }
+
+  override _onHandshakeBuffer (handshake: Uint8Array): void {
+    super._onHandshakeBuffer(handshake)
+    // Re-armed for the first message (not ended on a bad protocol string): hold it until ours is sent.
+    if (!this._handshakeSent && this._parser === this._onMessageLength) {
+      this.holding = true
+      this._parse(Number.MAX_SAFE_INTEGER, () => {})
+    }
+  }
+
+  override _write (data: Uint8Array, cb: (err: Error | null) => void): void {
+    super._write(data, err => {
+      if (this.holding && err === null) this.heldWrite = cb
+      else cb(err)
+    })
+  }
+
+  override handshake (infoHash: Uint8Array | string, peerId: Uint8Array | string, extensions?: Record<string, boolean>): void {
+    super.handshake(infoHash, peerId, extensions)
+    if (!this.holding) return
+    this.holding = false
+    if (this.destroyed || this.stopped) return
+    this._parse(4, this._onMessageLength)
+    this._processBuffer()
+    const release = this.heldWrite
+    this.heldWrite = undefined
+    release?.(null)
   }
 
   override _onMessageLength (buffer: Uint8Array): void {

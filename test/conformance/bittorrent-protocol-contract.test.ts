@@ -35,6 +35,7 @@ t.test('the parser steps the guard wraps exist and are re-armed through the inst
   wire.on('handshake', () => seen.push('handshake'))
   const handshake = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), Buffer.alloc(20, 1), Buffer.alloc(20, 2)])
   wire.write(handshake)
+  wire.handshake(Buffer.alloc(20, 1), Buffer.alloc(20, 3)) // the peer's messages are parsed once ours is sent
   wire.write(Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 7])) // have 7
   wire.write(Buffer.from([0, 0, 0, 3, 4, 0, 0])) // a have of 2 bytes: malformed
   await new Promise(resolve => setImmediate(resolve))
@@ -43,6 +44,7 @@ t.test('the parser steps the guard wraps exist and are re-armed through the inst
   const oversized: string[] = []
   const big = createGuardedWire('tcpIncoming', 0, err => oversized.push(err.name))
   big.write(handshake)
+  big.handshake(Buffer.alloc(20, 1), Buffer.alloc(20, 3))
   big.write(Buffer.from([0xff, 0xff, 0xff, 0xff]))
   await new Promise(resolve => setImmediate(resolve))
   t.same(oversized, ['OversizedMessageError'], `the length prefix is checked before the body is buffered: ${UPGRADE}`)
@@ -97,6 +99,7 @@ t.test('messages it does not know (BEP 52 hash messages) come out as unknownmess
   const wire = createGuardedWire('tcpIncoming', 0, err => seen.push(`violation ${err.name}`))
   wire.on('unknownmessage', (m: Uint8Array) => seen.push(`message ${m[0]!}`))
   wire.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), Buffer.alloc(20, 1), Buffer.alloc(20, 2)]))
+  wire.handshake(Buffer.alloc(20, 1), Buffer.alloc(20, 3))
   for (const id of [21, 23]) wire.write(Buffer.concat([Buffer.from([0, 0, 0, 49, id]), Buffer.alloc(48)]))
   wire.write(Buffer.concat([Buffer.from([0, 0, 0, 81, 22]), Buffer.alloc(80)]))
   await new Promise(resolve => setImmediate(resolve))

@@ -40,6 +40,7 @@ async function throughGuardedWire (input: Buffer, seen: string[] = []): Promise<
   wire.on('data', () => {}) // drain what the wire answers, as the socket it is piped into would
   try {
     wire.write(btHandshake(randomBytes(20), randomBytes(20)))
+    wire.handshake(randomBytes(20), randomBytes(20)) // the peer's messages are parsed once ours is sent
     wire.write(input)
     // streamx writes on a later tick: let the parser run before looking at the outcome.
     await new Promise(resolve => setImmediate(resolve))

@@ -120,6 +120,8 @@ t.test('hash messages: codec, and the exact lengths the guarded wire enforces', 
     const wire = createGuardedWire('tcpIncoming', 0, err => seen.push(`${err.name}: ${err.message}`))
     wire.on('unknownmessage', (m: Uint8Array) => seen.push(`message ${m[0]!} of ${m.length}`))
     wire.write(handshake)
+    // Its owner sends ours: the peer's messages are parsed only then (guarded-wire.ts).
+    wire.handshake(Buffer.alloc(20, 1), Buffer.alloc(20, 3))
     const prefix = Buffer.alloc(4)
     prefix.writeUInt32BE(message.length)
     wire.write(Buffer.concat([prefix, message]))

@@ -39,13 +39,13 @@ t.test('the peer\'s handshake in: the deadline is ended, and the idle link outli
   await new Promise(resolve => setTimeout(resolve, 400))
   t.notOk(deadline.expired, 'its timer was stopped')
   t.equal(closedWith, null, 'the link is still open')
-  // Busy again after idling: both directions still carry messages.
-  const interested = once(link.wire, 'interested')
-  theirs.write(Buffer.from([0, 0, 0, 1, 2]))
-  await interested
+  // Busy again after idling: both directions still carry messages (the peer's, once ours is sent).
   const received = once(theirs, 'data')
   link.wire.handshake(infoHash, randomBytes(20))
   t.ok(((await received)[0] as Buffer).length >= 68, 'our handshake reached the peer')
+  const interested = once(link.wire, 'interested')
+  theirs.write(Buffer.from([0, 0, 0, 1, 2]))
+  await interested
   link.close()
   t.equal(await link.closed, undefined, 'a clean close')
 })
