@@ -28,18 +28,27 @@ t.test('the dependency is pinned exactly, and the installed version is the pinne
 t.test('the parser steps the guard wraps exist and are re-armed through the instance', async t => {
   const proto = Wire.prototype as unknown as Record<string, unknown>
   for (const name of ['_onMessageLength', '_onMessage', '_parse']) t.type(proto[name], 'function', `Wire.prototype.${name}: ${UPGRADE}`)
+  // guarded-wire.ts holds the peer's messages until our handshake is sent through these.
+  for (const name of ['_onHandshakeBuffer', '_processBuffer', '_write']) t.type(proto[name], 'function', `Wire.prototype.${name}: ${UPGRADE}`)
+  const fresh = createGuardedWire('tcpIncoming', 0, () => {}) as unknown as Record<string, unknown>
+  t.notOk(fresh._handshakeSent, `a new Wire has not sent its handshake (_handshakeSent): ${UPGRADE}`)
+  t.type(fresh._parser, 'function', `a new Wire's _parser is armed: ${UPGRADE}`)
 
   const seen: string[] = []
   const wire = createGuardedWire('tcpIncoming', 0, err => seen.push(`violation ${err.name}`))
   wire.on('have', (index: number) => seen.push(`have ${index}`))
   wire.on('handshake', () => seen.push('handshake'))
   const handshake = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), Buffer.alloc(20, 1), Buffer.alloc(20, 2)])
-  wire.write(handshake)
+  wire.write(Buffer.concat([handshake, Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 3])])) // the handshake and a pipelined have 3
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(seen, ['handshake'], `what follows the peer's handshake waits for ours: ${UPGRADE}`)
+  seen.push('ours sent')
   wire.handshake(Buffer.alloc(20, 1), Buffer.alloc(20, 3)) // the peer's messages are parsed once ours is sent
+  t.equal((wire as unknown as Record<string, unknown>)._handshakeSent, true, `handshake() sets _handshakeSent: ${UPGRADE}`)
   wire.write(Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 7])) // have 7
   wire.write(Buffer.from([0, 0, 0, 3, 4, 0, 0])) // a have of 2 bytes: malformed
   await new Promise(resolve => setImmediate(resolve))
-  t.same(seen, ['handshake', 'have 7', 'violation MalformedMessageError'], `every message passes the guard: ${UPGRADE}`)
+  t.same(seen, ['handshake', 'ours sent', 'have 3', 'have 7', 'violation MalformedMessageError'], `every message passes the guard, the held one first: ${UPGRADE}`)
 
   const oversized: string[] = []
   const big = createGuardedWire('tcpIncoming', 0, err => oversized.push(err.name))
