@@ -109,11 +109,11 @@ async function main (): Promise<number> {
   }
 
   const runProcs = new ProcessGroup()
+  const only = values.only?.split(',').map(s => s.trim()).filter(Boolean)
   const run: RunContext = {
-    repo, work, srcDir, sourceSha256, payloadBytes, torrents, clients, procs: runProcs, bttlsHelp: help.stdout
+    repo, work, srcDir, sourceSha256, payloadBytes, torrents, clients, procs: runProcs, bttlsHelp: help.stdout, ...(only ? { only } : {})
   }
 
-  const only = values.only?.split(',').map(s => s.trim()).filter(Boolean)
   const scenarios = allScenarios().filter(s => !only || only.some(o => s.id.includes(o)))
 
   // The SSL torrent: libtorrent makes it (bttls create has no ssl-cert yet), with a fresh CA.

@@ -49,6 +49,8 @@ export interface RunContext {
   procs: ProcessGroup
   /** `bttls --help`, to detect flags that later issues add. */
   bttlsHelp: string
+  /** The `--only` filter, when the run was asked for some scenarios by name. */
+  only?: readonly string[]
 }
 
 export interface ScenarioContext extends RunContext {
