@@ -1,6 +1,6 @@
 /**
- * A TCP relay for plaintext BitTorrent that spoils data on its way to the downloader: every `piece`
- * message from the seed comes out with one bit of its block flipped. What a faulty path or a lying peer
+ * A TCP relay for plaintext BitTorrent that spoils data on its way to the downloader: a `piece` message
+ * from the seed comes out with one bit of its block flipped. What a faulty path or a lying peer
  * looks like from the downloader's side, while the seed behind it stays honest and answers hash
  * requests truthfully.
  */
@@ -15,8 +15,11 @@ export interface CorruptingProxy {
   close: () => Promise<void>
 }
 
-/** Listens on `host:listenPort` (a loopback address of its own, so a client's ban of it is not of the seed's address too). */
-export async function corruptingProxy (host: string, listenPort: number, targetPort: number): Promise<CorruptingProxy> {
+/**
+ * Listens on `host:listenPort` (a loopback address of its own, so a client's ban of it is not of the seed's
+ * address too). Spoils the first `maxCorrupted` blocks it carries, then relays the rest as they are.
+ */
+export async function corruptingProxy (host: string, listenPort: number, targetPort: number, maxCorrupted = Infinity): Promise<CorruptingProxy> {
   let corrupted = 0
   const sockets = new Set<Socket>()
   const server: Server = createServer(client => {
@@ -44,7 +47,7 @@ export async function corruptingProxy (host: string, listenPort: number, targetP
         if (pending.length < 4 + length) break
         const message = Buffer.from(pending.subarray(0, 4 + length))
         pending = pending.subarray(4 + length)
-        if (length > 9 && message[4] === PIECE_ID) {
+        if (length > 9 && message[4] === PIECE_ID && corrupted < maxCorrupted) {
           message[13]! ^= 1
           corrupted++
         }

@@ -106,6 +106,8 @@ export class ProcessGroup {
   private readonly peers = new Set<Peer>()
   /** Every process this group started, running or not (for the post-mortem of a failed scenario). */
   readonly all: Peer[] = []
+  /** Log prefixes already taken: a second process of the same name logs to `<prefix>-2`, not over the first. */
+  private readonly prefixes = new Map<string, number>()
 
   constructor () { groups.add(this) }
 
@@ -113,7 +115,9 @@ export class ProcessGroup {
     const child = spawn(command, args, {
       cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']
     })
-    const peer = new Peer(options.name, child, options.json === true, options.logPrefix)
+    const taken = this.prefixes.get(options.logPrefix) ?? 0
+    this.prefixes.set(options.logPrefix, taken + 1)
+    const peer = new Peer(options.name, child, options.json === true, taken === 0 ? options.logPrefix : `${options.logPrefix}-${taken + 1}`)
     this.peers.add(peer)
     this.all.push(peer)
     void peer.exited.then(() => this.peers.delete(peer))
