@@ -237,7 +237,8 @@ function targets (run: BenchRun, bulk: readonly BulkRow[], handshakeLimits: Reco
     name: 'Wire image: the probe-resistant features\' cost shown separately, the targets above hold with them on',
     goal: 'every TLS target with them on',
     measured: 'on in every TLS row above (auth messages padded 0–1024 B, bulk in full 16 KiB records, the decoy behind a failed auth); ' +
-      'they have no off switch, so there is no without-row to subtract; every peer runs the default posture prefer-tls (the listener sniffs for MSE and plaintext), require-tls is not measured',
+      'they have no off switch, so this run has no without-row (bench/results/wire-image-cost-2026-12-04.md measured the code before and after them: no cost measurable); ' +
+      'every peer runs the default posture prefer-tls (the listener sniffs for MSE and plaintext), require-tls is not measured',
     verdict: 'n/a'
   })
   return out
