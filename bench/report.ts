@@ -31,7 +31,7 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
   out.push(`\`${run.command}\`: ${f(run.seconds, 0)} s in all on ${m.cpus} × ${m.cpuModel ?? 'CPU'}, Node ${m.node}, OpenSSL ${m.openssl}, ${m.kernel}; ` +
     `load average ${f(m.loadAverageAtStart, 2)} at the start. Everything on 127.0.0.1. Figures are medians; see the JSON for every run.`, '')
 
-  out.push('## Targets (issue #8)', '')
+  out.push('## Targets (issue #14)', '')
   out.push(table(['target', 'goal', 'measured', ''], analysis.targets.map(t => [t.name, t.goal, t.measured, `**${t.verdict}**`]), 'lllc'), '')
 
   out.push('## Physical limits of this machine', '')

@@ -1,9 +1,10 @@
 /**
- * The whole bench in one command (issue #8): physical limits, bulk transfer (bttls via
- * bench/throughput.ts, libtorrent via bench/libtorrent-bulk.py), handshake cost, latency vs RTT and
- * 5,000-peer scale, and a 32-process swarm (bench/swarm-scale.ts); then bench/results/<date>.json,
- * <date>.md and the SVG charts of the sections that ran. With --only, the files are named
- * <date>-<sections>[-quick].*, so a partial run never overwrites the day's full one.
+ * The whole bench in one command (issue #8), judged against issue #14's targets (bench/analysis.ts):
+ * physical limits, bulk transfer (bttls via bench/throughput.ts, libtorrent via
+ * bench/libtorrent-bulk.py), handshake cost, latency vs RTT and 5,000-peer scale, and a 32-process
+ * swarm (bench/swarm-scale.ts); then bench/results/<date>.json, <date>.md and the SVG charts of
+ * the sections that ran. With --only, the files are named <date>-<sections>[-quick].*, so a partial
+ * run never overwrites the day's full one.
  *
  *   npm run bench [-- --quick] [-- --out-dir DIR] [-- --only limits,latency,...]
  *                 [-- --swarm-leechers N] [-- --swarm-size MiB]   (the swarm's size, when the machine cannot afford it)

@@ -6,14 +6,16 @@
  * with the default suite, plaintext, and MSE with RC4 in OpenSSL.
  *
  *   node dist/bench/swarm-scale.js [--quick] [--leechers N] [--size MiB] [--modes tls,plain,mse]
- *                                  [--timeout S] [--out FILE]
+ *                                  [--timeout S] [--out FILE] [--cpu-prof DIR]
  *
  * Per mode: a fresh tracker, the seeder (resume scan), the leechers started and `ready`; then `go` to
  * every process at once starts the clock, which stops when the last leecher has verified and written
  * its last piece. CPU is user + system of every peer process (all threads) over that span, from each
  * process's own process.cpuUsage(); peak RSS is each process's getrusage maxrss (its whole life).
  * A mode fails (and its processes are killed) if any peer dies, or not every leecher completes within
- * the timeout; the error says how far each one got.
+ * the timeout; the error says how far each one got. `--cpu-prof DIR` writes the seeder's and the
+ * first leecher's CPU profiles (node --cpu-prof) into DIR, as <mode>-seed.cpuprofile and
+ * <mode>-get.cpuprofile, for profile-summary.ts.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -57,6 +59,8 @@ export interface SwarmScaleOptions {
   readonly timeoutSeconds: number
   /** The compiled swarm-peer.js (tests run the bench from source and the peers from a build). */
   readonly peerScript?: string
+  /** Write the seeder's and the first leecher's CPU profiles into this directory. */
+  readonly cpuProfDir?: string
 }
 
 export const FULL_SWARM_SCALE: SwarmScaleOptions = { leechers: 31, sizeMiB: 256, modes: SWARM_MODES, timeoutSeconds: 900 }
@@ -146,7 +150,8 @@ async function runMode (mode: SwarmMode, payloadDir: string, work: string, optio
     const env = { NODE_EXTRA_CA_CERTS: caFile }
     const spawnPeer = (role: SwarmPeerArgs['role'], index: number, dir: string): Peer => {
       const args: SwarmPeerArgs = { role, torrent: torrentFile, dir, host: peerHost(index), transport: mode.transport }
-      const peer = { child: new JsonChild(options.peerScript ?? PEER, [JSON.stringify(args)], mode.nodeFlags ?? [], env), host: args.host }
+      const profile = options.cpuProfDir !== undefined && index <= 1 ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', `${mode.name}-${role}.cpuprofile`] : []
+      const peer = { child: new JsonChild(options.peerScript ?? PEER, [JSON.stringify(args)], [...mode.nodeFlags ?? [], ...profile], env), host: args.host }
       peers.push(peer)
       return peer
     }
@@ -260,6 +265,7 @@ if (isMain(import.meta.url)) {
     ...(value('--leechers') !== undefined ? { leechers: Number(value('--leechers')) } : {}),
     ...(value('--size') !== undefined ? { sizeMiB: Number(value('--size')) } : {}),
     ...(value('--timeout') !== undefined ? { timeoutSeconds: Number(value('--timeout')) } : {}),
+    ...(value('--cpu-prof') !== undefined ? { cpuProfDir: value('--cpu-prof') } : {}),
     ...(names !== undefined ? { modes: names.map(n => { const m = SWARM_MODES.find(x => x.name === n); if (!m) throw new Error(`unknown mode ${n}`); return m }) } : {})
   }
   const out = value('--out')

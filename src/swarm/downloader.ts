@@ -205,7 +205,7 @@ export class Downloader {
     }
   }
 
-  /** Keep `peer`'s pipeline full: blocks of started pieces, then new rarest pieces, then endgame duplicates. */
+  /** Keep `peer`'s pipeline full: blocks of started pieces, then new rarest pieces; then one endgame duplicate. */
   fill (peer: Peer): void {
     const torrent = this.ctx.torrent()
     if (torrent === undefined || this.ctx.destroyed() || this.ctx.failure() !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || torrent.picker.complete) return
@@ -236,17 +236,18 @@ export class Downloader {
         room--
       }
     }
-    if (room === 0) return
-
-    // Endgame: nothing left that nobody was asked for, so race the slowest holders for their blocks.
+    // Endgame: nothing left that nobody was asked for, so a peer with nothing outstanding races a holder
+    // for one block (libtorrent's rule). Filling its whole pipeline with duplicates fetched much of a
+    // small torrent twice once the peers' pipelines together covered it: half of what a 32-peer
+    // swarm delivered (bench/README.md, swarm-scale).
+    if (peer.requests.size > 0) return
     for (const ap of this.active.values()) {
       if (!this.mayAsk(peer, ap.index) || !this.mayTake(peer, ap.index)) continue
-      for (let b = 0; b < ap.blockCount && room > 0; b++) {
-        if (!ap.isRequested(b) || ap.requesters[b]! >= 2 || peer.requests.has(blockKey(ap.index, b))) continue
+      for (let b = 0; b < ap.blockCount; b++) {
+        if (!ap.isRequested(b) || ap.requesters[b]! >= 2) continue
         this.send(peer, ap, b, now)
-        room--
+        return
       }
-      if (room === 0) return
     }
   }
 

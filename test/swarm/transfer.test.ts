@@ -96,6 +96,39 @@ t.test('endgame: a second peer duplicates blocks stuck at a silent peer', { time
   t.ok(good.stats().uploaded >= 32 * 16384, 'the second peer served the stuck blocks')
 })
 
+t.test('endgame: a peer races the holders for one block at a time, only while it has nothing else outstanding', { timeout: 15000 }, async t => {
+  const torrent = makeTorrent(randomBytes(8 * 65536), 65536)
+  const silentStore = new MemoryStore(torrent.metainfo, torrent.content)
+  let silentReads = 0
+  silentStore.readBlock = async () => { silentReads++; return await new Promise<Buffer>(() => {}) }
+  const silent = new Swarm({ metainfo: torrent.metainfo, store: silentStore })
+  // The second peer answers each request after a few ms, so requests it holds at once are seen at once.
+  const goodStore = new MemoryStore(torrent.metainfo, torrent.content)
+  const read = goodStore.readBlock.bind(goodStore)
+  let inFlight = 0
+  let mostInFlight = 0
+  goodStore.readBlock = async (i, o, l) => {
+    mostInFlight = Math.max(mostInFlight, ++inFlight)
+    await new Promise(resolve => setTimeout(resolve, 3))
+    inFlight--
+    return await read(i, o, l)
+  }
+  const good = new Swarm({ metainfo: torrent.metainfo, store: goodStore })
+  const leechStore = new MemoryStore(torrent.metainfo)
+  const leecher = new Swarm({ metainfo: torrent.metainfo, store: leechStore }, { requestTimeoutMs: 60_000 })
+  t.teardown(async () => { await silent.destroy(); await good.destroy(); await leecher.destroy() })
+
+  const done = once(leecher, 'complete')
+  await connect(leecher, silent, torrent.metainfo.wireInfoHash)
+  while (silentReads < 32) await new Promise(resolve => setTimeout(resolve, 10))
+  await connect(leecher, good, torrent.metainfo.wireInfoHash)
+  await done
+  t.ok(leechStore.bytes.equals(torrent.content))
+  t.equal(good.stats().uploaded, 32 * 16384, 'the second peer served each stuck block once')
+  // Its whole pipeline of duplicates at once fetched small torrents twice in a swarm whose pipelines covered them.
+  t.equal(mostInFlight, 1, 'one duplicate request at a time')
+})
+
 t.test('a link handed to a destroyed swarm is closed with SwarmDestroyedError', async t => {
   const { Swarm } = await import('../../src/swarm/swarm.js')
   const { linkPair } = await import('../helpers/link-pair.js')

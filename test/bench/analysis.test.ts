@@ -1,0 +1,246 @@
+/**
+ * bench/analysis.ts judges a bench run against issue #14's targets: a synthetic run (no process, no
+ * socket: only the sections' JSON) puts each measured figure at its threshold, where the target
+ * passes, and just past it, where it misses; a section that did not run leaves its targets n/a. The
+ * Markdown report (bench/report.ts) prints the same rows under "Targets (issue #14)".
+ */
+import t from 'tap'
+import {
+  analyse, BULK_LEECHER_CPU_PER_GIB, BULK_OF_LIBTORRENT_PLAIN, BULK_OF_LIBTORRENT_SSL, BULK_OF_PLAINTEXT, BULK_SEEDER_CPU_PER_GIB, FULL_STRICT_OF_KEY_LIMIT,
+  HANDSHAKE_OF_KEY_LIMIT, HANDSHAKE_OF_PLAINTEXT, HANDSHAKE_P99_IN_FLIGHT, HANDSHAKE_P99_MS, IDLE_LINK_TARGET_BYTES, IDLE_LINKS, SWARM_OF_PLAINTEXT,
+  type BenchRun, type Target
+} from '../../bench/analysis.js'
+import type { HandshakeRow } from '../../bench/handshakes.js'
+import { handshakeLimitPerCore, type LimitsResult } from '../../bench/limits.js'
+import { markdown } from '../../bench/report.js'
+import type { ScaleResult } from '../../bench/scale.js'
+import type { SwarmModeResult } from '../../bench/swarm-scale.js'
+import { NOT_RUN } from '../../bench/sections.js'
+
+const publicKey = { command: 'openssl speed ...', x25519: 8000, ed25519Sign: 4000, ed25519Verify: 2000, p256Sign: 2000, p256Verify: 4000 }
+const limits: LimitsResult = {
+  openssl: 'OpenSSL 3.0.19',
+  ciphers: { 'aes-128-gcm': { command: 'openssl speed -evp aes-128-gcm', mibPerSecond: 4000, cpuSecondsPerGiB: 0.256 } },
+  publicKey,
+  tcp: { mibPerSecond: 2000, seconds: 3, senderCpuSeconds: 1.5, receiverCpuSeconds: 1.8 },
+  errors: []
+}
+const keyLimit = (level: 'basic' | 'full-strict'): number => handshakeLimitPerCore(publicKey, level)!
+
+function handshake (mode: string, perSecondPerCore: number): HandshakeRow {
+  return {
+    mode, label: mode, count: 1000, wallSeconds: 2, perSecondWall: 500, initiatorCpuMicros: 900, responderCpuMicros: 700,
+    perSecondPerCore, responderPerSecondPerCore: perSecondPerCore * 2, latencyMsP50: 3, latencyMsP99: 5, cipher: null
+  }
+}
+
+function swarmMode (mode: SwarmModeResult['mode'], seconds: number): SwarmModeResult {
+  return {
+    mode, label: mode, ciphers: [], loadAverageAtStart: 1, secondsToAllComplete: seconds, completionSeconds: [seconds / 2, seconds],
+    cpu: { totalSeconds: 40, userSeconds: 30, systemSeconds: 10, seederSeconds: 5, leecherMedianSeconds: 4, perGiBDelivered: 100, lifetimeTotalSeconds: 50 },
+    peakRss: { sumBytes: 3 * 2 ** 26, maxBytes: 2 ** 26, seederBytes: 2 ** 26, leecherMedianBytes: 2 ** 26 },
+    seederShare: 0.5, wastedBytes: 0, links: { [mode]: 4 }, closes: {}, pexMessages: 2, trackerPeersListed: 3, trackerFailures: 0
+  }
+}
+
+const memory = { rss: 2 ** 26, heapTotal: 2 ** 25, heapUsed: 2 ** 24, external: 2 ** 22, arrayBuffers: 2 ** 20, links: 0 }
+const latencies = { p50: 3, p95: 4, p99: 5, max: 6 }
+const scale: ScaleResult = {
+  options: { peers: IDLE_LINKS, concurrency: 16, probes: 50, seconds: 180 },
+  peers: IDLE_LINKS,
+  openFilesLimit: { responder: 65536, initiator: 65536 },
+  connectSeconds: 30,
+  before: memory,
+  after: { ...memory, links: IDLE_LINKS },
+  perPeerBytes: { rss: 40_000, heapUsed: 20_000, heapTotal: 25_000, external: 10_000, arrayBuffers: 1000, total: 40_000 },
+  connectLatencyMs: latencies,
+  lastQuarterLatencyMs: latencies,
+  probeLatencyMs: latencies
+}
+
+/** A run that meets every target with room to spare; each test moves one figure to a target's edge. */
+function passingRun (): BenchRun {
+  const bulk = (mode: string, label: string, cipher: string | null, mibPerSecond: number, seeder: number, leecher: number) =>
+    ({ mode, label, cipher, mibPerSecond, seederCpuSecondsPerGiB: seeder, leecherCpuSecondsPerGiB: leecher })
+  return {
+    date: '2026-12-05T00:00:00.000Z',
+    quick: false,
+    command: 'npm run bench',
+    machine: { cpus: 2, cpuModel: 'CPU', node: 'v20.20.2', openssl: '3.0.19', kernel: 'Linux', loadAverageAtStart: 0.5 },
+    seconds: 400,
+    sections: {
+      limits: { value: limits, seconds: 10 },
+      throughput: {
+        value: {
+          sizeMiB: 1024, runsPerMode: 3, command: 'node dist/bench/throughput.js',
+          results: [
+            bulk('plain', 'plaintext', null, 200, 1, 2),
+            bulk('tls-aes128gcm', 'Basic TLS, AES-128-GCM', 'TLS_AES_128_GCM_SHA256', 200, 1, 2),
+            bulk('mse-js', 'MSE, RC4 in JS', null, 50, 5, 6)
+          ]
+        },
+        seconds: 60
+      },
+      libtorrent: {
+        value: {
+          libtorrent: '2.0.8', sizeMiB: 1024, runsPerMode: 3, command: 'python3 bench/libtorrent-bulk.py',
+          settings: { preset: 'high_performance_seed', presetChanges: {}, overrides: {} },
+          results: [
+            { mode: 'plain', mibPerSecond: 200, seederCpuSecondsPerGiB: 1, leecherCpuSecondsPerGiB: 2 },
+            { mode: 'ssl', mibPerSecond: 100, seederCpuSecondsPerGiB: 4, leecherCpuSecondsPerGiB: 5 }
+          ]
+        },
+        seconds: 60
+      },
+      handshakes: {
+        value: {
+          options: { count: 1500, seconds: 6, concurrency: HANDSHAKE_P99_IN_FLIGHT },
+          rows: [handshake('basic', 900), handshake('strict', 900), handshake('full-strict', 500), handshake('plain', 1000)]
+        },
+        seconds: 30
+      },
+      latency: { error: NOT_RUN, seconds: 0 },
+      scale: { value: scale, seconds: 60 },
+      'swarm-scale': {
+        value: { options: { leechers: 31, sizeMiB: 256, pieceLength: 262_144, timeoutSeconds: 900 }, modes: [swarmMode('tls', 100), swarmMode('plain', 100)] },
+        seconds: 300
+      }
+    }
+  }
+}
+
+type Sections = BenchRun['sections']
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** The run with one section's value changed. */
+function withSection<K extends keyof Sections> (key: K, change: (value: Mutable<Extract<Sections[K], { value: unknown }>['value']>) => void): BenchRun {
+  const run = structuredClone(passingRun())
+  const section = run.sections[key]
+  if (!('value' in section)) throw new Error(`${key} has no value`)
+  change(section.value as Mutable<typeof section.value>)
+  return run
+}
+
+function target (run: BenchRun, name: string): Target {
+  const found = analyse(run).targets.filter(x => x.name.includes(name))
+  if (found.length !== 1) throw new Error(`${found.length} targets named "${name}"`)
+  return found[0]!
+}
+
+const setHandshake = (mode: string, change: Partial<HandshakeRow>): BenchRun => withSection('handshakes', hs => {
+  hs.rows = hs.rows.map(r => r.mode === mode ? { ...r, ...change } : r)
+})
+const setBulk = (mode: string, change: { mibPerSecond?: number, seederCpuSecondsPerGiB?: number, leecherCpuSecondsPerGiB?: number }): BenchRun => withSection('throughput', tp => {
+  tp.results = tp.results.map(r => r.mode === mode ? { ...r, ...change } : r)
+})
+
+// Each target: its name (a unique part of it), its goal, and the run at its edge and just past it.
+const EDGES: ReadonlyArray<{ name: string, goal: string, at: BenchRun, past: BenchRun }> = [
+  {
+    name: 'Handshakes: Basic / our plaintext, per core', goal: '≥ 0.70×',
+    at: setHandshake('basic', { perSecondPerCore: 1000 * HANDSHAKE_OF_PLAINTEXT }), past: setHandshake('basic', { perSecondPerCore: 1000 * HANDSHAKE_OF_PLAINTEXT - 1 })
+  },
+  {
+    name: 'Handshakes: Strict / our plaintext, per core', goal: '≥ 0.70×',
+    at: setHandshake('strict', { perSecondPerCore: 1000 * HANDSHAKE_OF_PLAINTEXT }), past: setHandshake('strict', { perSecondPerCore: 1000 * HANDSHAKE_OF_PLAINTEXT - 1 })
+  },
+  {
+    name: 'Handshakes: Basic, share of the public-key limit', goal: '≥ 30 %',
+    at: setHandshake('basic', { perSecondPerCore: keyLimit('basic') * HANDSHAKE_OF_KEY_LIMIT * (1 + 1e-9) }),
+    past: setHandshake('basic', { perSecondPerCore: keyLimit('basic') * HANDSHAKE_OF_KEY_LIMIT * (1 - 1e-3) })
+  },
+  {
+    name: 'Handshakes: Strict, share of the public-key limit', goal: '≥ 30 %',
+    at: setHandshake('strict', { perSecondPerCore: keyLimit('basic') * HANDSHAKE_OF_KEY_LIMIT * (1 + 1e-9) }),
+    past: setHandshake('strict', { perSecondPerCore: keyLimit('basic') * HANDSHAKE_OF_KEY_LIMIT * (1 - 1e-3) })
+  },
+  {
+    name: 'Handshakes: Full Strict, share of the public-key limit', goal: '≥ 20 %',
+    at: setHandshake('full-strict', { perSecondPerCore: keyLimit('full-strict') * FULL_STRICT_OF_KEY_LIMIT * (1 + 1e-9) }),
+    past: setHandshake('full-strict', { perSecondPerCore: keyLimit('full-strict') * FULL_STRICT_OF_KEY_LIMIT * (1 - 1e-3) })
+  },
+  ...(['basic', 'strict', 'full-strict'] as const).map(mode => ({
+    name: `Handshakes: ${{ basic: 'Basic', strict: 'Strict', 'full-strict': 'Full Strict' }[mode]} latency p99 at 4 in flight`, goal: '≤ 10.0 ms',
+    at: setHandshake(mode, { latencyMsP99: HANDSHAKE_P99_MS }), past: setHandshake(mode, { latencyMsP99: HANDSHAKE_P99_MS + 0.01 })
+  })),
+  {
+    name: 'Basic / libtorrent SSL torrent', goal: '≥ 1.50×',
+    at: setBulk('tls-aes128gcm', { mibPerSecond: 100 * BULK_OF_LIBTORRENT_SSL }), past: setBulk('tls-aes128gcm', { mibPerSecond: 100 * BULK_OF_LIBTORRENT_SSL - 0.1 })
+  },
+  {
+    name: 'Basic / libtorrent plaintext', goal: '≥ 0.90×',
+    at: setBulk('tls-aes128gcm', { mibPerSecond: 200 * BULK_OF_LIBTORRENT_PLAIN }), past: setBulk('tls-aes128gcm', { mibPerSecond: 200 * BULK_OF_LIBTORRENT_PLAIN - 0.1 })
+  },
+  {
+    name: 'Basic / our plaintext, MiB/s', goal: '≥ 0.95×',
+    at: setBulk('tls-aes128gcm', { mibPerSecond: 200 * BULK_OF_PLAINTEXT }), past: setBulk('tls-aes128gcm', { mibPerSecond: 200 * BULK_OF_PLAINTEXT - 0.1 })
+  },
+  {
+    name: 'Basic seeder CPU per GiB', goal: '≤ 1.50 CPU-s/GiB',
+    at: setBulk('tls-aes128gcm', { seederCpuSecondsPerGiB: BULK_SEEDER_CPU_PER_GIB }), past: setBulk('tls-aes128gcm', { seederCpuSecondsPerGiB: BULK_SEEDER_CPU_PER_GIB + 0.01 })
+  },
+  {
+    name: 'Basic leecher CPU per GiB', goal: '≤ 2.50 CPU-s/GiB',
+    at: setBulk('tls-aes128gcm', { leecherCpuSecondsPerGiB: BULK_LEECHER_CPU_PER_GIB }), past: setBulk('tls-aes128gcm', { leecherCpuSecondsPerGiB: BULK_LEECHER_CPU_PER_GIB + 0.01 })
+  },
+  {
+    name: 'Swarm (1 seeder + 31 leechers, 256 MiB)', goal: '≤ 1.10×',
+    at: withSection('swarm-scale', s => { s.modes = [swarmMode('tls', 100 * SWARM_OF_PLAINTEXT), swarmMode('plain', 100)] }),
+    past: withSection('swarm-scale', s => { s.modes = [swarmMode('tls', 100 * SWARM_OF_PLAINTEXT + 0.1), swarmMode('plain', 100)] })
+  },
+  {
+    name: 'memory per idle TLS link, 5000 links', goal: '≤ 48.0 KiB',
+    at: withSection('scale', s => { s.perPeerBytes = { ...s.perPeerBytes, total: IDLE_LINK_TARGET_BYTES } }),
+    past: withSection('scale', s => { s.perPeerBytes = { ...s.perPeerBytes, total: IDLE_LINK_TARGET_BYTES + 1 } })
+  }
+]
+
+t.test('a run that meets every target passes each, and the wire-image row says what was measured', async t => {
+  const { targets } = analyse(passingRun())
+  t.equal(new Set(targets.map(x => x.name)).size, targets.length, 'target names are unique')
+  t.equal(targets.length, EDGES.length + 1, 'each of issue #14\'s targets has a row, and the wire image one more')
+  for (const edge of EDGES) t.equal(target(passingRun(), edge.name).verdict, 'PASS', edge.name)
+  const wire = target(passingRun(), 'Wire image')
+  t.equal(wire.verdict, 'n/a', 'the wire image\'s cost has no without-row to compare with')
+  t.match(wire.measured, /prefer-tls/, 'it names the posture the bench ran')
+  t.notOk(targets.some(x => /MSE/.test(x.name)), 'MSE is a comparison, not a target')
+  t.ok(analyse(passingRun()).ratios.some(r => r.name.startsWith('Basic / our MSE')), 'MSE stays among the ratios')
+})
+
+for (const edge of EDGES) {
+  t.test(`${edge.name}: PASS at the threshold, MISS just past it`, async t => {
+    t.match(target(edge.at, edge.name), { goal: edge.goal, verdict: 'PASS' })
+    t.match(target(edge.past, edge.name), { goal: edge.goal, verdict: 'MISS' })
+  })
+}
+
+t.test('sections that did not run leave their targets n/a, "not measured"', async t => {
+  const run = passingRun()
+  const notRun = { error: NOT_RUN, seconds: 0 }
+  const empty: BenchRun = { ...run, sections: { limits: notRun, throughput: notRun, libtorrent: notRun, handshakes: notRun, latency: notRun, scale: notRun, 'swarm-scale': notRun } }
+  for (const x of analyse(empty).targets) {
+    t.equal(x.verdict, 'n/a', x.name)
+    if (!x.name.startsWith('Wire image')) t.equal(x.measured, 'not measured', x.name)
+  }
+  // Without the limits section, no public-key limit: those targets alone are n/a.
+  const noLimits: BenchRun = { ...run, sections: { ...run.sections, limits: notRun } }
+  t.equal(target(noLimits, 'Basic, share of the public-key limit').verdict, 'n/a')
+  t.equal(target(noLimits, 'Basic / our plaintext, per core').verdict, 'PASS')
+})
+
+t.test('a figure measured away from the target\'s conditions is n/a, with the reason', async t => {
+  const eight = withSection('handshakes', hs => { hs.options = { ...hs.options, concurrency: 8 } })
+  t.match(target(eight, 'Basic latency p99 at 8 in flight'), { verdict: 'n/a', measured: /5\.0 ms; the target is at 4 in flight/ })
+  const few = withSection('scale', s => { s.peers = 200 })
+  t.match(target(few, 'memory per idle TLS link, 200 links'), { verdict: 'n/a', measured: /39\.1 KiB; the target is at 5,000 links/ })
+})
+
+t.test('the report prints the targets under issue #14, goal, measured value and verdict', async t => {
+  const run = EDGES.find(e => e.name === 'Basic / libtorrent SSL torrent')!.at
+  const md = markdown(run, analyse(run), {})
+  t.match(md, '## Targets (issue #14)')
+  t.notMatch(md, 'issue #8')
+  t.match(md, '| Bulk (1024 MiB, two processes): Basic / libtorrent SSL torrent, MiB/s | ≥ 1.50× | 1.50× (150.0 vs 100.0 MiB/s) | **PASS** |')
+  t.match(md, /\| Handshakes: Full Strict, share of the public-key limit per core \| ≥ 20 % \| \d+ % \(500 of \d+ per s per core\) \| \*\*PASS\*\* \|/)
+  t.match(md, '| Swarm (1 seeder + 31 leechers, 256 MiB): time until every leecher is complete, Basic / plaintext | ≤ 1.10× | 1.00× (100.0 s vs 100.0 s) | **PASS** |')
+})
