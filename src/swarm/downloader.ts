@@ -9,7 +9,7 @@ import { PieceHashMismatchError } from '../storage/errors.js'
 import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
 import { BadPieces, type PieceLeaves } from './bad-pieces.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
-import { BadPeerError, PeerTimeoutError } from './errors.js'
+import { BadPeerError, PeerTimeoutError, RequestsRejectedError } from './errors.js'
 import type { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import type { PiecePicker } from './piece-picker.js'
@@ -34,15 +34,24 @@ export interface BlockHashSource {
 }
 
 /**
- * Pieces a peer announced since a full scan found nothing to start from it, kept up to this many;
- * past it the next fill scans again (one pass over the torrent per this many new pieces).
+ * Pieces that may have become pickable from a peer since a full scan found nothing to start from it
+ * (its haves, pieces back in the pool, its refusals forgiven), kept up to this many; past it the next
+ * fill scans again (one pass over the torrent per this many candidates).
  */
-export const MAX_ANNOUNCED_SINCE_SCAN = 1024
+export const MAX_CANDIDATES_SINCE_SCAN = 1024
 
-/** A full scan found no piece to start from a peer, while the picker had reopened `reopened` pieces. */
+/**
+ * A peer that unchokes us is closed (RequestsRejectedError) once it has rejected this many pipelines'
+ * worth of requests (pipelineDepth each) since its last block. An honest peer rejects what was queued
+ * when it chokes us (not counted: it chokes first), at its request-queue limit, or a piece it cannot
+ * read, and serves the rest; one that serves nothing would cost us a piece picked per reject for ever.
+ */
+export const MAX_REJECTED_PIPELINES = 4
+
+/** A full scan found no piece to start from a peer; `reopened` is the picker's count it has caught up with. */
 interface NothingToPick {
-  readonly reopened: number
-  /** Pieces it announced since (have): the only ones of its that can have become pickable. */
+  reopened: number
+  /** Pieces it announced since (have), reopened since, or forgiven since: the only ones that can have become pickable. */
   readonly since: Set<number>
 }
 
@@ -74,6 +83,18 @@ export class Downloader {
   /** Whether the peer id was banned for its share in pieces that failed. */
   isBanned (peerId: string): boolean {
     return this.badPieces.isBanned(peerId)
+  }
+
+  /** Pieces started and not yet handed to the store (SwarmStats.activePieces). */
+  activePieces (): number {
+    return this.active.size
+  }
+
+  /** Bytes the started pieces hold for their received blocks (SwarmStats.activePieceBytes). */
+  activePieceBytes (): number {
+    let n = 0
+    for (const ap of this.active.values()) n += ap.bufferBytes
+    return n
   }
 
   /** Blocks requested, counted from the pieces' side (SwarmStats.blocksInFlight). */
@@ -110,7 +131,7 @@ export class Downloader {
   onAnnouncement (peer: Peer, message: PieceAnnouncement): void {
     const memo = this.nothingToPick.get(peer)
     if (memo !== undefined) {
-      if (message.kind === 'have' && memo.since.size < MAX_ANNOUNCED_SINCE_SCAN) memo.since.add(message.index)
+      if (message.kind === 'have' && memo.since.size < MAX_CANDIDATES_SINCE_SCAN) memo.since.add(message.index)
       else this.nothingToPick.delete(peer)
     }
     this.updateInterest(peer)
@@ -138,9 +159,15 @@ export class Downloader {
     if (offset % BLOCK_SIZE !== 0) return
     const key = blockKey(index, offset / BLOCK_SIZE)
     if (!peer.requests.drop(key)) return
-    // Rejected while unchoked: it will not serve that piece, so asking again would loop.
-    if (!peer.wire.peerChoking) peer.refused.add(index)
     this.release(key)
+    // Rejected while unchoked: it will not serve that piece now, so asking again would loop.
+    if (!peer.wire.peerChoking) {
+      peer.refused.add(index)
+      const bound = MAX_REJECTED_PIPELINES * this.options.pipelineDepth
+      if (++peer.rejectsSinceBlock >= bound) {
+        throw new RequestsRejectedError(`the peer unchoked us, then rejected ${peer.rejectsSinceBlock} requests without sending a block (bound ${bound})`)
+      }
+    }
     this.fillAll()
   }
 
@@ -161,6 +188,8 @@ export class Downloader {
     peer.lastProgress = now
     peer.lastBlockAt = now
     peer.snubbed = false
+    peer.rejectsSinceBlock = 0
+    if (peer.refused.size > 0) this.forgive(peer)
     this.lastDataAt = now
     if (this.stalledValue) {
       this.stalledValue = false
@@ -212,7 +241,7 @@ export class Downloader {
     // Nothing of its we lack: picking would scan every piece for nothing, on each unchoke or reject it sends.
     if (peer.pieces.need === 0) return
     const picker = torrent.picker
-    let room = Math.min((peer.snubbed ? 1 : this.options.pipelineDepth) - peer.requests.size, this.budget())
+    let room = Math.min((peer.snubbed ? 1 : Math.min(this.options.pipelineDepth, peer.requestQueueLimit)) - peer.requests.size, this.budget())
     if (room <= 0) return
     const now = Date.now()
 
@@ -269,9 +298,10 @@ export class Downloader {
       this.ctx.guard(p, () => {
         p.snubbed = true
         for (const key of p.requests.giveUpAll(now)) {
+          // Its length before the release, which may return the piece to the pool.
+          const length = this.active.get(keyIndex(key))?.blockLength(keyBlock(key)) ?? BLOCK_SIZE
           this.release(key)
-          const ap = this.active.get(keyIndex(key))
-          p.wire.cancel(keyIndex(key), keyBlock(key) * BLOCK_SIZE, ap?.blockLength(keyBlock(key)) ?? BLOCK_SIZE)
+          p.wire.cancel(keyIndex(key), keyBlock(key) * BLOCK_SIZE, length)
         }
       })
       this.fillAll()
@@ -290,20 +320,20 @@ export class Downloader {
 
   /**
    * The next piece to start from `peer`, rarest first; -1 when there is none. A full scan visits every
-   * piece, so one that finds nothing is remembered: until a started piece goes back to the pool
-   * (picker.reopened), what this peer may start is among the pieces it announced since, and the failed
-   * pieces whose choice depends on the other peers (avoid, singleSource); only those are looked at.
-   * Everything else only takes pieces away: a piece started or done, a refusal. So a peer that claims
-   * only what we cannot ask it for costs its unchokes, rejects and haves one at a time, not a pass over
-   * the torrent each.
+   * piece, so one that finds nothing is remembered: from then on, what this peer may start is among the
+   * pieces it announced since, the pieces back in the pool since (picker.reopenedSince), its refusals
+   * forgiven since, and the failed pieces whose choice depends on the other peers (avoid, singleSource);
+   * only those are looked at. Everything else only takes pieces away: a piece started or done, a
+   * refusal. So a peer that claims only what we cannot ask it for costs its unchokes, rejects and haves
+   * one at a time, not a pass over the torrent each.
    */
   private pickFor (peer: Peer, picker: PiecePicker): number {
     const has = (i: number): boolean => peer.has(i)
     const accept = (i: number): boolean => this.mayAsk(peer, i) && this.mayTake(peer, i)
     const memo = this.nothingToPick.get(peer)
-    if (memo !== undefined && memo.reopened === picker.reopened) {
-      // What fails now fails for good while the memo holds: drop it, so the set keeps only what is pickable.
-      for (const i of memo.since) if (!picker.isMissing(i) || !accept(i)) memo.since.delete(i)
+    if (memo !== undefined && this.catchUp(memo, picker)) {
+      // What fails now fails for good until it is a candidate again: drop it, so the set keeps only what is pickable.
+      for (const i of memo.since) if (!picker.isMissing(i) || !has(i) || !accept(i)) memo.since.delete(i)
       const index = picker.pickAmong([...memo.since, ...this.avoid.keys(), ...this.singleSource.keys()], has, accept)
       memo.since.delete(index)
       return index
@@ -312,6 +342,25 @@ export class Downloader {
     if (index < 0) this.nothingToPick.set(peer, { reopened: picker.reopened, since: new Set() })
     else this.nothingToPick.delete(peer)
     return index
+  }
+
+  /** Adds the pieces reopened since to the memo's candidates; false when that is no longer cheaper than a scan. */
+  private catchUp (memo: NothingToPick, picker: PiecePicker): boolean {
+    const reopened = picker.reopenedSince(memo.reopened)
+    if (reopened === undefined || memo.since.size + reopened.length > MAX_CANDIDATES_SINCE_SCAN) return false
+    for (const i of reopened) memo.since.add(i)
+    memo.reopened = picker.reopened
+    return true
+  }
+
+  /** It sent a block: what it rejected before may be asked of it again (a queue limit, a read it retried). */
+  private forgive (peer: Peer): void {
+    const memo = this.nothingToPick.get(peer)
+    if (memo !== undefined) {
+      if (memo.since.size + peer.refused.size > MAX_CANDIDATES_SINCE_SCAN) this.nothingToPick.delete(peer)
+      else for (const i of peer.refused) memo.since.add(i)
+    }
+    peer.refused.clear()
   }
 
   private mayAsk (peer: Peer, index: number): boolean {
@@ -354,8 +403,20 @@ export class Downloader {
     peer.wire.request(ap.index, b * BLOCK_SIZE, ap.blockLength(b), noop)
   }
 
+  /**
+   * One requester gave up the block. A piece that is then asked of nobody, and of which nothing arrived,
+   * goes back to the pool: a started piece costs memory and a place in every fill's loops, and one
+   * that nobody serves (rejected, its peer gone) would otherwise stay started for ever.
+   */
   private release (key: number): void {
-    this.active.get(keyIndex(key))?.release(keyBlock(key))
+    const ap = this.active.get(keyIndex(key))
+    if (ap === undefined) return
+    ap.release(keyBlock(key))
+    if (!ap.idle) return
+    this.active.delete(ap.index)
+    // Nothing of it arrived from anyone: the next copy may come from any one peer.
+    if (this.singleSource.has(ap.index)) this.singleSource.set(ap.index, undefined)
+    this.ctx.torrent()?.picker.markMissing(ap.index)
   }
 
   private async writePiece (ap: ActivePiece<Peer>): Promise<void> {
