@@ -521,6 +521,22 @@ async function manyPiecesLeecher (ctx: CaseContext, host: string, name: string, 
 }
 
 /**
+ * An attacker (one with a `from` address and a `seconds` bound) against `leecher`: the leecher watched
+ * from the attacker's 'ready' to its 'done', and the links from `from` it closed, by error.
+ */
+async function watchedAttack (ctx: CaseContext, leecher: Peer, name: string, args: Extract<AttackArgs, { from: string, seconds: number }>): Promise<{ done: JsonEvent, watched: Watched, closes: Record<string, number> }> {
+  const attacker = attack(ctx, name, args)
+  await attacker.event('ready', 30_000)
+  const watch = new ProcessWatch(leecher.pid!, 50)
+  const done = await attacker.event('done', (args.seconds + 30) * 1000)
+  const watched = watch.stop()
+  await ctx.procs.stop(attacker)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const closes = countBy(leecher.events.filter(e => e.event === 'peer-closed' && e.address === args.from).map(errorName))
+  return { done, watched, closes }
+}
+
+/**
  * 7. Choke/unchoke churn at a leecher (`bttls get` of a torrent of many 16 KiB pieces, no data needed)
  * from peers that each claim one piece, which it then asks them for: nothing else can be picked from
  * them, and each unchoke used to make the downloader scan every piece for one to request. The churn
@@ -531,14 +547,8 @@ export async function chokeChurn (ctx: CaseContext): Promise<CaseResult> {
   const { leecher, infoHash, rows, details } = await manyPiecesLeecher(ctx, '127.0.0.70', 'churn', s.churnSeconds)
   for (const [i, links] of s.churnLinks.entries()) {
     const from = `127.0.0.${71 + i}`
-    const churn = attack(ctx, `churn-${links}`, { attack: 'choke-churn', host: '127.0.0.70', port: PORT, infoHash, from, links, pieces: s.churnPieces, pairsPerSecond: s.churnPairsPerSecond, seconds: s.churnSeconds })
-    await churn.event('ready', 30_000)
-    const watch = new ProcessWatch(leecher.pid!, 50)
-    const done = await churn.event('done', (s.churnSeconds + 30) * 1000)
-    const watched = watch.stop()
-    await ctx.procs.stop(churn)
-    await new Promise(resolve => setTimeout(resolve, 300))
-    const closes = countBy(leecher.events.filter(e => e.event === 'peer-closed' && e.address === from).map(errorName))
+    const { done, watched, closes } = await watchedAttack(ctx, leecher, `churn-${links}`,
+      { attack: 'choke-churn', host: '127.0.0.70', port: PORT, infoHash, from, links, pieces: s.churnPieces, pairsPerSecond: s.churnPairsPerSecond, seconds: s.churnSeconds })
     const unchokes = (done.pairsPerLink as number) * links
     const cores = watched.cpuSeconds / watched.seconds
     const perUnchokeUs = watched.cpuSeconds / Math.max(1, unchokes) * 1e6
@@ -566,15 +576,8 @@ export async function chokeChurn (ctx: CaseContext): Promise<CaseResult> {
 export async function rejectAll (ctx: CaseContext): Promise<CaseResult> {
   const s = ctx.sizes
   const { leecher, infoHash, rows, details } = await manyPiecesLeecher(ctx, '127.0.0.80', 'reject', s.rejectSeconds)
-  const from = '127.0.0.81'
-  const attacker = attack(ctx, 'reject-all', { attack: 'reject-all', host: '127.0.0.80', port: PORT, infoHash, from, pieces: s.churnPieces, seconds: s.rejectSeconds })
-  await attacker.event('ready', 30_000)
-  const watch = new ProcessWatch(leecher.pid!, 50)
-  const done = await attacker.event('done', (s.rejectSeconds + 30) * 1000)
-  const watched = watch.stop()
-  await ctx.procs.stop(attacker)
-  await new Promise(resolve => setTimeout(resolve, 300))
-  const closes = countBy(leecher.events.filter(e => e.event === 'peer-closed' && e.address === from).map(errorName))
+  const { done, watched, closes } = await watchedAttack(ctx, leecher, 'reject-all',
+    { attack: 'reject-all', host: '127.0.0.80', port: PORT, infoHash, from: '127.0.0.81', pieces: s.churnPieces, seconds: s.rejectSeconds })
   const links = done.links as Array<{ rejects: number, closedAtS: number | null }>
   const rejects = links.reduce((n, l) => n + l.rejects, 0)
   const closedByLeecher = links.filter(l => l.closedAtS !== null)

@@ -42,6 +42,17 @@ async function within<T> (what: string, p: Promise<T>, ms = 10_000): Promise<T> 
   }
 }
 
+/** The raw peer claims every piece and unchokes; resolves once the download completed, and says whether its link closed first. */
+async function seedFrom (leecher: Swarm, raw: TestLink, theirs?: TestLink): Promise<{ closedEarly: boolean }> {
+  let closedEarly = false
+  void theirs?.closed.then(() => { closedEarly = !leecher.complete })
+  const done = once(leecher, 'complete')
+  raw.wire.haveAll()
+  raw.wire.unchoke()
+  await within('complete', done, 60_000)
+  return { closedEarly }
+}
+
 function setup (t: Test): { content: Buffer, leecher: Swarm, store: MemoryStore, torrent: ReturnType<typeof makeTorrent> } {
   const content = randomBytes(PIECES * PIECE_LENGTH)
   const torrent = makeTorrent(content, PIECE_LENGTH)
@@ -123,12 +134,7 @@ t.test('a peer that rejects a few requests, then serves, is the only peer and co
     const start = index * PIECE_LENGTH + offset
     respond(null, content.subarray(start, start + length))
   })
-  let closedEarly = false
-  void theirs.closed.then(() => { closedEarly = !leecher.complete })
-  const done = once(leecher, 'complete')
-  raw.wire.haveAll()
-  raw.wire.unchoke()
-  await within('complete from a peer that rejected first', done, 60_000)
+  const { closedEarly } = await seedFrom(leecher, raw, theirs)
   t.equal(rejects, few)
   t.ok(store.bytes.equals(content), 'byte-identical: the rejected pieces were asked again once it served')
   t.notOk(closedEarly, 'its link stayed open until the download completed')
@@ -157,12 +163,7 @@ t.test('rejects that follow a choke (libtorrent rejects its queue when it chokes
       raw.wire.unchoke()
     })
   })
-  let closedEarly = false
-  void theirs.closed.then(() => { closedEarly = !leecher.complete })
-  const done = once(leecher, 'complete')
-  raw.wire.haveAll()
-  raw.wire.unchoke()
-  await within('complete', done, 60_000)
+  const { closedEarly } = await seedFrom(leecher, raw, theirs)
   t.ok(rejected >= cycles * PIPELINE, `${rejected} requests rejected after chokes, past the bound of ${MAX_REJECTED_PIPELINES * PIPELINE}`)
   t.ok(store.bytes.equals(content))
   t.notOk(closedEarly, 'its link stayed open until the download completed')
@@ -183,10 +184,7 @@ t.test('a peer that announces a request queue limit (BEP 10 reqq) is never asked
       respond(null, content.subarray(start, start + length))
     })
   })
-  const done = once(leecher, 'complete')
-  raw.wire.haveAll()
-  raw.wire.unchoke()
-  await within('complete', done, 60_000)
+  await seedFrom(leecher, raw)
   t.ok(store.bytes.equals(content))
   t.ok(mostQueued <= reqq, `at most ${reqq} requests outstanding (saw ${mostQueued})`)
 })
