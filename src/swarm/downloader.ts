@@ -13,6 +13,7 @@ import { BadPeerError, PeerTimeoutError, RequestsRejectedError } from './errors.
 import type { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import type { PiecePicker } from './piece-picker.js'
+import { ScanMemory } from './scan-memory.js'
 import { noop, type SwarmContext } from './swarm-context.js'
 import type { RateLimiter } from './rate-limiter.js'
 
@@ -34,13 +35,6 @@ export interface BlockHashSource {
 }
 
 /**
- * Pieces that may have become pickable from a peer since a full scan found nothing to start from it
- * (its haves, pieces back in the pool, its refusals forgiven), kept up to this many; past it the next
- * fill scans again (one pass over the torrent per this many candidates).
- */
-export const MAX_CANDIDATES_SINCE_SCAN = 1024
-
-/**
  * A peer that unchokes us is closed (RequestsRejectedError) once it has rejected this many pipelines'
  * worth of requests (pipelineDepth each) since its last block. An honest peer rejects what was queued
  * when it chokes us (not counted: it chokes first), at its request-queue limit, or a piece it cannot
@@ -48,12 +42,6 @@ export const MAX_CANDIDATES_SINCE_SCAN = 1024
  */
 export const MAX_REJECTED_PIPELINES = 4
 
-/** A full scan found no piece to start from a peer; `reopened` is the picker's count it has caught up with. */
-interface NothingToPick {
-  reopened: number
-  /** Pieces it announced since (have), reopened since, or forgiven since: the only ones that can have become pickable. */
-  readonly since: Set<number>
-}
 
 export class Downloader {
   private readonly active = new Map<number, ActivePiece<Peer>>()
@@ -66,8 +54,8 @@ export class Downloader {
    * undefined while nobody has.
    */
   private readonly singleSource = new Map<number, string | undefined>()
-  /** Peers whose last full scan found nothing to start (pickFor). */
-  private readonly nothingToPick = new WeakMap<Peer, NothingToPick>()
+  /** Peers whose last full scan found nothing to start, and what they may start since (pickFor). */
+  private readonly scans = new ScanMemory<Peer>()
   /** Last block from any peer (or the start): the stall clock. */
   private lastDataAt = Date.now()
   private stalledValue = false
@@ -129,11 +117,7 @@ export class Downloader {
 
   /** What the peer has changed (PeerPieces.apply returned true): interest, then its pipeline. */
   onAnnouncement (peer: Peer, message: PieceAnnouncement): void {
-    const memo = this.nothingToPick.get(peer)
-    if (memo !== undefined) {
-      if (message.kind === 'have' && memo.since.size < MAX_CANDIDATES_SINCE_SCAN) memo.since.add(message.index)
-      else this.nothingToPick.delete(peer)
-    }
+    this.scans.announced(peer, message)
     this.updateInterest(peer)
     this.fill(peer)
   }
@@ -318,48 +302,15 @@ export class Downloader {
     this.ctx.emit('stalled', { sinceMs: now - this.lastDataAt, peers: this.ctx.peers.size, unchokedWithPieces })
   }
 
-  /**
-   * The next piece to start from `peer`, rarest first; -1 when there is none. A full scan visits every
-   * piece, so one that finds nothing is remembered: from then on, what this peer may start is among the
-   * pieces it announced since, the pieces back in the pool since (picker.reopenedSince), its refusals
-   * forgiven since, and the failed pieces whose choice depends on the other peers (avoid, singleSource);
-   * only those are looked at. Everything else only takes pieces away: a piece started or done, a
-   * refusal. So a peer that claims only what we cannot ask it for costs its unchokes, rejects and haves
-   * one at a time, not a pass over the torrent each.
-   */
+  /** The next piece to start from `peer`, rarest first; -1 when there is none (scan-memory.ts spares the full scans). */
   private pickFor (peer: Peer, picker: PiecePicker): number {
-    const has = (i: number): boolean => peer.has(i)
-    const accept = (i: number): boolean => this.mayAsk(peer, i) && this.mayTake(peer, i)
-    const memo = this.nothingToPick.get(peer)
-    if (memo !== undefined && this.catchUp(memo, picker)) {
-      // What fails now fails for good until it is a candidate again: drop it, so the set keeps only what is pickable.
-      for (const i of memo.since) if (!picker.isMissing(i) || !has(i) || !accept(i)) memo.since.delete(i)
-      const index = picker.pickAmong([...memo.since, ...this.avoid.keys(), ...this.singleSource.keys()], has, accept)
-      memo.since.delete(index)
-      return index
-    }
-    const index = picker.pick(has, accept)
-    if (index < 0) this.nothingToPick.set(peer, { reopened: picker.reopened, since: new Set() })
-    else this.nothingToPick.delete(peer)
-    return index
-  }
-
-  /** Adds the pieces reopened since to the memo's candidates; false when that is no longer cheaper than a scan. */
-  private catchUp (memo: NothingToPick, picker: PiecePicker): boolean {
-    const reopened = picker.reopenedSince(memo.reopened)
-    if (reopened === undefined || memo.since.size + reopened.length > MAX_CANDIDATES_SINCE_SCAN) return false
-    for (const i of reopened) memo.since.add(i)
-    memo.reopened = picker.reopened
-    return true
+    return this.scans.pick(peer, picker, i => peer.has(i), i => this.mayAsk(peer, i) && this.mayTake(peer, i),
+      () => [...this.avoid.keys(), ...this.singleSource.keys()])
   }
 
   /** It sent a block: what it rejected before may be asked of it again (a queue limit, a read it retried). */
   private forgive (peer: Peer): void {
-    const memo = this.nothingToPick.get(peer)
-    if (memo !== undefined) {
-      if (memo.since.size + peer.refused.size > MAX_CANDIDATES_SINCE_SCAN) this.nothingToPick.delete(peer)
-      else for (const i of peer.refused) memo.since.add(i)
-    }
+    this.scans.add(peer, peer.refused)
     peer.refused.clear()
   }
 

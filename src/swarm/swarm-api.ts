@@ -90,7 +90,7 @@ export interface SwarmStats {
   hashRequests: HashServerStats
   /**
    * Passes of the piece picker over every piece (rarest first): about one per piece started. A peer's
-   * choke churn, rejects or haves must not add to it (downloader.ts, pickFor).
+   * choke churn, rejects or haves must not add to it (scan-memory.ts).
    */
   pieceScans: number
   /**
