@@ -184,7 +184,8 @@ export class Downloader {
       counters.wasted += block.length
       return
     }
-    const ap = this.active.get(index)
+    // A block we gave up on may find its piece back in the pool (nobody else was asked): it starts the piece again.
+    const ap = this.active.get(index) ?? (arrival === 'cancelled' ? this.restart(peer, index) : undefined)
     if (arrival === 'requested') ap?.release(b)
     if (ap === undefined || !ap.receive(b, block, peer)) {
       counters.wasted += block.length
@@ -241,9 +242,7 @@ export class Downloader {
     while (room > 0) {
       const index = this.pickFor(peer, picker)
       if (index < 0) break
-      const ap = new ActivePiece<Peer>(index, torrent.metainfo.pieceSize(index))
-      this.active.set(index, ap)
-      picker.markActive(index)
+      const ap = this.start(index)
       for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
         this.send(peer, ap, b, now)
         room--
@@ -330,6 +329,21 @@ export class Downloader {
     if (!this.singleSource.has(index)) return true
     const owner = this.singleSource.get(index)
     return owner === undefined || owner === peer.id
+  }
+
+  private start (index: number): ActivePiece<Peer> {
+    const { metainfo, picker } = this.ctx.torrent()!
+    const ap = new ActivePiece<Peer>(index, metainfo.pieceSize(index))
+    this.active.set(index, ap)
+    picker.markActive(index)
+    return ap
+  }
+
+  /** The piece of a late block, started again if it is in the pool and the sender may take it. */
+  private restart (peer: Peer, index: number): ActivePiece<Peer> | undefined {
+    if (!this.ctx.torrent()!.picker.isMissing(index) || !this.mayTake(peer, index)) return undefined
+    if (this.singleSource.has(index)) this.singleSource.set(index, peer.id)
+    return this.start(index)
   }
 
   /** Blocks we may request now under --max-download-rate; at 0, fill every pipeline again when tokens return. */

@@ -23,11 +23,11 @@ const PIPELINE = 32
 
 type Respond = (err: Error | null, block?: Uint8Array) => void
 
-async function rawPeer (swarm: Swarm, infoHash: Buffer, reqq?: number): Promise<{ raw: TestLink, theirs: TestLink }> {
+async function rawPeer (swarm: Swarm, infoHash: Buffer, reqq?: number, fast = true): Promise<{ raw: TestLink, theirs: TestLink }> {
   const [raw, theirs] = await linkPair(infoHash)
   if (reqq !== undefined) raw.wire.extendedHandshake.reqq = reqq
   swarm.addLink(theirs)
-  raw.wire.handshake(infoHash, randomBytes(20), { dht: false, fast: true, extended: true })
+  raw.wire.handshake(infoHash, randomBytes(20), { dht: false, fast, extended: true })
   await raw.remoteHandshake
   return { raw, theirs }
 }
@@ -47,7 +47,8 @@ async function seedFrom (leecher: Swarm, raw: TestLink, theirs?: TestLink): Prom
   let closedEarly = false
   void theirs?.closed.then(() => { closedEarly = !leecher.complete })
   const done = once(leecher, 'complete')
-  raw.wire.haveAll()
+  if (raw.wire.hasFast) raw.wire.haveAll()
+  else raw.wire.bitfield(Buffer.alloc(PIECES / 8, 0xff))
   raw.wire.unchoke()
   await within('complete', done, 60_000)
   return { closedEarly }
@@ -187,4 +188,27 @@ t.test('a peer that announces a request queue limit (BEP 10 reqq) is never asked
   await seedFrom(leecher, raw)
   t.ok(store.bytes.equals(content))
   t.ok(mostQueued <= reqq, `at most ${reqq} requests outstanding (saw ${mostQueued})`)
+})
+
+t.test('blocks that cross a choke (no BEP 6: the choke dropped their requests, their pieces went back to the pool) are used, not wasted', async t => {
+  const { content, leecher, store, torrent } = setup(t)
+  const { raw } = await rawPeer(leecher, torrent.metainfo.wireInfoHash, undefined, false)
+  const block = (index: number, offset: number, length: number): Buffer => content.subarray(index * PIECE_LENGTH + offset, index * PIECE_LENGTH + offset + length)
+  const held: Array<[number, number, number]> = []
+  let choked = false
+  raw.wire.on('request', (index: number, offset: number, length: number, respond: Respond) => {
+    if (choked) { respond(null, block(index, offset, length)); return }
+    held.push([index, offset, length])
+    if (held.length < PIPELINE) return
+    choked = true
+    // The choke, then the blocks that were already on their way, then an unchoke: the rest is served.
+    setImmediate(() => {
+      raw.wire.choke()
+      for (const [i, o, l] of held) raw.wire.piece(i, o, block(i, o, l))
+      raw.wire.unchoke()
+    })
+  })
+  await seedFrom(leecher, raw)
+  t.ok(store.bytes.equals(content))
+  t.equal(leecher.stats().wasted, 0, `the ${PIPELINE} blocks that crossed the choke were used`)
 })
