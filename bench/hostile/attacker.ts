@@ -9,7 +9,7 @@
  * accepts it for a Basic torrent), the bad seeders are real Sessions (TLS like any bttls peer) whose
  * links answer requests wrongly or not at all, the prober runs the real TLS initiator with wrong
  * infohashes (and the held insiders with the right one), the tracker attacks use the real announce client.
- * The choke churners write and parse raw peer-wire bytes, so that every message they send is the one meant.
+ * The choke churners and the rejecter write and parse raw peer-wire bytes, so that every message they send is the one meant.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -36,6 +36,7 @@ export type AttackArgs =
   | { attack: 'silent-tcp', host: string, port: number, from: string, connections: number, seconds: number }
   | { attack: 'held-insiders', host: string, port: number, infoHash: string, from: string, connections: number, concurrency: number, seconds: number }
   | { attack: 'choke-churn', host: string, port: number, infoHash: string, from: string, links: number, pieces: number, pairsPerSecond: number, seconds: number }
+  | { attack: 'reject-all', host: string, port: number, infoHash: string, from: string, pieces: number, seconds: number }
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 const since = (t0: number): number => Math.round(performance.now() - t0)
@@ -390,6 +391,53 @@ async function chokeChurn (a: Extract<AttackArgs, { attack: 'choke-churn' }>): P
   for (const l of links) l.socket.destroy()
 }
 
+/**
+ * A peer that claims every piece (have-all) and unchokes, then rejects (BEP 6) every request it gets;
+ * when the target closes its link it connects again, until the time is up.
+ */
+async function rejectAll (a: Extract<AttackArgs, { attack: 'reject-all' }>): Promise<void> {
+  const t0 = performance.now()
+  const deadline = t0 + a.seconds * 1000
+  const links: Array<{ rejects: number, closedAtS: number | null }> = []
+  const claim = Buffer.concat([rawMessage(0x0e), rawMessage(1)])
+  while (performance.now() < deadline) {
+    const link: { rejects: number, closedAtS: number | null } = { rejects: 0, closedAtS: null }
+    links.push(link)
+    const socket = await connectFrom(a.host, a.port, a.from)
+    socket.on('error', () => {})
+    const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
+    let pending: Buffer = Buffer.alloc(0)
+    let handshakeSeen = false
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      if (!handshakeSeen) {
+        if (pending.length < 68) return
+        handshakeSeen = true
+        pending = pending.subarray(68)
+        // Only now: what arrives with the handshake itself is not seen by the swarm of an inbound link.
+        socket.write(claim)
+      }
+      const rejects: Buffer[] = []
+      while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
+        const length = pending.readUInt32BE(0)
+        // A request (id 6: index, begin, length) is answered by a reject (id 0x10) of the same three fields.
+        if (length === 13 && pending[4] === 6) {
+          rejects.push(rawMessage(0x10, Buffer.from(pending.subarray(5, 17))))
+          link.rejects++
+        }
+        pending = pending.subarray(4 + length)
+      }
+      if (rejects.length > 0) socket.write(Buffer.concat(rejects))
+    })
+    socket.write(rawHandshake(a.infoHash))
+    if (links.length === 1) emit('ready', {})
+    await Promise.race([closed, sleep(Math.max(0, deadline - performance.now()))])
+    if (socket.destroyed) link.closedAtS = since(t0) / 1000
+    else socket.destroy()
+  }
+  emit('done', { links, seconds: since(t0) / 1000 })
+}
+
 async function main (): Promise<void> {
   const a = JSON.parse(process.argv[2] ?? '') as AttackArgs
   switch (a.attack) {
@@ -402,6 +450,7 @@ async function main (): Promise<void> {
     case 'silent-tcp': await silentTcp(a); break
     case 'held-insiders': await heldInsiders(a); break
     case 'choke-churn': await chokeChurn(a); break
+    case 'reject-all': await rejectAll(a); break
   }
   process.exit(0)
 }

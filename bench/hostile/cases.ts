@@ -41,19 +41,21 @@ export interface Sizes {
   readonly churnLinks: readonly number[]
   readonly churnPairsPerSecond: number
   readonly churnSeconds: number
+  /** Rejecting every request at a leecher: for how long the attacker keeps (re)connecting. */
+  readonly rejectSeconds: number
 }
 
 export const FULL: Sizes = {
   payloadMiB: 32, deafLinks: 4, deafBytesPerLink: 48e6, deafSeconds: 90, stopTimeoutS: 60,
   pexAddresses: 100, pexSeconds: 6, floodSeconds: 20, issuanceSeconds: 10, silentConnections: 200, silentBoundS: 25,
   heldInsiders: 500, heldSilent: 500, heldSeconds: 20,
-  churnPieces: 100_000, churnLinks: [1, 8], churnPairsPerSecond: 480, churnSeconds: 10
+  churnPieces: 100_000, churnLinks: [1, 8], churnPairsPerSecond: 480, churnSeconds: 10, rejectSeconds: 10
 }
 export const QUICK: Sizes = {
   payloadMiB: 4, deafLinks: 2, deafBytesPerLink: 48e6, deafSeconds: 40, stopTimeoutS: 10,
   pexAddresses: 100, pexSeconds: 6, floodSeconds: 4, issuanceSeconds: 3, silentConnections: 50, silentBoundS: 15,
   heldInsiders: 100, heldSilent: 100, heldSeconds: 10,
-  churnPieces: 100_000, churnLinks: [1, 4], churnPairsPerSecond: 480, churnSeconds: 3
+  churnPieces: 100_000, churnLinks: [1, 4], churnPairsPerSecond: 480, churnSeconds: 3, rejectSeconds: 3
 }
 
 export interface Fixture {
@@ -491,12 +493,10 @@ export async function connectionsPerAddress (ctx: CaseContext): Promise<CaseResu
 }
 
 /**
- * 7. Choke/unchoke churn at a leecher (`bttls get` of a torrent of many 16 KiB pieces, no data needed)
- * from peers that each claim one piece, which it then asks them for: nothing else can be picked from
- * them, and each unchoke used to make the downloader scan every piece for one to request. The churn
- * stays under the message budget (1,024 a second), so only the leecher's own work is at stake.
+ * A `bttls get` at `host` of a torrent of s.churnPieces 16 KiB pieces (random hashes: no data is
+ * needed, none is ever verified), up and idle for `idleSeconds`; the first row is its idle cost.
  */
-export async function chokeChurn (ctx: CaseContext): Promise<CaseResult> {
+async function manyPiecesLeecher (ctx: CaseContext, host: string, name: string, idleSeconds: number): Promise<{ leecher: Peer, infoHash: string, rows: Row[], details: Record<string, unknown> }> {
   const s = ctx.sizes
   const pieceLength = 16 * 1024
   const info = { length: s.churnPieces * pieceLength, name: Buffer.from('many-pieces.bin'), 'piece length': pieceLength, pieces: randomBytes(20 * s.churnPieces) }
@@ -504,30 +504,51 @@ export async function chokeChurn (ctx: CaseContext): Promise<CaseResult> {
   const torrent = join(ctx.work, 'many-pieces.torrent')
   await writeFile(torrent, bytes)
   const infoHash = Buffer.from(parseTorrent(bytes).wireInfoHash).toString('hex')
-  const out = join(ctx.work, 'get-churn')
+  const out = join(ctx.work, `get-${name}`)
   await mkdir(out, { recursive: true })
   // A tracker nobody answers: the leecher keeps looking for peers (and stays up) instead of giving up on its --peer list.
-  const leecher = ctx.procs.spawn(process.execPath, [BTTLS_BIN, 'get', torrent, '--out', out, '--host', '127.0.0.70', '--port', String(PORT), '--json',
-    '--no-dht', '--tracker', 'http://127.0.0.79:9/announce', '--stop-timeout', '600'], { name: 'bttls get churn', json: true, logPrefix: join(ctx.work, 'get-churn') })
+  const leecher = ctx.procs.spawn(process.execPath, [BTTLS_BIN, 'get', torrent, '--out', out, '--host', host, '--port', String(PORT), '--json',
+    '--no-dht', '--tracker', 'http://127.0.0.79:9/announce', '--stop-timeout', '600'], { name: `bttls get ${name}`, json: true, logPrefix: join(ctx.work, `get-${name}`) })
   await leecher.event('listening', 20_000)
   const idle = new ProcessWatch(leecher.pid!)
-  await new Promise(resolve => setTimeout(resolve, s.churnSeconds * 1000))
+  await new Promise(resolve => setTimeout(resolve, idleSeconds * 1000))
   const idleWatched = idle.stop()
   const rows: Row[] = [{
-    what: `leecher of ${s.churnPieces.toLocaleString('en')} pieces, idle for ${s.churnSeconds} s`,
+    what: `leecher of ${s.churnPieces.toLocaleString('en')} pieces, idle for ${idleSeconds} s`,
     rssStartMiB: idleWatched.rssStartMiB, rssPeakMiB: idleWatched.rssPeakMiB, fdsMax: idleWatched.fdsMax, cpuSeconds: idleWatched.cpuSeconds, outcome: 'no peer'
   }]
-  const details: Record<string, unknown> = { idle: idleWatched }
+  return { leecher, infoHash, rows, details: { idle: idleWatched } }
+}
+
+/**
+ * An attacker (one with a `from` address and a `seconds` bound) against `leecher`: the leecher watched
+ * from the attacker's 'ready' to its 'done', and the links from `from` it closed, by error.
+ */
+async function watchedAttack (ctx: CaseContext, leecher: Peer, name: string, args: Extract<AttackArgs, { from: string, seconds: number }>): Promise<{ done: JsonEvent, watched: Watched, closes: Record<string, number> }> {
+  const attacker = attack(ctx, name, args)
+  await attacker.event('ready', 30_000)
+  const watch = new ProcessWatch(leecher.pid!, 50)
+  const done = await attacker.event('done', (args.seconds + 30) * 1000)
+  const watched = watch.stop()
+  await ctx.procs.stop(attacker)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const closes = countBy(leecher.events.filter(e => e.event === 'peer-closed' && e.address === args.from).map(errorName))
+  return { done, watched, closes }
+}
+
+/**
+ * 7. Choke/unchoke churn at a leecher (`bttls get` of a torrent of many 16 KiB pieces, no data needed)
+ * from peers that each claim one piece, which it then asks them for: nothing else can be picked from
+ * them, and each unchoke used to make the downloader scan every piece for one to request. The churn
+ * stays under the message budget (1,024 a second), so only the leecher's own work is at stake.
+ */
+export async function chokeChurn (ctx: CaseContext): Promise<CaseResult> {
+  const s = ctx.sizes
+  const { leecher, infoHash, rows, details } = await manyPiecesLeecher(ctx, '127.0.0.70', 'churn', s.churnSeconds)
   for (const [i, links] of s.churnLinks.entries()) {
     const from = `127.0.0.${71 + i}`
-    const churn = attack(ctx, `churn-${links}`, { attack: 'choke-churn', host: '127.0.0.70', port: PORT, infoHash, from, links, pieces: s.churnPieces, pairsPerSecond: s.churnPairsPerSecond, seconds: s.churnSeconds })
-    await churn.event('ready', 30_000)
-    const watch = new ProcessWatch(leecher.pid!, 50)
-    const done = await churn.event('done', (s.churnSeconds + 30) * 1000)
-    const watched = watch.stop()
-    await ctx.procs.stop(churn)
-    await new Promise(resolve => setTimeout(resolve, 300))
-    const closes = countBy(leecher.events.filter(e => e.event === 'peer-closed' && e.address === from).map(errorName))
+    const { done, watched, closes } = await watchedAttack(ctx, leecher, `churn-${links}`,
+      { attack: 'choke-churn', host: '127.0.0.70', port: PORT, infoHash, from, links, pieces: s.churnPieces, pairsPerSecond: s.churnPairsPerSecond, seconds: s.churnSeconds })
     const unchokes = (done.pairsPerLink as number) * links
     const cores = watched.cpuSeconds / watched.seconds
     const perUnchokeUs = watched.cpuSeconds / Math.max(1, unchokes) * 1e6
@@ -545,4 +566,35 @@ export async function chokeChurn (ctx: CaseContext): Promise<CaseResult> {
   }
   await ctx.procs.stop(leecher)
   return { rows, details }
+}
+
+/**
+ * 8. A peer that claims every piece (have-all), unchokes the leecher and rejects (BEP 6) every request
+ * it gets, reconnecting whenever its link is closed, for s.rejectSeconds. Each reject used to leave its
+ * piece started (with a buffer of the piece's length) and start another, and the link stayed open.
+ */
+export async function rejectAll (ctx: CaseContext): Promise<CaseResult> {
+  const s = ctx.sizes
+  const { leecher, infoHash, rows, details } = await manyPiecesLeecher(ctx, '127.0.0.80', 'reject', s.rejectSeconds)
+  const { done, watched, closes } = await watchedAttack(ctx, leecher, 'reject-all',
+    { attack: 'reject-all', host: '127.0.0.80', port: PORT, infoHash, from: '127.0.0.81', pieces: s.churnPieces, seconds: s.rejectSeconds })
+  const links = done.links as Array<{ rejects: number, closedAtS: number | null }>
+  const rejects = links.reduce((n, l) => n + l.rejects, 0)
+  const closedByLeecher = links.filter(l => l.closedAtS !== null)
+  const cores = watched.cpuSeconds / watched.seconds
+  ctx.log(`  ${links.length} link(s), ${rejects} rejects in ${(done.seconds as number).toFixed(1)} s: leecher RSS ${watched.rssStartMiB.toFixed(0)} -> peak ${watched.rssPeakMiB.toFixed(0)} MiB, ` +
+    `${watched.cpuSeconds.toFixed(2)} CPU s (${cores.toFixed(2)} cores); closed: ${describeCounts(closes)}`)
+  rows.push({
+    what: `leecher, a have-all peer rejecting every request for ${s.rejectSeconds} s (reconnecting when closed)`,
+    rssStartMiB: watched.rssStartMiB,
+    rssPeakMiB: watched.rssPeakMiB,
+    fdsMax: watched.fdsMax,
+    cpuSeconds: watched.cpuSeconds,
+    outcome: `${rejects.toLocaleString('en')} rejects over ${links.length} link(s) (${(rejects / (done.seconds as number)).toFixed(0)} a second), ${cores.toFixed(2)} cores; ` +
+      `rejects per link: ${links.slice(0, 5).map(l => l.rejects).join(', ')}${links.length > 5 ? ', …' : ''}; ` +
+      `${closedByLeecher.length} closed by the leecher${closedByLeecher.length > 0 ? `, the first after ${closedByLeecher[0]!.closedAtS!.toFixed(2)} s` : ''}: ${describeCounts(closes)} ` +
+      '(a close without error is the attacker\'s own, at the end)'
+  })
+  await ctx.procs.stop(leecher)
+  return { rows, details: { ...details, attacker: done, leecher: watched, closes, cores } }
 }

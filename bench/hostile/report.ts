@@ -8,7 +8,7 @@ import type { Machine } from '../machine.js'
 import { table } from '../report.js'
 import type { CaseResult, Row, Sizes } from './cases.js'
 
-export const CASES = ['insider-flood', 'bad-seeders', 'pex-reflection', 'handshake-flood', 'secure-tracker', 'connections-per-address', 'choke-churn'] as const
+export const CASES = ['insider-flood', 'bad-seeders', 'pex-reflection', 'handshake-flood', 'secure-tracker', 'connections-per-address', 'choke-churn', 'reject-all'] as const
 export type CaseName = typeof CASES[number]
 
 export const TITLES: Record<CaseName, string> = {
@@ -18,7 +18,8 @@ export const TITLES: Record<CaseName, string> = {
   'handshake-flood': '4. Handshake flood with wrong proofs from one address',
   'secure-tracker': '5. Secure tracker: issuance flood and silent connections',
   'connections-per-address': '6. Many connections from one address',
-  'choke-churn': '7. Choke/unchoke churn from peers claiming only what was asked of them already'
+  'choke-churn': '7. Choke/unchoke churn from peers claiming only what was asked of them already',
+  'reject-all': '8. A peer that unchokes and rejects every request (BEP 6)'
 }
 
 /** What issue 18 measured before the fixes, word for word. */
@@ -46,12 +47,16 @@ export const BEFORE: Record<CaseName, readonly string[]> = {
   ],
   'choke-churn': [
     'Choke/unchoke churn from a peer that claims only pieces we cannot pick (for example one piece, already requested from it) still makes `fill` scan every piece on each unchoke. […] (scratch script, 100,000 pieces): 5,000 unchokes cost about 3.4 CPU-s. The link is never closed: the bucket refills faster than the scans run. That is about 0.35 cores per link'
+  ],
+  'reject-all': [
+    'A peer that rejects every request while unchoking us (BEP 6) makes us start a new piece on each reject, and the rejected pieces stay active for ever. […] Scratch measurement, 100,000 pieces, one have-all peer that rejects everything: 12,800 rejects in 12 s, 0.28 core; the link was never closed (1 token per reject).'
   ]
 }
 
 /** Where a case's "before" comes from, when not from the issue itself. */
 export const BEFORE_SOURCE: Partial<Record<CaseName, string>> = {
-  'choke-churn': 'a weakness found after the issue\'s fixes, measured then by a scratch script; this case run against the code before the fix: bench/results/hostile-2026-12-04-choke-churn-before.md'
+  'choke-churn': 'a weakness found after the issue\'s fixes, measured then by a scratch script; this case run against the code before the fix: bench/results/hostile-2026-12-04-choke-churn-before.md',
+  'reject-all': 'a weakness found after the issue\'s fixes, measured then by a scratch script; this case run against the code before the fix: bench/results/hostile-2026-12-05-reject-all-before.md'
 }
 
 export interface HostileRun {

@@ -18,7 +18,7 @@ import { killEverythingNow, ProcessGroup } from '../../interop/lib/processes.js'
 import type { Section } from '../analysis.js'
 import { machine as describeMachine } from '../machine.js'
 import { timed } from '../sections.js'
-import { badSeeders, chokeChurn, connectionsPerAddress, FULL, handshakeFlood, insiderFlood, makeFixture, pexReflection, QUICK, secureTracker, type CaseContext, type CaseResult } from './cases.js'
+import { badSeeders, chokeChurn, connectionsPerAddress, FULL, handshakeFlood, insiderFlood, makeFixture, pexReflection, QUICK, rejectAll, secureTracker, type CaseContext, type CaseResult } from './cases.js'
 import { CASES, markdown, type CaseName, type HostileRun } from './report.js'
 
 const RESULTS = fileURLToPath(new URL('../../../bench/results', import.meta.url))
@@ -29,7 +29,8 @@ const RUNNERS: Record<CaseName, (ctx: CaseContext) => Promise<CaseResult>> = {
   'handshake-flood': handshakeFlood,
   'secure-tracker': secureTracker,
   'connections-per-address': connectionsPerAddress,
-  'choke-churn': chokeChurn
+  'choke-churn': chokeChurn,
+  'reject-all': rejectAll
 }
 
 const log = (line: string): void => { process.stderr.write(line + '\n') }

@@ -1,6 +1,7 @@
 /**
  * One piece being downloaded: its blocks' request state and the bytes received so far, kept in
- * memory until the whole piece can be handed to PieceStore.writePiece (which verifies it).
+ * memory until the whole piece can be handed to PieceStore.writePiece (which verifies it). The piece's
+ * buffer is allocated at its first block: a piece only asked for costs its bookkeeping, not its length.
  * `S` identifies a block's source, so a failed piece can be blamed on the peers that sent it.
  *
  * A request is one block of BLOCK_SIZE, the 16 KiB block BEP 52 hashes (torrent/merkle.ts): every
@@ -16,21 +17,38 @@ const RECEIVED = 2
 
 export class ActivePiece<S> {
   readonly blockCount: number
-  readonly data: Buffer
+  private buffer: Buffer | undefined
   /** Per block: how many peers it is outstanding at (more than one only in endgame). */
   readonly requesters: Uint8Array
   readonly sources: Array<S | undefined>
   private readonly status: Uint8Array
   private received = 0
+  /** Blocks in the REQUESTED state. */
+  private requested = 0
   /** Blocks below this index are not FREE; keeps picking O(1) on the common in-order path. */
   private freeHint = 0
 
   constructor (readonly index: number, readonly length: number) {
     this.blockCount = Math.ceil(length / BLOCK_SIZE)
-    this.data = Buffer.allocUnsafe(length)
     this.requesters = new Uint8Array(this.blockCount)
     this.status = new Uint8Array(this.blockCount)
     this.sources = new Array<S | undefined>(this.blockCount)
+  }
+
+  /** The piece's bytes; whole once `complete`. */
+  get data (): Buffer {
+    this.buffer ??= Buffer.allocUnsafe(this.length)
+    return this.buffer
+  }
+
+  /** Bytes held for received blocks: the piece's length once a block arrived, else 0. */
+  get bufferBytes (): number {
+    return this.buffer === undefined ? 0 : this.length
+  }
+
+  /** Nobody is asked for any block and none arrived: the piece can go back to the pool at no loss. */
+  get idle (): boolean {
+    return this.received === 0 && this.requested === 0
   }
 
   blockLength (block: number): number {
@@ -53,6 +71,7 @@ export class ActivePiece<S> {
 
   markRequested (block: number): void {
     if (this.status[block] === RECEIVED) return
+    if (this.status[block] === FREE) this.requested++
     this.status[block] = REQUESTED
     this.requesters[block]!++
   }
@@ -62,6 +81,7 @@ export class ActivePiece<S> {
     if (this.requesters[block]! > 0) this.requesters[block]!--
     if (this.status[block] === REQUESTED && this.requesters[block] === 0) {
       this.status[block] = FREE
+      this.requested--
       if (block < this.freeHint) this.freeHint = block
     }
   }
@@ -72,6 +92,7 @@ export class ActivePiece<S> {
    */
   receive (block: number, bytes: Uint8Array, source: S): boolean {
     if (this.status[block] === RECEIVED) return false
+    if (this.status[block] === REQUESTED) this.requested--
     this.status[block] = RECEIVED
     this.sources[block] = source
     this.data.set(bytes, block * BLOCK_SIZE)

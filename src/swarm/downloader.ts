@@ -9,10 +9,11 @@ import { PieceHashMismatchError } from '../storage/errors.js'
 import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
 import { BadPieces, type PieceLeaves } from './bad-pieces.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
-import { BadPeerError, PeerTimeoutError } from './errors.js'
+import { BadPeerError, PeerTimeoutError, RequestsRejectedError } from './errors.js'
 import type { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import type { PiecePicker } from './piece-picker.js'
+import { ScanMemory } from './scan-memory.js'
 import { noop, type SwarmContext } from './swarm-context.js'
 import type { RateLimiter } from './rate-limiter.js'
 
@@ -34,17 +35,13 @@ export interface BlockHashSource {
 }
 
 /**
- * Pieces a peer announced since a full scan found nothing to start from it, kept up to this many;
- * past it the next fill scans again (one pass over the torrent per this many new pieces).
+ * A peer that unchokes us is closed (RequestsRejectedError) once it has rejected this many pipelines'
+ * worth of requests (pipelineDepth each) since its last block. An honest peer rejects what was queued
+ * when it chokes us (not counted: it chokes first), at its request-queue limit, or a piece it cannot
+ * read, and serves the rest; one that serves nothing would cost us a piece picked per reject for ever.
  */
-export const MAX_ANNOUNCED_SINCE_SCAN = 1024
+export const MAX_REJECTED_PIPELINES = 4
 
-/** A full scan found no piece to start from a peer, while the picker had reopened `reopened` pieces. */
-interface NothingToPick {
-  readonly reopened: number
-  /** Pieces it announced since (have): the only ones of its that can have become pickable. */
-  readonly since: Set<number>
-}
 
 export class Downloader {
   private readonly active = new Map<number, ActivePiece<Peer>>()
@@ -57,8 +54,8 @@ export class Downloader {
    * undefined while nobody has.
    */
   private readonly singleSource = new Map<number, string | undefined>()
-  /** Peers whose last full scan found nothing to start (pickFor). */
-  private readonly nothingToPick = new WeakMap<Peer, NothingToPick>()
+  /** Peers whose last full scan found nothing to start, and what they may start since (pickFor). */
+  private readonly scans = new ScanMemory<Peer>()
   /** Last block from any peer (or the start): the stall clock. */
   private lastDataAt = Date.now()
   private stalledValue = false
@@ -74,6 +71,18 @@ export class Downloader {
   /** Whether the peer id was banned for its share in pieces that failed. */
   isBanned (peerId: string): boolean {
     return this.badPieces.isBanned(peerId)
+  }
+
+  /** Pieces started and not yet handed to the store (SwarmStats.activePieces). */
+  activePieces (): number {
+    return this.active.size
+  }
+
+  /** Bytes the started pieces hold for their received blocks (SwarmStats.activePieceBytes). */
+  activePieceBytes (): number {
+    let n = 0
+    for (const ap of this.active.values()) n += ap.bufferBytes
+    return n
   }
 
   /** Blocks requested, counted from the pieces' side (SwarmStats.blocksInFlight). */
@@ -108,11 +117,7 @@ export class Downloader {
 
   /** What the peer has changed (PeerPieces.apply returned true): interest, then its pipeline. */
   onAnnouncement (peer: Peer, message: PieceAnnouncement): void {
-    const memo = this.nothingToPick.get(peer)
-    if (memo !== undefined) {
-      if (message.kind === 'have' && memo.since.size < MAX_ANNOUNCED_SINCE_SCAN) memo.since.add(message.index)
-      else this.nothingToPick.delete(peer)
-    }
+    this.scans.announced(peer, message)
     this.updateInterest(peer)
     this.fill(peer)
   }
@@ -138,9 +143,15 @@ export class Downloader {
     if (offset % BLOCK_SIZE !== 0) return
     const key = blockKey(index, offset / BLOCK_SIZE)
     if (!peer.requests.drop(key)) return
-    // Rejected while unchoked: it will not serve that piece, so asking again would loop.
-    if (!peer.wire.peerChoking) peer.refused.add(index)
     this.release(key)
+    // Rejected while unchoked: it will not serve that piece now, so asking again would loop.
+    if (!peer.wire.peerChoking) {
+      peer.refused.add(index)
+      const bound = MAX_REJECTED_PIPELINES * this.options.pipelineDepth
+      if (++peer.rejectsSinceBlock >= bound) {
+        throw new RequestsRejectedError(`the peer unchoked us, then rejected ${peer.rejectsSinceBlock} requests without sending a block (bound ${bound})`)
+      }
+    }
     this.fillAll()
   }
 
@@ -161,6 +172,8 @@ export class Downloader {
     peer.lastProgress = now
     peer.lastBlockAt = now
     peer.snubbed = false
+    peer.rejectsSinceBlock = 0
+    if (peer.refused.size > 0) this.forgive(peer)
     this.lastDataAt = now
     if (this.stalledValue) {
       this.stalledValue = false
@@ -171,7 +184,8 @@ export class Downloader {
       counters.wasted += block.length
       return
     }
-    const ap = this.active.get(index)
+    // A block we gave up on may find its piece back in the pool (nobody else was asked): it starts the piece again.
+    const ap = this.active.get(index) ?? (arrival === 'cancelled' ? this.restart(peer, index) : undefined)
     if (arrival === 'requested') ap?.release(b)
     if (ap === undefined || !ap.receive(b, block, peer)) {
       counters.wasted += block.length
@@ -212,7 +226,7 @@ export class Downloader {
     // Nothing of its we lack: picking would scan every piece for nothing, on each unchoke or reject it sends.
     if (peer.pieces.need === 0) return
     const picker = torrent.picker
-    let room = Math.min((peer.snubbed ? 1 : this.options.pipelineDepth) - peer.requests.size, this.budget())
+    let room = Math.min((peer.snubbed ? 1 : Math.min(this.options.pipelineDepth, peer.requestQueueLimit)) - peer.requests.size, this.budget())
     if (room <= 0) return
     const now = Date.now()
 
@@ -228,9 +242,7 @@ export class Downloader {
     while (room > 0) {
       const index = this.pickFor(peer, picker)
       if (index < 0) break
-      const ap = new ActivePiece<Peer>(index, torrent.metainfo.pieceSize(index))
-      this.active.set(index, ap)
-      picker.markActive(index)
+      const ap = this.start(index)
       for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
         this.send(peer, ap, b, now)
         room--
@@ -270,9 +282,10 @@ export class Downloader {
       this.ctx.guard(p, () => {
         p.snubbed = true
         for (const key of p.requests.giveUpAll(now)) {
+          // Its length before the release, which may return the piece to the pool.
+          const length = this.active.get(keyIndex(key))?.blockLength(keyBlock(key)) ?? BLOCK_SIZE
           this.release(key)
-          const ap = this.active.get(keyIndex(key))
-          p.wire.cancel(keyIndex(key), keyBlock(key) * BLOCK_SIZE, ap?.blockLength(keyBlock(key)) ?? BLOCK_SIZE)
+          p.wire.cancel(keyIndex(key), keyBlock(key) * BLOCK_SIZE, length)
         }
       })
       this.fillAll()
@@ -289,30 +302,16 @@ export class Downloader {
     this.ctx.emit('stalled', { sinceMs: now - this.lastDataAt, peers: this.ctx.peers.size, unchokedWithPieces })
   }
 
-  /**
-   * The next piece to start from `peer`, rarest first; -1 when there is none. A full scan visits every
-   * piece, so one that finds nothing is remembered: until a started piece goes back to the pool
-   * (picker.reopened), what this peer may start is among the pieces it announced since, and the failed
-   * pieces whose choice depends on the other peers (avoid, singleSource); only those are looked at.
-   * Everything else only takes pieces away: a piece started or done, a refusal. So a peer that claims
-   * only what we cannot ask it for costs its unchokes, rejects and haves one at a time, not a pass over
-   * the torrent each.
-   */
+  /** The next piece to start from `peer`, rarest first; -1 when there is none (scan-memory.ts spares the full scans). */
   private pickFor (peer: Peer, picker: PiecePicker): number {
-    const has = (i: number): boolean => peer.has(i)
-    const accept = (i: number): boolean => this.mayAsk(peer, i) && this.mayTake(peer, i)
-    const memo = this.nothingToPick.get(peer)
-    if (memo !== undefined && memo.reopened === picker.reopened) {
-      // What fails now fails for good while the memo holds: drop it, so the set keeps only what is pickable.
-      for (const i of memo.since) if (!picker.isMissing(i) || !accept(i)) memo.since.delete(i)
-      const index = picker.pickAmong([...memo.since, ...this.avoid.keys(), ...this.singleSource.keys()], has, accept)
-      memo.since.delete(index)
-      return index
-    }
-    const index = picker.pick(has, accept)
-    if (index < 0) this.nothingToPick.set(peer, { reopened: picker.reopened, since: new Set() })
-    else this.nothingToPick.delete(peer)
-    return index
+    return this.scans.pick(peer, picker, i => peer.has(i), i => this.mayAsk(peer, i) && this.mayTake(peer, i),
+      () => [...this.avoid.keys(), ...this.singleSource.keys()])
+  }
+
+  /** It sent a block: what it rejected before may be asked of it again (a queue limit, a read it retried). */
+  private forgive (peer: Peer): void {
+    this.scans.add(peer, peer.refused)
+    peer.refused.clear()
   }
 
   private mayAsk (peer: Peer, index: number): boolean {
@@ -331,6 +330,21 @@ export class Downloader {
     if (!this.singleSource.has(index)) return true
     const owner = this.singleSource.get(index)
     return owner === undefined || owner === peer.id
+  }
+
+  private start (index: number): ActivePiece<Peer> {
+    const { metainfo, picker } = this.ctx.torrent()!
+    const ap = new ActivePiece<Peer>(index, metainfo.pieceSize(index))
+    this.active.set(index, ap)
+    picker.markActive(index)
+    return ap
+  }
+
+  /** The piece of a late block, started again if it is in the pool and the sender may take it. */
+  private restart (peer: Peer, index: number): ActivePiece<Peer> | undefined {
+    if (!this.ctx.torrent()!.picker.isMissing(index) || !this.mayTake(peer, index)) return undefined
+    if (this.singleSource.has(index)) this.singleSource.set(index, peer.id)
+    return this.start(index)
   }
 
   /** Blocks we may request now under --max-download-rate; at 0, fill every pipeline again when tokens return. */
@@ -355,8 +369,20 @@ export class Downloader {
     peer.wire.request(ap.index, b * BLOCK_SIZE, ap.blockLength(b), noop)
   }
 
+  /**
+   * One requester gave up the block. A piece that is then asked of nobody, and of which nothing arrived,
+   * goes back to the pool: a started piece costs memory and a place in every fill's loops, and one
+   * that nobody serves (rejected, its peer gone) would otherwise stay started for ever.
+   */
   private release (key: number): void {
-    this.active.get(keyIndex(key))?.release(keyBlock(key))
+    const ap = this.active.get(keyIndex(key))
+    if (ap === undefined) return
+    ap.release(keyBlock(key))
+    if (!ap.idle) return
+    this.active.delete(ap.index)
+    // Nothing of it arrived from anyone: the next copy may come from any one peer.
+    if (this.singleSource.has(ap.index)) this.singleSource.set(ap.index, undefined)
+    this.ctx.torrent()?.picker.markMissing(ap.index)
   }
 
   private async writePiece (ap: ActivePiece<Peer>): Promise<void> {

@@ -70,3 +70,13 @@ export class HashesMismatchError extends BttlsError {
   override name = 'HashesMismatchError'
   readonly code = 'ERR_HASHES_MISMATCH'
 }
+
+/**
+ * The peer unchoked us and then rejected (BEP 6) request after request, MAX_REJECTED_PIPELINES
+ * pipelines' worth, without sending a single block since its last one: it will not serve us, and
+ * asking it again only costs us work. Its link is closed so that the slot goes to a peer that serves.
+ */
+export class RequestsRejectedError extends BttlsError {
+  override name = 'RequestsRejectedError'
+  readonly code = 'ERR_REQUESTS_REJECTED'
+}

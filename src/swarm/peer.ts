@@ -41,8 +41,13 @@ export class Peer {
   lastBlockAt = 0
   /** Stalled once: allowed a single request until it delivers again. */
   snubbed = false
-  /** Pieces it rejected while unchoking us: do not ask it for them again. */
+  /**
+   * Pieces it rejected while unchoking us since its last block: not asked of it again until it sends a
+   * block (an honest peer rejects at its request-queue limit, or for a piece it cannot read, and serves on).
+   */
   readonly refused = new Set<number>()
+  /** Requests it rejected while unchoking us since its last block (downloader.ts closes it past a bound). */
+  rejectsSinceBlock = 0
   /** Requests for pieces we do not have; an honest peer only asks for what we announced. */
   unavailableRequests = 0
   downloaded = 0
@@ -81,6 +86,15 @@ export class Peer {
 
   get closed (): boolean {
     return this.phase === 'closed'
+  }
+
+  /**
+   * The requests it queues from us, if its extended handshake says (BEP 10 `reqq`): more would only be
+   * rejected at its queue limit, and rejects count towards closing a peer (downloader.ts).
+   */
+  get requestQueueLimit (): number {
+    const reqq = (this.wire as unknown as { peerExtendedHandshake?: { reqq?: unknown } }).peerExtendedHandshake?.reqq
+    return typeof reqq === 'number' && Number.isInteger(reqq) && reqq > 0 ? reqq : Infinity
   }
 
   /** Where the peer can be dialed: the port we dialed, or the one it announced (BEP 10 `p`). */

@@ -11,12 +11,20 @@ const MISSING = 0
 const ACTIVE = 1
 const DONE = 2
 
+/**
+ * The last reopened pieces the picker remembers (reopenedSince). A peer whose memory of a scan that
+ * found nothing is older than this many reopenings is scanned again: one pass per this many.
+ */
+export const REOPENED_LOG_SIZE = 1024
+
 export class PiecePicker {
   private readonly availability: Uint32Array
   private readonly state: Uint8Array
   private seeds = 0
   private done = 0
   private reopenedCount = 0
+  /** Ring of the last REOPENED_LOG_SIZE reopened indices: entry k % size is the k-th reopening. */
+  private readonly reopenedLog = new Uint32Array(REOPENED_LOG_SIZE)
   private scanCount = 0
 
   /** @param random uniform in [0, 1), for the scan's start (tests pass a seeded one). */
@@ -52,6 +60,17 @@ export class PiecePicker {
     return this.reopenedCount
   }
 
+  /**
+   * The pieces reopened since `reopened` was read (repeats possible, some maybe taken again since), or
+   * undefined when the log no longer holds them all.
+   */
+  reopenedSince (reopened: number): number[] | undefined {
+    if (reopened > this.reopenedCount || this.reopenedCount - reopened > REOPENED_LOG_SIZE) return undefined
+    const out: number[] = []
+    for (let k = reopened; k < this.reopenedCount; k++) out.push(this.reopenedLog[k % REOPENED_LOG_SIZE]!)
+    return out
+  }
+
   /** Full scans done by `pick` (each visits every piece): the picker's cost, for stats. */
   get scans (): number {
     return this.scanCount
@@ -84,6 +103,7 @@ export class PiecePicker {
   markMissing (index: number): void {
     if (this.state[index] !== ACTIVE) return
     this.state[index] = MISSING
+    this.reopenedLog[this.reopenedCount % REOPENED_LOG_SIZE] = index
     this.reopenedCount++
   }
 

@@ -90,9 +90,16 @@ export interface SwarmStats {
   hashRequests: HashServerStats
   /**
    * Passes of the piece picker over every piece (rarest first): about one per piece started. A peer's
-   * choke churn, rejects or haves must not add to it (downloader.ts, pickFor).
+   * choke churn, rejects or haves must not add to it (scan-memory.ts).
    */
   pieceScans: number
+  /**
+   * Pieces started and not yet handed to storage. A piece nobody is asked for and of which nothing
+   * arrived goes back to the pool, so this stays within the peers' pipelines and the pieces partly received.
+   */
+  activePieces: number
+  /** Bytes those pieces hold: a piece's buffer is allocated at its first block. */
+  activePieceBytes: number
 }
 
 export interface StallInfo {

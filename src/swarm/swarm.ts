@@ -254,7 +254,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       transports,
       stalled: this.downloader.stalled,
       hashRequests: this.hashes.stats,
-      pieceScans: this.torrent?.picker.scans ?? 0
+      pieceScans: this.torrent?.picker.scans ?? 0,
+      activePieces: this.downloader.activePieces(),
+      activePieceBytes: this.downloader.activePieceBytes()
     }
   }
 

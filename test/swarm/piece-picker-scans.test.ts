@@ -14,8 +14,8 @@ import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import Wire from 'bittorrent-protocol'
 import { encodeBencode } from '../../src/codec/bencode.js'
-import { MAX_ANNOUNCED_SINCE_SCAN } from '../../src/swarm/downloader.js'
-import { PiecePicker } from '../../src/swarm/piece-picker.js'
+import { MAX_CANDIDATES_SINCE_SCAN } from '../../src/swarm/scan-memory.js'
+import { PiecePicker, REOPENED_LOG_SIZE } from '../../src/swarm/piece-picker.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import { DEFAULT_MESSAGE_RATE } from '../../src/wire/message-rate.js'
 import { message } from '../fixtures/fuzz/seeds.js'
@@ -51,6 +51,13 @@ t.test('picker: pickAmong looks at the candidates alone, rarest first; reopened 
   t.equal(picker.reopened, 1, 'counted once, when an active piece goes back')
   picker.markMissing(4)
   t.equal(picker.reopened, 1, 'a piece never started is not reopened')
+  t.same(picker.reopenedSince(0), [2], 'the pieces reopened since a count of reopenings')
+  t.same(picker.reopenedSince(1), [])
+  t.equal(picker.reopenedSince(2), undefined, 'a count ahead of the picker')
+  for (let k = 0; k < REOPENED_LOG_SIZE; k++) { picker.markActive(k % 2 === 0 ? 2 : 3); picker.markMissing(k % 2 === 0 ? 2 : 3) }
+  t.equal(picker.reopenedSince(0), undefined, `the log keeps the last ${REOPENED_LOG_SIZE} only`)
+  t.equal(picker.reopenedSince(1)?.length, REOPENED_LOG_SIZE)
+  t.same(picker.reopenedSince(picker.reopened - 2), [2, 3])
 })
 
 const dir = await tempDir(t)
@@ -142,11 +149,11 @@ t.test('haves after a scan found nothing: each new piece is asked for, and none 
   t.equal(scans() - before, 0)
 })
 
-t.test(`past ${MAX_ANNOUNCED_SINCE_SCAN} haves since the last scan, the memo is dropped: one scan, and the download goes on`, async t => {
+t.test(`past ${MAX_CANDIDATES_SINCE_SCAN} haves since the last scan, the memo is dropped: one scan, and the download goes on`, async t => {
   const c = await claimingOnePiece('127.0.0.33', true, 3)
   const before = scans()
   // Far more than the pipeline takes (128): the rest wait in the memo, until its bound drops it.
-  const fresh = Array.from({ length: MAX_ANNOUNCED_SINCE_SCAN + 200 }, (_, i) => 1000 + i)
+  const fresh = Array.from({ length: MAX_CANDIDATES_SINCE_SCAN + 200 }, (_, i) => 1000 + i)
   c.socket.write(Buffer.concat(fresh.map(have)))
   await until('the pipeline filled', () => c.requested.length >= 128)
   await tick(50)
