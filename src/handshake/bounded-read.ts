@@ -1,7 +1,7 @@
 /**
- * Reads exactly `length` bytes from a stream before the connection's deadline (deadline.ts), leaving
- * any further bytes in the stream's buffer for whoever reads next (the peer wire). Every handshake
- * read goes through here, so each step is bounded in bytes and in time.
+ * The handshake's reads: exact lengths from a stream before the connection's deadline (deadline.ts),
+ * leaving any further bytes in the stream's buffer for whoever reads next (the peer wire). Every
+ * handshake read goes through here, so each step is bounded in bytes and in time.
  */
 import type { Duplex } from 'node:stream'
 import { DecoyAnswerError, LevelMismatchError, PeerClosedError } from '../errors.js'
@@ -65,10 +65,6 @@ function * authMessageParts (what: string, level: LevelName | undefined): Genera
  */
 export function readFirstRecord (stream: Duplex, deadline: Deadline): Promise<Buffer | undefined> {
   return whenReadable<Buffer | undefined>(stream, deadline, () => 'any application data', () => (stream.read() as Buffer | null) ?? NOT_YET, () => undefined)
-}
-
-export function readExactly (stream: Duplex, length: number, deadline: Deadline, what: string): Promise<Buffer> {
-  return whenReadable(stream, deadline, () => what, () => takeExactly(stream, length, what), () => { throw deadline.timeout(`no ${what}`) })
 }
 
 const NOT_YET = Symbol('not yet')
