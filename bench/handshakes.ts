@@ -12,7 +12,7 @@
  *   handshakes/s per core = count / (initiator CPU s + responder CPU s)
  *   responder handshakes/s per core = count / responder CPU s (how many peers one core can accept)
  *
- *   node dist/bench/handshakes.js [--quick] [--count N] [--seconds S] [--modes basic,plain,...] [--cpu-prof DIR]
+ *   node dist/bench/handshakes.js [--quick] [--count N] [--seconds S] [--warmup N] [--modes basic,plain,...] [--cpu-prof DIR]
  *
  * `--cpu-prof DIR` starts the responder with `node --cpu-prof --cpu-prof-dir DIR`; run this process
  * under the same flags for the initiator's profile. Read them with profile-summary.ts.
@@ -66,14 +66,16 @@ export interface HandshakeOptions {
   readonly seconds: number
   /** Connections in flight at once. */
   readonly concurrency: number
+  /** Connections of every mode made, uncounted, before any mode is measured (bounded by `seconds` too). */
+  readonly warmup: number
   /** Only these modes (by name); all by default. */
   readonly modes?: readonly string[]
   /** Write each side's CPU profile into this directory. */
   readonly cpuProfDir?: string
 }
 
-export const FULL_HANDSHAKES: HandshakeOptions = { count: 1500, seconds: 6, concurrency: 4 }
-export const QUICK_HANDSHAKES: HandshakeOptions = { count: 150, seconds: 1, concurrency: 4 }
+export const FULL_HANDSHAKES: HandshakeOptions = { count: 1500, seconds: 6, concurrency: 4, warmup: 600 }
+export const QUICK_HANDSHAKES: HandshakeOptions = { count: 150, seconds: 1, concurrency: 4, warmup: 50 }
 
 export interface HandshakeRow {
   readonly mode: string
@@ -117,43 +119,54 @@ export async function runHandshakes (options: HandshakeOptions, log: (line: stri
 
     const rows: HandshakeRow[] = []
     const seen = new WeakSet<PeerLink>()
-    for (const mode of HANDSHAKE_MODES.filter(m => options.modes?.includes(m.name) ?? true)) {
-      let cipher: string | null = null
-      const once = async (lane: number): Promise<number> => {
-        const started = performance.now()
-        if (mode.floor !== undefined) {
-          cipher = await floorConnection(mode.floor, mode.floor === 'tls' ? tlsFloorPort : tcpFloorPort)
-          return performance.now() - started
-        }
-        // knownTls false for MSE and plaintext: the capability memory learnt from the TLS rows would refuse to dial them.
-        const link = await clients[lane]!.connect(lanes[lane]!.get(mode.level)!, '127.0.0.1', port, mode.transport === 'tls' ? undefined : false, { transport: mode.transport })
-        if (link === undefined) throw new Error(`${mode.name}: the dial failed: ${lastFailure?.message ?? '?'}`)
-        if (link.transport !== mode.transport) throw new Error(`${mode.name}: connected over ${link.transport}`)
-        if (seen.has(link)) throw new Error(`${mode.name}: connect() returned a link already counted`)
-        seen.add(link)
-        await link.remoteHandshake
-        const ms = performance.now() - started
-        cipher = link.tls?.cipher ?? null
-        link.close()
-        return ms
+    const selected = HANDSHAKE_MODES.filter(m => options.modes?.includes(m.name) ?? true)
+    /** One counted connection of `mode` on lane `lane`: its latency in ms, and the TLS suite it ran. */
+    const once = async (mode: HandshakeMode, lane: number): Promise<{ ms: number, cipher: string | null }> => {
+      const started = performance.now()
+      if (mode.floor !== undefined) {
+        const cipher = await floorConnection(mode.floor, mode.floor === 'tls' ? tlsFloorPort : tcpFloorPort)
+        return { ms: performance.now() - started, cipher }
       }
-      // Warm-up: JIT, first-use key derivations, the responder's session caches.
-      for (let i = 0; i < 10; i++) await once(i % options.concurrency)
+      // knownTls false for MSE and plaintext: the capability memory learnt from the TLS rows would refuse to dial them.
+      const link = await clients[lane]!.connect(lanes[lane]!.get(mode.level)!, '127.0.0.1', port, mode.transport === 'tls' ? undefined : false, { transport: mode.transport })
+      if (link === undefined) throw new Error(`${mode.name}: the dial failed: ${lastFailure?.message ?? '?'}`)
+      if (link.transport !== mode.transport) throw new Error(`${mode.name}: connected over ${link.transport}`)
+      if (seen.has(link)) throw new Error(`${mode.name}: connect() returned a link already counted`)
+      seen.add(link)
+      await link.remoteHandshake
+      const ms = performance.now() - started
+      const cipher = link.tls?.cipher ?? null
+      link.close()
+      return { ms, cipher }
+    }
+    /** `count` connections of `mode`, `concurrency` at a time, until `deadline` (performance.now() ms). */
+    const batch = async (mode: HandshakeMode, count: number, deadline: number, latencies: number[] = []): Promise<string | null> => {
+      let started = 0
+      let cipher: string | null = null
+      const lane = async (index: number): Promise<void> => {
+        while (started < count && performance.now() < deadline) {
+          started++
+          const result = await once(mode, index)
+          latencies.push(result.ms)
+          cipher = result.cipher
+        }
+      }
+      await Promise.all(Array.from({ length: options.concurrency }, (_, index) => lane(index)))
+      return cipher
+    }
+    // Warm-up of every mode before any is measured: the modes share most of their code (Session, Wire,
+    // swarm, node:net), and V8 takes thousands of calls to optimise it. Measured cold, the first mode
+    // paid for compiling what the next ones then ran optimised: Basic, first, at twice its steady cost.
+    for (const mode of selected) await batch(mode, options.warmup, performance.now() + options.seconds * 1000)
+
+    for (const mode of selected) {
       server.send('cpu')
       await server.next('cpu', 5000)
 
       const latencies: number[] = []
       const cpu0 = process.cpuUsage()
       const t0 = performance.now()
-      const deadline = t0 + options.seconds * 1000
-      let started = 0
-      const lane = async (index: number): Promise<void> => {
-        while (started < options.count && performance.now() < deadline) {
-          started++
-          latencies.push(await once(index))
-        }
-      }
-      await Promise.all(Array.from({ length: options.concurrency }, (_, index) => lane(index)))
+      const cipher = await batch(mode, options.count, t0 + options.seconds * 1000, latencies)
       const wallSeconds = (performance.now() - t0) / 1000
       const { user, system } = process.cpuUsage(cpu0)
       // Let the responder finish the closes it was sent, which belong to these connections.
@@ -224,7 +237,7 @@ if (isMain(import.meta.url)) {
   const modes = text('--modes')?.split(',')
   const cpuProfDir = text('--cpu-prof')
   runHandshakes({
-    ...base, count: value('--count') ?? base.count, seconds: value('--seconds') ?? base.seconds, ...(modes ? { modes } : {}), ...(cpuProfDir ? { cpuProfDir } : {})
+    ...base, count: value('--count') ?? base.count, seconds: value('--seconds') ?? base.seconds, warmup: value('--warmup') ?? base.warmup, ...(modes ? { modes } : {}), ...(cpuProfDir ? { cpuProfDir } : {})
   }, line => console.error(line))
     .then(result => emit('handshakes', { ...result }), err => { console.error((err as Error).stack); process.exit(1) })
 }

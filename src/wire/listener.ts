@@ -81,6 +81,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly tls: TlsAcceptor
   private readonly legacy: LegacyAcceptor
 
+  private boundPort: number | undefined = undefined
+
   private constructor (
     private readonly server: net.Server,
     private readonly responder: TlsResponder,
@@ -108,8 +110,10 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     return new PeerListener(server, responder, options.decoy ?? siteDecoy(), options, held)
   }
 
+  /** Asked on every link (the extended handshake advertises it): read once, not a getsockname each time. */
   get port (): number {
-    return (this.server.address() as net.AddressInfo).port
+    this.boundPort ??= (this.server.address() as net.AddressInfo).port
+    return this.boundPort
   }
 
   async close (): Promise<void> {
