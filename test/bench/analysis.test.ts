@@ -10,7 +10,7 @@ import {
   HANDSHAKE_OF_KEY_LIMIT, HANDSHAKE_OF_PLAINTEXT, HANDSHAKE_P99_IN_FLIGHT, HANDSHAKE_P99_MS, IDLE_LINK_TARGET_BYTES, IDLE_LINKS, SWARM_OF_PLAINTEXT,
   type BenchRun, type Target
 } from '../../bench/analysis.js'
-import type { HandshakeRow } from '../../bench/handshakes.js'
+import { FULL_HANDSHAKES, type HandshakeRow } from '../../bench/handshakes.js'
 import { handshakeLimitPerCore, type LimitsResult } from '../../bench/limits.js'
 import { markdown } from '../../bench/report.js'
 import type { ScaleResult } from '../../bench/scale.js'
@@ -94,7 +94,7 @@ function passingRun (): BenchRun {
       },
       handshakes: {
         value: {
-          options: { count: 1500, seconds: 6, concurrency: HANDSHAKE_P99_IN_FLIGHT },
+          options: { ...FULL_HANDSHAKES, concurrency: HANDSHAKE_P99_IN_FLIGHT },
           rows: [handshake('basic', 900), handshake('strict', 900), handshake('full-strict', 500), handshake('plain', 1000)]
         },
         seconds: 30
