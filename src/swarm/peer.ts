@@ -93,17 +93,23 @@ export class Peer {
    * rejected at its queue limit, and rejects count towards closing a peer (downloader.ts).
    */
   get requestQueueLimit (): number {
-    const reqq = (this.wire as unknown as { peerExtendedHandshake?: { reqq?: unknown } }).peerExtendedHandshake?.reqq
-    return typeof reqq === 'number' && Number.isInteger(reqq) && reqq > 0 ? reqq : Infinity
+    const reqq = this.extendedHandshakeInteger('reqq')
+    return reqq !== undefined && reqq > 0 ? reqq : Infinity
   }
 
   /** Where the peer can be dialed: the port we dialed, or the one it announced (BEP 10 `p`). */
   listenPorts (): number[] {
     const ports: number[] = []
     if (this.link.direction === 'outbound') ports.push(this.link.remotePort)
-    const p = (this.wire as unknown as { peerExtendedHandshake?: { p?: unknown } }).peerExtendedHandshake?.p
-    if (typeof p === 'number' && Number.isInteger(p)) ports.push(p)
+    const p = this.extendedHandshakeInteger('p')
+    if (p !== undefined) ports.push(p)
     return ports
+  }
+
+  /** An integer field of the peer's BEP 10 extended handshake; undefined before it, or if not an integer. */
+  private extendedHandshakeInteger (key: string): number | undefined {
+    const value: unknown = this.wire.peerExtendedHandshake[key]
+    return typeof value === 'number' && Number.isInteger(value) ? value : undefined
   }
 
   close (err?: Error): void {
