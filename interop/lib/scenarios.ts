@@ -137,6 +137,19 @@ function libtorrentScenarios (row: LtRow): Scenario[] {
 
 // ---- Hostile-peer bounds against honest traffic ------------------------------------------------------
 
+/** A seeding row waits for the client: if a bound closed its link, that is the reason to give, not the wait's end. */
+async function finished<T> (bttls: Peer, waiting: Promise<T>): Promise<T> {
+  try {
+    return await waiting
+  } catch (err) {
+    const met = limitsMet(bttls.events)
+    throw met.length > 0 ? new Error(`bttls met a hostile-peer bound: ${met[0]!} (then: ${(err as Error).message})`) : err
+  }
+}
+
+/** What a row checks of the bttls process once the payload has moved (the small-pieces rows: its bounds). */
+type BttlsCheck = (ctx: ScenarioContext, out: Outcome, bttls: Peer) => void
+
 /**
  * bttls' per-link message budget, send-queue bounds and per-address connection bound (issue 18,
  * docs/hostile-peers.md) must never close an honest client. 16 KiB pieces make a client's ordinary
@@ -153,15 +166,6 @@ function limitScenarios (): Scenario[] {
     for (const m of met.slice(0, 4)) out.problems.push(`bttls met a hostile-peer bound: ${m}`)
     const pieces = Math.ceil(ctx.payloadBytes / SMALL_PIECE_LENGTH)
     out.notes.push(`${pieces} pieces; bttls closed or refused ${met.length} links for a hostile-peer bound`)
-  }
-  // A seeding row waits for the client: if a bound closed its link, that is the reason to give, not the wait's end.
-  const finished = async <T>(bttls: Peer, waiting: Promise<T>): Promise<T> => {
-    try {
-      return await waiting
-    } catch (err) {
-      const met = limitsMet(bttls.events)
-      throw met.length > 0 ? new Error(`bttls met a hostile-peer bound: ${met[0]!} (then: ${(err as Error).message})`) : err
-    }
   }
   const lt = { title: title('libtorrent'), client: 'libtorrent' as const, needs: ['libtorrent' as const], torrent, limitMs: 40000 }
   const tr = { title: title('Transmission'), client: 'transmission' as const, needs: ['transmission' as const], torrent, limitMs: 60000 }
@@ -203,71 +207,22 @@ function limitScenarios (): Scenario[] {
     ...tr,
     id: 'transmission-small-pieces-seed',
     direction: 'bttls seeds',
-    async run (ctx, out) {
-      const t = ctx.torrents.v1SmallPieces
-      const transmission = await transmissionStart(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), encryption: 'tolerated', mode: 'leech' })
-      const started = Date.now()
-      // Transmission never dials loopback peers, so bttls dials it.
-      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
-      await finished(bttls, transmissionDone(ctx, transmission))
-      rate(ctx, out, (Date.now() - started) / 1000, 'harness (bttls start → Transmission says "Seeding")')
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-      await ctx.procs.stop(bttls)
-      bttlsSaw(out, bttls, ['mse', 'plain'])
-      out.clientTransport = 'n/a'
-      checkLimits(ctx, out, bttls)
-    }
+    run: transmissionSeedRun('v1SmallPieces', checkLimits)
   }, {
     ...tr,
     id: 'transmission-small-pieces-leech',
     direction: 'bttls leeches',
-    async run (ctx, out) {
-      const t = ctx.torrents.v1SmallPieces
-      await transmissionStart(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), encryption: 'tolerated', mode: 'seed' })
-      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
-      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
-      bttlsSaw(out, peer, ['mse', 'plain'])
-      out.clientTransport = 'n/a'
-      checkLimits(ctx, out, peer)
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-    }
+    run: transmissionLeechRun('v1SmallPieces', checkLimits)
   }, {
     ...aria2,
     id: 'aria2-small-pieces-seed',
     direction: 'bttls seeds',
-    async run (ctx, out) {
-      const tracker = needTracker(ctx)
-      const t = ctx.torrents.v1SmallPiecesWithTracker
-      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
-      await tracker.announce(t.infoHashV1!, ctx.port(1))
-      out.notes.push('harness announced bttls\' port to opentracker on its behalf')
-      const started = Date.now()
-      const aria2 = aria2Leech(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), forceMse: false })
-      await finished(bttls, aria2.until('exit', () => !aria2.running, ctx.left()).then(() => {
-        if (aria2.exitCode !== 0) throw new Error(`aria2c exited ${aria2.exitCode ?? aria2.signal}${aria2.lastWords()}`)
-      }))
-      rate(ctx, out, (Date.now() - started) / 1000, 'aria2 process wall time (includes its ~3 s tracker/startup overhead)')
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-      await ctx.procs.stop(bttls)
-      bttlsSaw(out, bttls, ['mse', 'plain'], 'RC4 (MSE; aria2 offers plaintext and RC4, bttls selects RC4)')
-      out.clientTransport = 'n/a'
-      checkLimits(ctx, out, bttls)
-    }
+    run: aria2SeedRun('v1SmallPiecesWithTracker', false, checkLimits)
   }, {
     ...aria2,
     id: 'aria2-small-pieces-leech',
     direction: 'bttls leeches',
-    async run (ctx, out) {
-      needTracker(ctx)
-      const t = ctx.torrents.v1SmallPiecesWithTracker
-      await aria2Seed(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), forceMse: false })
-      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
-      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
-      bttlsSaw(out, peer, ['mse', 'plain'])
-      out.clientTransport = 'n/a'
-      checkLimits(ctx, out, peer)
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-    }
+    run: aria2LeechRun('v1SmallPiecesWithTracker', false, checkLimits)
   }]
 }
 
@@ -364,7 +319,6 @@ function needTracker (ctx: ScenarioContext): NonNullable<RunContext['tracker']> 
 
 function aria2Scenarios (forceMse: boolean): Scenario[] {
   const title = forceMse ? 'aria2 forced MSE (--bt-require-crypto, arc4)' : 'aria2 default (MSE first, legacy fallback)'
-  const expect = forceMse ? ['mse'] : ['mse', 'plain']
   const base = { title, client: 'aria2' as const, needs: ['aria2' as const, 'opentracker' as const], torrent: 'v1', limitMs: 40000 }
   const slug = `aria2-${forceMse ? 'mse' : 'plain'}`
   const hybridSkip = 'aria2 1.36 does not support v2: it computes another infohash for hybrid torrents, so the swarms never meet'
@@ -372,44 +326,62 @@ function aria2Scenarios (forceMse: boolean): Scenario[] {
     ...base,
     id: `${slug}-seed`,
     direction: 'bttls seeds',
-    async run (ctx, out) {
-      const tracker = needTracker(ctx)
-      const t = ctx.torrents.v1WithTracker
-      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
-      // bttls has no tracker client yet: announce its port on its behalf so aria2 learns it.
-      await tracker.announce(t.infoHashV1!, ctx.port(1))
-      out.notes.push('harness announced bttls\' port to opentracker on its behalf')
-      const started = Date.now()
-      const aria2 = aria2Leech(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), forceMse })
-      await aria2.until('exit', () => !aria2.running, ctx.left())
-      if (aria2.exitCode !== 0) throw new Error(`aria2c exited ${aria2.exitCode ?? aria2.signal}${aria2.lastWords()}`)
-      rate(ctx, out, (Date.now() - started) / 1000, 'aria2 process wall time (includes its ~3 s tracker/startup overhead)')
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-      await ctx.procs.stop(bttls)
-      // aria2 offers RC4 only at --bt-min-crypto-level=arc4, else plaintext and RC4; bttls' MSE responder
-      // selects RC4 whenever it is offered (src/wire/listener.ts), so both rows run RC4.
-      bttlsSaw(out, bttls, expect, forceMse ? 'RC4 (MSE; aria2 offers only RC4)' : 'RC4 (MSE; aria2 offers plaintext and RC4, bttls selects RC4)')
-      out.clientTransport = 'n/a'
-    }
+    run: aria2SeedRun('v1WithTracker', forceMse)
   }, {
     ...base,
     id: `${slug}-leech`,
     direction: 'bttls leeches',
-    async run (ctx, out) {
-      needTracker(ctx)
-      const t = ctx.torrents.v1WithTracker
-      await aria2Seed(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), forceMse })
-      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
-      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
-      bttlsSaw(out, peer, expect)
-      out.clientTransport = 'n/a'
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-    }
+    run: aria2LeechRun('v1WithTracker', forceMse)
   }, ...(forceMse
     ? []
     : (['bttls seeds', 'bttls leeches'] as const).map((direction): Scenario => ({
         ...base, title: 'aria2', id: `aria2-hybrid-${direction === 'bttls seeds' ? 'seed' : 'leech'}`, direction, torrent: 'hybrid', skip: () => hybridSkip, run: async () => {}
       })))]
+}
+
+/** bttls seeds aria2, which learns bttls' port from opentracker. */
+function aria2SeedRun (torrent: 'v1WithTracker' | 'v1SmallPiecesWithTracker', forceMse: boolean, check?: BttlsCheck): Scenario['run'] {
+  return async (ctx, out) => {
+    const tracker = needTracker(ctx)
+    const t = ctx.torrents[torrent]
+    const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY })
+    // bttls has no tracker client yet: announce its port on its behalf so aria2 learns it.
+    await tracker.announce(t.infoHashV1!, ctx.port(1))
+    out.notes.push('harness announced bttls\' port to opentracker on its behalf')
+    const started = Date.now()
+    const aria2 = aria2Leech(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), forceMse })
+    await finished(bttls, aria2.until('exit', () => !aria2.running, ctx.left()).then(() => {
+      if (aria2.exitCode !== 0) throw new Error(`aria2c exited ${aria2.exitCode ?? aria2.signal}${aria2.lastWords()}`)
+    }))
+    rate(ctx, out, (Date.now() - started) / 1000, 'aria2 process wall time (includes its ~3 s tracker/startup overhead)')
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    await ctx.procs.stop(bttls)
+    // aria2 offers RC4 only at --bt-min-crypto-level=arc4, else plaintext and RC4; bttls' MSE responder
+    // selects RC4 whenever it is offered (src/wire/listener.ts), so both rows run RC4.
+    bttlsSaw(out, bttls, aria2Transports(forceMse), forceMse ? 'RC4 (MSE; aria2 offers only RC4)' : 'RC4 (MSE; aria2 offers plaintext and RC4, bttls selects RC4)')
+    out.clientTransport = 'n/a'
+    check?.(ctx, out, bttls)
+  }
+}
+
+/** bttls leeches from an aria2 seed it is given. */
+function aria2LeechRun (torrent: 'v1WithTracker' | 'v1SmallPiecesWithTracker', forceMse: boolean, check?: BttlsCheck): Scenario['run'] {
+  return async (ctx, out) => {
+    needTracker(ctx)
+    const t = ctx.torrents[torrent]
+    await aria2Seed(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), forceMse })
+    const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+    rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+    bttlsSaw(out, peer, aria2Transports(forceMse))
+    out.clientTransport = 'n/a'
+    check?.(ctx, out, peer)
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+  }
+}
+
+/** The transports bttls may use with aria2: MSE only when aria2 requires it, else MSE or plaintext. */
+function aria2Transports (forceMse: boolean): string[] {
+  return forceMse ? ['mse'] : ['mse', 'plain']
 }
 
 // ---- UDP tracker (BEP 15) ----------------------------------------------------------------------
@@ -505,35 +477,46 @@ function transmissionScenarios (): Scenario[] {
     ...base,
     id: 'transmission-seed',
     direction: 'bttls seeds',
-    async run (ctx, out) {
-      const t = ctx.torrents.v1
-      const tr = await transmissionStart(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), encryption: 'tolerated', mode: 'leech' })
-      const started = Date.now()
-      // Transmission never dials loopback peers, so bttls dials it.
-      const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
-      await transmissionDone(ctx, tr)
-      rate(ctx, out, (Date.now() - started) / 1000, 'harness (bttls start → Transmission says "Seeding")')
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-      await ctx.procs.stop(bttls)
-      bttlsSaw(out, bttls, ['mse', 'plain'])
-      out.clientTransport = 'n/a'
-    }
+    run: transmissionSeedRun('v1')
   }, {
     ...base,
     id: 'transmission-leech',
     direction: 'bttls leeches',
-    async run (ctx, out) {
-      const t = ctx.torrents.v1
-      await transmissionStart(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), encryption: 'tolerated', mode: 'seed' })
-      const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
-      rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
-      bttlsSaw(out, peer, ['mse', 'plain'])
-      out.clientTransport = 'n/a'
-      await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
-    }
+    run: transmissionLeechRun('v1')
   }, ...(['bttls seeds', 'bttls leeches'] as const).map((direction): Scenario => ({
     ...base, title: 'Transmission', id: `transmission-hybrid-${direction === 'bttls seeds' ? 'seed' : 'leech'}`, direction, torrent: 'hybrid', skip: () => hybridSkip, run: async () => {}
   }))]
+}
+
+/** bttls seeds Transmission, which never dials loopback peers: bttls dials it. */
+function transmissionSeedRun (torrent: 'v1' | 'v1SmallPieces', check?: BttlsCheck): Scenario['run'] {
+  return async (ctx, out) => {
+    const t = ctx.torrents[torrent]
+    const transmission = await transmissionStart(ctx, { torrent: t.path, dir: dl(ctx), port: ctx.port(2), encryption: 'tolerated', mode: 'leech' })
+    const started = Date.now()
+    const bttls = await bttlsSeed(ctx, t.path, { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+    await finished(bttls, transmissionDone(ctx, transmission))
+    rate(ctx, out, (Date.now() - started) / 1000, 'harness (bttls start → Transmission says "Seeding")')
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+    await ctx.procs.stop(bttls)
+    bttlsSaw(out, bttls, ['mse', 'plain'])
+    out.clientTransport = 'n/a'
+    check?.(ctx, out, bttls)
+  }
+}
+
+/** bttls leeches from a Transmission seed it is given. */
+function transmissionLeechRun (torrent: 'v1' | 'v1SmallPieces', check?: BttlsCheck): Scenario['run'] {
+  return async (ctx, out) => {
+    const t = ctx.torrents[torrent]
+    await transmissionStart(ctx, { torrent: t.path, dir: ctx.srcDir, port: ctx.port(2), encryption: 'tolerated', mode: 'seed' })
+    const { peer, complete } = await bttlsGet(ctx, t.path, dl(ctx), { port: ctx.port(1), policy: POLICY, peers: [`127.0.0.1:${ctx.port(2)}`] })
+    rate(ctx, out, complete.seconds as number, 'bttls (start → verified on disk)')
+    bttlsSaw(out, peer, ['mse', 'plain'])
+    out.clientTransport = 'n/a'
+    check?.(ctx, out, peer)
+    await checkBytes(ctx, out, join(dl(ctx), PAYLOAD_NAME))
+  }
 }
 
 /** bttls ↔ bttls over TLS: the baseline the legacy rows compare with (a control, not interop). */
