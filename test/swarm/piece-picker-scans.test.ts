@@ -13,14 +13,12 @@ import t from 'tap'
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import Wire from 'bittorrent-protocol'
-import { encodeBencode } from '../../src/codec/bencode.js'
 import { MAX_CANDIDATES_SINCE_SCAN } from '../../src/swarm/scan-memory.js'
 import { PiecePicker, REOPENED_LOG_SIZE } from '../../src/swarm/piece-picker.js'
-import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import { DEFAULT_MESSAGE_RATE } from '../../src/wire/message-rate.js'
 import { message } from '../fixtures/fuzz/seeds.js'
 import { seededRandom } from '../helpers/seeded-random.js'
-import { session, tempDir } from '../helpers/session-pair.js'
+import { hashesOnlyLeecher } from '../helpers/session-pair.js'
 
 const PIECES = 100_000
 const PIECE_LENGTH = 16 * 1024
@@ -60,13 +58,7 @@ t.test('picker: pickAmong looks at the candidates alone, rarest first; reopened 
   t.same(picker.reopenedSince(picker.reopened - 2), [2, 3])
 })
 
-const dir = await tempDir(t)
-const info = { length: PIECES * PIECE_LENGTH, name: Buffer.from('big.bin'), 'piece length': PIECE_LENGTH, pieces: randomBytes(20 * PIECES) }
-const torrent = parseTorrent(encodeBencode({ info }))
-const leecher = await session(t, { host: '127.0.0.1', policy: 'prefer-tls', pex: false, trackers: false })
-const handle = await leecher.addTorrent(torrent, dir)
-const closes = new Map<string, Error | undefined>()
-handle.swarm.on('peer-closed', (peer, error) => closes.set(peer.address, error))
+const { leecher, handle, closes } = await hashesOnlyLeecher(t, PIECES, PIECE_LENGTH)
 const scans = (): number => handle.swarm.stats().pieceScans
 
 interface Client {

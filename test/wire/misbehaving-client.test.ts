@@ -19,11 +19,10 @@ import Wire from 'bittorrent-protocol'
 import { MalformedMessageError, MessageFloodError } from '../../src/errors.js'
 import { encodeBencode } from '../../src/codec/bencode.js'
 import { SendQueueOverflowError } from '../../src/swarm/errors.js'
-import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import { DEFAULT_MESSAGE_RATE } from '../../src/wire/message-rate.js'
 import { UT_METADATA } from '../../src/wire/ut-metadata.js'
 import { message } from '../fixtures/fuzz/seeds.js'
-import { session, tempDir } from '../helpers/session-pair.js'
+import { hashesOnlyLeecher } from '../helpers/session-pair.js'
 
 const PIECES = 100_000
 const PIECE_LENGTH = 16 * 1024
@@ -72,13 +71,7 @@ const floods: Flood[] = [
   { name: 'a bitfield for another torrent (1 MiB, every bit set)', bytes: () => message(5, Buffer.alloc(1 << 20, 0xff)), messages: 1, expect: [MalformedMessageError], match: /piece count/ }
 ]
 
-const dir = await tempDir(t)
-const info = { length: PIECES * PIECE_LENGTH, name: Buffer.from('big.bin'), 'piece length': PIECE_LENGTH, pieces: randomBytes(20 * PIECES) }
-const torrent = parseTorrent(encodeBencode({ info }))
-const leecher = await session(t, { host: '127.0.0.1', policy: 'prefer-tls', pex: false, trackers: false })
-const handle = await leecher.addTorrent(torrent, dir)
-const closes = new Map<string, Error | undefined>()
-handle.swarm.on('peer-closed', (peer, error) => closes.set(peer.address, error))
+const { leecher, handle, closes } = await hashesOnlyLeecher(t, PIECES, PIECE_LENGTH)
 
 /** A client at `from` that completes the BitTorrent handshake (and reads our extended handshake), then stops reading. */
 async function client (from: string): Promise<{ socket: net.Socket, utMetadata: number }> {
