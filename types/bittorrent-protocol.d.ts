@@ -77,6 +77,14 @@ declare module 'bittorrent-protocol' {
     _processBuffer (): void
     _write (data: Uint8Array, cb: (err: Error | null) => void): void
     _handshakeSent: boolean
+    /** The receive buffer guarded-wire.ts keeps: unparsed chunks, their total length, the bytes the parser waits for. */
+    _buffer: Uint8Array[]
+    _bufferSize: number
+    _parserSize: number
+    /** MSE's receive state: the pattern being searched for, the wait for setInfoHash, the stream cipher. */
+    _cryptoSyncPattern: Uint8Array | null
+    _pePending: boolean
+    _encryptor: { decrypt (data: Uint8Array): Uint8Array } | null
   }
 }
 declare module 'streamx' {

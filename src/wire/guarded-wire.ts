@@ -11,6 +11,15 @@
  * behind its handshake (BEP 3 allows it) is not heard by nobody. Until then the parser holds what
  * arrived and the write that brought it stays unacknowledged, so the stream's buffer fills and the
  * socket pauses (pipe-wire.ts): what is held is bounded like any unread input.
+ *
+ * The receive buffering is ours too (`_write`, `_processBuffer`). The library's `_write` joins what is
+ * left over with each new chunk into a fresh zero-filled array; over TLS a chunk is one record's
+ * 16,384 bytes and a piece message 16,397, so nearly every chunk leaves a leftover, each received byte
+ * is copied about twice and twice the received bytes are allocated. Profiled on the bulk leecher
+ * (bench/throughput.ts, tls-aes128gcm, --cpu-prof) that join was about 7 % of the main thread's samples,
+ * with garbage collection, which those allocations drive, the largest item (bench/README.md has the
+ * before and after). Here the chunks stay a list: a message inside one chunk is handed over as a view
+ * of it, and only one that straddles chunks is copied, once, into an array of its exact length.
  */
 import Wire from 'bittorrent-protocol'
 import { checkMessage, checkMessageLength } from './message-limits.js'
@@ -57,11 +66,69 @@ class GuardedWire extends Wire {
     }
   }
 
+  /**
+   * The library's `_write` without its join: the chunk (decrypted first on an MSE link, as the library
+   * does) is appended to `_buffer`, which stays a list, with `_bufferSize` its total length.
+   */
   override _write (data: Uint8Array, cb: (err: Error | null) => void): void {
-    super._write(data, err => {
-      if (this.holding && err === null) this.heldWrite = cb
-      else cb(err)
-    })
+    const chunk = this._encryptor === null ? data : this._encryptor.decrypt(data)
+    if (chunk.length > 0) {
+      this._buffer.push(chunk)
+      this._bufferSize += chunk.length
+    }
+    this._processBuffer()
+    if (this.holding) this.heldWrite = cb
+    else cb(null)
+  }
+
+  /**
+   * Hands the parser each `_parserSize` bytes as they become whole, with `_buffer` and `_bufferSize`
+   * already past them (MSE's steps read both from inside the parser, and may re-enter here).
+   */
+  override _processBuffer (): void {
+    if (this._cryptoSyncPattern !== null) {
+      // MSE resynchronisation searches one contiguous buffer: the library's step does it, and parses
+      // on from there, over the chunks joined as it would have held them.
+      if (this._buffer.length > 1) this._buffer = [Buffer.concat(this._buffer, this._bufferSize)]
+      super._processBuffer()
+      return
+    }
+    while (this._bufferSize >= this._parserSize && this._cryptoSyncPattern === null && !this._pePending) {
+      this._parser(this.takeBytes(this._parserSize))
+    }
+  }
+
+  /** The next `size` buffered bytes: a view when they lie in one chunk, else a copy of just them. */
+  private takeBytes (size: number): Uint8Array {
+    if (size === 0) return NO_BYTES
+    const chunks = this._buffer
+    this._bufferSize -= size
+    const first = chunks[0]!
+    if (first.length > size) {
+      chunks[0] = first.subarray(size)
+      return first.subarray(0, size)
+    }
+    if (first.length === size) {
+      chunks.shift()
+      return first
+    }
+    // Not zero-filled (every byte is written below), and not from Buffer's shared pool: a message may
+    // be kept (a bitfield is), and a view into the pool would keep all of its 8 KiB.
+    const joined = Buffer.allocUnsafeSlow(size)
+    let filled = 0
+    while (filled < size) {
+      const chunk = chunks[0]!
+      const wanted = size - filled
+      if (chunk.length > wanted) {
+        joined.set(chunk.subarray(0, wanted), filled)
+        chunks[0] = chunk.subarray(wanted)
+        break
+      }
+      joined.set(chunk, filled)
+      filled += chunk.length
+      chunks.shift()
+    }
+    return joined
   }
 
   override handshake (infoHash: Uint8Array | string, peerId: Uint8Array | string, extensions?: Record<string, boolean>): void {
@@ -119,6 +186,7 @@ class GuardedWire extends Wire {
   }
 }
 
+const NO_BYTES = new Uint8Array(0)
 const ANNOUNCED_BITFIELD = 1
 const ANNOUNCED_EXTENDED_HANDSHAKE = 2
 
