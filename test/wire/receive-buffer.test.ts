@@ -1,0 +1,230 @@
+/**
+ * The guarded wire's receive buffering (guarded-wire.ts `_write`, `_processBuffer`): whatever the
+ * chunking of the bytes, the parser is handed the same messages as bittorrent-protocol's own buffering
+ * hands it, the guard still sees each one, and MSE links still resynchronise and decrypt.
+ */
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import Wire from 'bittorrent-protocol'
+import { createGuardedWire, MSE_RC4_ONLY, NO_MSE } from '../../src/wire/guarded-wire.js'
+import { MAX_BLOCK_LENGTH, MAX_MESSAGE_LENGTH } from '../../src/wire/message-limits.js'
+import { encodeBencode } from '../../src/codec/bencode.js'
+import { prng } from '../fixtures/fuzz/mutate.js'
+import { btHandshake, message } from '../fixtures/fuzz/seeds.js'
+import { ROOT } from '../helpers/project-root.js'
+
+const INFO_HASH = Buffer.alloc(20, 0x11)
+const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b }
+const KEEP_ALIVE = Buffer.alloc(4)
+
+/** What a peer sends after its handshake: every kind of message the wire parses, in sizes around a TLS record's. */
+function messages (): Buffer {
+  const rng = prng(0x5eed)
+  const block = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rng() * 256)))
+  const parts = [
+    message(20, Buffer.from([0]), encodeBencode({ m: { ut_pex: 1 }, v: 'receive-buffer test' })),
+    message(5, block(300)),
+    KEEP_ALIVE
+  ]
+  for (let i = 0; i < 40; i++) parts.push(message(4, u32(i * 7)))
+  let offset = 0
+  for (const size of [1, 9, 16_384, 16_383, 16_385, 16_384, 16_384, 65_536, 4, MAX_BLOCK_LENGTH, 16_384]) {
+    parts.push(message(7, u32(3), u32(offset), block(size)))
+    offset += size
+    if (size === 4) parts.push(KEEP_ALIVE, KEEP_ALIVE)
+  }
+  parts.push(LONGEST, message(2), message(4, u32(1000)), KEEP_ALIVE)
+  return Buffer.concat(parts)
+}
+
+/** The longest message the guard lets through (an id the Wire does not know: it stays opaque). */
+const LONGEST = message(99, randomBytes(MAX_MESSAGE_LENGTH - 1))
+const STREAM = messages()
+const BEFORE_LONGEST = STREAM.indexOf(LONGEST)
+const PEER_HANDSHAKE = btHandshake(INFO_HASH, Buffer.alloc(20, 0x22))
+
+/** `bytes` cut into consecutive chunks of the sizes `size` returns. */
+function split (bytes: Buffer, size: () => number): Buffer[] {
+  const chunks: Buffer[] = []
+  for (let at = 0; at < bytes.length;) {
+    const n = Math.min(size(), bytes.length - at)
+    chunks.push(bytes.subarray(at, at + n))
+    at += n
+  }
+  return chunks
+}
+
+const digest = (bytes: Uint8Array): string => `${bytes.length}:${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`
+
+interface Recorded { events: string[], violations: string[] }
+
+/**
+ * Records every message the parser hands to `_onMessage` (before the guard looks at it), and what the
+ * Wire makes of them: keep-alives, haves, piece blocks.
+ */
+function record (wire: Wire, onViolation?: Recorded): Recorded {
+  const recorded = onViolation ?? { events: [], violations: [] }
+  const steps = wire as unknown as { _onMessage: (buffer: Uint8Array) => void }
+  const onMessage = steps._onMessage
+  steps._onMessage = function (this: Wire, buffer: Uint8Array) {
+    recorded.events.push(`message ${digest(buffer)}`)
+    onMessage.call(this, buffer)
+  }
+  wire.on('handshake', () => recorded.events.push('handshake'))
+  wire.on('keep-alive', () => recorded.events.push('keep-alive'))
+  wire.on('have', (index: number) => recorded.events.push(`have ${index}`))
+  wire.on('piece', (index: number, offset: number, block: Uint8Array) => recorded.events.push(`piece ${index} ${offset} ${digest(block)}`))
+  wire.on('data', () => {}) // what the wire answers is drained, as the socket it is piped into would
+  return recorded
+}
+
+/**
+ * Writes a copy of each chunk (the Wire keeps views of what it receives and writes into some: its
+ * record of the peer's pieces is the bitfield message's bytes), then resolves once it has taken them all.
+ */
+async function feed (wire: Wire, chunks: Buffer[]): Promise<void> {
+  for (const chunk of chunks) wire.write(Buffer.from(chunk))
+  await new Promise<void>(resolve => { wire.once('finish', () => resolve()); wire.end() })
+}
+
+/** The library's own result: its Wire, the whole stream in one write. */
+async function libraryResult (bytes: Buffer): Promise<string[]> {
+  const wire = new Wire('tcpIncoming', NO_MSE)
+  const { events } = record(wire)
+  wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+  await feed(wire, [PEER_HANDSHAKE, bytes])
+  wire.destroy()
+  return events
+}
+
+/** The guarded wire's result for the handshake and `bytes` cut into `chunks`. */
+async function guardedResult (chunks: Buffer[]): Promise<Recorded> {
+  const recorded: Recorded = { events: [], violations: [] }
+  const wire = createGuardedWire('tcpIncoming', NO_MSE, err => recorded.violations.push(err.name))
+  record(wire, recorded)
+  wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+  await feed(wire, [PEER_HANDSHAKE, ...chunks])
+  wire.destroy()
+  return recorded
+}
+
+const expected = await libraryResult(STREAM)
+
+t.test('the reference stream is what the test thinks it is', async t => {
+  t.equal(expected.filter(e => e.startsWith('message ')).length, 2 + 40 + 11 + 1 + 2, 'every message reached the parser')
+  t.equal(expected.filter(e => e === 'keep-alive').length, 4)
+  t.equal(expected.filter(e => e.startsWith('piece ')).length, 11)
+  t.ok(expected.includes(`message ${digest(LONGEST.subarray(4))}`), 'the longest message allowed is in it')
+})
+
+const splits: Array<[string, () => Buffer[]]> = [
+  ['all in one chunk', () => [STREAM]],
+  ['TLS records of 16,384 bytes', () => split(STREAM, () => 16_384)],
+  ['chunks of 1..64 bytes', () => { const rng = prng(64); return split(STREAM, () => 1 + Math.floor(rng() * 64)) }],
+  ['chunks of 1..40,000 bytes', () => { const rng = prng(40); return split(STREAM, () => 1 + Math.floor(rng() * 40_000)) }],
+  // Byte by byte over everything but the longest message (a million one-byte writes adds nothing but time).
+  ['one byte at a time', () => split(STREAM.subarray(0, BEFORE_LONGEST), () => 1).concat(split(STREAM.subarray(BEFORE_LONGEST), () => 16_384))]
+]
+
+for (const [name, chunks] of splits) {
+  t.test(`${name}: the parser gets the messages the library's buffering gives it`, async t => {
+    const { events, violations } = await guardedResult(chunks())
+    t.same(violations, [])
+    t.equal(events.length, expected.length)
+    t.same(events, expected)
+  })
+}
+
+t.test('held behind our handshake, then released: the same messages, chunked byte by byte and in records', async t => {
+  for (const chunks of [split(STREAM.subarray(0, 200_000), () => 1), split(STREAM, () => 16_384)]) {
+    const recorded: Recorded = { events: [], violations: [] }
+    const wire = createGuardedWire('tcpIncoming', NO_MSE, err => recorded.violations.push(err.name))
+    record(wire, recorded)
+    // The handshake and the first bytes after it in one chunk, as a pipelining peer's first record.
+    for (const chunk of [Buffer.concat([PEER_HANDSHAKE, chunks[0]!]), ...chunks.slice(1)]) wire.write(chunk)
+    await new Promise(resolve => setImmediate(resolve))
+    t.same(recorded.events, ['handshake'], 'nothing after the peer\'s handshake is parsed before ours is sent')
+    wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+    await new Promise<void>(resolve => { wire.once('finish', () => resolve()); wire.end() })
+    wire.destroy()
+    const whole = chunks.reduce((n, c) => n + c.length, 0) === STREAM.length
+    const reference = whole ? expected : await libraryResult(STREAM.subarray(0, 200_000))
+    t.same(recorded.violations, [])
+    t.same(recorded.events, reference)
+  }
+})
+
+t.test('a message over the limit, its length split across chunks: the typed error, and parsing stops', async t => {
+  const have = message(4, u32(5))
+  const over = Buffer.concat([have, u32(MAX_MESSAGE_LENGTH + 1), Buffer.alloc(1000), have])
+  for (const cut of [1, 3, 9 + 2, 16_384]) {
+    const { events, violations } = await guardedResult(split(over, () => cut))
+    t.same(violations, ['OversizedMessageError'], `chunks of ${cut}`)
+    t.same(events.filter(e => e.startsWith('have')), ['have 5'], 'the have before it, nothing after it')
+  }
+  // A message whose body straddles chunks is checked whole: a have of 6 bytes.
+  const malformed = Buffer.concat([have, u32(6), Buffer.from([4, 0, 0, 0, 9, 0]), message(4, u32(8))])
+  for (const cut of [1, 2, 5, 7]) {
+    const { events, violations } = await guardedResult(split(malformed, () => cut))
+    t.same(violations, ['MalformedMessageError'], `chunks of ${cut}`)
+    t.same(events.filter(e => e.startsWith('have')), ['have 5'])
+  }
+})
+
+t.test('the wire-message fuzz corpus: the same outcome in every chunking, and the library\'s messages up to any violation', async t => {
+  const dir = join(ROOT, 'test', 'fixtures', 'fuzz', 'wire-message')
+  const names = (await readdir(dir)).filter(n => n.endsWith('.bin')).sort()
+  t.ok(names.length >= 50, `${names.length} corpus files`)
+  const bad: string[] = []
+  for (const name of names) {
+    const bytes = await readFile(join(dir, name))
+    const reference = await libraryResult(bytes)
+    const whole = await guardedResult([bytes])
+    if (JSON.stringify(whole.events) !== JSON.stringify(reference.slice(0, whole.events.length))) bad.push(`${name}: not a prefix of the library's`)
+    if (whole.violations.length === 0 && whole.events.length !== reference.length) bad.push(`${name}: messages lost with no violation`)
+    const rng = prng(name.length)
+    for (const cut of [() => 1, () => 1 + Math.floor(rng() * 64), () => 16_384]) {
+      const chunked = await guardedResult(split(bytes, cut))
+      if (JSON.stringify(chunked) !== JSON.stringify(whole)) bad.push(`${name}: differs when chunked`)
+    }
+  }
+  t.same(bad, [])
+})
+
+/**
+ * Two guarded wires joined without a socket, every byte re-cut into chunks of 1..`max` bytes: an MSE
+ * handshake (resynchronisation included), then the BitTorrent handshake and messages, RC4 both ways.
+ */
+t.test('MSE: handshake, resynchronisation and RC4 payload through the chunked buffer', async t => {
+  for (const [max, seed] of [[1, 1], [64, 2], [16_384, 3]] as const) {
+    const rng = prng(seed)
+    const violations: string[] = []
+    const initiator = createGuardedWire('tcpOutgoing', MSE_RC4_ONLY, err => violations.push(err.name))
+    const responder = createGuardedWire('tcpIncoming', MSE_RC4_ONLY, err => violations.push(err.name))
+    const cross = (from: Wire, to: Wire): void => {
+      from.on('data', (data: Buffer) => { for (const chunk of split(Buffer.from(data), () => 1 + Math.floor(rng() * max))) to.write(chunk) })
+    }
+    cross(initiator, responder)
+    cross(responder, initiator)
+    const pieces: string[] = []
+    const blocks = [randomBytes(16_384), randomBytes(16_397), randomBytes(100)]
+    const done = new Promise<void>(resolve => responder.on('piece', (index: number, offset: number, block: Uint8Array) => {
+      pieces.push(`${index} ${offset} ${digest(block)}`)
+      if (pieces.length === blocks.length) resolve()
+    }))
+    // As legacy-accept.ts does: the responder learns the swarm from the initiator's step 3, at once.
+    responder.once('crypto-infohash', () => responder.setInfoHash(INFO_HASH.toString('hex')))
+    responder.on('handshake', () => responder.handshake(INFO_HASH, Buffer.alloc(20, 0x44)))
+    initiator.once('crypto-handshake', () => initiator.handshake(INFO_HASH, Buffer.alloc(20, 0x55)))
+    initiator.once('handshake', () => { for (const [i, block] of blocks.entries()) initiator.piece(1, i * 16_384, block) })
+    initiator.startEncryption(INFO_HASH.toString('hex'))
+    await done
+    t.same(pieces, blocks.map((b, i) => `1 ${i * 16_384} ${digest(b)}`), `chunks of 1..${max}: every block intact`)
+    t.equal(responder._encryptionMethod, 2, 'RC4 was selected')
+    t.same(violations, [])
+    initiator.destroy()
+    responder.destroy()
+  }
+})
