@@ -61,6 +61,22 @@ t.test('the parser steps the guard wraps exist and are re-armed through the inst
   big.destroy()
 })
 
+t.test('the receive state guarded-wire.ts keeps for the library is the one it reads', async t => {
+  // guarded-wire.ts replaces _write and _processBuffer; the library's MSE steps read and rewrite the
+  // same fields from inside the parser (mse.js _finalizeCryptoHandshake joins _buffer as a list).
+  const plain = new Wire('tcpIncoming', 0) as unknown as Record<string, unknown>
+  t.ok(Array.isArray(plain._buffer), `_buffer is a list of chunks: ${UPGRADE}`)
+  t.equal(plain._bufferSize, 0, `_bufferSize: ${UPGRADE}`)
+  t.equal(plain._parserSize, 1, `_parserSize: the first byte of the peer's handshake: ${UPGRADE}`)
+  t.equal(plain._cryptoSyncPattern, null, `_cryptoSyncPattern: ${UPGRADE}`)
+  t.equal(plain._pePending, false, `_pePending: ${UPGRADE}`)
+  t.equal(plain._encryptor, null, `no _encryptor without MSE: ${UPGRADE}`)
+  const mse = new Wire('tcpIncoming', 2) as unknown as { _encryptor: { decrypt?: unknown } | null, destroy: () => void }
+  t.type(mse._encryptor?.decrypt, 'function', `an MSE Wire's _encryptor decrypts each received chunk: ${UPGRADE}`)
+  ;(plain as unknown as Wire).destroy()
+  mse.destroy()
+})
+
 t.test('every outgoing message goes through the instance\'s push, one chunk per message part', async t => {
   const wire = new Wire('tcpOutgoing', 0)
   const chunks: Buffer[] = []
