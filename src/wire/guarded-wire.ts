@@ -88,7 +88,9 @@ class GuardedWire extends Wire {
   override _processBuffer (): void {
     if (this._cryptoSyncPattern !== null) {
       // MSE resynchronisation searches one contiguous buffer: the library's step does it, and parses
-      // on from there, over the chunks joined as it would have held them.
+      // on from there, over the chunks joined as it would have held them. With nothing buffered there
+      // is nothing to search (and no `_buffer[0]` for its search to read).
+      if (this._bufferSize === 0) return
       if (this._buffer.length > 1) this._buffer = [Buffer.concat(this._buffer, this._bufferSize)]
       super._processBuffer()
       return

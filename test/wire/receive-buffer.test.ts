@@ -204,7 +204,10 @@ t.test('MSE: handshake, resynchronisation and RC4 payload through the chunked bu
     const initiator = createGuardedWire('tcpOutgoing', MSE_RC4_ONLY, err => violations.push(err.name))
     const responder = createGuardedWire('tcpIncoming', MSE_RC4_ONLY, err => violations.push(err.name))
     const cross = (from: Wire, to: Wire): void => {
-      from.on('data', (data: Buffer) => { for (const chunk of split(Buffer.from(data), () => 1 + Math.floor(rng() * max))) to.write(chunk) })
+      from.on('data', (data: Buffer) => {
+        to.write(Buffer.alloc(0)) // an empty chunk too, before the bytes (the library takes those in stride)
+        for (const chunk of split(Buffer.from(data), () => 1 + Math.floor(rng() * max))) to.write(chunk)
+      })
     }
     cross(initiator, responder)
     cross(responder, initiator)
@@ -228,3 +231,26 @@ t.test('MSE: handshake, resynchronisation and RC4 payload through the chunked bu
     responder.destroy()
   }
 })
+
+t.test('MSE: while the responder searches for the initiator\'s step 3, an empty chunk is harmless, and garbage past the bound drops the link', async t => {
+  const violations: string[] = []
+  const responder = createGuardedWire('tcpIncoming', MSE_RC4_ONLY, err => violations.push(err.name))
+  responder.on('data', () => {})
+  let searching = false
+  responder.once('close', () => { t.ok(searching, 'the link closed during the search') })
+  const closed = new Promise(resolve => responder.once('close', resolve))
+  // A public key Ya of exactly 96 bytes (below the MSE prime) and no padding: its answer sent, the
+  // responder searches for HASH('req1', S) with nothing left buffered.
+  responder.write(Buffer.concat([Buffer.from([2]), randomBytes(95)]))
+  await new Promise(resolve => setImmediate(resolve))
+  t.ok((responder as unknown as { _cryptoSyncPattern: unknown })._cryptoSyncPattern, 'searching for the sync pattern')
+  searching = true
+  responder.write(Buffer.alloc(0))
+  await new Promise(resolve => setImmediate(resolve))
+  t.notOk(responder.destroyed, 'an empty chunk did not break the search')
+  // Never the pattern: the library gives up after 512 bytes of padding and the pattern's 20.
+  for (let i = 0; i < 100; i++) responder.write(randomBytes(7))
+  await closed
+  t.same(violations, [], 'not a message violation: the library\'s own resynchronisation bound')
+})
+
