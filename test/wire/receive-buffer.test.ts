@@ -173,6 +173,24 @@ t.test('a message over the limit, its length split across chunks: the typed erro
   }
 })
 
+t.test('a parser step that asks for no bytes (MSE\'s empty padding) gets an empty array, then parsing goes on', async t => {
+  for (const wire of [new Wire('tcpIncoming', NO_MSE), createGuardedWire('tcpIncoming', NO_MSE, err => { throw err })]) {
+    const recorded = record(wire)
+    wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+    wire.write(PEER_HANDSHAKE)
+    await new Promise(resolve => setImmediate(resolve))
+    const steps = wire as unknown as { _parse: (size: number, step: (buffer: Uint8Array) => void) => void, _onMessageLength: (buffer: Uint8Array) => void }
+    steps._parse(0, buffer => {
+      recorded.events.push(`empty step ${buffer.length}`)
+      steps._parse(4, steps._onMessageLength)
+    })
+    // Nothing buffered when the step runs (the empty chunk's write runs it).
+    await feed(wire, [Buffer.alloc(0), message(4, u32(9))])
+    t.same(recorded.events, ['handshake', 'empty step 0', `message ${digest(Buffer.from([4, 0, 0, 0, 9]))}`, 'have 9'], wire.constructor.name)
+    wire.destroy()
+  }
+})
+
 t.test('the wire-message fuzz corpus: the same outcome in every chunking, and the library\'s messages up to any violation', async t => {
   const dir = join(ROOT, 'test', 'fixtures', 'fuzz', 'wire-message')
   const names = (await readdir(dir)).filter(n => n.endsWith('.bin')).sort()
