@@ -97,7 +97,6 @@ class WriteBatch {
       } else {
         this.socket.write(chunk.subarray(0, left))
         this.pending[i] = chunk.subarray(left)
-        left = 0
         break
       }
     }
