@@ -4,6 +4,11 @@
  * never reached the disk keeps its buffer.
  */
 import t from 'tap'
+import { once } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import { Swarm } from '../../src/swarm/swarm.js'
+import { connect } from '../helpers/link-pair.js'
+import { MemoryStore, makeTorrent } from '../helpers/memory-store.js'
 import { ActivePiece, BLOCK_SIZE } from '../../src/swarm/active-piece.js'
 import { MAX_SPARE_PIECE_BUFFERS, MAX_SPARE_PIECE_BYTES, PieceBuffers } from '../../src/swarm/piece-buffers.js'
 
@@ -47,4 +52,21 @@ t.test('the spare list is bounded in count and in bytes', async t => {
   const big = MAX_SPARE_PIECE_BYTES / 2
   for (let i = 0; i < 3; i++) byBytes.give(Buffer.allocUnsafe(big))
   t.equal(byBytes.spareCount, 2, `at most ${MAX_SPARE_PIECE_BYTES} bytes`)
+})
+
+t.test('a download reuses its piece buffers: the store is handed a few buffers again and again, and every byte is right', async t => {
+  const torrent = makeTorrent(randomBytes(24 * 65536), 65536)
+  const seeder = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
+  const leechStore = new MemoryStore(torrent.metainfo)
+  const given = new Set<ArrayBufferLike>()
+  const write = leechStore.writePiece.bind(leechStore)
+  leechStore.writePiece = async (index, data) => { given.add(data.buffer); await write(index, data) }
+  const leecher = new Swarm({ metainfo: torrent.metainfo, store: leechStore })
+  t.teardown(async () => { await seeder.destroy(); await leecher.destroy() })
+  const done = once(leecher, 'complete')
+  await connect(leecher, seeder, torrent.metainfo.wireInfoHash)
+  await done
+  t.ok(leechStore.bytes.equals(torrent.content), 'the leecher holds the exact content')
+  t.equal(leechStore.writes.length, 24, 'each of the 24 pieces written once')
+  t.ok(given.size < 24, `the 24 pieces came in ${given.size} buffers`)
 })
