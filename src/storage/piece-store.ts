@@ -11,7 +11,10 @@ export interface PieceStore {
   readonly complete: boolean
   /** Hash every piece present on disk (resume) and fill `have`. Returns the count verified. */
   verifyExisting (): Promise<number>
-  /** Verify then write a whole piece. Throws PieceHashMismatchError and writes nothing if it does not verify. */
+  /**
+   * Verify then write a whole piece. Throws PieceHashMismatchError and writes nothing if it does not
+   * verify. The caller reuses `data` once the promise settles: keep none of it (copy what you keep).
+   */
   writePiece (index: number, data: Uint8Array): Promise<void>
   /** Read from a verified piece (to serve a peer's request). */
   readBlock (index: number, offset: number, length: number): Promise<Buffer>

@@ -8,6 +8,7 @@
  * client requests that size (BEP 3), and a v2 block then never straddles two merkle leaves.
  */
 import { BLOCK_SIZE } from '../torrent/merkle.js'
+import type { PieceBuffers } from './piece-buffers.js'
 
 export { BLOCK_SIZE }
 
@@ -28,7 +29,7 @@ export class ActivePiece<S> {
   /** Blocks below this index are not FREE; keeps picking O(1) on the common in-order path. */
   private freeHint = 0
 
-  constructor (readonly index: number, readonly length: number) {
+  constructor (readonly index: number, readonly length: number, private readonly buffers?: PieceBuffers) {
     this.blockCount = Math.ceil(length / BLOCK_SIZE)
     this.requesters = new Uint8Array(this.blockCount)
     this.status = new Uint8Array(this.blockCount)
@@ -37,8 +38,14 @@ export class ActivePiece<S> {
 
   /** The piece's bytes; whole once `complete`. */
   get data (): Buffer {
-    this.buffer ??= Buffer.allocUnsafe(this.length)
+    this.buffer ??= this.buffers?.take(this.length) ?? Buffer.allocUnsafe(this.length)
     return this.buffer
+  }
+
+  /** The piece is on disk and nothing reads its bytes any more: its buffer goes back for the next piece. */
+  recycle (): void {
+    if (this.buffer !== undefined) this.buffers?.give(this.buffer)
+    this.buffer = undefined
   }
 
   /** Bytes held for received blocks: the piece's length once a block arrived, else 0. */

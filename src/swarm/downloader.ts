@@ -9,6 +9,7 @@ import { PieceHashMismatchError } from '../storage/errors.js'
 import { ActivePiece, BLOCK_SIZE } from './active-piece.js'
 import { BadPieces, type PieceLeaves } from './bad-pieces.js'
 import { blockKey, keyBlock, keyIndex } from './block-requests.js'
+import { PieceBuffers } from './piece-buffers.js'
 import { BadPeerError, PeerTimeoutError, RequestsRejectedError } from './errors.js'
 import type { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
@@ -45,6 +46,7 @@ export const MAX_REJECTED_PIPELINES = 4
 
 export class Downloader {
   private readonly active = new Map<number, ActivePiece<Peer>>()
+  private readonly buffers = new PieceBuffers()
   /** Pieces that failed verification, and the ids of the peers whose copies failed. */
   private readonly avoid = new Map<number, Set<string>>()
   private readonly badPieces = new BadPieces<Peer>(p => p.id)
@@ -334,7 +336,7 @@ export class Downloader {
 
   private start (index: number): ActivePiece<Peer> {
     const { metainfo, picker } = this.ctx.torrent()!
-    const ap = new ActivePiece<Peer>(index, metainfo.pieceSize(index))
+    const ap = new ActivePiece<Peer>(index, metainfo.pieceSize(index), this.buffers)
     this.active.set(index, ap)
     picker.markActive(index)
     return ap
@@ -408,6 +410,7 @@ export class Downloader {
     this.avoid.delete(ap.index)
     this.singleSource.delete(ap.index)
     for (const bad of this.badPieces.success(ap.index, ap.data)) this.ctx.ban(bad)
+    ap.recycle()
     this.ctx.emit('piece', ap.index)
     for (const p of this.ctx.peers) {
       if (p.phase !== 'active') continue
