@@ -22,7 +22,7 @@
  * of it, and only one that straddles chunks is copied, once, into an array of its exact length.
  */
 import Wire from 'bittorrent-protocol'
-import { checkMessage, checkMessageLength } from './message-limits.js'
+import { checkMessage, checkMessageLength, MAX_BLOCK_LENGTH } from './message-limits.js'
 import {
   BITFIELD_MESSAGE_ID, DEFAULT_MESSAGE_RATE, EXTENDED_MESSAGE_ID, HAVE_MESSAGE_ID, lateAnnouncementCost, MessageBudget, messageName, PIECE_MESSAGE_ID,
   type MessageRateLimits
@@ -114,9 +114,7 @@ class GuardedWire extends Wire {
       chunks.shift()
       return first
     }
-    // Not zero-filled (every byte is written below), and not from Buffer's shared pool: a message may
-    // be kept (a bitfield is), and a view into the pool would keep all of its 8 KiB.
-    const joined = Buffer.allocUnsafeSlow(size)
+    const joined = this.straddleBuffer(size, first[0]!)
     let filled = 0
     while (filled < size) {
       const chunk = chunks[0]!
@@ -131,6 +129,20 @@ class GuardedWire extends Wire {
       chunks.shift()
     }
     return joined
+  }
+
+  /**
+   * Where a message that straddles chunks is joined. A piece message goes to one buffer shared by every
+   * wire: its block is read while the message is dispatched, and never after (the downloader copies it
+   * into its piece at once; the library's request callbacks are no-ops), so over TLS, where nearly every
+   * piece message straddles two records, receiving allocates nothing beyond the socket's own chunks.
+   * Any other message gets its own array: it may be kept (a bitfield is). Not zero-filled (every byte
+   * is written), and not from Buffer's shared pool, where a kept view would hold all of its 8 KiB.
+   */
+  private straddleBuffer (size: number, id: number): Buffer {
+    if (id !== PIECE_MESSAGE_ID || this._parser !== this._onMessage || size > PIECE_SCRATCH.length || pieceScratchInUse) return Buffer.allocUnsafeSlow(size)
+    pieceScratchInUse = true
+    return PIECE_SCRATCH.subarray(0, size)
   }
 
   override handshake (infoHash: Uint8Array | string, peerId: Uint8Array | string, extensions?: Record<string, boolean>): void {
@@ -155,6 +167,14 @@ class GuardedWire extends Wire {
   }
 
   override _onMessage (buffer: Uint8Array): void {
+    try {
+      this.dispatch(buffer)
+    } finally {
+      if (buffer.buffer === PIECE_SCRATCH.buffer) pieceScratchInUse = false
+    }
+  }
+
+  private dispatch (buffer: Uint8Array): void {
     const id = buffer[0]!
     try { checkMessage(buffer) } catch (err) { this.stop(err); return }
     if (id === PIECE_MESSAGE_ID) { super._onMessage(buffer); return }
@@ -189,6 +209,9 @@ class GuardedWire extends Wire {
 }
 
 const NO_BYTES = new Uint8Array(0)
+/** The shared join of straddling piece messages (straddleBuffer): the largest block a peer may send, with its 9-byte header. */
+const PIECE_SCRATCH = Buffer.allocUnsafeSlow(9 + MAX_BLOCK_LENGTH)
+let pieceScratchInUse = false
 const ANNOUNCED_BITFIELD = 1
 const ANNOUNCED_EXTENDED_HANDSHAKE = 2
 

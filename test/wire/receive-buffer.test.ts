@@ -272,3 +272,51 @@ t.test('MSE: while the responder searches for the initiator\'s step 3, an empty 
   t.same(violations, [], 'not a message violation: the library\'s own resynchronisation bound')
 })
 
+
+/** A guarded wire past the handshake, recording each piece block's bytes and the memory it arrived in. */
+function pieceRecorder (violations: string[] = []): { wire: Wire, blocks: Array<{ digest: string, memory: ArrayBufferLike }> } {
+  const wire = createGuardedWire('tcpIncoming', NO_MSE, err => violations.push(err.name))
+  const blocks: Array<{ digest: string, memory: ArrayBufferLike }> = []
+  wire.on('piece', (_index: number, _offset: number, block: Uint8Array) => blocks.push({ digest: digest(block), memory: block.buffer }))
+  wire.on('data', () => {})
+  wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+  wire.write(Buffer.from(PEER_HANDSHAKE))
+  return { wire, blocks }
+}
+
+t.test('piece messages that straddle records are joined in one buffer shared by every wire, each block read intact when it is dispatched', async t => {
+  const data = [randomBytes(16_384), randomBytes(16_384), randomBytes(16_384)]
+  const stream = Buffer.concat(data.map((block, i) => message(7, u32(0), u32(i * 16_384), block)))
+  const a = pieceRecorder()
+  const b = pieceRecorder()
+  // TLS records: every 16,397-byte piece message straddles two 16,384-byte chunks; the wires take turns.
+  const records = split(stream, () => 16_384)
+  for (const record of records) { a.wire.write(Buffer.from(record)); b.wire.write(Buffer.from(record)) }
+  await new Promise(resolve => setImmediate(resolve))
+  for (const { blocks } of [a, b]) t.same(blocks.map(x => x.digest), data.map(digest), 'every block as sent, read during its dispatch')
+  const memories = new Set([...a.blocks, ...b.blocks].map(x => x.memory))
+  t.equal(memories.size, 1, 'six straddling blocks on two wires, one buffer: receiving allocated none')
+  t.notOk([...memories].some(m => records.some(r => r.buffer === m)), 'and it is none of the chunks')
+  a.wire.destroy(); b.wire.destroy()
+})
+
+t.test('a straddling piece message the guard rejects gives the shared buffer back', async t => {
+  const shared = pieceRecorder()
+  shared.wire.write(Buffer.from(message(7, u32(0), u32(0), randomBytes(16_384)).subarray(0, 100)))
+  shared.wire.write(Buffer.from(message(7, u32(0), u32(0), randomBytes(16_384)).subarray(100)))
+  await new Promise(resolve => setImmediate(resolve))
+  const violations: string[] = []
+  const bad = pieceRecorder(violations)
+  // A piece message too short for its index and offset, delivered a byte at a time: joined, then refused.
+  for (const byte of split(message(7, u32(0)), () => 1)) bad.wire.write(Buffer.from(byte))
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(violations, ['MalformedMessageError'], 'the guard refused it')
+  const after = pieceRecorder()
+  const good = message(7, u32(0), u32(0), randomBytes(16_384))
+  after.wire.write(Buffer.from(good.subarray(0, 100)))
+  after.wire.write(Buffer.from(good.subarray(100)))
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(after.blocks.length, 1)
+  t.equal(after.blocks[0]?.memory, shared.blocks[0]?.memory, 'the next straddling block still arrives in the shared buffer')
+  for (const w of [shared, bad, after]) w.wire.destroy()
+})
