@@ -16,6 +16,7 @@ import { isParsedTorrent, type ParsedTorrent } from '../torrent/parsed-torrent.j
 import { metainfoFromInfoDict } from '../torrent/parse-torrent.js'
 import { FileHandlePool } from './file-handle-pool.js'
 import { PieceMap, type Segment } from './piece-map.js'
+import { lend } from './lent-views.js'
 import { PieceReadCache } from './piece-read-cache.js'
 import { makePieceVerifier, type PieceVerifier } from './piece-verifier.js'
 import { PieceHashMismatchError, PieceNotAvailableError, PieceOutOfRangeError, StorageError, UnsafePathError } from './errors.js'
@@ -137,7 +138,7 @@ export class FileStore implements PieceStore {
     if (!this.haveSet.has(index)) throw new PieceNotAvailableError(index)
     if (this.readCache.fits(size)) {
       const piece = await this.readCache.get(index, size, () => this.readPiece(index, size))
-      if (piece !== undefined) return piece.subarray(offset, offset + length)
+      if (piece !== undefined) return lend(piece, offset, offset + length)
       // The whole piece could not be read: the block alone decides, as without the cache.
     }
     const out = Buffer.allocUnsafe(length)
@@ -155,7 +156,7 @@ export class FileStore implements PieceStore {
 
   /** A whole verified piece for the read cache; undefined if it cannot be read (the caller retries by block). */
   private async readPiece (index: number, size: number): Promise<Buffer | undefined> {
-    const out = Buffer.allocUnsafe(size)
+    const out = this.readCache.buffer(size)
     return await this.readSegments(this.map.segments(index, 0, size), out) ? out : undefined
   }
 

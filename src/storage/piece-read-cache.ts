@@ -5,11 +5,28 @@
  * file system call through the libuv pool and a promise per block, 65,536 per GiB; a seeder spent
  * more time on that than on sending. Reading the piece once and serving its blocks from memory makes
  * it one read per piece. Only verified pieces are cached, and their bytes never change.
+ *
+ * A piece read into a fresh buffer is as many bytes of memory outside V8's heap as the seeder sends,
+ * and V8 paces its full collections by that: the seeder spent a fifth of its main thread collecting.
+ * So an evicted piece's buffer is read into again, once none of the blocks it lent out is still to be
+ * sent (lent-views.ts), and not before the next turn of the event loop: a caller that awaited the
+ * piece before its eviction takes its view in a microtask, before that turn.
  */
+import { track, viewsOutstanding } from './lent-views.js'
+
+/** Evicted buffers kept for reuse at most. */
+export const MAX_RETIRED = 16
+
 export class PieceReadCache {
   private readonly entries = new Map<number, Promise<Buffer | undefined>>()
   private readonly sizes = new Map<number, number>()
+  private readonly loaded = new Map<number, Buffer>()
   private bytes = 0
+  /** Evicted this turn. */
+  private cooling: Buffer[] = []
+  private coolingScheduled = false
+  /** Evicted before this turn: reusable once none of their views is outstanding. */
+  private retired: Buffer[] = []
 
   constructor (readonly maxBytes: number) {}
 
@@ -31,6 +48,9 @@ export class PieceReadCache {
     }
     const loading = load().then(piece => {
       if (piece === undefined) this.forget(index, loading)
+      else if (this.entries.get(index) === loading) this.loaded.set(index, piece)
+      // Evicted while it was read: its readers take their views now, in microtasks, before it may be reused.
+      else this.retire(piece)
       return piece
     }, () => {
       this.forget(index, loading)
@@ -51,7 +71,23 @@ export class PieceReadCache {
   clear (): void {
     this.entries.clear()
     this.sizes.clear()
+    this.loaded.clear()
     this.bytes = 0
+    this.cooling = []
+    this.retired = []
+  }
+
+  /** A buffer of `size` bytes for a piece to be read into: an evicted one if one is free, its views counted from now on. */
+  buffer (size: number): Buffer {
+    const i = this.retired.findIndex(b => b.length === size && viewsOutstanding(b) === 0)
+    const buf = i >= 0 ? this.retired.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(size)
+    track(buf)
+    return buf
+  }
+
+  /** Evicted buffers waiting to be read into again. */
+  get spareCount (): number {
+    return this.cooling.length + this.retired.length
   }
 
   private forget (index: number, entry: Promise<Buffer | undefined>): void {
@@ -59,6 +95,22 @@ export class PieceReadCache {
     this.entries.delete(index)
     this.bytes -= this.sizes.get(index) ?? 0
     this.sizes.delete(index)
+    const buf = this.loaded.get(index)
+    this.loaded.delete(index)
+    if (buf !== undefined) this.retire(buf)
+  }
+
+  private retire (buf: Buffer): void {
+    this.cooling.push(buf)
+    if (this.coolingScheduled) return
+    this.coolingScheduled = true
+    setImmediate(() => {
+      this.coolingScheduled = false
+      this.retired.push(...this.cooling)
+      this.cooling = []
+      // Buffers whose views are never all sent (a cancelled request, a closed link) stay out for good.
+      if (this.retired.length > MAX_RETIRED) this.retired.splice(0, this.retired.length - MAX_RETIRED)
+    })
   }
 
   private evict (): void {

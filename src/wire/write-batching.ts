@@ -23,6 +23,7 @@
  */
 import type { Duplex } from 'node:stream'
 import type Wire from 'bittorrent-protocol'
+import { sent } from '../storage/lent-views.js'
 
 /** Largest TLS record payload (RFC 8446 §5.1). */
 export const RECORD_PAYLOAD = 16_384
@@ -89,13 +90,16 @@ class WriteBatch {
     this.socket.cork()
     let left = n
     let i = 0
+    // The chunks this send writes whole: once its last write completes, they are read no more.
+    const whole: Buffer[] = []
     for (; left > 0; i++) {
       const chunk = this.pending[i]!
       if (chunk.length <= left) {
-        this.socket.write(chunk)
         left -= chunk.length
+        whole.push(chunk)
+        this.socket.write(chunk, left === 0 ? reportSent(whole) : undefined)
       } else {
-        this.socket.write(chunk.subarray(0, left))
+        this.socket.write(chunk.subarray(0, left), whole.length > 0 ? reportSent(whole) : undefined)
         this.pending[i] = chunk.subarray(left)
         break
       }
@@ -140,6 +144,15 @@ class WriteBatch {
     }
     this.release()
   }
+}
+
+/**
+ * A write callback that reports `chunks` sent: a cached piece's buffer is read into again only when
+ * every block it lent has been sent (storage/lent-views.ts). A write that fails (the socket was
+ * destroyed) reports nothing, and those buffers are left to the collector.
+ */
+function reportSent (chunks: readonly Buffer[]): (err?: Error | null) => void {
+  return err => { if (err == null) for (const chunk of chunks) sent(chunk) }
 }
 
 /** Each batch by its wire and by its socket. */
