@@ -20,7 +20,8 @@
  * with garbage collection, which those allocations drive, the largest item; the leecher's CPU per GiB
  * fell by a fifth over plain TCP without it (bench/README.md, "What limits throughput", item 5). Here
  * the chunks stay a list: a message inside one chunk is handed over as a view of it, and only one that
- * straddles chunks is copied, once, into an array of its exact length.
+ * straddles chunks is copied, once: a piece message into one buffer shared by every wire, any other
+ * into an array of its exact length (straddleBuffer).
  */
 import Wire from 'bittorrent-protocol'
 import { checkMessage, checkMessageLength, MAX_BLOCK_LENGTH } from './message-limits.js'
