@@ -200,7 +200,7 @@ class GuardedWire extends Wire {
       this.announced |= announcement
     }
     try { this.budget.spend(what, tokens) } catch (err) { this.stop(err); return }
-    super._onMessage(buffer)
+    super._onMessage(announcement !== 0 ? ownBytes(buffer) : buffer)
   }
 
   private stop (err: unknown): void {
@@ -211,6 +211,15 @@ class GuardedWire extends Wire {
 }
 
 const NO_BYTES = new Uint8Array(0)
+
+/**
+ * A message the Wire keeps for the link's life (the bitfield is its record of the peer's pieces; the
+ * extended handshake's decoded strings are views of it), in memory of its own: as a view it would keep
+ * the whole received chunk it came in (a 16 KiB TLS record, a 64 KiB TCP read) for as long.
+ */
+function ownBytes (message: Uint8Array): Uint8Array {
+  return message.buffer.byteLength > message.byteLength ? Uint8Array.prototype.slice.call(message) : message
+}
 /** The shared join of straddling piece messages (straddleBuffer): the largest block a peer may send, with its 9-byte header. */
 const PIECE_SCRATCH = Buffer.allocUnsafeSlow(9 + MAX_BLOCK_LENGTH)
 let pieceScratchInUse = false

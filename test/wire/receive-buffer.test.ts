@@ -320,3 +320,28 @@ t.test('a straddling piece message the guard rejects gives the shared buffer bac
   t.equal(after.blocks[0]?.memory, shared.blocks[0]?.memory, 'the next straddling block still arrives in the shared buffer')
   for (const w of [shared, bad, after]) w.wire.destroy()
 })
+
+t.test('the bitfield and the extended handshake the Wire keeps are copied out of the chunk they came in; other messages stay views', async t => {
+  const wire = createGuardedWire('tcpIncoming', NO_MSE, () => {})
+  wire.on('data', () => {})
+  wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+  let have: Uint8Array | undefined
+  const steps = wire as unknown as { _onMessage: (buffer: Uint8Array) => void }
+  const onMessage = steps._onMessage
+  steps._onMessage = function (this: Wire, buffer: Uint8Array) { if (buffer[0] === 4) have = buffer; onMessage.call(this, buffer) }
+  const bitfield = Buffer.alloc(250, 0xff)
+  const extended = encodeBencode({ m: { ut_pex: 1 }, v: 'a client name kept as a view' })
+  // One 64 KiB read: the handshake, the two kept messages, a have, and the rest of the read.
+  const read = Buffer.alloc(65_536)
+  Buffer.concat([PEER_HANDSHAKE, message(20, Buffer.from([0]), extended), message(5, bitfield), message(4, u32(3))]).copy(read)
+  wire.write(read.subarray(0, PEER_HANDSHAKE.length + 4 + 2 + extended.length + 4 + 1 + 250 + 9))
+  await new Promise(resolve => setImmediate(resolve))
+  const kept = (wire.peerPieces as unknown as { buffer: Uint8Array }).buffer
+  t.equal(kept.buffer.byteLength, 251, 'the bitfield holds its own 251-byte message, not the 64 KiB read')
+  t.ok(kept.every(b => b === 0xff), 'with its bits')
+  const v = (wire.peerExtendedHandshake as { v?: Uint8Array }).v
+  t.equal(Buffer.from(v!).toString(), 'a client name kept as a view')
+  t.ok(v!.buffer.byteLength < 1024, 'the extended handshake\'s decoded strings view a copy, not the read')
+  t.equal(have?.buffer.byteLength, 65_536, 'a have, read at once, stays a view of the read')
+  wire.destroy()
+})
