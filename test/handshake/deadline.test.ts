@@ -43,8 +43,10 @@ async function listen (t: Test, options: Omit<ListenerOptions, 'swarms'>) {
 }
 
 /**
- * A TCP connection whose writes each reach the peer STEP_MS after the one before (the first STEP_MS
- * after connecting): a peer that keeps every handshake step busy for most of its bound. A write is
+ * A TCP connection whose k-th write reaches the peer k STEP_MS after connecting (or when it is
+ * written, if later): a peer that keeps every handshake step busy for most of its bound. The times
+ * are counted from the connect, as the listener's deadline is from the accept, not from the write
+ * before: an event loop stalled under load delays one write, not every one after it. A write is
  * one write of the TLS layer above, as a socket would send it: when a TLS record straddles two of
  * Node's output buffers (its BIO starts with a 1 KiB chunk, so an AuthHello with much padding does),
  * the TLS layer hands over both in one writev, which this stream receives as `writev` (or, without
@@ -57,13 +59,13 @@ async function tricklingConnection (t: Test, port: number): Promise<{ stream: Du
   await new Promise<void>((resolve, reject) => { raw.once('connect', resolve); raw.once('error', reject) })
   const connectedAt = Date.now()
   const sent: number[] = []
-  let previous = connectedAt
+  let writes = 0
   let queue = Promise.resolve()
   const send = (data: Buffer, callback: () => void): void => {
+    const leavesAt = connectedAt + ++writes * STEP_MS
     queue = queue.then(async () => {
-      await new Promise(resolve => setTimeout(resolve, Math.max(0, previous + STEP_MS - Date.now())))
-      previous = Date.now()
-      sent.push(previous - connectedAt)
+      await new Promise(resolve => setTimeout(resolve, Math.max(0, leavesAt - Date.now())))
+      sent.push(Date.now() - connectedAt)
       if (!raw.destroyed) raw.write(data)
     })
     callback()
