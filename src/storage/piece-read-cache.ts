@@ -14,8 +14,9 @@
  */
 import { track, viewsOutstanding } from './lent-views.js'
 
-/** Evicted buffers kept for reuse at most. */
+/** Evicted buffers kept for reuse at most: in number, and beyond the first, as a share of the cache's bytes (with 16 MiB pieces in the default 64 MiB, one). */
 export const MAX_RETIRED = 16
+export const MAX_RETIRED_SHARE = 1 / 4
 
 export class PieceReadCache {
   private readonly entries = new Map<number, Promise<Buffer | undefined>>()
@@ -108,9 +109,22 @@ export class PieceReadCache {
       this.coolingScheduled = false
       this.retired.push(...this.cooling)
       this.cooling = []
-      // Buffers whose views are never all sent (a cancelled request, a closed link) stay out for good.
-      if (this.retired.length > MAX_RETIRED) this.retired.splice(0, this.retired.length - MAX_RETIRED)
+      this.trimRetired()
     })
+  }
+
+  /**
+   * Spare memory is bounded beside the cache's own. Those still lending views go first, oldest first
+   * (some never get them all back: a cancelled request, a closed link), then the oldest free ones.
+   */
+  private trimRetired (): void {
+    let bytes = this.retired.reduce((n, b) => n + b.length, 0)
+    const over = (): boolean => this.retired.length > MAX_RETIRED || (this.retired.length > 1 && bytes > this.maxBytes * MAX_RETIRED_SHARE)
+    for (let i = 0; i < this.retired.length && over();) {
+      if (viewsOutstanding(this.retired[i]!) > 0) bytes -= this.retired.splice(i, 1)[0]!.length
+      else i++
+    }
+    while (over()) bytes -= this.retired.shift()!.length
   }
 
   private evict (): void {
