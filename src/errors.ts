@@ -24,6 +24,16 @@ export class TlsHandshakeError extends BttlsError {
   readonly code = 'ERR_TLS_HANDSHAKE'
 }
 
+/**
+ * node:tls filled the process's shared read buffer (handshake/borrowed-reads.ts) while an earlier read
+ * from it was still being parsed. Not expected to happen; both sockets are closed rather than parse
+ * overwritten bytes.
+ */
+export class BorrowedReadError extends BttlsError {
+  override name = 'BorrowedReadError'
+  readonly code = 'ERR_BORROWED_READ'
+}
+
 /** The peer negotiated something other than TLS 1.3; the BEP forbids anything older. */
 export class TlsVersionError extends BttlsError {
   override name = 'TlsVersionError'

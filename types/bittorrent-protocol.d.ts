@@ -76,6 +76,8 @@ declare module 'bittorrent-protocol' {
     _parser: (buffer: Uint8Array) => void
     _processBuffer (): void
     _write (data: Uint8Array, cb: (err: Error | null) => void): void
+    /** streamx's writable side: `buffered` counts the bytes written and not yet handed to `_write`. */
+    _writableState: { buffered: number }
     _handshakeSent: boolean
     /** The receive buffer guarded-wire.ts keeps: unparsed chunks, their total length, the bytes the parser waits for. */
     _buffer: Uint8Array[]

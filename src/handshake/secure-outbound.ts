@@ -17,12 +17,13 @@
  * the end of the TLS handshake. The latter also bounds the responder's BitTorrent handshake, which
  * comes in the AuthReply's record.
  */
-import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
+import { connect, TLSSocket, type ConnectionOptions } from 'node:tls'
 import type { Socket } from 'node:net'
 import { DecoyAnswerError, LevelMismatchError, PeerClosedError, ProofMismatchError, TlsHandshakeError } from '../errors.js'
 import type { SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from '../protocol/auth-message.js'
 import { readAuthMessage } from './bounded-read.js'
+import { withBorrowedReads } from './borrowed-reads.js'
 import { Deadline } from './deadline.js'
 import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
 import { computeProof, connectionExporter, proofMatches } from '../protocol/key-schedule.js'
@@ -43,17 +44,42 @@ export interface OutboundOptions {
   readonly deadline?: Deadline
 }
 
-export async function secureOutbound (raw: Socket, level: SwarmLevel, options: OutboundOptions = {}): Promise<SecureChannel> {
-  let profile: ConnectionOptions
-  try {
-    profile = initiatorOptions(options.cipherSuites)
-  } catch (err) {
-    raw.destroy()
-    throw err
-  }
-  // One context per process and suite list (tls-profile.ts), not one per connection.
-  const socket = connect({ socket: raw, ...profile, secureContext: initiatorContext(options.cipherSuites) })
+/**
+ * A TLS connection to `target` that makes its own TCP connection and reads through the process's
+ * shared buffer (borrowed-reads.ts; node:tls allows that only to such a socket). Its handshake starts
+ * once TCP connects ('connect'); the dialer waits for that within its deadline, then runs
+ * secureOutbound on it. Throws, before connecting, on suites outside the BEP's.
+ */
+export function openTls (target: { readonly host: string, readonly port: number, readonly localAddress?: string }, options: Pick<OutboundOptions, 'cipherSuites' | 'keylog'> = {}): TLSSocket {
+  const profile = initiatorOptions(options.cipherSuites)
+  // `onread` is a net.connect option that tls.connect passes on; @types/node's ConnectionOptions omits it.
+  const socket = withBorrowedReads(onread => connect({
+    host: target.host, port: target.port, localAddress: target.localAddress, ...profile, secureContext: initiatorContext(options.cipherSuites), onread
+  } as ConnectionOptions))
   if (options.keylog) socket.on('keylog', options.keylog)
+  return socket
+}
+
+/**
+ * The initiator's procedure over `raw`: a connected TCP socket to run TLS over, or a TLS socket from
+ * `openTls` whose handshake is under way (its `keylog` was given to openTls).
+ */
+export async function secureOutbound (raw: Socket, level: SwarmLevel, options: OutboundOptions = {}): Promise<SecureChannel> {
+  let socket: TLSSocket
+  if (raw instanceof TLSSocket) {
+    socket = raw
+  } else {
+    let profile: ConnectionOptions
+    try {
+      profile = initiatorOptions(options.cipherSuites)
+    } catch (err) {
+      raw.destroy()
+      throw err
+    }
+    // One context per process and suite list (tls-profile.ts), not one per connection.
+    socket = connect({ socket: raw, ...profile, secureContext: initiatorContext(options.cipherSuites) })
+    if (options.keylog) socket.on('keylog', options.keylog)
+  }
   const tlsTimeoutMs = options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS
   const authTimeoutMs = options.authTimeoutMs ?? AUTH_TIMEOUT_MS
   const deadline = options.deadline ?? Deadline.after(tlsTimeoutMs + authTimeoutMs, 'the dial')

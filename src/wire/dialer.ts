@@ -7,7 +7,7 @@
 import net from 'node:net'
 import { DialCancelledError, DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
 import { Deadline } from '../handshake/deadline.js'
-import { secureOutbound } from '../handshake/secure-outbound.js'
+import { openTls, secureOutbound } from '../handshake/secure-outbound.js'
 import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
 import { BT_HANDSHAKE_TIMEOUT_MS } from './link.js'
 import { wireForm, type SwarmLevel } from '../levels/level.js'
@@ -122,7 +122,9 @@ function cancelled (options: DialOptions): DialCancelledError {
 
 async function dialOnce (transport: TransportKind, options: DialOptions): Promise<PeerLink> {
   const deadline = dialDeadline(options)
-  const raw = await connectTcp(options, deadline)
+  // A TLS link is opened by node:tls itself, the only way its reads can go through the shared buffer.
+  const open = transport === 'tls' ? (target: TcpTarget) => openTls(target, options) : undefined
+  const raw = await connectTcp(options, deadline, open)
   // Cancelling destroys the socket, which fails whichever handshake is waiting on it.
   const onAbort = (): void => { raw.destroy() }
   options.signal?.addEventListener('abort', onAbort, { once: true })
@@ -155,13 +157,18 @@ async function handshakeOver (raw: net.Socket, transport: TransportKind, options
   return control.link
 }
 
-/** The TCP connect, within connectTimeoutMs and the connection's deadline; cancelled by options.signal. */
-function connectTcp (options: DialOptions, connection: Deadline): Promise<net.Socket> {
+interface TcpTarget { readonly host: string, readonly port: number, readonly localAddress?: string }
+
+/**
+ * The TCP connect, within connectTimeoutMs and the connection's deadline; cancelled by options.signal.
+ * `open` makes the socket (default net.connect; openTls for a TLS socket that connects itself).
+ */
+function connectTcp (options: DialOptions, connection: Deadline, open: (target: TcpTarget) => net.Socket = t => net.connect(t)): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     // A source address of the other family cannot reach the peer (bind EINVAL): let the OS choose.
     const local = options.localAddress
     const localAddress = local !== undefined && net.isIP(options.host) !== 0 && net.isIP(local) !== net.isIP(options.host) ? undefined : local
-    const socket = net.connect({ host: options.host, port: options.port, localAddress })
+    const socket = open({ host: options.host, port: options.port, localAddress })
     const deadline = connection.within(options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, 'the dial')
     const signal = options.signal
     const done = (): void => { stopWatch(); signal?.removeEventListener('abort', onAbort) }

@@ -22,6 +22,10 @@
  * the chunks stay a list: a message inside one chunk is handed over as a view of it, and only one that
  * straddles chunks is copied, once: a piece message into one buffer shared by every wire, any other
  * into an array of its exact length (straddleBuffer).
+ *
+ * A dialed TLS link reads every record into one buffer the process shares (handshake/borrowed-reads.ts)
+ * and hands it to `readBorrowed`, past the stream machinery: node:tls would otherwise hand each record
+ * to JavaScript as a fresh 16 KiB buffer, the leecher's largest remaining allocation.
  */
 import Wire from 'bittorrent-protocol'
 import { checkMessage, checkMessageLength, MAX_BLOCK_LENGTH } from './message-limits.js'
@@ -42,6 +46,15 @@ class GuardedWire extends Wire {
   /** The acknowledgement of the write held behind the peer's handshake, until ours is sent. */
   private heldWrite: ((err: Error | null) => void) | undefined
   private holding = false
+  /** The memory of the bytes `readBorrowed` is parsing, while it parses them. */
+  private borrowed: ArrayBufferLike | undefined
+  /**
+   * Where the message a borrowed read ended in is being gathered: its first `_buffer[0].length` bytes
+   * are in, with room for the rest (keepLeftover), which takeBytes copies in place.
+   */
+  private gathering: Buffer | undefined
+  /** A spare buffer of PENDING_PIECES taken for a piece message, given back once it is dispatched. */
+  private pooled: Buffer | undefined
 
   constructor (type: 'tcpIncoming' | 'tcpOutgoing', peEnabled: 0 | 1 | 2, private readonly onViolation: (err: Error) => void, rate: MessageRateLimits) {
     super(type, peEnabled)
@@ -84,6 +97,79 @@ class GuardedWire extends Wire {
   }
 
   /**
+   * Parses bytes that the caller reuses once this returns (borrowed-reads.ts). A message inside them is
+   * handed over as a view only while it is dispatched: a piece message's block is copied into its
+   * piece then (straddleBuffer says why that holds), and any other message is copied before the Wire
+   * sees it (dispatch). What is left of the message they end in is copied out (keepLeftover). When the
+   * wire cannot parse at once (the handshakes not through, a held or unfinished write, MSE), the
+   * bytes are copied and written as any chunk; once the guard stopped the parser, they are dropped. Returns what write() would: false
+   * asks the caller to pause.
+   */
+  readBorrowed (bytes: Uint8Array): boolean {
+    if (this.stopped) return true // nothing more is parsed: the link is being closed (stop)
+    if (!this.parsesNow()) return this.write(Buffer.from(bytes))
+    if (bytes.length === 0) return true
+    this._buffer.push(bytes)
+    this._bufferSize += bytes.length
+    this.borrowed = bytes.buffer
+    try {
+      this._processBuffer()
+    } finally {
+      this.borrowed = undefined
+      this.keepLeftover(bytes.buffer)
+    }
+    return true
+  }
+
+  /**
+   * Whether bytes may go straight to the parser: it is past the handshakes, and no write waits (the
+   * stream, streamx, queues a write until the next tick, and `_write` runs at once unless held).
+   */
+  private parsesNow (): boolean {
+    return !this.holding && !this.destroying && !this.destroyed && this._writableState.buffered === 0 &&
+      this._encryptor === null && (this._parser === this._onMessageLength || this._parser === this._onMessage)
+  }
+
+  /**
+   * Copies what is left buffered of a borrowed read into memory of the wire's own, as the start of a
+   * buffer with room for the whole message the parser waits for, so that the next reads complete it
+   * in place. A piece message's buffer comes from PENDING_PIECES. A stopped parser reads nothing more.
+   */
+  private keepLeftover (borrowed: ArrayBufferLike): void {
+    const chunks = this._buffer
+    if (chunks.length === 0 || chunks[chunks.length - 1]!.buffer !== borrowed) return
+    if (this.stopped) {
+      this._buffer = []
+      this._bufferSize = 0
+      return
+    }
+    let target: Buffer
+    let filled = 0
+    let from = 0
+    const first = chunks[0]!
+    if (this.gathering !== undefined && isStartOf(first, this.gathering)) {
+      target = this.gathering
+      filled = first.length
+      from = 1
+    } else {
+      target = this.gatherBuffer(this._parserSize, first[0]!)
+    }
+    for (let i = from; i < chunks.length; i++) {
+      target.set(chunks[i]!, filled)
+      filled += chunks[i]!.length
+    }
+    this._buffer = [target.subarray(0, filled)]
+    this.gathering = target
+  }
+
+  /** A buffer for a message of `size` bytes gathered across reads (keepLeftover). */
+  private gatherBuffer (size: number, id: number): Buffer {
+    if (id !== PIECE_MESSAGE_ID || this._parser !== this._onMessage || size > PIECE_SCRATCH.length) return Buffer.allocUnsafeSlow(size)
+    this.pooled = PENDING_PIECES.pop() ?? Buffer.allocUnsafeSlow(PIECE_SCRATCH.length)
+    return this.pooled
+  }
+
+  /**
    * Hands the parser each `_parserSize` bytes as they become whole, with `_buffer` and `_bufferSize`
    * already past them (MSE's steps read both from inside the parser, and may re-enter here).
    */
@@ -116,8 +202,18 @@ class GuardedWire extends Wire {
       chunks.shift()
       return first
     }
-    const joined = this.straddleBuffer(size, first[0]!)
+    let joined: Uint8Array
     let filled = 0
+    const gathering = this.gathering
+    if (gathering !== undefined && isStartOf(first, gathering) && gathering.length >= size) {
+      // The rest of a message a borrowed read began (keepLeftover): completed where it is.
+      this.gathering = undefined
+      joined = gathering.subarray(0, size)
+      filled = first.length
+      chunks.shift()
+    } else {
+      joined = this.straddleBuffer(size, first[0]!)
+    }
     while (filled < size) {
       const chunk = chunks[0]!
       const wanted = size - filled
@@ -173,6 +269,7 @@ class GuardedWire extends Wire {
       this.dispatch(buffer)
     } finally {
       if (buffer.buffer === PIECE_SCRATCH.buffer) pieceScratchInUse = false
+      else if (this.pooled !== undefined && buffer.buffer === this.pooled.buffer) this.givePooledBack()
     }
   }
 
@@ -200,7 +297,13 @@ class GuardedWire extends Wire {
       this.announced |= announcement
     }
     try { this.budget.spend(what, tokens) } catch (err) { this.stop(err); return }
-    super._onMessage(announcement !== 0 ? ownBytes(buffer) : buffer)
+    if (announcement !== 0) super._onMessage(ownBytes(buffer))
+    else super._onMessage(buffer.buffer === this.borrowed ? Uint8Array.prototype.slice.call(buffer) : buffer)
+  }
+
+  private givePooledBack (): void {
+    if (PENDING_PIECES.length < MAX_PENDING_PIECES) PENDING_PIECES.push(this.pooled!)
+    this.pooled = undefined
   }
 
   private stop (err: unknown): void {
@@ -223,6 +326,17 @@ function ownBytes (message: Uint8Array): Uint8Array {
 /** The shared join of straddling piece messages (straddleBuffer): the largest block a peer may send, with its 9-byte header. */
 const PIECE_SCRATCH = Buffer.allocUnsafeSlow(9 + MAX_BLOCK_LENGTH)
 let pieceScratchInUse = false
+/**
+ * Spare buffers for piece messages gathered across borrowed reads (keepLeftover): one is taken by each
+ * wire in the middle of a piece message and given back once it is dispatched. Up to 64 wait (1 MiB).
+ */
+const PENDING_PIECES: Buffer[] = []
+const MAX_PENDING_PIECES = 64
+
+/** Whether `view` begins where `buffer` begins (the gathered start of a message). */
+function isStartOf (view: Uint8Array, buffer: Buffer): boolean {
+  return view.buffer === buffer.buffer && view.byteOffset === buffer.byteOffset
+}
 const ANNOUNCED_BITFIELD = 1
 const ANNOUNCED_EXTENDED_HANDSHAKE = 2
 

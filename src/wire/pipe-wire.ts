@@ -8,6 +8,7 @@ import type net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type Wire from 'bittorrent-protocol'
 import type { Deadline } from '../handshake/deadline.js'
+import { lendReads, type BorrowedReader } from '../handshake/borrowed-reads.js'
 import { expectExtensionProtocol } from './capabilities.js'
 import { createGuardedWire, MSE_RC4_ONLY, NO_MSE } from './guarded-wire.js'
 import { createLink, type LinkControl } from './link.js'
@@ -54,12 +55,17 @@ const socketFeeding = new WeakMap<Wire, Duplex>()
 export function connectWire (socket: Duplex, wire: Wire, batch: BatchOptions = {}): void {
   wireFedBy.set(socket, wire)
   socketFeeding.set(wire, socket)
-  socket.on('data', feedWire)
+  // A dialed TLS socket hands its reads to the wire directly (borrowed-reads.ts); any other feeds it.
+  if (!(isBorrowedReader(wire) && lendReads(socket as net.Socket, wire))) socket.on('data', feedWire)
   socket.on('end', endWire)
   wire.on('drain', resumeSocket)
   batchWrites(wire, socket, batch)
   // A socket read in paused mode before (the AuthHello, the first bytes) does not flow by itself.
   socket.resume()
+}
+
+function isBorrowedReader (wire: Wire): wire is Wire & BorrowedReader {
+  return typeof (wire as Partial<BorrowedReader>).readBorrowed === 'function'
 }
 
 function feedWire (this: Duplex, chunk: Buffer): void {

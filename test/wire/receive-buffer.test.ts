@@ -345,3 +345,152 @@ t.test('the bitfield and the extended handshake the Wire keeps are copied out of
   t.equal(have?.buffer.byteLength, 65_536, 'a have, read at once, stays a view of the read')
   wire.destroy()
 })
+
+/**
+ * Borrowed reads (guarded-wire.ts `readBorrowed`, fed by handshake/borrowed-reads.ts): each chunk is
+ * copied into one reused buffer, handed over, and the buffer scribbled over as soon as the call
+ * returns, as node:tls does with the process's shared read buffer. The peer's handshake arrives first
+ * (copied, the wire not yet past it), then everything else borrowed.
+ */
+async function borrowedResult (chunks: Buffer[], wire = createGuardedWire('tcpIncoming', NO_MSE, err => recorded.violations.push(err.name)), recorded: Recorded = { events: [], violations: [] }): Promise<Recorded & { wire: Wire, refused: number }> {
+  record(wire, recorded)
+  wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+  const reader = wire as unknown as { readBorrowed: (bytes: Uint8Array) => boolean }
+  const shared = Buffer.alloc(chunks.reduce((n, c) => Math.max(n, c.length), PEER_HANDSHAKE.length))
+  let refused = 0
+  for (const [i, chunk] of [PEER_HANDSHAKE, ...chunks].entries()) {
+    chunk.copy(shared)
+    if (!reader.readBorrowed(shared.subarray(0, chunk.length))) refused++
+    shared.fill(0xee)
+    // The copied handshake is parsed on the next tick (a socket's next read comes later still).
+    if (i === 0) await new Promise(resolve => setImmediate(resolve))
+  }
+  await new Promise<void>(resolve => { wire.once('finish', () => resolve()); wire.end() })
+  return { ...recorded, wire, refused }
+}
+
+for (const [name, chunks] of splits) {
+  t.test(`borrowed reads, ${name}: the library's messages, and what the Wire keeps is intact after the buffer is reused`, async t => {
+    const { events, violations, wire, refused } = await borrowedResult(chunks())
+    t.same(violations, [])
+    t.same(events, expected)
+    t.equal(refused, 0, 'never asked to pause')
+    t.equal(Buffer.from((wire.peerExtendedHandshake as { v: Uint8Array }).v).toString(), 'receive-buffer test', 'the extended handshake kept')
+    const kept = (wire.peerPieces as unknown as { buffer: Uint8Array }).buffer
+    t.same(Buffer.from(kept.subarray(0, 300)), keptBitfield(), 'the bitfield kept is the one sent, with the haves after it')
+    wire.destroy()
+  })
+}
+
+/** The bitfield STREAM sends, with the pieces of its haves (40 of i·7, then 1000) set, as the Wire records them. */
+function keptBitfield (): Buffer {
+  const bits = Buffer.from(messagePayload(STREAM, 5))
+  for (const index of [...Array.from({ length: 40 }, (_, i) => i * 7), 1000]) bits[index >> 3]! |= 0x80 >> (index & 7)
+  return bits
+}
+
+/** The payload of the first message with `id` in a stream of messages. */
+function messagePayload (stream: Buffer, id: number): Buffer {
+  for (let at = 0; at < stream.length;) {
+    const length = stream.readUInt32BE(at)
+    if (length > 0 && stream[at + 4] === id) return stream.subarray(at + 5, at + 4 + length)
+    at += 4 + length
+  }
+  throw new Error(`no message ${id}`)
+}
+
+t.test('borrowed reads: an extended message other than the handshake is copied before the Wire sees it', async t => {
+  const wire = createGuardedWire('tcpIncoming', NO_MSE, () => {})
+  const seen: Uint8Array[] = []
+  wire.on('extended', (_ext: string, buf: Uint8Array) => seen.push(buf))
+  const ext = message(20, Buffer.from([0]), encodeBencode({ m: { ut_metadata: 3 } }))
+  const metadata = message(20, Buffer.from([3]), encodeBencode({ msg_type: 1, piece: 0 }), Buffer.alloc(100, 0x42))
+  await borrowedResult([Buffer.concat([ext, metadata])], wire)
+  t.equal(seen.length, 2)
+  t.ok(Buffer.from(seen[1]!).includes(Buffer.alloc(100, 0x42)), 'its bytes survive the buffer\'s reuse')
+  wire.destroy()
+})
+
+t.test('borrowed reads: piece messages that straddle reads are gathered in place, in spare buffers given back after dispatch', async t => {
+  const data = Array.from({ length: 8 }, () => randomBytes(16_384))
+  const stream = Buffer.concat(data.map((block, i) => message(7, u32(0), u32(i * 16_384), block)))
+  const violations: string[] = []
+  const wire = createGuardedWire('tcpIncoming', NO_MSE, err => violations.push(err.name))
+  const blocks: Array<{ digest: string, memory: ArrayBufferLike }> = []
+  wire.on('piece', (_index: number, _offset: number, block: Uint8Array) => blocks.push({ digest: digest(block), memory: block.buffer }))
+  const records = split(stream, () => 16_384)
+  await borrowedResult(records, wire)
+  t.same(violations, [])
+  t.same(blocks.map(b => b.digest), data.map(digest), 'every block as sent, though the read buffer was scribbled after each record')
+  const memories = new Set(blocks.map(b => b.memory))
+  t.equal(memories.size, 1, 'eight straddling blocks, one spare buffer: gathering allocated one at most')
+  t.ok(blocks.every(b => b.memory.byteLength === 9 + MAX_BLOCK_LENGTH), 'a piece-sized spare, not a join per message')
+  // Written chunks join a straddling piece message in the buffer every wire shares; gathered, it is
+  // completed where its first part was copied, not copied again.
+  const written = pieceRecorder()
+  for (const record of split(stream.subarray(0, 20_000), () => 16_384)) written.wire.write(Buffer.from(record))
+  await new Promise(resolve => setImmediate(resolve))
+  t.not(blocks[0]?.memory, written.blocks[0]?.memory, 'not the shared join buffer')
+  written.wire.destroy()
+  wire.destroy()
+})
+
+t.test('borrowed reads while the wire holds behind our handshake are copied and ask the reader to pause; released, the same messages', async t => {
+  const recorded: Recorded = { events: [], violations: [] }
+  const wire = createGuardedWire('tcpIncoming', NO_MSE, err => recorded.violations.push(err.name))
+  record(wire, recorded)
+  const reader = wire as unknown as { readBorrowed: (bytes: Uint8Array) => boolean }
+  const shared = Buffer.alloc(16_384 + PEER_HANDSHAKE.length)
+  const chunks = split(STREAM, () => 16_384)
+  const answers: boolean[] = []
+  for (const [i, chunk] of [Buffer.concat([PEER_HANDSHAKE, chunks[0]!]), ...chunks.slice(1, 6)].entries()) {
+    chunk.copy(shared)
+    answers.push(reader.readBorrowed(shared.subarray(0, chunk.length)))
+    shared.fill(0xee)
+    if (i === 0) await new Promise(resolve => setImmediate(resolve))
+  }
+  t.ok(answers.includes(false), `asked to pause (${answers.join(' ')})`)
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(recorded.events, ['handshake'], 'nothing after the peer\'s handshake is parsed before ours is sent')
+  wire.handshake(INFO_HASH, Buffer.alloc(20, 0x33))
+  for (const chunk of chunks.slice(6)) {
+    await new Promise(resolve => setImmediate(resolve))
+    chunk.copy(shared)
+    reader.readBorrowed(shared.subarray(0, chunk.length))
+    shared.fill(0xee)
+  }
+  await new Promise<void>(resolve => { wire.once('finish', () => resolve()); wire.end() })
+  t.same(recorded.violations, [])
+  t.same(recorded.events, expected)
+  wire.destroy()
+})
+
+t.test('borrowed reads: a message over the limit stops parsing with the typed error, and what follows is dropped', async t => {
+  const have = message(4, u32(5))
+  const over = Buffer.concat([have, u32(MAX_MESSAGE_LENGTH + 1), Buffer.alloc(1000), have])
+  for (const cut of [1, 3, 11, 16_384]) {
+    const { events, violations, wire } = await borrowedResult(split(over, () => cut))
+    t.same(violations, ['OversizedMessageError'], `chunks of ${cut}`)
+    t.same(events.filter(e => e.startsWith('have')), ['have 5'], 'the have before it, nothing after it')
+    t.equal((wire as unknown as { _bufferSize: number })._bufferSize, 0, 'nothing kept buffered')
+    wire.destroy()
+  }
+})
+
+t.test('borrowed reads: the wire-message fuzz corpus gives what written chunks give', async t => {
+  const dir = join(ROOT, 'test', 'fixtures', 'fuzz', 'wire-message')
+  const names = (await readdir(dir)).filter(n => n.endsWith('.bin')).sort()
+  const bad: string[] = []
+  for (const name of names) {
+    const bytes = await readFile(join(dir, name))
+    const rng = prng(name.length + 1)
+    for (const cut of [() => 1, () => 1 + Math.floor(rng() * 64), () => 16_384]) {
+      const chunks = split(bytes, cut)
+      const written = await guardedResult(chunks)
+      const borrowed = await borrowedResult(chunks)
+      borrowed.wire.destroy()
+      if (JSON.stringify({ events: borrowed.events, violations: borrowed.violations }) !== JSON.stringify(written)) bad.push(`${name}: differs`)
+    }
+  }
+  t.same(bad, [])
+})

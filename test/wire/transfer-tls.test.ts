@@ -5,6 +5,7 @@ import { createTorrent } from '../../src/torrent/create-torrent.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import { completed, fileSha256, randomFile, session, tempDir } from '../helpers/session-pair.js'
 import { messageIds } from '../helpers/peer-messages.js'
+import { borrowedReadCount } from '../../src/handshake/borrowed-reads.js'
 
 for (const version of ['v1', 'v2', 'hybrid'] as const) {
   t.test(`Basic TLS transfer seeder -> leecher (${version})`, async t => {
@@ -18,8 +19,11 @@ for (const version of ['v1', 'v2', 'hybrid'] as const) {
     const handle = await leecher.addTorrent(metainfo, join(dir, 'leech'))
     const links: string[] = []
     leecher.on('link', l => links.push(`${l.transport} ${l.tls?.protocol} ${l.tls?.cipher}`))
+    const lentBefore = borrowedReadCount()
     t.ok(await leecher.connect(handle, '127.0.0.1', seeder.port))
     await completed(handle.swarm)
+    // The dialed link's records went to its wire through the shared read buffer (borrowed-reads.ts).
+    t.ok(borrowedReadCount() - lentBefore >= metainfo.totalLength / 16_384, `${borrowedReadCount() - lentBefore} records lent for ${metainfo.totalLength} bytes`)
     t.equal(await fileSha256(join(dir, 'leech', 'payload.bin')), sum, 'bytes match')
     t.match(links[0], /^tls TLSv1\.3 TLS_/)
     t.equal(handle.swarm.stats().transports.tls.downloaded, metainfo.totalLength - (metainfo.files.filter(f => f.pad).reduce((a, f) => a + f.length, 0)))

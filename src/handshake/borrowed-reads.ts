@@ -1,0 +1,97 @@
+/**
+ * A dialed TLS socket's reads through one buffer shared by the process (node:tls `onread`).
+ *
+ * node:tls hands each decrypted record to JavaScript as a fresh 16 KiB buffer (`TLSWrap::ClearOut`),
+ * pushed through the socket's Readable and then the wire's Writable: on a bulk leecher, an allocation
+ * and two streams' bookkeeping per record, and the allocations pace V8's garbage collection. With
+ * `onread`, node:tls copies each record into a buffer we give it and calls us instead. Node applies
+ * `onread` only to a TLS socket that makes its own TCP connection (`tls.connect` without `socket`), so
+ * the dialer opens its TLS links that way (secure-outbound.ts `openTls`); an accepted socket cannot
+ * have it, and inbound links read as before.
+ *
+ * One buffer serves every such socket: node:tls fills it and calls back at once, and the consumer is
+ * done with it when the call returns (the wire copies what it keeps: guarded-wire.ts `readBorrowed`).
+ * So it costs no memory per link. Nothing a consumer does can make node:tls fill it again during the
+ * call: the only other way in (`TLSWrap::ClearOut` from an empty write or a new client's start) finds
+ * no cleartext, which every socket's own read has already taken. A nested call is checked all the
+ * same, and fails both reads' sockets rather than parse overwritten bytes.
+ *
+ * Until a consumer takes the socket's reads (`lendReads`), each read is copied into the socket's
+ * stream, so the handshake's bounded reads (bounded-read.ts) work unchanged.
+ */
+import type { Socket } from 'node:net'
+import { BorrowedReadError } from '../errors.js'
+
+/** Who takes a socket's reads once lent: it is done with `bytes` when it returns (false: pause). */
+export interface BorrowedReader {
+  readBorrowed (bytes: Uint8Array): boolean
+}
+
+/** The most node:tls hands over at once is one record's plaintext (16 KiB); room to spare. */
+const SHARED_READS = Buffer.allocUnsafeSlow(64 * 1024)
+const borrowing = new WeakSet<Socket>()
+const readers = new WeakMap<Socket, BorrowedReader>()
+/** The socket whose read is being consumed, if any (the nesting check). */
+let reading: Socket | undefined
+/** Reads handed to a reader since the process started (the tests' and benchmarks' evidence). */
+let lent = 0
+
+export interface OnReadOptions {
+  readonly buffer: Buffer
+  readonly callback: (this: Socket, length: number, buffer: Buffer) => boolean
+}
+
+const ON_READ: OnReadOptions = { buffer: SHARED_READS, callback: onRead }
+
+/** A socket made by `create` with the shared read buffer as its `onread`. */
+export function withBorrowedReads<S extends Socket> (create: (onread: OnReadOptions) => S): S {
+  const socket = create(ON_READ)
+  borrowing.add(socket)
+  return socket
+}
+
+/**
+ * From now on, `reader` takes the socket's reads, starting with those already in its stream (copies
+ * from before, in order). False when the socket does not read through the shared buffer: the caller
+ * reads its stream as usual.
+ */
+export function lendReads (socket: Socket, reader: BorrowedReader): boolean {
+  if (!borrowing.has(socket)) return false
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) reader.readBorrowed(chunk)
+  readers.set(socket, reader)
+  return true
+}
+
+/** node:tls calls this with `this` the socket (net.js calls `stream[kBufferCb](nread, buffer)`). */
+function onRead (this: Socket, length: number, buffer: Buffer): boolean {
+  const bytes = buffer.subarray(0, length)
+  if (reading !== undefined) {
+    const err = new BorrowedReadError('node:tls filled the shared read buffer again while a read was being parsed')
+    reading.destroy(err)
+    this.destroy(err)
+    return false
+  }
+  const reader = readers.get(this)
+  if (reader === undefined) return this.push(Buffer.from(bytes))
+  return lend(this, reader, bytes)
+}
+
+function lend (socket: Socket, reader: BorrowedReader, bytes: Uint8Array): boolean {
+  reading = socket
+  lent++
+  try {
+    return reader.readBorrowed(bytes)
+  } finally {
+    reading = undefined
+  }
+}
+
+/** Whether `socket` reads through the shared buffer. */
+export function readsBorrowed (socket: Socket): boolean {
+  return borrowing.has(socket)
+}
+
+/** How many reads were handed to a reader in this process. */
+export function borrowedReadCount (): number {
+  return lent
+}
