@@ -19,7 +19,7 @@
  * Until a consumer takes the socket's reads (`lendReads`), each read is copied into the socket's
  * stream, so the handshake's bounded reads (bounded-read.ts) work unchanged.
  */
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import { BorrowedReadError } from '../errors.js'
 
 /** Who takes a socket's reads once lent: it is done with `bytes` when it returns (false: pause). */
@@ -48,6 +48,41 @@ export function withBorrowedReads<S extends Socket> (create: (onread: OnReadOpti
   const socket = create(ON_READ)
   borrowing.add(socket)
   return socket
+}
+
+/**
+ * net.Socket's private keys for `onread` (its buffer and callback), found on a socket made with one.
+ * Node sets them in the constructor only; an accepted TLS socket gets them here (adoptBorrowedReads).
+ */
+const ON_READ_KEYS = ((): { buffer: symbol, callback: symbol } | undefined => {
+  // `onread` is a net.Socket option @types/node lists for net.connect only.
+  const probe = new net.Socket({ onread: { buffer: Buffer.alloc(1), callback: () => true } } as net.SocketConstructorOpts)
+  const slots = probe as unknown as Record<symbol, unknown>
+  const keys = Object.getOwnPropertySymbols(probe)
+  const buffer = keys.find(k => k.description === 'kBuffer')
+  const callback = keys.find(k => k.description === 'kBufferCb')
+  const found = buffer !== undefined && callback !== undefined && Buffer.isBuffer(slots[buffer]) && typeof slots[callback] === 'function'
+  probe.destroy()
+  return found ? { buffer, callback } : undefined
+})()
+
+/**
+ * Makes a TLS socket that node:tls created (an accepted one, which `onread` cannot reach) read through
+ * the shared buffer from its next record on, as its constructor would have: net.Socket's `onread` keys
+ * set on it, and its handle told to read into the buffer (`useUserBuffer`, what the constructor
+ * calls). What was read before stays in its stream. Returns false, changing nothing, when this Node
+ * lacks either: the socket then reads as usual.
+ */
+export function adoptBorrowedReads (socket: Socket): boolean {
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Buffer) => void } | null })._handle
+  if (ON_READ_KEYS === undefined || typeof handle?.useUserBuffer !== 'function' || socket.destroyed) return false
+  const slots = socket as unknown as Record<symbol, unknown>
+  if (slots[ON_READ_KEYS.buffer] !== null || slots[ON_READ_KEYS.callback] !== null) return false
+  slots[ON_READ_KEYS.buffer] = SHARED_READS
+  slots[ON_READ_KEYS.callback] = onRead
+  handle.useUserBuffer(SHARED_READS)
+  borrowing.add(socket)
+  return true
 }
 
 /**

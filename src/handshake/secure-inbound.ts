@@ -19,6 +19,7 @@
  * site. A prober cannot tell a wrong proof, an unknown swarm, a wrong level and a web request apart.
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls'
+import { adoptBorrowedReads } from './borrowed-reads.js'
 import type { Socket } from 'node:net'
 import { BttlsError, ConnectionLimitError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
@@ -136,6 +137,8 @@ export class TlsResponder {
       raw.destroy()
       throw err
     }
+    // Its records from now on through the process's shared read buffer (borrowed-reads.ts).
+    adoptBorrowedReads(socket)
     const authDeadline = deadline.within(this.authTimeoutMs, 'the end of the TLS handshake')
     let received: Buffer = Buffer.alloc(0)
     try {

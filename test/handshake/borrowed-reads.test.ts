@@ -2,7 +2,8 @@
  * A dialed TLS socket's reads through the process's shared buffer (src/handshake/borrowed-reads.ts,
  * secure-outbound.ts `openTls`), over real TLS on loopback: before a reader takes them they are copies
  * in the socket's stream; a wire then takes them in order, pauses the socket while it cannot parse and
- * resumes it; a read nested in another fails both sockets with a typed error.
+ * resumes it; an accepted socket adopts the buffer after the fact; a read nested in another fails both
+ * sockets with a typed error.
  */
 import t, { type Test } from 'tap'
 import net from 'node:net'
@@ -10,7 +11,7 @@ import tls from 'node:tls'
 import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import { BorrowedReadError } from '../../src/errors.js'
-import { borrowedReadCount, lendReads, readsBorrowed, withBorrowedReads, type OnReadOptions } from '../../src/handshake/borrowed-reads.js'
+import { adoptBorrowedReads, borrowedReadCount, lendReads, readsBorrowed, withBorrowedReads, type OnReadOptions } from '../../src/handshake/borrowed-reads.js'
 import { openTls } from '../../src/handshake/secure-outbound.js'
 import { createResponderCertificate } from '../../src/pki/responder-certificate.js'
 import { createGuardedWire, NO_MSE } from '../../src/wire/guarded-wire.js'
@@ -100,4 +101,36 @@ t.test('a read nested in another (the shared buffer filled again while parsed) f
   assertTyped(t, outerError, BorrowedReadError, 'ERR_BORROWED_READ')
   assertTyped(t, innerError, BorrowedReadError, 'ERR_BORROWED_READ')
   t.ok(outer.destroyed && inner.destroyed, 'both closed')
+})
+
+t.test('an accepted TLS socket adopts the shared buffer: what came before stays in its stream, what comes after is lent', async t => {
+  const early = randomBytes(3000)
+  const late = randomBytes(80_000)
+  const server = tls.createServer({ cert, key, minVersion: 'TLSv1.3' })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const accepted = once(server, 'secureConnection') as Promise<[tls.TLSSocket]>
+  const client = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, rejectUnauthorized: false })
+  await once(client, 'secureConnect')
+  const [socket] = await accepted
+  client.write(early)
+  await once(socket, 'readable') // read the default way, into the stream, before adoption
+  t.notOk(readsBorrowed(socket), 'node:tls made it without onread')
+  t.ok(adoptBorrowedReads(socket), 'adopted')
+  t.notOk(adoptBorrowedReads(socket), 'once only')
+  t.ok(readsBorrowed(socket))
+  const taken: Buffer[] = []
+  const before = borrowedReadCount()
+  lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } })
+  client.end(late)
+  await once(socket, 'end')
+  t.same(Buffer.concat(taken), Buffer.concat([early, late]), 'every byte, in order')
+  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent after adoption`)
+  const gone = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, rejectUnauthorized: false })
+  const [other] = await once(server, 'secureConnection') as [tls.TLSSocket]
+  other.destroy()
+  t.notOk(adoptBorrowedReads(other), 'a destroyed socket is left alone')
+  gone.destroy()
+  socket.destroy()
 })

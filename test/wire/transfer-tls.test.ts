@@ -30,6 +30,23 @@ for (const version of ['v1', 'v2', 'hybrid'] as const) {
   })
 }
 
+t.test('the seeder dials: the leecher\'s accepted link reads its records through the shared buffer too', async t => {
+  const dir = await tempDir(t)
+  const sum = await randomFile(join(dir, 'seed'), 'in.bin', 2 * 1024 * 1024 + 777)
+  const metainfo = parseTorrent((await createTorrent(join(dir, 'seed', 'in.bin'), { version: 'v1', pieceLength: 64 * 1024 })).bytes)
+  const seeder = await session(t, { policy: 'require-tls' })
+  const leecher = await session(t, { policy: 'require-tls' })
+  const seeding = await seeder.addTorrent(metainfo, join(dir, 'seed'))
+  const handle = await leecher.addTorrent(metainfo, join(dir, 'leech'))
+  const inbound = new Promise<PeerLink>(resolve => leecher.once('link', resolve))
+  const lentBefore = borrowedReadCount()
+  t.ok(await seeder.connect(seeding, '127.0.0.1', leecher.port))
+  t.equal((await inbound).direction, 'inbound')
+  await completed(handle.swarm)
+  t.equal(await fileSha256(join(dir, 'leech', 'in.bin')), sum, 'bytes match')
+  t.ok(borrowedReadCount() - lentBefore >= metainfo.totalLength / 16_384, `${borrowedReadCount() - lentBefore} records lent for ${metainfo.totalLength} bytes`)
+})
+
 t.test('hybrid: the BT handshakes carry the 20-byte form of the infohash whose key verified', async t => {
   const dir = await tempDir(t)
   await randomFile(join(dir, 'seed'), 'h.bin', 200_000)

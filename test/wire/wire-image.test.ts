@@ -16,7 +16,7 @@ import { randomBytes, type X509Certificate } from 'node:crypto'
 import { join } from 'node:path'
 import { parseClientHello } from '../../src/protocol/client-hello.js'
 import { CERTIFICATE_VALIDITY_S, createResponderCertificate } from '../../src/pki/responder-certificate.js'
-import { secureOutbound } from '../../src/handshake/secure-outbound.js'
+import { openTls, secureOutbound } from '../../src/handshake/secure-outbound.js'
 import { TlsResponder } from '../../src/handshake/secure-inbound.js'
 import { captureClientHello, stockClientHello } from '../../src/demo/capture-hello.js'
 import { basicLevel } from '../../src/levels/basic.js'
@@ -166,12 +166,18 @@ t.test('a prober does not spoil the port: a real peer dialing after the probes g
   link.close()
 })
 
-t.test('the initiator\'s ClientHello is Node\'s own HTTPS client\'s, with ALPN h2,http/1.1 and no SNI', async t => {
-  const ours = parseClientHello(await captureClientHello(port => {
+const helloSources: Array<[string, (port: number) => net.Socket]> = [
+  ['over a connected TCP socket', port => {
     const raw = net.connect(port, '127.0.0.1')
     void secureOutbound(raw, basicLevel([ih]), { tlsTimeoutMs: 1000 }).catch(() => {})
     return raw
-  }))
+  }],
+  // The dialer's way (dialer.ts): node:tls connects by itself, to read through the shared buffer.
+  ['opened by node:tls (the dialer)', port => openTls({ host: '127.0.0.1', port }).on('error', () => {})]
+]
+
+for (const [how, source] of helloSources) t.test(`the initiator's ClientHello, ${how}, is Node's own HTTPS client's, with ALPN h2,http/1.1 and no SNI`, async t => {
+  const ours = parseClientHello(await captureClientHello(source))
   const stock = parseClientHello(await stockClientHello())
   t.same(ours.cipherSuites, stock.cipherSuites, 'the same cipher suites, in the same order')
   t.same(ours.extensions, stock.extensions, 'the same extensions, in the same order')
