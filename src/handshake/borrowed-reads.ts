@@ -107,7 +107,9 @@ function onRead (this: Socket, length: number, buffer: Buffer): boolean {
     return false
   }
   const reader = readers.get(this)
-  if (reader === undefined) return this.push(Buffer.from(bytes))
+  // A copy of its own, as node:tls would have made (Buffer.from would take small ones from Buffer's
+  // shared 8 KiB pool, and anything kept of them would keep a whole slab: measured, +0.5 KiB a link).
+  if (reader === undefined) return this.push(Uint8Array.prototype.slice.call(bytes))
   return lend(this, reader, bytes)
 }
 

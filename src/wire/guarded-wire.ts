@@ -107,7 +107,7 @@ class GuardedWire extends Wire {
    */
   readBorrowed (bytes: Uint8Array): boolean {
     if (this.stopped) return true // nothing more is parsed: the link is being closed (stop)
-    if (!this.parsesNow()) return this.write(Buffer.from(bytes))
+    if (!this.parsesNow()) return this.write(Uint8Array.prototype.slice.call(bytes)) // not from Buffer's pool (straddleBuffer)
     if (bytes.length === 0) return true
     this._buffer.push(bytes)
     this._bufferSize += bytes.length
