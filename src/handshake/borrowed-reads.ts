@@ -1,13 +1,13 @@
 /**
- * A dialed TLS socket's reads through one buffer shared by the process (node:tls `onread`).
+ * A TLS socket's reads through one buffer shared by the process (node:tls `onread`).
  *
  * node:tls hands each decrypted record to JavaScript as a fresh 16 KiB buffer (`TLSWrap::ClearOut`),
  * pushed through the socket's Readable and then the wire's Writable: on a bulk leecher, an allocation
  * and two streams' bookkeeping per record, and the allocations pace V8's garbage collection. With
  * `onread`, node:tls copies each record into a buffer we give it and calls us instead. Node applies
  * `onread` only to a TLS socket that makes its own TCP connection (`tls.connect` without `socket`), so
- * the dialer opens its TLS links that way (secure-outbound.ts `openTls`); an accepted socket cannot
- * have it, and inbound links read as before.
+ * the dialer opens its TLS links that way (secure-outbound.ts `openTls`); an accepted socket is given
+ * the buffer after its TLS handshake (`adoptBorrowedReads`, the responder's secure-inbound.ts).
  *
  * One buffer serves every such socket: node:tls fills it and calls back at once, and the consumer is
  * done with it when the call returns (the wire copies what it keeps: guarded-wire.ts `readBorrowed`).

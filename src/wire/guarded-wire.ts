@@ -23,7 +23,7 @@
  * straddles chunks is copied, once: a piece message into one buffer shared by every wire, any other
  * into an array of its exact length (straddleBuffer).
  *
- * A dialed TLS link reads every record into one buffer the process shares (handshake/borrowed-reads.ts)
+ * A TLS link reads every record into one buffer the process shares (handshake/borrowed-reads.ts)
  * and hands it to `readBorrowed`, past the stream machinery: node:tls would otherwise hand each record
  * to JavaScript as a fresh 16 KiB buffer, the leecher's largest remaining allocation.
  */
@@ -102,8 +102,8 @@ class GuardedWire extends Wire {
    * piece then (straddleBuffer says why that holds), and any other message is copied before the Wire
    * sees it (dispatch). What is left of the message they end in is copied out (keepLeftover). When the
    * wire cannot parse at once (the handshakes not through, a held or unfinished write, MSE), the
-   * bytes are copied and written as any chunk; once the guard stopped the parser, they are dropped. Returns what write() would: false
-   * asks the caller to pause.
+   * bytes are copied and written as any chunk; once the guard stopped the parser, they are dropped.
+   * Returns what write() would: false asks the caller to pause.
    */
   readBorrowed (bytes: Uint8Array): boolean {
     if (this.stopped) return true // nothing more is parsed: the link is being closed (stop)
