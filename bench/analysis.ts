@@ -153,7 +153,8 @@ function bulkRow (implementation: BulkRow['implementation'], mode: string, label
     ofTcp: r.mibPerSecond / tcp,
     ofLimit: r.mibPerSecond / limit,
     seederCpuFloor: limits.tcp.senderCpuSeconds / gib + cipherCpu,
-    leecherCpuFloor: limits.tcp.receiverCpuSeconds / gib + cipherCpu
+    // A leecher also verifies and stores every byte: SHA-1, and the write into fresh page-cache pages.
+    leecherCpuFloor: limits.tcp.receiverCpuSeconds / gib + cipherCpu + (limits.sha1?.cpuSecondsPerGiB ?? 0) + (limits.pageCacheWrite?.cpuSecondsPerGiB ?? 0)
   }
 }
 

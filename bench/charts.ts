@@ -33,7 +33,7 @@ export function charts (run: BenchRun, analysis: Analysis): Charts {
       { name: 'seeder', values: rows.map(r => r.seederCpuSecondsPerGiB) },
       { name: 'leecher', values: rows.map(r => r.leecherCpuSecondsPerGiB) },
       { name: 'seeder floor (raw TCP + cipher)', values: rows.map(r => r.seederCpuFloor) },
-      { name: 'leecher floor (raw TCP + cipher)', values: rows.map(r => r.leecherCpuFloor) }
+      { name: 'leecher floor (raw TCP + cipher + SHA-1 + page-cache write)', values: rows.map(r => r.leecherCpuFloor) }
     ]
   })
   const lat = valueOf(run.sections.latency)

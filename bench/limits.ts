@@ -9,14 +9,27 @@
  *       openssl speed -provider legacy -provider default -evp rc4 -seconds S -bytes 16384
  *   - the public-key operations of a handshake: openssl speed -seconds S ecdhx25519 ed25519 ecdsap256
  *   - raw TCP over loopback between two Node processes (this one writes, bench/tcp-sink.ts reads).
+ *   - what a leecher must do besides receive and decrypt: SHA-1 over every piece (openssl speed -evp
+ *     sha1 -bytes 16384), and writing a fresh file into the page cache (`pageCacheWriteCost`).
+ *
+ * The page-cache write is not a constant of the hardware. On a virtual machine that backs memory only
+ * when it is first written and takes back what the guest frees (virtio-balloon free page reporting, as
+ * on this machine), pages a download writes into are usually fresh, and the first write to each costs
+ * the hypervisor's fault: `dd` of a fresh 1 GiB file took 1.45 s of system time, then 0.13 s while the
+ * pages it had just freed were still the guest's, and 1.3–4.7 s per GiB again minutes later. It is
+ * measured here, in the same run, because it is the largest part of a leecher's floor on such a machine.
  *
  *   node dist/bench/limits.js [--quick]
  */
 import { execFile } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { emit, isMain, JsonChild } from './json-child.js'
+import { median } from './stats.js'
 
 const SINK = fileURLToPath(new URL('./tcp-sink.js', import.meta.url))
 const MIB = 2 ** 20
@@ -26,10 +39,13 @@ export interface LimitsOptions {
   readonly opensslSeconds: number
   /** Seconds of raw TCP. */
   readonly tcpSeconds: number
+
+  /** Fresh files of PAGE_CACHE_PROBE_BYTES written, for the page-cache write's median. */
+  readonly pageCacheSamples: number
 }
 
-export const FULL_LIMITS: LimitsOptions = { opensslSeconds: 2, tcpSeconds: 3 }
-export const QUICK_LIMITS: LimitsOptions = { opensslSeconds: 1, tcpSeconds: 1 }
+export const FULL_LIMITS: LimitsOptions = { opensslSeconds: 2, tcpSeconds: 3, pageCacheSamples: 5 }
+export const QUICK_LIMITS: LimitsOptions = { opensslSeconds: 1, tcpSeconds: 1, pageCacheSamples: 1 }
 
 export interface CipherLimit {
   readonly command: string
@@ -45,6 +61,10 @@ export interface LimitsResult {
   /** Operations per second on one core. */
   readonly publicKey: { readonly command: string, readonly x25519?: number, readonly ed25519Sign?: number, readonly ed25519Verify?: number, readonly p256Sign?: number, readonly p256Verify?: number }
   readonly tcp: { readonly mibPerSecond: number, readonly seconds: number, readonly senderCpuSeconds: number, readonly receiverCpuSeconds: number }
+  /** SHA-1 on one core, 16 KiB blocks: a leecher verifies every piece. Absent in runs before 2026-12-05. */
+  readonly sha1?: CipherLimit
+  /** Writing a fresh file into the page cache (see above): the median and each sample. Absent in runs before 2026-12-05. */
+  readonly pageCacheWrite?: { readonly cpuSecondsPerGiB: number, readonly samples: readonly number[], readonly command: string }
   readonly errors: string[]
 }
 
@@ -101,6 +121,29 @@ async function rawTcp (seconds: number): Promise<LimitsResult['tcp']> {
   }
 }
 
+const GIB = 2 ** 30
+/** One page-cache sample: enough pages to time, few enough to take a second or so. */
+const PAGE_CACHE_PROBE_BYTES = 256 * MIB
+
+/**
+ * CPU seconds per GiB of writing PAGE_CACHE_PROBE_BYTES to a new file in 4 MiB writes, all threads of
+ * this process (the kernel's copy into page-cache pages is charged to the writer), then deleting it.
+ */
+export function pageCacheWriteCost (): number {
+  const dir = mkdtempSync(join(tmpdir(), 'bttls-limits-'))
+  const chunk = Buffer.alloc(4 * MIB, 0x5a)
+  try {
+    const fd = openSync(join(dir, 'probe'), 'w')
+    const cpu = process.cpuUsage()
+    for (let written = 0; written < PAGE_CACHE_PROBE_BYTES; written += chunk.length) writeSync(fd, chunk)
+    const { user, system } = process.cpuUsage(cpu)
+    closeSync(fd)
+    return (user + system) / 1e6 / (PAGE_CACHE_PROBE_BYTES / GIB)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 export async function runLimits (options: LimitsOptions, log: (line: string) => void = () => {}): Promise<LimitsResult> {
   const errors: string[] = []
   const s = String(options.opensslSeconds)
@@ -123,6 +166,7 @@ export async function runLimits (options: LimitsOptions, log: (line: string) => 
   const aes256 = await cipher('aes-256-gcm', 'AES-256-GCM')
   const chacha = await cipher('chacha20-poly1305', 'ChaCha20-Poly1305')
   const rc4 = await cipher('rc4', 'RC4', ['-provider', 'legacy', '-provider', 'default'])
+  const sha1 = await cipher('sha1', 'SHA1')
   const pkArgs = ['speed', '-seconds', s, 'ecdhx25519', 'ed25519', 'ecdsap256']
   let publicKey: LimitsResult['publicKey'] = { command: `openssl ${pkArgs.join(' ')}` }
   try {
@@ -132,7 +176,23 @@ export async function runLimits (options: LimitsOptions, log: (line: string) => 
   }
   const tcp = await rawTcp(options.tcpSeconds)
   log(`  limits: raw TCP loopback ${tcp.mibPerSecond.toFixed(0)} MiB/s (Node to Node)`)
-  return { openssl: version, ciphers: { ...(aes ? { 'aes-128-gcm': aes } : {}), ...(aes256 ? { 'aes-256-gcm': aes256 } : {}), ...(chacha ? { 'chacha20-poly1305': chacha } : {}), ...(rc4 ? { rc4 } : {}) }, publicKey, tcp, errors }
+  // A few seconds apart: what the hypervisor has taken back changes from moment to moment.
+  const samples: number[] = []
+  for (let i = 0; i < options.pageCacheSamples; i++) {
+    if (i > 0) await new Promise(resolve => setTimeout(resolve, 2000))
+    samples.push(pageCacheWriteCost())
+  }
+  const pageCacheWrite = { cpuSecondsPerGiB: median(samples), samples, command: `${PAGE_CACHE_PROBE_BYTES / MIB} MiB to a new file in 4 MiB writes, median of ${samples.length} (bench/limits.ts)` }
+  log(`  limits: page-cache write of a fresh file ${pageCacheWrite.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB (samples ${samples.map(v => v.toFixed(2)).join(', ')})`)
+  return {
+    openssl: version,
+    ciphers: { ...(aes ? { 'aes-128-gcm': aes } : {}), ...(aes256 ? { 'aes-256-gcm': aes256 } : {}), ...(chacha ? { 'chacha20-poly1305': chacha } : {}), ...(rc4 ? { rc4 } : {}) },
+    publicKey,
+    tcp,
+    ...(sha1 ? { sha1 } : {}),
+    pageCacheWrite,
+    errors
+  }
 }
 
 /**

@@ -40,10 +40,16 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
     const rows = Object.entries(limits.ciphers).map(([name, c]) => [name, `${f(c.mibPerSecond, 0)} MiB/s`, `${f(c.cpuSecondsPerGiB, 2)} CPU-s/GiB`, `\`${c.command}\``])
     const gib = limits.tcp.mibPerSecond * limits.tcp.seconds / 1024
     rows.push(['raw TCP loopback', `${f(limits.tcp.mibPerSecond, 0)} MiB/s`, `sender ${f(limits.tcp.senderCpuSeconds / gib, 2)}, receiver ${f(limits.tcp.receiverCpuSeconds / gib, 2)} CPU-s/GiB`, 'Node → Node, 256 KiB writes (bench/limits.ts)'])
+    if (limits.sha1) rows.push(['sha1', `${f(limits.sha1.mibPerSecond, 0)} MiB/s`, `${f(limits.sha1.cpuSecondsPerGiB, 2)} CPU-s/GiB`, `\`${limits.sha1.command}\``])
+    if (limits.pageCacheWrite) {
+      const w = limits.pageCacheWrite
+      rows.push(['page-cache write, fresh file', '', `${f(w.cpuSecondsPerGiB, 2)} CPU-s/GiB (samples ${w.samples.map(v => f(v, 2)).join(', ')})`, w.command])
+    }
     const pk = limits.publicKey
     rows.push(['public key (ops/s)', `X25519 ${f(pk.x25519, 0)}; Ed25519 sign ${f(pk.ed25519Sign, 0)} verify ${f(pk.ed25519Verify, 0)}; P-256 sign ${f(pk.p256Sign, 0)} verify ${f(pk.p256Verify, 0)}`, '', `\`${pk.command}\``])
     out.push(table(['what', 'one core', 'CPU', 'command'], rows, 'lrll'), '')
-    out.push(`${limits.openssl}. Cipher figures are one core, 16 KiB blocks (one TLS record). The throughput limit of an encrypted mode is raw TCP composed with one core's cipher, 1 / (1/TCP + 1/cipher); a side's CPU floor per GiB is its raw TCP CPU plus the cipher alone.`, '')
+    out.push(`${limits.openssl}. Cipher figures are one core, 16 KiB blocks (one TLS record). The throughput limit of an encrypted mode is raw TCP composed with one core's cipher, 1 / (1/TCP + 1/cipher); a seeder's CPU floor per GiB is its raw TCP CPU plus the cipher alone; a leecher's adds SHA-1 (every piece is verified) and the page-cache write of a fresh file. ` +
+      'That write is not a constant of the hardware: on a virtual machine that backs memory on first write and takes back what the guest frees (virtio-balloon free page reporting), a fresh page costs the hypervisor\'s fault, and how many pages are fresh changes from moment to moment (bench/limits.ts).', '')
     if (limits.errors.length > 0) out.push(`Errors: ${limits.errors.join('; ')}`, '')
   }
 

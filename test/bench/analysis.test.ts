@@ -4,6 +4,8 @@
  * passes, and just past it, where it misses; a section that did not run leaves its targets n/a. The
  * Markdown report (bench/report.ts) prints the same rows under "Targets (issue #14)".
  */
+import { readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import t from 'tap'
 import {
   analyse, BULK_LEECHER_CPU_PER_GIB, BULK_OF_LIBTORRENT_PLAIN, BULK_OF_LIBTORRENT_SSL, BULK_OF_PLAINTEXT, BULK_SEEDER_CPU_PER_GIB, FULL_STRICT_OF_KEY_LIMIT,
@@ -11,7 +13,7 @@ import {
   type BenchRun, type Target
 } from '../../bench/analysis.js'
 import { FULL_HANDSHAKES, type HandshakeRow } from '../../bench/handshakes.js'
-import { handshakeLimitPerCore, type LimitsResult } from '../../bench/limits.js'
+import { handshakeLimitPerCore, pageCacheWriteCost, type LimitsResult } from '../../bench/limits.js'
 import { markdown } from '../../bench/report.js'
 import type { ScaleResult } from '../../bench/scale.js'
 import type { SwarmModeResult } from '../../bench/swarm-scale.js'
@@ -243,4 +245,31 @@ t.test('the report prints the targets under issue #14, goal, measured value and 
   t.match(md, '| Bulk (1024 MiB, two processes): Basic / libtorrent SSL torrent, MiB/s | ≥ 1.50× | 1.50× (150.0 vs 100.0 MiB/s) | **PASS** |')
   t.match(md, /\| Handshakes: Full Strict, share of the public-key limit per core \| ≥ 20 % \| \d+ % \(500 of \d+ per s per core\) \| \*\*PASS\*\* \|/)
   t.match(md, '| Swarm (1 seeder + 31 leechers, 256 MiB): time until every leecher is complete, Basic / plaintext | ≤ 1.10× | 1.00× (100.0 s vs 100.0 s) | **PASS** |')
+})
+
+t.test('a leecher\'s CPU floor adds SHA-1 and the page-cache write; a seeder\'s is raw TCP and the cipher', async t => {
+  const base = passingRun()
+  const measured: LimitsResult = {
+    ...limits,
+    sha1: { command: 'openssl speed -evp sha1 -seconds 2 -bytes 16384', mibPerSecond: 1600, cpuSecondsPerGiB: 0.64 },
+    pageCacheWrite: { cpuSecondsPerGiB: 1.5, samples: [1.2, 1.5, 4.7], command: '256 MiB to a new file in 4 MiB writes, median of 3 (bench/limits.ts)' }
+  }
+  const run: BenchRun = { ...base, sections: { ...base.sections, limits: { value: measured, seconds: 10 } } }
+  const basic = analyse(run).bulk.find(b => b.mode === 'tls-aes128gcm')!
+  const gib = 2000 * 3 / 1024
+  t.equal(basic.seederCpuFloor!.toFixed(6), (1.5 / gib + 0.256).toFixed(6))
+  t.equal(basic.leecherCpuFloor!.toFixed(6), (1.8 / gib + 0.256 + 0.64 + 1.5).toFixed(6))
+  const before = analyse(base).bulk.find(b => b.mode === 'tls-aes128gcm')!
+  t.equal(before.leecherCpuFloor!.toFixed(6), (1.8 / gib + 0.256).toFixed(6), 'a run from before these limits: raw TCP and the cipher')
+  const md = markdown(run, analyse(run), {})
+  t.match(md, '| sha1 | 1600 MiB/s | 0.64 CPU-s/GiB | `openssl speed -evp sha1 -seconds 2 -bytes 16384` |')
+  t.match(md, '| page-cache write, fresh file |  | 1.50 CPU-s/GiB (samples 1.20, 1.50, 4.70) | 256 MiB to a new file in 4 MiB writes, median of 3 (bench/limits.ts) |')
+  t.match(md, 'a leecher\'s adds SHA-1')
+})
+
+t.test('the page-cache write is timed on a real file, which is gone afterwards', async t => {
+  const before = readdirSync(tmpdir()).filter(n => n.startsWith('bttls-limits-')).length
+  const cost = pageCacheWriteCost()
+  t.ok(Number.isFinite(cost) && cost > 0, `a positive CPU cost per GiB (${cost.toFixed(2)})`)
+  t.equal(readdirSync(tmpdir()).filter(n => n.startsWith('bttls-limits-')).length, before, 'no probe directory left behind')
 })
