@@ -265,6 +265,8 @@ t.test('a leecher\'s CPU floor adds SHA-1 and the page-cache write; a seeder\'s 
   t.match(md, '| sha1 | 1600 MiB/s | 0.64 CPU-s/GiB | `openssl speed -evp sha1 -seconds 2 -bytes 16384` |')
   t.match(md, '| page-cache write, fresh file |  | 1.50 CPU-s/GiB (samples 1.20, 1.50, 4.70) | 256 MiB to a new file in 4 MiB writes, median of 3 (bench/limits.ts) |')
   t.match(md, 'a leecher\'s adds SHA-1')
+  const target = analyse(run).targets.find(x => x.name.endsWith('Basic leecher CPU per GiB'))!
+  t.equal(target.measured, `2.00 CPU-s/GiB (this machine's floor ${(1.8 / gib + 0.256 + 0.64 + 1.5).toFixed(2)})`, 'the target row shows the floor beside the figure')
 })
 
 t.test('the page-cache write is timed on a real file, which is gone afterwards', async t => {
