@@ -12,7 +12,7 @@ import {
   HANDSHAKE_OF_KEY_LIMIT, HANDSHAKE_OF_PLAINTEXT, HANDSHAKE_P99_IN_FLIGHT, HANDSHAKE_P99_MS, IDLE_LINK_TARGET_BYTES, IDLE_LINKS, SWARM_OF_PLAINTEXT,
   type BenchRun, type Target
 } from '../../bench/analysis.js'
-import { FULL_HANDSHAKES, type HandshakeRow } from '../../bench/handshakes.js'
+import { FULL_HANDSHAKES, type HandshakeResult, type HandshakeRow } from '../../bench/handshakes.js'
 import { handshakeLimitPerCore, pageCacheWriteCost, type LimitsResult } from '../../bench/limits.js'
 import { markdown } from '../../bench/report.js'
 import type { ScaleResult } from '../../bench/scale.js'
@@ -274,4 +274,17 @@ t.test('the page-cache write is timed on a real file, which is gone afterwards',
   const cost = pageCacheWriteCost()
   t.ok(Number.isFinite(cost) && cost > 0, `a positive CPU cost per GiB (${cost.toFixed(2)})`)
   t.equal(readdirSync(tmpdir()).filter(n => n.startsWith('bttls-limits-')).length, before, 'no probe directory left behind')
+})
+
+t.test('the handshake targets show node:tls alone beside the figure: its share of the key limit and its p99', async t => {
+  const base = passingRun()
+  const hs = (base.sections.handshakes as { value: HandshakeResult }).value
+  const floor: HandshakeRow = { ...handshake('node-tls', 600), latencyMsP99: 12.25 }
+  const run: BenchRun = { ...base, sections: { ...base.sections, handshakes: { value: { ...hs, rows: [...hs.rows, floor] }, seconds: 10 } } }
+  const targets = analyse(run).targets
+  const share = targets.find(x => x.name === 'Handshakes: Basic, share of the public-key limit per core')!
+  t.match(share.measured, `; node:tls alone ${(600 / keyLimit('basic') * 100).toFixed(0)} %)`)
+  const p99 = targets.find(x => x.name === 'Handshakes: Basic latency p99 at 4 in flight')!
+  t.equal(p99.measured, '5.0 ms (node:tls alone 12.3 ms)')
+  t.equal(p99.verdict, 'PASS', 'the floor is shown, not judged')
 })
