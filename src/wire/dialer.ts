@@ -6,6 +6,7 @@
  */
 import net from 'node:net'
 import { DialCancelledError, DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
+import { withBorrowedReads } from '../handshake/borrowed-reads.js'
 import { Deadline } from '../handshake/deadline.js'
 import { openTls, secureOutbound } from '../handshake/secure-outbound.js'
 import { AUTH_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type CipherSuite } from '../protocol/constants.js'
@@ -122,9 +123,7 @@ function cancelled (options: DialOptions): DialCancelledError {
 
 async function dialOnce (transport: TransportKind, options: DialOptions): Promise<PeerLink> {
   const deadline = dialDeadline(options)
-  // A TLS link is opened by node:tls itself, the only way its reads can go through the shared buffer.
-  const open = transport === 'tls' ? (target: TcpTarget) => openTls(target, options) : undefined
-  const raw = await connectTcp(options, deadline, open)
+  const raw = await connectTcp(options, deadline, opener(transport, options))
   // Cancelling destroys the socket, which fails whichever handshake is waiting on it.
   const onAbort = (): void => { raw.destroy() }
   options.signal?.addEventListener('abort', onAbort, { once: true })
@@ -160,8 +159,27 @@ async function handshakeOver (raw: net.Socket, transport: TransportKind, options
 interface TcpTarget { readonly host: string, readonly port: number, readonly localAddress?: string }
 
 /**
+ * How a transport's socket is made (connectTcp's `open`). TLS and plaintext links read through the
+ * process's shared buffer (handshake/borrowed-reads.ts), which a socket gets only when it is made: a
+ * TLS link from node:tls itself (openTls), a plaintext one from net.connect with `onread`. MSE is left
+ * to net.connect's own reads: the wire decrypts each read into a new buffer, and before that
+ * `readBorrowed` would copy it out of the shared buffer (an MSE wire never parses in place), so
+ * lending would add a copy and save no allocation.
+ */
+function opener (transport: TransportKind, options: DialOptions): ((target: TcpTarget) => net.Socket) | undefined {
+  if (transport === 'tls') return target => openTls(target, options)
+  if (transport === 'plain') return openPlain
+  return undefined
+}
+
+/** A TCP connection to `target` whose reads go through the process's shared buffer. */
+function openPlain (target: TcpTarget): net.Socket {
+  return withBorrowedReads(onread => net.connect({ ...target, onread }))
+}
+
+/**
  * The TCP connect, within connectTimeoutMs and the connection's deadline; cancelled by options.signal.
- * `open` makes the socket (default net.connect; openTls for a TLS socket that connects itself).
+ * `open` makes the socket (default net.connect; `opener` says which transports make their own).
  */
 function connectTcp (options: DialOptions, connection: Deadline, open: (target: TcpTarget) => net.Socket = t => net.connect(t)): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
