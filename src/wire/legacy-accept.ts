@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import type net from 'node:net'
 import type Wire from 'bittorrent-protocol'
 import { MseHandshakeError, PolicyViolationError, UnknownSwarmError, UnrecognizedProtocolError } from '../errors.js'
+import { adoptBorrowedReads } from '../handshake/borrowed-reads.js'
 import type { Deadline } from '../handshake/deadline.js'
 import { createGuardedWire, MSE_RC4_ONLY, NO_MSE } from './guarded-wire.js'
 import { awaitHandshake, createLink } from './link.js'
@@ -28,10 +29,14 @@ export class LegacyAcceptor {
   ) {}
 
   async acceptPlain (raw: net.Socket, deadline: Deadline): Promise<PeerLink> {
+    // From its next read on, through the process's shared buffer, as a dialed plaintext link reads
+    // (borrowed-reads.ts): the sniff's bytes, put back in its stream, reach the wire first (lendReads).
+    adoptBorrowedReads(raw)
     const wire = createGuardedWire('tcpIncoming', NO_MSE, err => raw.destroy(err))
     return await this.accept(raw, wire, 'plain', () => Promise.resolve(), deadline)
   }
 
+  /** Not through the shared buffer: an MSE wire decrypts each read into a new buffer (dialer.ts `opener`). */
   async acceptMse (raw: net.Socket, deadline: Deadline): Promise<PeerLink> {
     // RC4 only: a peer offering both methods (libtorrent and aria2 do by default) must not get plaintext
     // after an MSE handshake while we report the link as encrypted.

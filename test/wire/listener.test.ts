@@ -1,13 +1,17 @@
 import t, { type Test } from 'tap'
 import net from 'node:net'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { basicLevel } from '../../src/levels/basic.js'
 import { PeerListener, type Refusal, type ServedSwarm } from '../../src/wire/listener.js'
 import { dial } from '../../src/wire/dialer.js'
 import type { PeerLink } from '../../src/wire/peer-link.js'
 import { answerLinks } from '../helpers/link-pair.js'
 import type { Policy } from '../../src/wire/policy.js'
+import { borrowedReadCount, type BorrowedReader } from '../../src/handshake/borrowed-reads.js'
+import { btHandshake, message } from '../fixtures/fuzz/seeds.js'
 
+const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b }
+const digest = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16)
 const ihA = randomBytes(20)
 const ihB = randomBytes(20)
 const swarms: ServedSwarm[] = [
@@ -59,6 +63,38 @@ t.test('plain BT handshake on the shared port', async t => {
   t.equal(inc.transport, 'plain')
   t.same((await inc.remoteHandshake).infoHash, ihA)
   sock.destroy(); inc.close()
+})
+
+t.test('plain: messages pipelined behind the BT handshake in the sniffed first read reach the wire first, in order; later reads are lent', async t => {
+  const l = await PeerListener.listen({ policy: 'prefer-tls', swarms: () => swarms, sniffTimeoutMs: 1000, tlsTimeoutMs: 1000, authTimeoutMs: 1000 })
+  t.teardown(() => l.close())
+  const blocks = Array.from({ length: 48 }, (_, i) => randomBytes(i < 8 ? 1000 : 16_384))
+  const pieces = blocks.map((b, i) => message(7, u32(i), u32(0), b))
+  const got: string[] = []
+  let lentBytes = 0
+  const linked = new Promise<PeerLink>(resolve => l.once('link', link => {
+    link.wire.on('piece', (_i: number, _o: number, block: Uint8Array) => got.push(digest(block)))
+    // What the listener lends this wire (borrowed-reads.ts), counted as it passes.
+    const wire = link.wire as typeof link.wire & BorrowedReader
+    const readBorrowed = wire.readBorrowed.bind(wire)
+    wire.readBorrowed = bytes => { lentBytes += bytes.length; return readBorrowed(bytes) }
+    link.wire.handshake(ihA, randomBytes(20), { dht: false })
+    resolve(link)
+  }))
+  const sock = net.connect(l.port, '127.0.0.1')
+  t.teardown(() => sock.destroy())
+  // One write, in the listener's first read: the sniff reads it all and puts it back in the stream.
+  sock.write(Buffer.concat([btHandshake(ihA, randomBytes(20)), ...pieces.slice(0, 8)]))
+  const inc = await linked
+  t.equal(inc.transport, 'plain')
+  const lentBefore = borrowedReadCount()
+  const late = Buffer.concat(pieces.slice(8))
+  sock.write(late)
+  while (got.length < blocks.length && !inc.wire.destroyed) await new Promise(resolve => setTimeout(resolve, 20))
+  t.same(got, blocks.map(digest), 'the pipelined blocks first, then the later ones, every one intact')
+  t.ok(lentBytes >= late.length, `${lentBytes} bytes lent to the wire, ${late.length} written after the handshake`)
+  t.ok(borrowedReadCount() - lentBefore >= late.length / 65_536, `${borrowedReadCount() - lentBefore} reads lent`)
+  inc.close()
 })
 
 t.test('require-tls, the probe-resistant posture: plain and MSE meet the TLS stack, which refuses them as any HTTPS server would', async t => {
