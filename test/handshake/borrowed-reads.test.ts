@@ -3,7 +3,7 @@
  * secure-outbound.ts `openTls`), over real TLS on loopback: before a reader takes them they are copies
  * in the socket's stream; a wire then takes them in order, pauses the socket while it cannot parse and
  * resumes it; an accepted socket adopts the buffer after the fact; a read nested in another fails both
- * sockets with a typed error.
+ * sockets with a typed error. The same for plain TCP sockets, dialed and accepted.
  */
 import t, { type Test } from 'tap'
 import net from 'node:net'
@@ -132,5 +132,58 @@ t.test('an accepted TLS socket adopts the shared buffer: what came before stays 
   other.destroy()
   t.notOk(adoptBorrowedReads(other), 'a destroyed socket is left alone')
   gone.destroy()
+  socket.destroy()
+})
+
+/** A TCP server on loopback; its port, and its next accepted socket. */
+async function tcpServer (t: Test, onConnection: (socket: net.Socket) => void = () => {}): Promise<{ port: number, accepted: () => Promise<net.Socket> }> {
+  const server = net.createServer(socket => { socket.on('error', () => {}); onConnection(socket) })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  return { port: (server.address() as net.AddressInfo).port, accepted: async () => (await once(server, 'connection') as [net.Socket])[0] }
+}
+
+t.test('a plain TCP socket made with the shared buffer: copies in its stream first, then every read lent, in order', async t => {
+  const first = randomBytes(5000)
+  const second = randomBytes(300_000)
+  const { port } = await tcpServer(t, s => { s.write(first); setTimeout(() => s.end(second), 100) })
+  const socket = withBorrowedReads(onread => net.connect({ host: '127.0.0.1', port, onread }))
+  await once(socket, 'connect')
+  t.ok(readsBorrowed(socket))
+  await once(socket, 'readable')
+  const head = socket.read(100) as Buffer
+  t.same(head, first.subarray(0, 100), 'a bounded read takes its bytes from the stream')
+  const taken: Buffer[] = []
+  const before = borrowedReadCount()
+  t.ok(lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } }))
+  await once(socket, 'end')
+  t.same(Buffer.concat(taken), Buffer.concat([first.subarray(100), second]), 'the stream\'s copies first, then every borrowed read')
+  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent (300,000 bytes are at least five reads of 64 KiB)`)
+  socket.destroy()
+})
+
+t.test('an accepted plain TCP socket adopts the shared buffer: what came before stays in its stream, what comes after is lent', async t => {
+  const early = randomBytes(3000)
+  const late = randomBytes(400_000)
+  const { port, accepted } = await tcpServer(t)
+  const next = accepted()
+  const client = net.connect({ host: '127.0.0.1', port })
+  await once(client, 'connect')
+  const socket = await next
+  client.write(early)
+  await once(socket, 'readable') // read the default way, into the stream, before adoption
+  t.notOk(readsBorrowed(socket), 'net.Server made it without onread')
+  t.ok(adoptBorrowedReads(socket), 'adopted: a TCP wrap takes a user buffer as a TLSWrap does')
+  t.notOk(adoptBorrowedReads(socket), 'once only')
+  t.ok(readsBorrowed(socket))
+  const taken: Buffer[] = []
+  const before = borrowedReadCount()
+  lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } })
+  socket.resume()
+  client.end(late)
+  await once(socket, 'end')
+  t.same(Buffer.concat(taken), Buffer.concat([early, late]), 'every byte, in order')
+  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent after adoption`)
   socket.destroy()
 })
