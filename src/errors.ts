@@ -25,7 +25,7 @@ export class TlsHandshakeError extends BttlsError {
 }
 
 /**
- * node:tls filled the process's shared read buffer (handshake/borrowed-reads.ts) while an earlier read
+ * Node filled the process's shared read buffer (handshake/borrowed-reads.ts) while an earlier read
  * from it was still being parsed. Not expected to happen; both sockets are closed rather than parse
  * overwritten bytes.
  */

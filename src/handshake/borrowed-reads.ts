@@ -1,23 +1,30 @@
 /**
- * A TLS socket's reads through one buffer shared by the process (node:tls `onread`).
+ * A socket's reads through one buffer shared by the process (net.Socket's `onread`): TLS and
+ * plaintext links; not MSE, whose wire decrypts each read into a new buffer anyway (dialer.ts `opener`).
  *
  * node:tls hands each decrypted record to JavaScript as a fresh 16 KiB buffer (`TLSWrap::ClearOut`),
- * pushed through the socket's Readable and then the wire's Writable: on a bulk leecher, an allocation
- * and two streams' bookkeeping per record, and the allocations pace V8's garbage collection. With
- * `onread`, node:tls copies each record into a buffer we give it and calls us instead. Node applies
- * `onread` only to a TLS socket that makes its own TCP connection (`tls.connect` without `socket`), so
- * the dialer opens its TLS links that way (secure-outbound.ts `openTls`); an accepted socket is given
- * the buffer after its TLS handshake (`adoptBorrowedReads`, the responder's secure-inbound.ts).
+ * and a plain net.Socket each TCP read as a fresh buffer of up to 64 KiB, pushed through the socket's
+ * Readable and then the wire's Writable: on a bulk leecher, an allocation and two streams' bookkeeping
+ * per read, and the allocations pace V8's garbage collection. With `onread`, Node copies each record
+ * (TLS) or reads the bytes (TCP) into a buffer we give it and calls us instead. Node applies `onread`
+ * only to a socket made with it: the dialer makes its TLS links with `tls.connect` without `socket`
+ * (secure-outbound.ts `openTls`) and its plaintext links with `net.connect` (dialer.ts `opener`); an
+ * accepted socket is given the buffer after the fact (`adoptBorrowedReads`): a TLS one after its TLS
+ * handshake (the responder's secure-inbound.ts), a plaintext one once its first bytes said it is
+ * BitTorrent (legacy-accept.ts).
  *
- * One buffer serves every such socket: node:tls fills it and calls back at once, and the consumer is
- * done with it when the call returns (the wire copies what it keeps: guarded-wire.ts `readBorrowed`).
- * So it costs no memory per link. Nothing a consumer does can make node:tls fill it again during the
- * call: the only other way in (`TLSWrap::ClearOut` from an empty write or a new client's start) finds
- * no cleartext, which every socket's own read has already taken. A nested call is checked all the
- * same, and fails both reads' sockets rather than parse overwritten bytes.
+ * One buffer serves every such socket: Node fills it and calls back at once, and the consumer is done
+ * with it when the call returns (the wire copies what it keeps: guarded-wire.ts `readBorrowed`). So it
+ * costs no memory per link. Nothing a consumer does can make Node fill it again during the call. A
+ * plain socket's reads come only from libuv's read callback, which runs from the event loop, never
+ * from inside a write or any other call a consumer makes. A TLS socket's only other way in
+ * (`TLSWrap::ClearOut` from an empty write or a new client's start) finds no cleartext, which every
+ * socket's own read has already taken. A nested call is checked all the same, and fails both reads'
+ * sockets rather than parse overwritten bytes.
  *
  * Until a consumer takes the socket's reads (`lendReads`), each read is copied into the socket's
- * stream, so the handshake's bounded reads (bounded-read.ts) work unchanged.
+ * stream, so the handshake's bounded reads (bounded-read.ts) work unchanged, and whatever is in the
+ * stream when the consumer takes over (an accepted socket's sniffed first bytes) reaches it first.
  */
 import net, { type Socket } from 'node:net'
 import { BorrowedReadError } from '../errors.js'
@@ -27,7 +34,7 @@ export interface BorrowedReader {
   readBorrowed (bytes: Uint8Array): boolean
 }
 
-/** The most node:tls hands over at once is one record's plaintext (16 KiB); room to spare. */
+/** A plain socket's read fills at most this (libuv reads into all of it, as into its own 64 KiB); node:tls's, one 16 KiB record. */
 const SHARED_READS = Buffer.allocUnsafeSlow(64 * 1024)
 const borrowing = new WeakSet<Socket>()
 const readers = new WeakMap<Socket, BorrowedReader>()
@@ -52,7 +59,7 @@ export function withBorrowedReads<S extends Socket> (create: (onread: OnReadOpti
 
 /**
  * net.Socket's private keys for `onread` (its buffer and callback), found on a socket made with one.
- * Node sets them in the constructor only; an accepted TLS socket gets them here (adoptBorrowedReads).
+ * Node sets them in the constructor only; an accepted socket gets them here (adoptBorrowedReads).
  */
 const ON_READ_KEYS = ((): { buffer: symbol, callback: symbol } | undefined => {
   // `onread` is a net.Socket option @types/node lists for net.connect only.
@@ -67,11 +74,12 @@ const ON_READ_KEYS = ((): { buffer: symbol, callback: symbol } | undefined => {
 })()
 
 /**
- * Makes a TLS socket that node:tls created (an accepted one, which `onread` cannot reach) read through
- * the shared buffer from its next record on, as its constructor would have: net.Socket's `onread` keys
- * set on it, and its handle told to read into the buffer (`useUserBuffer`, what the constructor
- * calls). What was read before stays in its stream. Returns false, changing nothing, when this Node
- * lacks either: the socket then reads as usual.
+ * Makes an accepted socket (which `onread` cannot reach: net.Server or node:tls made it) read through
+ * the shared buffer from its next read on, as its constructor would have: net.Socket's `onread` keys
+ * set on it, and its handle told to read into the buffer (`useUserBuffer`, what the constructor calls;
+ * a TLS socket's handle is node:tls's TLSWrap, a plain one's libuv's TCP wrap, and both have it). What
+ * was read before stays in its stream. Returns false, changing nothing, when this Node lacks either:
+ * the socket then reads as usual.
  */
 export function adoptBorrowedReads (socket: Socket): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Buffer) => void } | null })._handle
@@ -97,17 +105,17 @@ export function lendReads (socket: Socket, reader: BorrowedReader): boolean {
   return true
 }
 
-/** node:tls calls this with `this` the socket (net.js calls `stream[kBufferCb](nread, buffer)`). */
+/** Node calls this with `this` the socket (net.js's onStreamRead calls `stream[kBufferCb](nread, buffer)`). */
 function onRead (this: Socket, length: number, buffer: Buffer): boolean {
   const bytes = buffer.subarray(0, length)
   if (reading !== undefined) {
-    const err = new BorrowedReadError('node:tls filled the shared read buffer again while a read was being parsed')
+    const err = new BorrowedReadError('the shared read buffer was filled again while a read was being parsed')
     reading.destroy(err)
     this.destroy(err)
     return false
   }
   const reader = readers.get(this)
-  // A copy of its own, as node:tls would have made (Buffer.from would take small ones from Buffer's
+  // A copy of its own, as Node would have made (Buffer.from would take small ones from Buffer's
   // shared 8 KiB pool, and anything kept of them would keep a whole slab: measured, +0.5 KiB a link).
   if (reader === undefined) return this.push(Uint8Array.prototype.slice.call(bytes))
   return lend(this, reader, bytes)

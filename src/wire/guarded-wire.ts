@@ -23,9 +23,10 @@
  * straddles chunks is copied, once: a piece message into one buffer shared by every wire, any other
  * into an array of its exact length (straddleBuffer).
  *
- * A TLS link reads every record into one buffer the process shares (handshake/borrowed-reads.ts)
- * and hands it to `readBorrowed`, past the stream machinery: node:tls would otherwise hand each record
- * to JavaScript as a fresh 16 KiB buffer, the leecher's largest remaining allocation.
+ * A TLS or plaintext link reads into one buffer the process shares (handshake/borrowed-reads.ts) and
+ * hands each read to `readBorrowed`, past the stream machinery: Node would otherwise hand each read to
+ * JavaScript as a fresh buffer (a 16 KiB TLS record, up to 64 KiB of TCP), the leecher's largest
+ * remaining allocation.
  */
 import Wire from 'bittorrent-protocol'
 import { checkMessage, checkMessageLength, MAX_BLOCK_LENGTH } from './message-limits.js'

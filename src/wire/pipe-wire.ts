@@ -55,7 +55,7 @@ const socketFeeding = new WeakMap<Wire, Duplex>()
 export function connectWire (socket: Duplex, wire: Wire, batch: BatchOptions = {}): void {
   wireFedBy.set(socket, wire)
   socketFeeding.set(wire, socket)
-  // A TLS socket hands its reads to the wire directly (borrowed-reads.ts); any other feeds it.
+  // A TLS or plaintext socket hands its reads to the wire directly (borrowed-reads.ts); any other feeds it.
   if (!(isBorrowedReader(wire) && lendReads(socket as net.Socket, wire))) socket.on('data', feedWire)
   socket.on('end', endWire)
   wire.on('drain', resumeSocket)
