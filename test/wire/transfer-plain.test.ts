@@ -8,22 +8,10 @@ import t from 'tap'
 import { join } from 'node:path'
 import { createTorrent } from '../../src/torrent/create-torrent.js'
 import { parseTorrent } from '../../src/torrent/parse-torrent.js'
-import type { Session } from '../../src/session/session.js'
-import type { PeerLink, TransportKind } from '../../src/wire/peer-link.js'
-import { borrowedReadCount, type BorrowedReader } from '../../src/handshake/borrowed-reads.js'
+import type { TransportKind } from '../../src/wire/peer-link.js'
+import { borrowedReadCount } from '../../src/handshake/borrowed-reads.js'
+import { lentToNextLink } from '../helpers/lent-reads.js'
 import { completed, fileSha256, randomFile, session, tempDir } from '../helpers/session-pair.js'
-
-/** The bytes lent to the wire of `s`'s next link (borrowed-reads.ts), counted as they pass. */
-function lentToNextLink (s: Session): { link: Promise<PeerLink>, bytes: () => number } {
-  let bytes = 0
-  const link = new Promise<PeerLink>(resolve => s.once('link', link => {
-    const wire = link.wire as typeof link.wire & BorrowedReader
-    const readBorrowed = wire.readBorrowed.bind(wire)
-    wire.readBorrowed = chunk => { bytes += chunk.length; return readBorrowed(chunk) }
-    resolve(link)
-  }))
-  return { link, bytes: () => bytes }
-}
 
 async function swarmOver (transport: TransportKind, size: number) {
   const dir = await tempDir(t)

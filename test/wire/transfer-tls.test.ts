@@ -6,6 +6,7 @@ import { parseTorrent } from '../../src/torrent/parse-torrent.js'
 import { completed, fileSha256, randomFile, session, tempDir } from '../helpers/session-pair.js'
 import { messageIds } from '../helpers/peer-messages.js'
 import { borrowedReadCount } from '../../src/handshake/borrowed-reads.js'
+import { lentToNextLink } from '../helpers/lent-reads.js'
 
 for (const version of ['v1', 'v2', 'hybrid'] as const) {
   t.test(`Basic TLS transfer seeder -> leecher (${version})`, async t => {
@@ -19,10 +20,12 @@ for (const version of ['v1', 'v2', 'hybrid'] as const) {
     const handle = await leecher.addTorrent(metainfo, join(dir, 'leech'))
     const links: string[] = []
     leecher.on('link', l => links.push(`${l.transport} ${l.tls?.protocol} ${l.tls?.cipher}`))
+    const lent = lentToNextLink(leecher)
     const lentBefore = borrowedReadCount()
     t.ok(await leecher.connect(handle, '127.0.0.1', seeder.port))
     await completed(handle.swarm)
     // The dialed link's records went to its wire through the shared read buffer (borrowed-reads.ts).
+    t.ok(lent.bytes() >= metainfo.totalLength, `${lent.bytes()} bytes lent to the leecher's wire for ${metainfo.totalLength}`)
     t.ok(borrowedReadCount() - lentBefore >= metainfo.totalLength / 16_384, `${borrowedReadCount() - lentBefore} records lent for ${metainfo.totalLength} bytes`)
     t.equal(await fileSha256(join(dir, 'leech', 'payload.bin')), sum, 'bytes match')
     t.match(links[0], /^tls TLSv1\.3 TLS_/)
@@ -38,12 +41,14 @@ t.test('the seeder dials: the leecher\'s accepted link reads its records through
   const leecher = await session(t, { policy: 'require-tls' })
   const seeding = await seeder.addTorrent(metainfo, join(dir, 'seed'))
   const handle = await leecher.addTorrent(metainfo, join(dir, 'leech'))
-  const inbound = new Promise<PeerLink>(resolve => leecher.once('link', resolve))
+  const lent = lentToNextLink(leecher)
   const lentBefore = borrowedReadCount()
   t.ok(await seeder.connect(seeding, '127.0.0.1', leecher.port))
-  t.equal((await inbound).direction, 'inbound')
+  t.equal((await lent.link).direction, 'inbound')
   await completed(handle.swarm)
   t.equal(await fileSha256(join(dir, 'leech', 'in.bin')), sum, 'bytes match')
+  // This wire's own count: the process-wide one also counts the seeder's wire reading requests.
+  t.ok(lent.bytes() >= metainfo.totalLength, `${lent.bytes()} bytes lent to the leecher's accepted wire for ${metainfo.totalLength}`)
   t.ok(borrowedReadCount() - lentBefore >= metainfo.totalLength / 16_384, `${borrowedReadCount() - lentBefore} records lent for ${metainfo.totalLength} bytes`)
 })
 
