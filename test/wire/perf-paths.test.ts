@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap'
 import net from 'node:net'
 import { PieceReadCache } from '../../src/storage/piece-read-cache.js'
-import { batchWrites, FIRST_DATA_HOLD_MS, flushBatchedWrites, RECORD_PAYLOAD } from '../../src/wire/write-batching.js'
+import { batchWrites, FIRST_DATA_HOLD_MS, flushBatchedWrites, MAX_AHEAD_OF_KERNEL, queuedBytes, RECORD_PAYLOAD } from '../../src/wire/write-batching.js'
 import { createGuardedWire } from '../../src/wire/guarded-wire.js'
 import { tcpPair } from '../helpers/tcp.js'
 
@@ -78,6 +78,47 @@ t.test('full records: piece messages written in whole multiples of 16 KiB while 
   const tail = writes[writes.length - 1]!
   t.ok(writes.slice(0, -1).every(n => n > 0 && n % RECORD_PAYLOAD === 0), `every write but the last is whole records (${writes.join(', ')})`)
   t.equal(tail, total % RECORD_PAYLOAD, 'the last write is the tail, after the quiet period')
+  client.destroy(); server.destroy()
+})
+
+t.test('full records: a peer that does not read gets at most MAX_AHEAD_OF_KERNEL handed to the socket; the rest waits in the batch, and all of it arrives in order', async t => {
+  const { client, server } = await tcpPair()
+  server.pause() // the kernel's buffers fill, then the socket's
+  const wire = createGuardedWire('tcpOutgoing', 0, () => {})
+  batchWrites(wire, client, { fullRecords: true, tailHoldMs: 60_000 })
+  wire.pipe(client)
+  // 32 MiB: several times what loopback's kernel buffers hold, so without the bound the socket would keep megabytes.
+  const turns = 32
+  const perTurn = 64
+  let mostAhead = 0
+  for (let turn = 0; turn < turns; turn++) {
+    for (let i = 0; i < perTurn; i++) {
+      const block = Buffer.alloc(16384, (turn * perTurn + i) % 251)
+      ;(wire as unknown as { _message (id: number, numbers: number[], data: Buffer | null): void })._message(7, [turn, i * 16384], block)
+    }
+    await new Promise(resolve => setImmediate(resolve))
+    mostAhead = Math.max(mostAhead, client.writableLength)
+  }
+  const total = turns * perTurn * (13 + 16384)
+  t.ok(mostAhead <= MAX_AHEAD_OF_KERNEL, `the socket held at most ${mostAhead} bytes the kernel had not taken`)
+  t.ok(queuedBytes(client) > total / 2, `the rest is counted as queued (${queuedBytes(client)} of ${total}), so the send-queue bound still sees it`)
+  // Now the peer reads: every piece message arrives, whole and in order.
+  const chunks: Buffer[] = []
+  let received = 0
+  const done = new Promise<void>(resolve => server.on('data', (d: Buffer) => { chunks.push(d); received += d.length; if (received >= total - total % RECORD_PAYLOAD) resolve() }))
+  server.resume()
+  await done
+  flushBatchedWrites(client)
+  await new Promise(resolve => setTimeout(resolve, 50))
+  const bytes = Buffer.concat(chunks)
+  t.equal(bytes.length, total, 'every byte arrived')
+  let ok = true
+  for (let m = 0; m < turns * perTurn && ok; m++) {
+    const at = m * (13 + 16384)
+    ok = bytes.readUInt32BE(at) === 16393 && bytes[at + 4] === 7 && bytes.readUInt32BE(at + 5) === Math.floor(m / perTurn) &&
+      bytes.readUInt32BE(at + 9) === (m % perTurn) * 16384 && bytes[at + 13] === m % 251 && bytes[at + 13 + 16383] === m % 251
+  }
+  t.ok(ok, 'each piece message whole, in the order pushed')
   client.destroy(); server.destroy()
 })
 
