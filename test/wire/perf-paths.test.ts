@@ -122,6 +122,29 @@ t.test('full records: a peer that does not read gets at most MAX_AHEAD_OF_KERNEL
   client.destroy(); server.destroy()
 })
 
+t.test('full records: the wire ends while bulk data waits for the kernel: all of it still leaves, then the socket ends', async t => {
+  const { client, server } = await tcpPair()
+  server.pause()
+  const wire = createGuardedWire('tcpOutgoing', 0, () => {})
+  batchWrites(wire, client, { fullRecords: true, tailHoldMs: 60_000 })
+  wire.pipe(client)
+  const blocks = 16 * 64
+  for (let i = 0; i < blocks; i++) {
+    ;(wire as unknown as { _message (id: number, numbers: number[], data: Buffer | null): void })._message(7, [i, 0], Buffer.alloc(16384, i % 251))
+    if (i % 64 === 63) await new Promise(resolve => setImmediate(resolve))
+  }
+  const total = blocks * (13 + 16384)
+  t.ok(queuedBytes(client) - client.writableLength > 0, `bytes wait in the batch (${queuedBytes(client) - client.writableLength})`)
+  wire.end() // the Wire's last push: what the batch holds leaves, then the socket is ended
+  let received = 0
+  const ended = new Promise<void>(resolve => server.on('end', resolve))
+  server.on('data', (d: Buffer) => { received += d.length })
+  server.resume()
+  await ended
+  t.equal(received, total, 'every byte arrived before the end')
+  client.destroy(); server.destroy()
+})
+
 t.test('full records: a small message with no bulk data in flight leaves at the end of its turn', async t => {
   const { client, server } = await tcpPair()
   const writes = spyWrites(client)
