@@ -39,13 +39,11 @@ async function dialed (port: number): Promise<tls.TLSSocket> {
   return socket
 }
 
-t.test('before a reader takes them, reads are copies in the socket\'s stream; then the reader gets the rest, in order', async t => {
-  const first = randomBytes(5000)
-  const second = randomBytes(70_000)
-  const port = await tlsServer(t, s => { s.write(first); setTimeout(() => s.end(second), 100) })
-  const socket = await dialed(port)
-  t.ok(readsBorrowed(socket), 'openTls made a socket that reads through the shared buffer')
-  t.notOk(readsBorrowed(net.connect({ port, host: '127.0.0.1' }).on('error', () => {}).destroy()), 'a plain socket does not')
+/**
+ * A socket made with the shared buffer, whose peer sends `first` and then ends with `second`: a bounded
+ * read takes its first 100 bytes from the stream, then a reader is lent the rest, stream copies first.
+ */
+async function readThenLend (t: Test, socket: net.Socket, first: Buffer, second: Buffer, why: string): Promise<void> {
   await once(socket, 'readable')
   const head = socket.read(100) as Buffer
   t.same(head, first.subarray(0, 100), 'a bounded read takes its bytes from the stream')
@@ -54,7 +52,17 @@ t.test('before a reader takes them, reads are copies in the socket\'s stream; th
   t.ok(lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } }))
   await once(socket, 'end')
   t.same(Buffer.concat(taken), Buffer.concat([first.subarray(100), second]), 'the stream\'s copies first, then every borrowed read')
-  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent (70,000 bytes are at least five records)`)
+  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent (${why})`)
+}
+
+t.test('before a reader takes them, reads are copies in the socket\'s stream; then the reader gets the rest, in order', async t => {
+  const first = randomBytes(5000)
+  const second = randomBytes(70_000)
+  const port = await tlsServer(t, s => { s.write(first); setTimeout(() => s.end(second), 100) })
+  const socket = await dialed(port)
+  t.ok(readsBorrowed(socket), 'openTls made a socket that reads through the shared buffer')
+  t.notOk(readsBorrowed(net.connect({ port, host: '127.0.0.1' }).on('error', () => {}).destroy()), 'a plain socket does not')
+  await readThenLend(t, socket, first, second, '70,000 bytes are at least five records')
   socket.destroy()
 })
 
@@ -103,6 +111,28 @@ t.test('a read nested in another (the shared buffer filled again while parsed) f
   t.ok(outer.destroyed && inner.destroyed, 'both closed')
 })
 
+/**
+ * `client` sends `early`, which the accepted `socket` reads the default way (into its stream); then the
+ * socket adopts the shared buffer and is lent to a reader, and `client` ends with `late`: the reader
+ * gets both, in order, `late` through borrowed reads.
+ */
+async function adoptAfterFirstRead (t: Test, socket: net.Socket, client: net.Socket, early: Buffer, late: Buffer, madeBy: string): Promise<void> {
+  client.write(early)
+  await once(socket, 'readable') // read the default way, into the stream, before adoption
+  t.notOk(readsBorrowed(socket), `${madeBy} made it without onread`)
+  t.ok(adoptBorrowedReads(socket), 'adopted')
+  t.notOk(adoptBorrowedReads(socket), 'once only')
+  t.ok(readsBorrowed(socket))
+  const taken: Buffer[] = []
+  const before = borrowedReadCount()
+  lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } })
+  socket.resume()
+  client.end(late)
+  await once(socket, 'end')
+  t.same(Buffer.concat(taken), Buffer.concat([early, late]), 'every byte, in order')
+  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent after adoption`)
+}
+
 t.test('an accepted TLS socket adopts the shared buffer: what came before stays in its stream, what comes after is lent', async t => {
   const early = randomBytes(3000)
   const late = randomBytes(80_000)
@@ -114,19 +144,7 @@ t.test('an accepted TLS socket adopts the shared buffer: what came before stays 
   const client = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, rejectUnauthorized: false })
   await once(client, 'secureConnect')
   const [socket] = await accepted
-  client.write(early)
-  await once(socket, 'readable') // read the default way, into the stream, before adoption
-  t.notOk(readsBorrowed(socket), 'node:tls made it without onread')
-  t.ok(adoptBorrowedReads(socket), 'adopted')
-  t.notOk(adoptBorrowedReads(socket), 'once only')
-  t.ok(readsBorrowed(socket))
-  const taken: Buffer[] = []
-  const before = borrowedReadCount()
-  lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } })
-  client.end(late)
-  await once(socket, 'end')
-  t.same(Buffer.concat(taken), Buffer.concat([early, late]), 'every byte, in order')
-  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent after adoption`)
+  await adoptAfterFirstRead(t, socket, client, early, late, 'node:tls')
   const gone = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, rejectUnauthorized: false })
   const [other] = await once(server, 'secureConnection') as [tls.TLSSocket]
   other.destroy()
@@ -151,15 +169,7 @@ t.test('a plain TCP socket made with the shared buffer: copies in its stream fir
   const socket = withBorrowedReads(onread => net.connect({ host: '127.0.0.1', port, onread }))
   await once(socket, 'connect')
   t.ok(readsBorrowed(socket))
-  await once(socket, 'readable')
-  const head = socket.read(100) as Buffer
-  t.same(head, first.subarray(0, 100), 'a bounded read takes its bytes from the stream')
-  const taken: Buffer[] = []
-  const before = borrowedReadCount()
-  t.ok(lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } }))
-  await once(socket, 'end')
-  t.same(Buffer.concat(taken), Buffer.concat([first.subarray(100), second]), 'the stream\'s copies first, then every borrowed read')
-  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent (300,000 bytes are at least five reads of 64 KiB)`)
+  await readThenLend(t, socket, first, second, '300,000 bytes are at least five reads of 64 KiB')
   socket.destroy()
 })
 
@@ -171,19 +181,7 @@ t.test('an accepted plain TCP socket adopts the shared buffer: what came before 
   const client = net.connect({ host: '127.0.0.1', port })
   await once(client, 'connect')
   const socket = await next
-  client.write(early)
-  await once(socket, 'readable') // read the default way, into the stream, before adoption
-  t.notOk(readsBorrowed(socket), 'net.Server made it without onread')
-  t.ok(adoptBorrowedReads(socket), 'adopted: a TCP wrap takes a user buffer as a TLSWrap does')
-  t.notOk(adoptBorrowedReads(socket), 'once only')
-  t.ok(readsBorrowed(socket))
-  const taken: Buffer[] = []
-  const before = borrowedReadCount()
-  lendReads(socket, { readBorrowed: bytes => { taken.push(Buffer.from(bytes)); return true } })
-  socket.resume()
-  client.end(late)
-  await once(socket, 'end')
-  t.same(Buffer.concat(taken), Buffer.concat([early, late]), 'every byte, in order')
-  t.ok(borrowedReadCount() - before >= 5, `${borrowedReadCount() - before} reads lent after adoption`)
+  // A TCP wrap takes a user buffer as a TLSWrap does.
+  await adoptAfterFirstRead(t, socket, client, early, late, 'net.Server')
   socket.destroy()
 })
