@@ -51,11 +51,17 @@ export interface OutboundOptions {
  * secureOutbound on it. Throws, before connecting, on suites outside the BEP's.
  */
 export function openTls (target: { readonly host: string, readonly port: number, readonly localAddress?: string }, options: Pick<OutboundOptions, 'cipherSuites' | 'keylog'> = {}): TLSSocket {
-  const profile = initiatorOptions(options.cipherSuites)
   // `onread` is a net.connect option that tls.connect passes on; @types/node's ConnectionOptions omits it.
-  const socket = withBorrowedReads(onread => connect({
-    host: target.host, port: target.port, localAddress: target.localAddress, ...profile, secureContext: initiatorContext(options.cipherSuites), onread
-  } as ConnectionOptions))
+  return withBorrowedReads(onread => startTls({ host: target.host, port: target.port, localAddress: target.localAddress, onread } as ConnectionOptions, options))
+}
+
+/**
+ * node:tls's client with the initiator's profile and the process's one context per suite list
+ * (tls-profile.ts), not one per connection, over `how` (a socket to wrap, or where to connect).
+ * Throws, before connecting, on suites outside the BEP's.
+ */
+function startTls (how: ConnectionOptions, options: Pick<OutboundOptions, 'cipherSuites' | 'keylog'>): TLSSocket {
+  const socket = connect({ ...how, ...initiatorOptions(options.cipherSuites), secureContext: initiatorContext(options.cipherSuites) })
   if (options.keylog) socket.on('keylog', options.keylog)
   return socket
 }
@@ -66,19 +72,11 @@ export function openTls (target: { readonly host: string, readonly port: number,
  */
 export async function secureOutbound (raw: Socket, level: SwarmLevel, options: OutboundOptions = {}): Promise<SecureChannel> {
   let socket: TLSSocket
-  if (raw instanceof TLSSocket) {
-    socket = raw
-  } else {
-    let profile: ConnectionOptions
-    try {
-      profile = initiatorOptions(options.cipherSuites)
-    } catch (err) {
-      raw.destroy()
-      throw err
-    }
-    // One context per process and suite list (tls-profile.ts), not one per connection.
-    socket = connect({ socket: raw, ...profile, secureContext: initiatorContext(options.cipherSuites) })
-    if (options.keylog) socket.on('keylog', options.keylog)
+  try {
+    socket = raw instanceof TLSSocket ? raw : startTls({ socket: raw }, options)
+  } catch (err) {
+    raw.destroy()
+    throw err
   }
   const tlsTimeoutMs = options.tlsTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS
   const authTimeoutMs = options.authTimeoutMs ?? AUTH_TIMEOUT_MS

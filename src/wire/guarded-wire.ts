@@ -29,6 +29,7 @@
  * remaining allocation.
  */
 import Wire from 'bittorrent-protocol'
+import { ownCopy } from '../handshake/borrowed-reads.js'
 import { checkMessage, checkMessageLength, MAX_BLOCK_LENGTH } from './message-limits.js'
 import {
   BITFIELD_MESSAGE_ID, DEFAULT_MESSAGE_RATE, EXTENDED_MESSAGE_ID, HAVE_MESSAGE_ID, lateAnnouncementCost, MessageBudget, messageName, PIECE_MESSAGE_ID,
@@ -108,7 +109,7 @@ class GuardedWire extends Wire {
    */
   readBorrowed (bytes: Uint8Array): boolean {
     if (this.stopped) return true // nothing more is parsed: the link is being closed (stop)
-    if (!this.parsesNow()) return this.write(Uint8Array.prototype.slice.call(bytes)) // not from Buffer's pool (straddleBuffer)
+    if (!this.parsesNow()) return this.write(ownCopy(bytes))
     if (bytes.length === 0) return true
     this._buffer.push(bytes)
     this._bufferSize += bytes.length
@@ -299,7 +300,7 @@ class GuardedWire extends Wire {
     }
     try { this.budget.spend(what, tokens) } catch (err) { this.stop(err); return }
     if (announcement !== 0) super._onMessage(ownBytes(buffer))
-    else super._onMessage(buffer.buffer === this.borrowed ? Uint8Array.prototype.slice.call(buffer) : buffer)
+    else super._onMessage(buffer.buffer === this.borrowed ? ownCopy(buffer) : buffer)
   }
 
   private givePooledBack (): void {
@@ -322,7 +323,7 @@ const NO_BYTES = new Uint8Array(0)
  * the whole received chunk it came in (a 16 KiB TLS record, a 64 KiB TCP read) for as long.
  */
 function ownBytes (message: Uint8Array): Uint8Array {
-  return message.buffer.byteLength > message.byteLength ? Uint8Array.prototype.slice.call(message) : message
+  return message.buffer.byteLength > message.byteLength ? ownCopy(message) : message
 }
 /** The shared join of straddling piece messages (straddleBuffer): the largest block a peer may send, with its 9-byte header. */
 const PIECE_SCRATCH = Buffer.allocUnsafeSlow(9 + MAX_BLOCK_LENGTH)
