@@ -2,16 +2,19 @@
  * How the CLI words a failure in one line: OpenSSL and Node messages may carry newlines, and a dial
  * error's message already names the endpoint, so a caller that prefixes it again repeats itself.
  */
-import { isIPv6 } from 'node:net'
 
 /** One line: runs of whitespace (OpenSSL's embedded newlines included) become one space. */
 export function oneLine (text: string): string {
   return text.replace(/\s+/g, ' ').trim()
 }
 
-/** host:port, with IPv6 addresses in brackets as in a URL. */
+/**
+ * host:port, with IPv6 addresses in brackets as in a URL: a colon is in every IPv6 address and in no
+ * IPv4 address or host name (`isIPv6`'s regular expression cost a millisecond on its first use, which
+ * was the first peer's event).
+ */
 export function endpoint (host: string, port: number): string {
-  return `${isIPv6(host) ? `[${host}]` : host}:${port}`
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 const TCP_ERRORS: Record<string, string> = {

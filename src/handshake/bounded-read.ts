@@ -81,11 +81,15 @@ function takeExactly (stream: Duplex, length: number, what: string): Buffer | ty
  * Waits, until the deadline, for `take` to get its result from the stream's buffer (it is tried now
  * and on every 'readable'); at the deadline, what `onTimeout` returns or throws settles
  * it. The stream ending or failing first is a PeerClosedError naming `what()`, what it was waiting for
- * then. Every listener is removed when it settles.
+ * then, also when it ended or closed before the wait began (the responder yields a turn after the TLS
+ * handshake, in which a peer's close can come): no event would tell us, and the wait would last until
+ * the deadline. Every listener is removed when it settles.
  */
 function whenReadable<T> (stream: Duplex, deadline: Deadline, what: () => string, take: () => T | typeof NOT_YET, onTimeout: () => T): Promise<T> {
   return new Promise((resolve, reject) => {
+    let settled = false
     const finish = (settle: () => T): void => {
+      settled = true
       stopWatch()
       stream.off('readable', tryRead)
       stream.off('end', onEnd)
@@ -106,5 +110,6 @@ function whenReadable<T> (stream: Duplex, deadline: Deadline, what: () => string
     stream.once('close', onEnd)
     stream.once('error', onError)
     tryRead()
+    if (!settled && (stream.readableEnded || stream.destroyed)) onEnd()
   })
 }
