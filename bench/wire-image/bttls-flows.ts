@@ -3,7 +3,7 @@
  * `--policy require-tls`, each flow on its own loopback address: Basic, Strict (`create
  * --strict-secret`) and Full Strict (`ca create`, `create --full-strict --ca`, peer certificates
  * issued by that CA as a secure tracker would, passed with --cert/--key), with the piece length
- * varying too (plan.ts).
+ * varying too (plan.ts). Each seeder serves one warm-up download before its flow (see setUp).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -16,9 +16,10 @@ import { bttlsVariant, sizeLabel } from './plan.js'
 
 export const BTTLS_FIRST_PORT = 29100
 
-/** Seeder i listens on 127.0.0.(20 + i); its leecher on 127.0.1.(20 + i). */
+/** Seeder i listens on 127.0.0.(20 + i); its leecher on 127.0.1.(20 + i), its warm-up leecher on 127.0.2.(20 + i). */
 const seederHost = (i: number): string => `127.0.0.${20 + (i % 200)}`
 const leecherHost = (i: number): string => `127.0.1.${20 + (i % 200)}`
+const warmUpHost = (i: number): string => `127.0.2.${20 + (i % 200)}`
 
 async function peerCertificate (ca: { certPem: string, keyPem: string }, torrentFile: string, dir: string, name: string): Promise<string[]> {
   const torrent = parseTorrent(await readFile(torrentFile))
@@ -60,6 +61,15 @@ export async function planBttlsFlows (ctx: TrafficContext): Promise<PlannedFlow[
       needles: infohashNeedles(created),
       setUp: async () => {
         seed = await bttlsSeed(ctx.procs, torrent, file.path, { host: server.address, port: server.port, policy: 'require-tls', extra: seedFlags, logPrefix: ctx.logFile(`bttls-seed-${i}`) })
+        // The web servers are long-lived: by the time they serve a flow they have answered the hello
+        // runs and the flows before it. A seeder that runs its first connection's JavaScript cold (not
+        // yet compiled, no type feedback) answers several milliseconds later than one that has served
+        // before, and a timing feature would measure process age, not the protocol. So the seeder
+        // serves one download, from another address, before the flow's window opens. The leecher stays a
+        // fresh process, as curl is.
+        await bttlsGet(ctx.procs, torrent, join(dir, 'warm-up'), `${server.address}:${server.port}`, {
+          host: warmUpHost(i), port: 0, policy: 'require-tls', extra: getFlags, logPrefix: ctx.logFile(`bttls-warm-up-${i}`), timeoutMs: 120_000
+        })
       },
       transfer: () => bttlsGet(ctx.procs, torrent, join(dir, 'out'), `${server.address}:${server.port}`, {
         host: leecherHost(i), port: 0, policy: 'require-tls', extra: getFlags, logPrefix: ctx.logFile(`bttls-get-${i}`), timeoutMs: 120_000
