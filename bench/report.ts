@@ -137,7 +137,7 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
     out.push(`One seeder (127.0.0.2) and ${swarm.options.leechers} leechers (127.0.0.3 onwards), each a Node process (bench/swarm-peer.ts) running a Session, share a ${swarm.options.sizeMiB} MiB v1 torrent in ${swarm.options.pieceLength / 1024} KiB pieces. ` +
       'Nobody is given a peer: they find each other through the torrent\'s tracker (our tracker, src/tracker, in the bench process, a fresh one per mode) and PEX. Every link of a mode runs over its transport (SessionOptions.forceTransport); MSE runs RC4 in OpenSSL (--openssl-legacy-provider). ' +
       'The clock starts when every process, already started and (seeder) past its resume scan, is told to go, and stops when the last leecher has verified and written its last piece. ' +
-      'CPU: each process\'s process.cpuUsage() over that span, all threads, summed; peak RSS: each process\'s getrusage maxrss over its whole life. Seeder share: what the seeder uploaded over everything delivered; the rest went leecher to leecher. ' +
+      'CPU: each process\'s process.cpuUsage() over that span, all threads, summed; peak RSS: each process\'s own peak resident set over its whole life (VmHWM: getrusage\'s maxrss also counts the bench process, which the peer was forked from). Seeder share: what the seeder uploaded over everything delivered; the rest went leecher to leecher. ' +
       `Links counts both ends of each link. ${swarm.options.leechers + 1} processes share ${m.cpus} cores, so time follows total CPU; one run per mode.`, '')
   }
 

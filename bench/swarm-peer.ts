@@ -17,6 +17,7 @@ import type { TorrentHandle } from '../src/session/session.js'
 import { parseTorrent } from '../src/torrent/parse-torrent.js'
 import type { TransportKind } from '../src/wire/peer-link.js'
 import { emit, isMain } from './json-child.js'
+import { ownPeakRssBytes } from './peak-rss.js'
 
 export interface SwarmPeerArgs {
   readonly role: 'seed' | 'get'
@@ -38,7 +39,7 @@ export interface SwarmPeerStats {
   readonly userSeconds: number
   readonly systemSeconds: number
   readonly lifetimeCpuSeconds: number
-  /** Peak resident set over the process's life (getrusage ru_maxrss). */
+  /** Peak resident set over the process's own life (VmHWM; peak-rss.ts says why not getrusage's). */
   readonly peakRssBytes: number
   readonly uploaded: number
   readonly downloaded: number
@@ -122,7 +123,7 @@ async function main (): Promise<void> {
         userSeconds: since.user / 1e6,
         systemSeconds: since.system / 1e6,
         lifetimeCpuSeconds: cpuSeconds(process.cpuUsage()),
-        peakRssBytes: process.resourceUsage().maxRSS * 1024,
+        peakRssBytes: ownPeakRssBytes(),
         uploaded: s?.uploaded ?? 0,
         downloaded: s?.downloaded ?? 0,
         wasted: s?.wasted ?? 0,

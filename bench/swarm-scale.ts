@@ -11,7 +11,7 @@
  * Per mode: a fresh tracker, the seeder (resume scan), the leechers started and `ready`; then `go` to
  * every process at once starts the clock, which stops when the last leecher has verified and written
  * its last piece. CPU is user + system of every peer process (all threads) over that span, from each
- * process's own process.cpuUsage(); peak RSS is each process's getrusage maxrss (its whole life).
+ * process's own process.cpuUsage(); peak RSS is each process's own peak (VmHWM, bench/peak-rss.ts; its whole life).
  * A mode fails (and its processes are killed) if any peer dies, or not every leecher completes within
  * the timeout; the error says how far each one got. `--cpu-prof DIR` writes the seeder's and the
  * first leecher's CPU profiles (node --cpu-prof) into DIR, as <mode>-seed.cpuprofile and
