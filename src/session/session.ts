@@ -347,8 +347,15 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private async upgrade (handle: TorrentHandle, legacy: PeerLink): Promise<void> {
+    // Nothing of the payload over the legacy link while its TLS replacement is dialed. The peer's
+    // extended handshake, which starts this, comes before its bitfield and unchoke, so no request of
+    // ours has left on it yet.
+    handle.swarm.holdRequests(legacy, true)
     const tls = await this.dialNow(handle, legacy.remoteAddress, legacy.remotePort, true)
-    if (!tls) return // dialNow() reported it ('downgrade-refused'); the legacy link stays, and says so
+    if (!tls) {
+      handle.swarm.holdRequests(legacy, false)
+      return // dialNow() reported it ('downgrade-refused'); the legacy link stays, and says so
+    }
     const links = this.dialing.get(handle)
     const key = endpointKey(legacy.remoteAddress, legacy.remotePort)
     if (links !== undefined) {

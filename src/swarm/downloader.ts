@@ -224,7 +224,7 @@ export class Downloader {
   /** Keep `peer`'s pipeline full: blocks of started pieces, then new rarest pieces; then one endgame duplicate. */
   fill (peer: Peer): void {
     const torrent = this.ctx.torrent()
-    if (torrent === undefined || this.ctx.destroyed() || this.ctx.failure() !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || torrent.picker.complete) return
+    if (torrent === undefined || this.ctx.destroyed() || this.ctx.failure() !== undefined || peer.phase !== 'active' || peer.wire.peerChoking || peer.requestsHeld || torrent.picker.complete) return
     // Nothing of its we lack: picking would scan every piece for nothing, on each unchoke or reject it sends.
     if (peer.pieces.need === 0) return
     const picker = torrent.picker

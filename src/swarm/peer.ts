@@ -42,6 +42,11 @@ export class Peer {
   /** Stalled once: allowed a single request until it delivers again. */
   snubbed = false
   /**
+   * None of our requests go to it while set: the session is replacing this legacy link with a TLS one
+   * (Swarm.holdRequests), so no payload crosses the weaker transport in the meantime.
+   */
+  requestsHeld = false
+  /**
    * Pieces it rejected while unchoking us since its last block: not asked of it again until it sends a
    * block (an honest peer rejects at its request-queue limit, or for a piece it cannot read, and serves on).
    */

@@ -230,6 +230,19 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     )
   }
 
+  /**
+   * Holds our requests on `link`, or releases them (and asks at once). The session holds them while it
+   * replaces a legacy link with TLS, so that no payload crosses the weaker transport meanwhile, and
+   * releases them if the TLS dial fails and the legacy link stays.
+   */
+  holdRequests (link: PeerLink, held: boolean): void {
+    for (const peer of this.peers) {
+      if (peer.link !== link) continue
+      peer.requestsHeld = held
+      if (!held) this.guard(peer, () => this.downloader.fill(peer))
+    }
+  }
+
   stats (): SwarmStats {
     const transports = {} as Record<TransportKind, TransportStats>
     for (const kind of ['tls', 'plain', 'mse'] as const) {

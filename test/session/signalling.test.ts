@@ -80,6 +80,21 @@ t.test('an MSE link to a peer that advertises bttls is upgraded to TLS and the o
   t.equal(h.swarm.stats().transports.mse.downloaded, 0, 'no payload crossed the MSE link')
 })
 
+t.test('an upgrade whose TLS dial fails releases the legacy link: the download completes over MSE', async t => {
+  const { metainfo, dir, sum, seeder } = await setup(t)
+  const proxy = await attacker(t, seeder.port, { resetTls: true })
+  const leecher = await session(t, { policy: 'allow-plain' })
+  const h = await leecher.addTorrent(metainfo, join(dir, 'out'))
+  const refused = next(leecher, 'downgrade-refused')
+  const legacy = await leecher.connect(h, '127.0.0.1', proxy, false)
+  t.equal(legacy?.transport, 'mse')
+  t.same((await refused).error.attempts.map(a => a.transport), ['tls'], 'the upgrade tried TLS only, and was reset')
+  // Requests were held while the upgrade ran; held for good, this would never complete.
+  await completed(h.swarm, 20_000)
+  t.equal(await fileSha256(join(dir, 'out', 'sig.bin')), sum)
+  t.equal(h.swarm.stats().transports.mse.downloaded, metainfo.contentLength, 'every byte over the legacy link')
+})
+
 t.test('a peer known to speak bttls is never dialed in the clear: TLS resets are refused and logged', async t => {
   const { metainfo, dir, seeder } = await setup(t)
   const proxy = await attacker(t, seeder.port, { resetTls: true })
