@@ -13,7 +13,7 @@ export function ownPeakRssBytes (): number {
   try {
     return parseStatus(readFileSync('/proc/self/status', 'utf8')).peakRssBytes
   } catch {
-    // Not Linux: getrusage is all there is (macOS reports bytes, not KiB, but the bench runs on Linux).
+    // No /proc (not Linux): getrusage's figure is all there is.
     return process.resourceUsage().maxRSS * 1024
   }
 }
