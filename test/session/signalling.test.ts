@@ -82,7 +82,7 @@ t.test('an MSE link to a peer that advertises bttls is upgraded to TLS and the o
   t.equal(h.swarm.stats().transports.mse.downloaded, 0, 'no payload crossed the MSE link')
 })
 
-t.test('an upgrade whose TLS dial fails releases the legacy link: the download completes over MSE', async t => {
+t.test('an upgrade whose TLS dial fails releases the legacy link: the download completes over it', async t => {
   const { metainfo, dir, sum, seeder } = await setup(t)
   const proxy = await attacker(t, seeder.port, { resetTls: true })
   const leecher = await session(t, { policy: 'allow-plain' })
