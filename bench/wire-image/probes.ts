@@ -54,6 +54,24 @@ const sigalgName: Record<number, string> = {
   0x0805: 'rsa_pss_rsae_sha384', 0x0501: 'rsa_pkcs1_sha384', 0x0806: 'rsa_pss_rsae_sha512', 0x0601: 'rsa_pkcs1_sha512'
 }
 
+/** A TLS record header: content type, legacy version, length (which need not match what follows). */
+const recordHeader = (type: number, version: number, length: number): Buffer =>
+  Buffer.from([type, version >> 8, version & 0xff, length >> 8, length & 0xff])
+
+/**
+ * Broken TLS at the record layer, each answered by the TLS stack with its own alert (or silence):
+ * what a censor sends to see whose TLS stack it meets. Exported for the wire-image test, which sends
+ * the same bytes to a bttls port and to a stock Node HTTPS server.
+ */
+export const RECORD_LAYER_PROBES: ReadonlyArray<{ readonly id: string, readonly title: string, readonly bytes: Buffer }> = [
+  { id: 'r1', title: 'a handshake record announcing 65,535 bytes (over the record limit)', bytes: Buffer.concat([recordHeader(0x16, 0x0301, 0xffff), fixedRandomBytes(20)]) },
+  { id: 'r2', title: 'a record of unknown type 0x42, 32 bytes', bytes: Buffer.concat([recordHeader(0x42, 0x0303, 32), fixedRandomBytes(32)]) },
+  { id: 'r3', title: 'application data before any handshake', bytes: Buffer.concat([recordHeader(0x17, 0x0303, 32), fixedRandomBytes(32)]) },
+  { id: 'r4', title: 'a ClientHello record whose body is garbage', bytes: Buffer.concat([recordHeader(0x16, 0x0301, 32), Buffer.from([0x01, 0x00, 0x00, 0x1c]), fixedRandomBytes(28)]) },
+  { id: 'r5', title: 'an SSLv2-format ClientHello header', bytes: Buffer.concat([Buffer.from([0x80, 0x2e, 0x01, 0x03, 0x01]), fixedRandomBytes(43)]) },
+  { id: 'r6', title: 'a fatal alert as the first record', bytes: Buffer.concat([recordHeader(0x15, 0x0303, 2), Buffer.from([0x02, 0x28])]) }
+]
+
 export const PROBES: readonly ProbeDefinition[] = [
   { id: 'a', title: 'TLS, SNI example.com, ALPN h2+http/1.1, then GET', kind: 'tls', options: () => ({ servername: 'example.com', ALPNProtocols: ['h2', 'http/1.1'] }), then: () => GET('example.com') },
   { id: 'd', title: 'TLS, SNI = hex infohash (libtorrent\'s SSL torrents)', kind: 'tls', options: env => ({ servername: env.infohashHex }) },
@@ -67,6 +85,7 @@ export const PROBES: readonly ProbeDefinition[] = [
   { id: 'b', title: 'plain HTTP GET (no TLS)', kind: 'raw', bytes: () => GET('127.0.0.1') },
   { id: 'c200', title: '200 random bytes (the same on every run)', kind: 'raw', bytes: () => fixedRandomBytes(200) },
   { id: 'c16', title: '16 random bytes (the same on every run)', kind: 'raw', bytes: () => fixedRandomBytes(16) },
+  ...RECORD_LAYER_PROBES.map(({ id, title, bytes }): ProbeDefinition => ({ id, title, kind: 'raw', bytes: () => bytes })),
   { id: 'e', title: 'TLS (no SNI), then silence (= inside TLS: nothing)', kind: 'tls', options: () => ({}) },
   { id: 'g', title: 'TLS (no SNI), then GET', kind: 'tls', options: () => ({}), then: () => GET('127.0.0.1') },
   { id: 'h', title: 'TLS, ALPN h2+http/1.1, then an HTTP/1.1 GET', kind: 'tls', options: () => ({ ALPNProtocols: ['h2', 'http/1.1'] }), then: () => GET('127.0.0.1') },

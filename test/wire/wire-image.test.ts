@@ -28,6 +28,7 @@ import { randomFile, session, tempDir } from '../helpers/session-pair.js'
 import { tcpPair } from '../helpers/tcp.js'
 import { answerLinks } from '../helpers/link-pair.js'
 import { messageIds } from '../helpers/peer-messages.js'
+import { RECORD_LAYER_PROBES } from '../../bench/wire-image/probes.js'
 
 const ih = randomBytes(20)
 /** How long a probe waits for more after its last byte: long enough for any answer on loopback. */
@@ -109,7 +110,13 @@ const authLike = (flags: number, length: number): Buffer => {
   return b
 }
 
-const probes: Array<{ name: string, run: (port: number) => Promise<Answer> }> = [
+// Each probe's bytes are drawn once, so both targets get the same bytes: 200 random bytes that happen
+// to look like a TLS record header get an alert or a wait depending on the length they announce.
+const RANDOM_200 = Buffer.concat([Buffer.from([0x42]), randomBytes(199)])
+const RANDOM_16 = Buffer.concat([Buffer.from([0x42]), randomBytes(15)])
+const PLAIN_BT = Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(8), ih, randomBytes(20)])
+
+const probes: Array<{ name: string, run: (port: number) => Promise<Answer>, alert?: true }> = [
   { name: 'SNI example.com, ALPN h2/http1.1, then GET', run: p => tlsProbe(p, { servername: 'example.com', ...ALPN }, GET) },
   { name: 'SNI naming the infohash (as libtorrent sends it), then GET', run: p => tlsProbe(p, { servername: ih.toString('hex') }, GET) },
   { name: 'SNI example.com, GET, then a half-close', run: p => tlsProbe(p, { servername: 'example.com' }, GET, true) },
@@ -127,9 +134,10 @@ const probes: Array<{ name: string, run: (port: number) => Promise<Answer> }> = 
   { name: 'TLS, then 36 bytes with flag 0x0002', run: p => tlsProbe(p, {}, authLike(2, 36)) },
   { name: 'TLS, then a partial HTTP request', run: p => tlsProbe(p, {}, Buffer.from('GET / HTTP/1.1\r\nHost: exa')) },
   { name: 'plain HTTP GET (no TLS)', run: p => rawProbe(p, GET) },
-  { name: '200 random bytes', run: p => rawProbe(p, Buffer.concat([Buffer.from([0x42]), randomBytes(199)])) },
-  { name: '16 random bytes', run: p => rawProbe(p, Buffer.concat([Buffer.from([0x42]), randomBytes(15)])) },
-  { name: 'a plaintext BitTorrent handshake', run: p => rawProbe(p, Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(8), ih, randomBytes(20)])) }
+  { name: '200 random bytes', run: p => rawProbe(p, RANDOM_200) },
+  { name: '16 random bytes', run: p => rawProbe(p, RANDOM_16) },
+  { name: 'a plaintext BitTorrent handshake', run: p => rawProbe(p, PLAIN_BT) },
+  ...RECORD_LAYER_PROBES.map(({ title, bytes }) => ({ name: title, run: (p: number) => rawProbe(p, bytes), alert: true as const }))
 ]
 
 t.test('every probe gets the same class of answer from a require-tls bttls port as from a stock Node HTTPS server', async t => {
@@ -139,6 +147,8 @@ t.test('every probe gets the same class of answer from a require-tls bttls port 
     // The status line, not the page: the sites differ, their kind of answer must not.
     const status = (a: Answer): string => a.firstLine.replace(/^(HTTP\/1\.1 \d{3}).*/, '$1')
     t.same({ ...ours, firstLine: status(ours) }, { ...theirs, firstLine: status(theirs) }, probe.name)
+    // The record-layer probes reach the TLS stack's error path: a fatal alert, the same one.
+    if (probe.alert) t.equal(ours.firstLine.slice(0, 6), '\x15\x03\x03\x00\x02\x02', `${probe.name}: a fatal alert`)
   }
   t.ok(refusals.length >= probes.length - 3, 'the listener logged the probes as refusals')
   t.ok(refusals.every(r => r.error.name !== undefined), 'each with a typed reason')
