@@ -108,7 +108,7 @@ class GuardedWire extends Wire {
    * Returns what write() would: false asks the caller to pause.
    */
   readBorrowed (bytes: Uint8Array): boolean {
-    if (this.stopped) return true // nothing more is parsed: the link is being closed (stop)
+    if (this.stopped) return true // nothing more is parsed: a violation (stop), or the link closed (dropReads)
     if (!this.parsesNow()) return this.write(ownCopy(bytes))
     if (bytes.length === 0) return true
     this._buffer.push(bytes)
@@ -308,6 +308,19 @@ class GuardedWire extends Wire {
     this.pooled = undefined
   }
 
+  /**
+   * The link closed: what its socket still reads on the way to the peer's end (close-notify.ts) is
+   * dropped. Not in destroy(), which the Wire itself calls on a bad message and then parses on.
+   */
+  dropReads (): void {
+    this.stopped = true
+  }
+
+  /** Whether what the socket still reads is dropped (the link closed, or the guard stopped it). */
+  get readsDropped (): boolean {
+    return this.stopped
+  }
+
   private stop (err: unknown): void {
     this.stopped = true
     this._parse(Number.MAX_SAFE_INTEGER, () => {})
@@ -364,3 +377,8 @@ export const NO_MSE = 0
  * method whenever a peer offers both, which would carry the payload in the clear after an MSE handshake.
  */
 export const MSE_RC4_ONLY = 2
+
+/** A closed link's wire takes nothing more its socket reads (GuardedWire.dropReads); other Wires are left as they are. */
+export function dropFurtherReads (wire: Wire): void {
+  if (wire instanceof GuardedWire) wire.dropReads()
+}

@@ -1,6 +1,7 @@
 /**
  * Builds a PeerLink (peer-link.ts) from a socket and a Wire piped over it. Owns the link's lifetime:
- * the first error recorded is the one reported by `closed`; closing destroys socket and wire.
+ * the first error recorded is the one reported by `closed`; closing destroys the wire, and the socket
+ * (a TLS link that ends without an error ends with close_notify first: close-notify.ts).
  *
  * A link may stay idle for hours and a process may hold thousands, so what each one keeps is kept
  * small: one object, and listeners shared by every link (they find theirs from the emitter).
@@ -11,6 +12,8 @@ import { PeerClosedError } from '../errors.js'
 import type { Deadline } from '../handshake/deadline.js'
 import { AUTH_TIMEOUT_MS } from '../protocol/constants.js'
 import type { PeerLink, RemoteHandshake, TlsDetails, TransportKind } from './peer-link.js'
+import { endWithCloseNotify } from './close-notify.js'
+import { dropFurtherReads } from './guarded-wire.js'
 import { flushBatchedWrites, queuedBytes } from './write-batching.js'
 
 export interface LinkParts {
@@ -119,7 +122,10 @@ class Link implements PeerLink, LinkControl {
     if (this.isClosed) return
     this.isClosed = true
     flushBatchedWrites(this.socket)
-    this.socket.destroy()
+    dropFurtherReads(this.wire)
+    // A TLS link that ends well ends as HTTPS does (close-notify.ts); any other is closed at once.
+    if (this.transport === 'tls' && this.error === undefined) endWithCloseNotify(this.socket)
+    else this.socket.destroy()
     this.wire.destroy()
     this.abandonHandshake?.(this.error)
     this.resolveClosed(this.error)

@@ -70,7 +70,9 @@ function isBorrowedReader (wire: Wire): wire is Wire & BorrowedReader {
 
 function feedWire (this: Duplex, chunk: Buffer): void {
   const wire = wireFedBy.get(this)
-  if (wire !== undefined && !wire.write(chunk)) this.pause()
+  // A closed link's socket may still be read to its end (close-notify.ts): what comes is dropped.
+  if (wire === undefined || (wire as Partial<{ readsDropped: boolean }>).readsDropped === true) return
+  if (!wire.write(chunk)) this.pause()
 }
 
 function resumeSocket (this: Wire): void {
