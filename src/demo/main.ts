@@ -18,7 +18,8 @@ import { stockClientHello } from './capture-hello.js'
 import { createTorrent } from '../torrent/create-torrent.js'
 import { describeLevel } from '../session/torrent-level.js'
 import { CliProcess, type CliEvent } from './child.js'
-import { infohashNeedles, Recorder, type Needle } from './recorder.js'
+import { infohashNeedles, Recorder, type DirectionEnd, type Needle } from './recorder.js'
+import { TLS13_CLOSE_NOTIFY_RECORD } from '../wire/close-notify.js'
 
 const SIZE = 64 * 2 ** 20
 
@@ -61,6 +62,9 @@ async function main (): Promise<number> {
     const leechPeer = leecher.events.find(e => e.event === 'peer')
     const seedPeer = await seeder.next('peer')
     const downloadedSha = await sha256File(join(dir, 'leech', metainfo.name))
+    // The seeder's answer to the leecher's close_notify crosses once the leecher has exited.
+    await recorder.quiet(5000)
+    const ends = recorder.recording.connections[0]
 
     // Control: one plaintext BitTorrent handshake through a second recorder with the same needles.
     const control = await Recorder.start({ host: '127.0.0.1', port: seederPort }, needles)
@@ -90,6 +94,10 @@ async function main (): Promise<number> {
         ok: sameAsStock && !hello.extensions.includes(EXTENSION_SERVER_NAME) && !hello.extensions.includes(EXTENSION_PRE_SHARED_KEY) && hello.alpn?.join() === 'h2,http/1.1',
         text: `ClientHello (parsed from the recording) is Node's own HTTPS client's: the same ${hello.cipherSuites.length} suites and ${hello.extensions.length} extensions, TLS ${hello.supportedVersions?.includes(0x0303) === true ? '1.2 and ' : ''}1.3 offered, ALPN ${hello.alpn?.join(',') ?? 'none'}, no SNI, no PSK identity`
       },
+      {
+        ok: isCloseNotify(ends?.up) && isCloseNotify(ends?.down),
+        text: `the link ended as HTTPS connections do: close_notify each way, then a FIN each way (last records ${describeEnd(ends?.up)} from the leecher, ${describeEnd(ends?.down)} from the seeder)`
+      },
       { ok: visit.page.startsWith('HTTP/1.1 200') && visit.probe.startsWith('HTTP/1.1 400'), text: `the seeder's port is a web site to everyone else: GET / over TLS → "${visit.page.split('\r\n')[0] ?? ''}", a wrong proof → "${visit.probe.split('\r\n')[0] ?? ''}"` },
       { ok: controlHits.length > 0, text: `control: the same scanner finds the infohash ${control.recording.hits.get('v1 infohash (raw)')}× in one plaintext BitTorrent handshake` }
     ]
@@ -107,6 +115,14 @@ async function main (): Promise<number> {
 }
 
 function log (line: string): void { process.stdout.write(line + '\n') }
+
+function isCloseNotify (end: DirectionEnd | undefined): boolean {
+  return end?.ending === 'fin' && end.lastRecord?.join() === TLS13_CLOSE_NOTIFY_RECORD.join()
+}
+
+function describeEnd (end: DirectionEnd | undefined): string {
+  return end?.lastRecord === undefined ? 'none' : `${end.lastRecord[1]} B then ${end.ending === 'fin' ? 'FIN' : end.ending}`
+}
 
 /** What a web browser and a prober without the infohash get from the seeder's port. */
 async function webVisit (port: number): Promise<{ page: string, probe: string }> {

@@ -11,6 +11,13 @@
  */
 import type { Duplex } from 'node:stream'
 
+/**
+ * What a close_notify looks like on the wire in TLS 1.3, where alerts are encrypted: an
+ * application_data record of 19 bytes (the 2-byte alert, its content type, the 16-byte AEAD tag),
+ * shorter than the record of any peer-wire message (a 4-byte keep-alive makes 21).
+ */
+export const TLS13_CLOSE_NOTIFY_RECORD: readonly [number, number] = [0x17, 19]
+
 /** How long a closing TLS link waits for the peer's close_notify and FIN before it destroys the socket. */
 export const CLOSE_NOTIFY_WAIT_MS = 1_000
 

@@ -67,3 +67,52 @@ t.test('overlapping and repeated needles are all counted; nothing is counted twi
   await through(t, recorder, [Buffer.from('aba'), Buffer.from('bab'), Buffer.from('x')])
   t.equal(recorder.recording.hits.get('abab'), 4, 'two in each direction')
 })
+
+/** A TLS-shaped record: a header naming `type` and the body's length, then the body. */
+const record = (type: number, body: number): Buffer => Buffer.concat([Buffer.from([type, 3, 3, body >> 8, body & 0xff]), randomBytes(body)])
+
+t.test('each direction\'s last TLS record and its ending; an answer sent after the other side\'s FIN still crosses', async t => {
+  // A server that answers only once the client has half-closed, as a TLS peer answers a close_notify.
+  const answer = record(0x17, 19)
+  const server = net.createServer({ allowHalfOpen: true }, s => {
+    s.on('error', () => {})
+    s.resume()
+    s.on('end', () => s.end(answer))
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const recorder = await Recorder.start({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port }, [])
+  t.teardown(() => recorder.close())
+  const client = net.connect({ port: recorder.port, host: '127.0.0.1', allowHalfOpen: true })
+  await new Promise<void>(resolve => client.once('connect', resolve))
+  const stream = Buffer.concat([record(0x16, 300), record(0x17, 16_401), record(0x17, 22)])
+  // Cut inside a header and inside a body.
+  for (const part of [stream.subarray(0, 302), stream.subarray(302, 2000), stream.subarray(2000)]) {
+    client.write(part)
+    await sleep(15)
+  }
+  let back = Buffer.alloc(0)
+  client.on('data', (d: Buffer) => { back = Buffer.concat([back, d]) })
+  const ended = new Promise(resolve => client.once('end', resolve))
+  client.end()
+  await ended
+  await recorder.quiet(5000)
+  t.same(back, answer, 'the answer came back through the relay after the client\'s FIN')
+  const { up, down } = recorder.recording.connections[0]!
+  t.same([up.lastRecord, up.ending], [[0x17, 22], 'fin'], 'the client\'s last record, then its FIN')
+  t.same([down.lastRecord, down.ending], [[0x17, 19], 'fin'], 'the server\'s answer, then its FIN')
+})
+
+t.test('a reset is recorded as one', async t => {
+  const port = await echoServer(t)
+  const recorder = await Recorder.start({ host: '127.0.0.1', port }, [])
+  t.teardown(() => recorder.close())
+  const client = net.connect(recorder.port, '127.0.0.1')
+  await new Promise<void>(resolve => client.once('connect', resolve))
+  client.write(record(0x17, 30))
+  await sleep(30)
+  client.resetAndDestroy()
+  await recorder.quiet(5000)
+  t.equal(recorder.recording.connections[0]?.up.ending, 'reset')
+  t.same(recorder.recording.connections[0]?.up.lastRecord, [0x17, 30])
+})

@@ -1,9 +1,8 @@
 /**
  * A TLS link that ends well ends as an HTTPS connection does (close-notify.ts): TLS close_notify each
  * way, then a FIN each way, where it used to end with a bare TCP close after the peer wire's last
- * message. Watched from the middle, by a TCP relay that records every byte and how each side ended;
- * in TLS 1.3 a close_notify is an encrypted record of 19 bytes (a 2-byte alert, its content type and
- * the 16-byte tag), shorter than any peer-wire message's record (a 4-byte keep-alive makes 21).
+ * message. Watched from the middle by the demo's recorder, a half-closing relay that follows each
+ * direction's TLS records and how each side ended.
  * A link closed for an error is destroyed at once, and a peer that never answers cannot hold the
  * connection past CLOSE_NOTIFY_WAIT_MS.
  */
@@ -17,79 +16,41 @@ import { createResponderCertificate } from '../../src/pki/responder-certificate.
 import { dial } from '../../src/wire/dialer.js'
 import { PeerListener } from '../../src/wire/listener.js'
 import type { PeerLink } from '../../src/wire/peer-link.js'
-import { CLOSE_NOTIFY_WAIT_MS, endWithCloseNotify } from '../../src/wire/close-notify.js'
+import { CLOSE_NOTIFY_WAIT_MS, endWithCloseNotify, TLS13_CLOSE_NOTIFY_RECORD } from '../../src/wire/close-notify.js'
 import { MalformedMessageError } from '../../src/errors.js'
+import { Recorder, type DirectionEnd } from '../../src/demo/recorder.js'
 import { createGuardedWire, dropFurtherReads } from '../../src/wire/guarded-wire.js'
 import type { BorrowedReader } from '../../src/handshake/borrowed-reads.js'
 
 const ih = randomBytes(20)
 const level = basicLevel([ih])
 
-interface Direction {
-  bytes: Buffer
-  /** How the sending side ended: a FIN, a reset, or still open when the relay was torn down. */
-  ending: 'fin' | 'reset' | 'open'
-}
-
-/** A TCP relay to `port` that keeps what crosses it each way and how each side ended. */
-async function relay (t: Test, port: number): Promise<{ port: number, up: Direction, down: Direction, done: Promise<void> }> {
-  const up: Direction = { bytes: Buffer.alloc(0), ending: 'open' }
-  const down: Direction = { bytes: Buffer.alloc(0), ending: 'open' }
-  let resolveDone!: () => void
-  const done = new Promise<void>(resolve => { resolveDone = resolve })
-  const server = net.createServer({ allowHalfOpen: true }, client => {
-    const target = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
-    let closedSides = 0
-    const side = (from: net.Socket, to: net.Socket, record: Direction): void => {
-      from.on('data', (d: Buffer) => { record.bytes = Buffer.concat([record.bytes, d]); to.write(d) })
-      from.on('end', () => { record.ending = 'fin'; to.end() })
-      from.on('error', () => { record.ending = 'reset'; to.destroy() })
-      from.on('close', () => { if (++closedSides === 2) resolveDone() })
-    }
-    side(client, target, up)
-    side(target, client, down)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  return { port: (server.address() as net.AddressInfo).port, up, down, done }
-}
-
-/** The TLS records of one direction after the handshake's first bytes: [content type, length]. */
-function records (stream: Buffer): Array<[number, number]> {
-  const out: Array<[number, number]> = []
-  for (let at = 0; at + 5 <= stream.length;) {
-    const length = stream.readUInt16BE(at + 3)
-    out.push([stream[at]!, length])
-    at += 5 + length
-  }
-  return out
-}
-
-async function linkedPair (t: Test): Promise<{ ours: PeerLink, theirs: PeerLink, up: Direction, down: Direction, done: Promise<void> }> {
+async function linkedPair (t: Test): Promise<{ ours: PeerLink, theirs: PeerLink, up: DirectionEnd, down: DirectionEnd, done: Promise<void> }> {
   const listener = await PeerListener.listen({ policy: 'require-tls', swarms: () => [{ wireInfoHashes: [ih], level }] })
   t.teardown(() => listener.close())
   const theirsP = new Promise<PeerLink>(resolve => listener.once('link', link => {
     link.wire.handshake(link.infoHash, randomBytes(20), { dht: false })
     resolve(link)
   }))
-  const middle = await relay(t, listener.port)
+  const middle = await Recorder.start({ host: '127.0.0.1', port: listener.port }, [])
+  t.teardown(() => middle.close())
   const ours = await dial({ host: '127.0.0.1', port: middle.port, level, wireInfoHash: ih, policy: 'require-tls' })
   ours.wire.handshake(ih, randomBytes(20), { dht: false })
   const theirs = await theirsP
   await Promise.all([ours.remoteHandshake, theirs.remoteHandshake])
-  return { ours, theirs, ...middle }
+  const { up, down } = middle.recording.connections[0]!
+  return { ours, theirs, up, down, done: middle.quiet(10 * CLOSE_NOTIFY_WAIT_MS) }
 }
 
-const CLOSE_NOTIFY: [number, number] = [0x17, 19]
+const CLOSE_NOTIFY = [...TLS13_CLOSE_NOTIFY_RECORD]
 
 t.test('a TLS link closed without an error: close_notify each way, then a FIN each way', async t => {
   const { ours, theirs, up, down, done } = await linkedPair(t)
   ours.close()
   t.equal(await theirs.closed, undefined, 'the other side\'s link closes too, without an error')
   await done
-  t.same(records(up.bytes).at(-1), CLOSE_NOTIFY, 'the closing side\'s last record is a close_notify')
-  t.same(records(down.bytes).at(-1), CLOSE_NOTIFY, 'and so is the other side\'s answer')
+  t.same(up.lastRecord, CLOSE_NOTIFY, 'the closing side\'s last record is a close_notify')
+  t.same(down.lastRecord, CLOSE_NOTIFY, 'and so is the other side\'s answer')
   t.equal(up.ending, 'fin', 'the closing side ends with a FIN')
   t.equal(down.ending, 'fin', 'and so does the other side')
 })
@@ -99,8 +60,8 @@ t.test('the side that sees the peer end first answers with its own close_notify'
   theirs.close()
   t.equal(await ours.closed, undefined)
   await done
-  t.same(records(down.bytes).at(-1), CLOSE_NOTIFY, 'the responder closed first, with close_notify')
-  t.same(records(up.bytes).at(-1), CLOSE_NOTIFY, 'the initiator answered with its own')
+  t.same(down.lastRecord, CLOSE_NOTIFY, 'the responder closed first, with close_notify')
+  t.same(up.lastRecord, CLOSE_NOTIFY, 'the initiator answered with its own')
   t.same([up.ending, down.ending], ['fin', 'fin'])
 })
 
@@ -110,7 +71,7 @@ t.test('a TLS link closed for an error is destroyed at once: no close_notify', a
   ours.close(err)
   t.equal(await ours.closed, err)
   await done
-  t.notSame(records(up.bytes).at(-1), CLOSE_NOTIFY, 'no close_notify from the side that failed')
+  t.notSame(up.lastRecord, CLOSE_NOTIFY, 'no close_notify from the side that failed')
 })
 
 t.test('a peer that never answers the close_notify cannot hold the connection open', async t => {
@@ -142,7 +103,7 @@ t.test('what the peer still sends after the close_notify is read and dropped, so
   await done
   t.ok(performance.now() - started < CLOSE_NOTIFY_WAIT_MS, 'the connection ended on the peer\'s FIN, not at the wait\'s end')
   t.same([up.ending, down.ending], ['fin', 'fin'], 'FINs each way, no reset')
-  t.same(records(down.bytes).at(-1), CLOSE_NOTIFY)
+  t.same(down.lastRecord, CLOSE_NOTIFY)
   t.equal(parsed, 0, 'nothing read after the close reached the closed link\'s wire')
   t.equal((ours.wire as unknown as { _bufferSize: number })._bufferSize, 0, 'nor was it kept in the wire\'s parse buffer')
 })
