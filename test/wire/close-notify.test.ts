@@ -7,7 +7,7 @@
  * connection past CLOSE_NOTIFY_WAIT_MS.
  */
 import t, { type Test } from 'tap'
-import net from 'node:net'
+import type net from 'node:net'
 import tls from 'node:tls'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
