@@ -17,7 +17,7 @@ declare module 'bittorrent-protocol' {
     set (index: number, value?: boolean): void
     buffer: Uint8Array
   }
-  export interface PeerRequest { piece: number, offset: number, length: number }
+  export interface PeerRequest { piece: number, offset: number, length: number, callback?: (err: Error | null, buffer?: Uint8Array) => void }
 
   export default class Wire extends Duplex {
     static nativeRC4: boolean
@@ -67,6 +67,10 @@ declare module 'bittorrent-protocol' {
     extended (ext: string | number, obj: unknown): void
     destroy (err?: Error): this
     end (data?: unknown): this
+    allowedFastSet: number[]
+    _message (id: number, numbers: number[], data: Uint8Array | null): void
+    /** A request message from the peer (guarded-wire.ts answers it in its own way). */
+    _onRequest (index: number, offset: number, length: number): void
     /** The parser's steps (guarded-wire.ts overrides the two it re-arms for every message). */
     _onMessageLength (buffer: Uint8Array): void
     _onMessage (buffer: Uint8Array): void

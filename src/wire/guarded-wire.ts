@@ -28,11 +28,11 @@
  * JavaScript as a fresh buffer (a 16 KiB TLS record, up to 64 KiB of TCP), the leecher's largest
  * remaining allocation.
  */
-import Wire from 'bittorrent-protocol'
+import Wire, { type PeerRequest } from 'bittorrent-protocol'
 import { ownCopy } from '../handshake/borrowed-reads.js'
 import { checkMessage, checkMessageLength, MAX_BLOCK_LENGTH } from './message-limits.js'
 import {
-  BITFIELD_MESSAGE_ID, DEFAULT_MESSAGE_RATE, EXTENDED_MESSAGE_ID, HAVE_MESSAGE_ID, lateAnnouncementCost, MessageBudget, messageName, PIECE_MESSAGE_ID,
+  BITFIELD_MESSAGE_ID, DEFAULT_MESSAGE_RATE, EXTENDED_MESSAGE_ID, HAVE_MESSAGE_ID, lateAnnouncementCost, MessageBudget, messageName, PIECE_MESSAGE_ID, REJECT_MESSAGE_ID,
   type MessageRateLimits
 } from './message-rate.js'
 
@@ -306,6 +306,37 @@ class GuardedWire extends Wire {
   private givePooledBack (): void {
     if (PENDING_PIECES.length < MAX_PENDING_PIECES) PENDING_PIECES.push(this.pooled!)
     this.pooled = undefined
+  }
+
+  /**
+   * The peer's request, answered when `respond` is called, unless it was cancelled first.
+   * bittorrent-protocol's own answer checks for that by removing the first queued request with the
+   * same piece, offset and length and comparing it with its own: after a request, its cancel and the
+   * same request again, the first answer removed the second request and sent nothing, and the second
+   * answer then found nothing; the block was never sent and the peer waited on it for ever (the
+   * hostile bench's wrong-block case stalled on it: a block asked again after its piece failed).
+   * Here each answer looks for its own request.
+   */
+  override _onRequest (index: number, offset: number, length: number): void {
+    if (this.amChoking && !(this.hasFast && this.allowedFastSet.includes(index))) {
+      if (this.hasFast) this.reject(index, offset, length) // BEP 6: a choked peer's request is rejected
+      return
+    }
+    const request: PeerRequest = { piece: index, offset, length }
+    const respond = (err: Error | null, buffer?: Uint8Array): void => {
+      const at = this.peerRequests.indexOf(request)
+      if (at < 0) return // cancelled, or the queue was cleared by a choke
+      this.peerRequests.splice(at, 1)
+      if (err !== null || buffer === undefined) {
+        // BEP 6: an unanswered request is rejected; reject() would also pull a request like this one from the queue.
+        if (this.hasFast) this._message(REJECT_MESSAGE_ID, [index, offset, length], null)
+        return
+      }
+      this.piece(index, offset, buffer)
+    }
+    request.callback = respond
+    this.peerRequests.push(request)
+    this.emit('request', index, offset, length, respond)
   }
 
   /**

@@ -75,6 +75,8 @@ export const HAVE_MESSAGE_ID = 4
 /** Message ids charged by size after the link's first (see above): bitfield, and extended (id 0, the handshake). */
 export const BITFIELD_MESSAGE_ID = 5
 export const EXTENDED_MESSAGE_ID = 20
+/** BEP 6's reject request. */
+export const REJECT_MESSAGE_ID = 0x10
 
 /**
  * A repeated bitfield or extended handshake costs one token per 16 bytes: a late bitfield for 100,000
