@@ -319,12 +319,30 @@ export class Downloader {
   private mayAsk (peer: Peer, index: number): boolean {
     if (!peer.has(index) || peer.refused.has(index)) return false
     const avoid = this.avoid.get(index)
-    if (avoid === undefined || !avoid.has(peer.id)) return true
-    // Its copy of this piece failed before: use it again only if no other peer can serve the piece.
+    if (avoid === undefined || !avoid.has(peer.id) || this.singleSource.get(index) === peer.id) return true
+    // Its copy of this piece failed before: use it again only if no other peer can serve the piece, one
+    // that has sent us blocks (a peer that claims every piece and sends nothing would keep it away for ever).
     for (const other of this.ctx.peers) {
-      if (other !== peer && other.phase === 'active' && !other.wire.peerChoking && other.has(index) && !avoid.has(other.id)) return false
+      if (other !== peer && other.phase === 'active' && !other.wire.peerChoking && other.downloaded > 0 && !other.snubbed && other.has(index) && !avoid.has(other.id)) return false
     }
     return true
+  }
+
+  /**
+   * Who fetches the next copy of a piece that failed with blocks from several peers: a peer that has
+   * sent us blocks, the most, one that did not contribute to a failure of the piece first; undefined
+   * (the first peer asked) when none has sent any. Left to the first asked, a peer that claims every
+   * piece and sends nothing took such pieces and held them until its requests timed out, while the
+   * honest contributor was kept away from them (the hostile bench's wrong-block + silent + honest case).
+   */
+  private singleSourceFor (index: number, avoid: ReadonlySet<string>): string | undefined {
+    let best: Peer | undefined
+    const rank = (p: Peer): number => (avoid.has(p.id) ? 0 : 2 ** 52) + p.downloaded
+    for (const p of this.ctx.peers) {
+      if (p.phase !== 'active' || p.wire.peerChoking || p.snubbed || p.downloaded === 0 || !p.has(index) || this.isBanned(p.id)) continue
+      if (best === undefined || rank(p) > rank(best)) best = p
+    }
+    return best?.id
   }
 
   /** A piece fetched from one peer alone (singleSource) is that peer's once it has asked for a block. */
@@ -428,11 +446,11 @@ export class Downloader {
   private onBadPiece (ap: ActivePiece<Peer>): void {
     this.ctx.counters.hashFailures++
     const verdict = this.badPieces.failure(ap.index, ap.data, ap.sources)
-    if (verdict.contributors.length > 1) this.singleSource.set(ap.index, undefined)
-    else this.singleSource.delete(ap.index)
     const avoid = this.avoid.get(ap.index) ?? new Set<string>()
     for (const p of verdict.contributors) avoid.add(p.id)
     this.avoid.set(ap.index, avoid)
+    if (verdict.contributors.length > 1) this.singleSource.set(ap.index, this.singleSourceFor(ap.index, avoid))
+    else this.singleSource.delete(ap.index)
     this.ctx.emit('bad-piece', ap.index, verdict.contributors.map(p => p.info))
     for (const p of verdict.banned) this.ctx.ban(p)
     if (verdict.contributors.length > 1 && !verdict.byBlockHashes) this.options.blockHashes?.want(ap.index, verdict.contributors)

@@ -143,3 +143,27 @@ t.test('an honest seeder beside a wrong-block seeder is never banned: a piece th
   t.notOk(banned.some(p => p.port === goodLink.remotePort), 'the honest seeder never is')
   t.comment(`${mixed.length} mixed failures, ${banned.length} ban(s)`)
 })
+
+t.test('a silent seeder that claims every piece does not take a mixed failure\'s refetch from the honest one', async t => {
+  const torrent = makeTorrent(randomBytes(16 * 65536), 65536)
+  const bad = new Swarm({ metainfo: torrent.metainfo, store: flippingStore(torrent, () => true) })
+  const good = new Swarm({ metainfo: torrent.metainfo, store: new MemoryStore(torrent.metainfo, torrent.content) })
+  // Announces every piece and never sends a block: its reads never finish.
+  const silentStore = new MemoryStore(torrent.metainfo, torrent.content)
+  silentStore.readBlock = async () => await new Promise<Buffer>(() => {})
+  const silent = new Swarm({ metainfo: torrent.metainfo, store: silentStore })
+  const leechStore = new MemoryStore(torrent.metainfo)
+  const leecher = new Swarm({ metainfo: torrent.metainfo, store: leechStore })
+  t.teardown(async () => { await bad.destroy(); await good.destroy(); await silent.destroy(); await leecher.destroy() })
+  const mixed: number[] = []
+  leecher.on('bad-piece', (i, peers) => { if (peers.length > 1) mixed.push(i) })
+  const done = once(leecher, 'complete')
+  // The silent seeder first: the first peer a refill reaches.
+  await connect(leecher, silent, torrent.metainfo.wireInfoHash)
+  await Promise.all([connect(leecher, bad, torrent.metainfo.wireInfoHash), connect(leecher, good, torrent.metainfo.wireInfoHash)])
+  // Its requests are given to others only after 20 s without a block; the download must not wait for that.
+  const outcome = await Promise.race([done.then(() => 'complete'), new Promise(resolve => setTimeout(resolve, 8000, 'waiting on the silent seeder'))])
+  t.equal(outcome, 'complete')
+  t.ok(leechStore.bytes.equals(torrent.content), 'content is exact')
+  t.comment(`${mixed.length} mixed failures`)
+})
