@@ -14,6 +14,7 @@ import { BadPeerError, PeerTimeoutError, RequestsRejectedError } from './errors.
 import type { Peer } from './peer.js'
 import type { PieceAnnouncement } from './peer-pieces.js'
 import type { PiecePicker } from './piece-picker.js'
+import { RefetchSources } from './refetch-sources.js'
 import { ScanMemory } from './scan-memory.js'
 import { noop, type SwarmContext } from './swarm-context.js'
 import type { RateLimiter } from './rate-limiter.js'
@@ -47,15 +48,9 @@ export const MAX_REJECTED_PIPELINES = 4
 export class Downloader {
   private readonly active = new Map<number, ActivePiece<Peer>>()
   private readonly buffers = new PieceBuffers()
-  /** Pieces that failed verification, and the ids of the peers whose copies failed. */
-  private readonly avoid = new Map<number, Set<string>>()
   private readonly badPieces = new BadPieces<Peer>(p => p.id)
-  /**
-   * Pieces whose last copy failed with blocks from several peers: the next copy comes from one peer
-   * alone, so its verdict names one sender (bad-pieces.ts). Maps to the peer id that took it, or
-   * undefined while nobody has.
-   */
-  private readonly singleSource = new Map<number, string | undefined>()
+  /** Who may be asked for the pieces that failed verification. */
+  private readonly refetch = new RefetchSources(() => this.ctx.peers, id => this.badPieces.isBanned(id))
   /** Peers whose last full scan found nothing to start, and what they may start since (pickFor). */
   private readonly scans = new ScanMemory<Peer>()
   /** Last block from any peer (or the start): the stall clock. */
@@ -107,7 +102,7 @@ export class Downloader {
   /** Its outstanding blocks go back to the pool at once, so the other peers pick them up now. */
   peerClosed (peer: Peer): void {
     for (const key of peer.requests.giveUpAll(Date.now())) this.release(key)
-    for (const [index, owner] of this.singleSource) if (owner === peer.id) this.singleSource.set(index, undefined)
+    this.refetch.peerClosed(peer)
   }
 
   /** The download failed for good: every outstanding request goes back. */
@@ -233,7 +228,7 @@ export class Downloader {
     const now = Date.now()
 
     for (const ap of this.active.values()) {
-      if (!this.mayAsk(peer, ap.index) || !this.mayTake(peer, ap.index)) continue
+      if (!this.mayAsk(peer, ap.index) || !this.refetch.mayTake(peer, ap.index)) continue
       for (let b = ap.nextFree(); b >= 0 && room > 0; b = ap.nextFree()) {
         this.send(peer, ap, b, now)
         room--
@@ -256,7 +251,7 @@ export class Downloader {
     // swarm delivered (bench/README.md, swarm-scale).
     if (peer.requests.size > 0) return
     for (const ap of this.active.values()) {
-      if (!this.mayAsk(peer, ap.index) || !this.mayTake(peer, ap.index)) continue
+      if (!this.mayAsk(peer, ap.index) || !this.refetch.mayTake(peer, ap.index)) continue
       for (let b = 0; b < ap.blockCount; b++) {
         if (!ap.isRequested(b) || ap.requesters[b]! >= 2) continue
         this.send(peer, ap, b, now)
@@ -306,8 +301,7 @@ export class Downloader {
 
   /** The next piece to start from `peer`, rarest first; -1 when there is none (scan-memory.ts spares the full scans). */
   private pickFor (peer: Peer, picker: PiecePicker): number {
-    return this.scans.pick(peer, picker, i => peer.has(i), i => this.mayAsk(peer, i) && this.mayTake(peer, i),
-      () => [...this.avoid.keys(), ...this.singleSource.keys()])
+    return this.scans.pick(peer, picker, i => peer.has(i), i => this.mayAsk(peer, i) && this.refetch.mayTake(peer, i), () => this.refetch.pieces())
   }
 
   /** It sent a block: what it rejected before may be asked of it again (a queue limit, a read it retried). */
@@ -317,39 +311,7 @@ export class Downloader {
   }
 
   private mayAsk (peer: Peer, index: number): boolean {
-    if (!peer.has(index) || peer.refused.has(index)) return false
-    const avoid = this.avoid.get(index)
-    if (avoid === undefined || !avoid.has(peer.id) || this.singleSource.get(index) === peer.id) return true
-    // Its copy of this piece failed before: use it again only if no other peer can serve the piece, one
-    // that has sent us blocks (a peer that claims every piece and sends nothing would keep it away for ever).
-    for (const other of this.ctx.peers) {
-      if (other !== peer && other.phase === 'active' && !other.wire.peerChoking && other.downloaded > 0 && !other.snubbed && other.has(index) && !avoid.has(other.id)) return false
-    }
-    return true
-  }
-
-  /**
-   * Who fetches the next copy of a piece that failed with blocks from several peers: a peer that has
-   * sent us blocks, the most, one that did not contribute to a failure of the piece first; undefined
-   * (the first peer asked) when none has sent any. Left to the first asked, a peer that claims every
-   * piece and sends nothing took such pieces and held them until its requests timed out, while the
-   * honest contributor was kept away from them (the hostile bench's wrong-block + silent + honest case).
-   */
-  private singleSourceFor (index: number, avoid: ReadonlySet<string>): string | undefined {
-    let best: Peer | undefined
-    const rank = (p: Peer): number => (avoid.has(p.id) ? 0 : 2 ** 52) + p.downloaded
-    for (const p of this.ctx.peers) {
-      if (p.phase !== 'active' || p.wire.peerChoking || p.snubbed || p.downloaded === 0 || !p.has(index) || this.isBanned(p.id)) continue
-      if (best === undefined || rank(p) > rank(best)) best = p
-    }
-    return best?.id
-  }
-
-  /** A piece fetched from one peer alone (singleSource) is that peer's once it has asked for a block. */
-  private mayTake (peer: Peer, index: number): boolean {
-    if (!this.singleSource.has(index)) return true
-    const owner = this.singleSource.get(index)
-    return owner === undefined || owner === peer.id
+    return peer.has(index) && !peer.refused.has(index) && this.refetch.mayAsk(peer, index)
   }
 
   private start (index: number): ActivePiece<Peer> {
@@ -362,8 +324,8 @@ export class Downloader {
 
   /** The piece of a late block, started again if it is in the pool and the sender may take it. */
   private restart (peer: Peer, index: number): ActivePiece<Peer> | undefined {
-    if (!this.ctx.torrent()!.picker.isMissing(index) || !this.mayTake(peer, index)) return undefined
-    if (this.singleSource.has(index)) this.singleSource.set(index, peer.id)
+    if (!this.ctx.torrent()!.picker.isMissing(index) || !this.refetch.mayTake(peer, index)) return undefined
+    this.refetch.claim(peer, index)
     return this.start(index)
   }
 
@@ -380,7 +342,7 @@ export class Downloader {
   }
 
   private send (peer: Peer, ap: ActivePiece<Peer>, b: number, now: number): void {
-    if (this.singleSource.has(ap.index) && this.singleSource.get(ap.index) === undefined) this.singleSource.set(ap.index, peer.id)
+    if (this.refetch.mayTake(peer, ap.index)) this.refetch.claim(peer, ap.index)
     const key = blockKey(ap.index, b)
     if (peer.requests.size === 0) peer.lastProgress = now
     peer.requests.add(key, now)
@@ -400,8 +362,7 @@ export class Downloader {
     ap.release(keyBlock(key))
     if (!ap.idle) return
     this.active.delete(ap.index)
-    // Nothing of it arrived from anyone: the next copy may come from any one peer.
-    if (this.singleSource.has(ap.index)) this.singleSource.set(ap.index, undefined)
+    this.refetch.released(ap.index)
     this.ctx.torrent()?.picker.markMissing(ap.index)
   }
 
@@ -425,8 +386,7 @@ export class Downloader {
     if (this.ctx.destroyed()) return
     picker.markDone(ap.index)
     this.options.blockHashes?.forget(ap.index)
-    this.avoid.delete(ap.index)
-    this.singleSource.delete(ap.index)
+    this.refetch.verified(ap.index)
     for (const bad of this.badPieces.success(ap.index, ap.data)) this.ctx.ban(bad)
     ap.recycle()
     this.ctx.emit('piece', ap.index)
@@ -446,11 +406,7 @@ export class Downloader {
   private onBadPiece (ap: ActivePiece<Peer>): void {
     this.ctx.counters.hashFailures++
     const verdict = this.badPieces.failure(ap.index, ap.data, ap.sources)
-    const avoid = this.avoid.get(ap.index) ?? new Set<string>()
-    for (const p of verdict.contributors) avoid.add(p.id)
-    this.avoid.set(ap.index, avoid)
-    if (verdict.contributors.length > 1) this.singleSource.set(ap.index, this.singleSourceFor(ap.index, avoid))
-    else this.singleSource.delete(ap.index)
+    this.refetch.failed(ap.index, verdict.contributors)
     this.ctx.emit('bad-piece', ap.index, verdict.contributors.map(p => p.info))
     for (const p of verdict.banned) this.ctx.ban(p)
     if (verdict.contributors.length > 1 && !verdict.byBlockHashes) this.options.blockHashes?.want(ap.index, verdict.contributors)
