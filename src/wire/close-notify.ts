@@ -1,7 +1,7 @@
 /**
  * How a TLS link ends when nothing went wrong: with TLS close_notify each way, then the TCP FINs, as an
- * HTTPS connection ends, rather than with a bare TCP close after the peer wire's last message (which
- * no web client or server does, and which a classifier that looks at the end of a flow sees).
+ * HTTPS connection of the wire-image harness's clients and servers ends, rather than with a bare TCP
+ * close after the peer wire's last message, which a classifier that looks at the end of a flow sees.
  *
  * node:tls sends close_notify from `end()` (its `_final` runs SSL_shutdown, then shuts the TCP side
  * down); the peer's node:tls answers with its own when it sees ours and ends its side. What the peer
