@@ -17,7 +17,7 @@ declare module 'bittorrent-protocol' {
     set (index: number, value?: boolean): void
     buffer: Uint8Array
   }
-  export interface PeerRequest { piece: number, offset: number, length: number, callback?: (err: Error | null, buffer?: Uint8Array) => void }
+  export interface PeerRequest { piece: number, offset: number, length: number }
 
   export default class Wire extends Duplex {
     static nativeRC4: boolean

@@ -342,7 +342,7 @@ export class Downloader {
   }
 
   private send (peer: Peer, ap: ActivePiece<Peer>, b: number, now: number): void {
-    if (this.refetch.mayTake(peer, ap.index)) this.refetch.claim(peer, ap.index)
+    this.refetch.claim(peer, ap.index)
     const key = blockKey(ap.index, b)
     if (peer.requests.size === 0) peer.lastProgress = now
     peer.requests.add(key, now)

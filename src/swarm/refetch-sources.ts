@@ -52,9 +52,9 @@ export class RefetchSources {
     return owner === undefined || owner === peer.id
   }
 
-  /** `peer` is asked for a block of `index` (or a late block of it starts it again): a single-source piece becomes its. */
+  /** `peer` is asked for a block of `index` (or a late block of it starts it again): a single-source piece nobody has taken becomes its. */
   claim (peer: Peer, index: number): void {
-    if (this.singleSource.has(index)) this.singleSource.set(index, peer.id)
+    if (this.singleSource.has(index) && this.singleSource.get(index) === undefined) this.singleSource.set(index, peer.id)
   }
 
   /** Nothing of piece `index` arrived from anyone and nobody is asked for it: the next copy may come from any one peer. */

@@ -334,7 +334,6 @@ class GuardedWire extends Wire {
       }
       this.piece(index, offset, buffer)
     }
-    request.callback = respond
     this.peerRequests.push(request)
     this.emit('request', index, offset, length, respond)
   }
