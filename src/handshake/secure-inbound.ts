@@ -9,8 +9,7 @@
  *   2. TLS 1.3 or it is not ours. exporter := TLS-Exporter(EXPORTER_LABEL, "", 32)
  *   3. read the first record of application data, in one read, whatever it holds; it must be exactly
  *      one AuthHello.
- *   4. find the swarm: try the key of every swarm we serve at the offered level, as MSE's responder
- *      tries HASH('req2', infohash) for every torrent.
+ *   4. find the swarm: try the key of every swarm we serve at the offered level (swarm-search.ts).
  *   5. the level's own peer checks (publisher signature, certificate), then AuthReply with our proof,
  *      held back so that the caller's first BitTorrent messages leave in the same record.
  *
@@ -24,23 +23,17 @@ import { adoptBorrowedReads } from './borrowed-reads.js'
 import type { Socket } from 'node:net'
 import { BttlsError, ConnectionLimitError, LevelMismatchError, PeerClosedError, ProbeLimitError, UnknownSwarmError } from '../errors.js'
 import { ServerHandshakes } from './server-handshakes.js'
-import type { SwarmKey, SwarmLevel } from '../levels/level.js'
 import { authHeader, decodeAuthMessage, encodeAuthMessage, randomPaddingLength } from '../protocol/auth-message.js'
 import { readFirstRecord } from './bounded-read.js'
 import { Deadline } from './deadline.js'
 import { AUTH_TIMEOUT_MS } from '../protocol/constants.js'
-import { computeProof, connectionExporter, proofMatches } from '../protocol/key-schedule.js'
+import { computeProof, connectionExporter } from '../protocol/key-schedule.js'
+import { searchSwarms, type SwarmCandidate } from './swarm-search.js'
 import { negotiatedDetails, requireTls13, type SecureChannel } from './secure-channel.js'
 import { CERTIFICATE_ROTATION_MS, createResponderCertificate, type CertificateAndKey } from '../pki/responder-certificate.js'
 import { responderContextOptions } from './tls-profile.js'
 import { ProbeLimit } from './probe-limit.js'
 import type { HeldConnections } from './held-connections.js'
-
-/** A swarm the responder serves, with whatever the caller wants back when it matches. */
-export interface SwarmCandidate<T> {
-  readonly level: SwarmLevel
-  readonly swarm: T
-}
 
 export interface InboundChannel<T> extends SecureChannel {
   readonly swarm: T
@@ -161,11 +154,11 @@ export class TlsResponder {
       const hello = decodeAuthMessage(first)
       const helloHeader = authHeader(hello.level, hello.flags)
 
-      const match = findSwarm(candidates(), hello.level, helloHeader, exporter, hello.proof)
-      if (!match) {
-        if (weakerProof(candidates(), hello.level, helloHeader, exporter, hello.proof)) {
-          throw new LevelMismatchError('the initiator knows the infohash of a Strict torrent served here but not its secret: it offered a Basic proof')
-        }
+      const match = await searchSwarms(candidates(), { level: hello.level, header: helloHeader, proof: hello.proof }, exporter, authDeadline)
+      if (match.kind === 'weaker') {
+        throw new LevelMismatchError('the initiator knows the infohash of a Strict torrent served here but not its secret: it offered a Basic proof')
+      }
+      if (match.kind === 'none') {
         throw new UnknownSwarmError(`no swarm served here matches the initiator's ${hello.level} proof (wrong infohash or secret, or an outsider)`)
       }
       const { level } = match.candidate
@@ -195,33 +188,4 @@ export class TlsResponder {
       throw err
     }
   }
-}
-
-/**
- * Whether the proof was made, at a level other than a swarm's, with that swarm's weaker keys (the
- * Basic key of the infohash of a swarm we serve at a stricter level).
- */
-function weakerProof<T> (candidates: Iterable<SwarmCandidate<T>>, level: string, header: Buffer, exporter: Buffer, proof: Uint8Array): boolean {
-  let found = false // no early exit: the answer must not come sooner or later for a served infohash
-  for (const candidate of candidates) {
-    if (candidate.level.name === level) continue
-    for (const key of candidate.level.weakerKeys) {
-      if (proofMatches(computeProof(key.key, 'initiator', header, exporter), proof)) found = true
-    }
-  }
-  return found
-}
-
-/** Tries every key; no early exit, so the time taken does not say which swarm matched. */
-function findSwarm<T> (
-  candidates: Iterable<SwarmCandidate<T>>, level: string, header: Buffer, exporter: Buffer, proof: Uint8Array
-): { candidate: SwarmCandidate<T>, key: SwarmKey } | undefined {
-  let found: { candidate: SwarmCandidate<T>, key: SwarmKey } | undefined
-  for (const candidate of candidates) {
-    if (candidate.level.name !== level) continue
-    for (const key of candidate.level.swarmKeys) {
-      if (proofMatches(computeProof(key.key, 'initiator', header, exporter), proof) && !found) found = { candidate, key }
-    }
-  }
-  return found
 }
