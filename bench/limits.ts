@@ -9,6 +9,9 @@
  *       openssl speed -provider legacy -provider default -evp rc4 -seconds S -bytes 16384
  *   - the public-key operations of a handshake: openssl speed -seconds S ecdhx25519 ed25519 ecdsap256
  *   - raw TCP over loopback between two Node processes (this one writes, bench/tcp-sink.ts reads).
+ *   - TLS 1.3 handshakes in OpenSSL alone, no Node: `openssl s_server` with a P-256 certificate, as
+ *     the responder's, and `openssl s_time -new` on loopback (`opensslHandshakes`). The handshake
+ *     targets' floor: what the TLS library reaches before any JavaScript.
  *   - what a leecher must do besides receive and decrypt: SHA-1 over every piece (openssl speed -evp
  *     sha1 -bytes 16384), and writing a fresh file into the page cache (`pageCacheWriteCost`).
  *
@@ -21,8 +24,8 @@
  *
  *   node dist/bench/limits.js [--quick]
  */
-import { execFile } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -42,10 +45,12 @@ export interface LimitsOptions {
 
   /** Fresh files of PAGE_CACHE_PROBE_BYTES written, for the page-cache write's median. */
   readonly pageCacheSamples: number
+  /** Seconds of `openssl s_time` handshakes. */
+  readonly handshakeSeconds: number
 }
 
-export const FULL_LIMITS: LimitsOptions = { opensslSeconds: 2, tcpSeconds: 3, pageCacheSamples: 5 }
-export const QUICK_LIMITS: LimitsOptions = { opensslSeconds: 1, tcpSeconds: 1, pageCacheSamples: 1 }
+export const FULL_LIMITS: LimitsOptions = { opensslSeconds: 2, tcpSeconds: 3, pageCacheSamples: 5, handshakeSeconds: 5 }
+export const QUICK_LIMITS: LimitsOptions = { opensslSeconds: 1, tcpSeconds: 1, pageCacheSamples: 1, handshakeSeconds: 1 }
 
 export interface CipherLimit {
   readonly command: string
@@ -65,7 +70,19 @@ export interface LimitsResult {
   readonly sha1?: CipherLimit
   /** Writing a fresh file into the page cache (see above): the median and each sample. Absent in runs before 2026-12-05. */
   readonly pageCacheWrite?: { readonly cpuSecondsPerGiB: number, readonly samples: readonly number[], readonly command: string }
+  /** TLS 1.3 handshakes in OpenSSL alone (`opensslHandshakes`). Absent in runs before 2026-12-05 and where it failed. */
+  readonly opensslHandshakes?: OpensslHandshakes
   readonly errors: string[]
+}
+
+export interface OpensslHandshakes {
+  readonly command: string
+  readonly handshakes: number
+  /** CPU of both processes, user + system. */
+  readonly clientCpuSeconds: number
+  readonly serverCpuSeconds: number
+  /** handshakes / (client + server CPU seconds). */
+  readonly perSecondPerCore: number
 }
 
 const run = promisify(execFile)
@@ -118,6 +135,65 @@ async function rawTcp (seconds: number): Promise<LimitsResult['tcp']> {
     return { mibPerSecond: (received.bytes as number) / MIB / elapsed, seconds: elapsed, senderCpuSeconds: (user + system) / 1e6, receiverCpuSeconds: received.cpuSeconds as number }
   } finally {
     await sink.stop()
+  }
+}
+
+/** "7501 connections in 11 real seconds" in s_time's output. */
+export function parseStimeConnections (output: string): number | undefined {
+  const m = output.match(/(\d+) connections in [\d.]+ real seconds/)
+  return m ? Number(m[1]) : undefined
+}
+
+/** utime + stime (fields 14 and 15) of a /proc/<pid>/stat line, and cutime + cstime (16 and 17), in clock ticks. */
+export function parseProcStatTicks (stat: string): { self: number, children: number } {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // field 3 onwards: the name may hold spaces
+  const at = (field: number): number => Number(fields[field - 3])
+  return { self: at(14) + at(15), children: at(16) + at(17) }
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100
+
+/**
+ * TLS 1.3 handshakes per second per core in OpenSSL alone: `openssl s_server` (a P-256 certificate,
+ * as the responder's) and `openssl s_time -new` (a new connection and full handshake each time, no
+ * resumption, no request), both on loopback; their CPU read from /proc: the server's own, the
+ * client's as the children's time of the shell that waited for it.
+ */
+export async function opensslHandshakes (seconds: number): Promise<OpensslHandshakes> {
+  const dir = mkdtempSync(join(tmpdir(), 'bttls-limits-tls-'))
+  const key = join(dir, 'key.pem')
+  const cert = join(dir, 'cert.pem')
+  try {
+    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', key, '-out', cert])
+    const server = spawn('openssl', ['s_server', '-accept', '127.0.0.1:0', '-cert', cert, '-key', key, '-tls1_3', '-www', '-naccept', '1000000'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let seen = ''
+        const timer = setTimeout(() => reject(new Error('s_server did not say where it listens')), 10_000)
+        server.once('error', reject)
+        server.stdout.on('data', (data: Buffer) => {
+          seen += data.toString()
+          const m = seen.match(/ACCEPT [^\s]*:(\d+)/)
+          if (m) { clearTimeout(timer); resolve(Number(m[1])) }
+        })
+      })
+      const serverBefore = parseProcStatTicks(readFileSync(`/proc/${server.pid}/stat`, 'latin1')).self
+      const stime = `openssl s_time -connect 127.0.0.1:${port} -new -time ${seconds} -tls1_3`
+      // The shell's children's CPU, once it has waited for s_time, is s_time's.
+      const { stdout } = await run('bash', ['-c', `${stime}; cat /proc/$$/stat`], { maxBuffer: 4 * MIB })
+      const serverTicks = parseProcStatTicks(readFileSync(`/proc/${server.pid}/stat`, 'latin1')).self - serverBefore
+      const handshakes = parseStimeConnections(stdout)
+      const statLine = stdout.trimEnd().split('\n').at(-1) ?? ''
+      if (handshakes === undefined || !statLine.includes(')')) throw new Error(`no figure in s_time's output: ${stdout.slice(0, 200)}`)
+      const clientCpuSeconds = parseProcStatTicks(statLine).children / CLOCK_TICKS_PER_SECOND
+      const serverCpuSeconds = serverTicks / CLOCK_TICKS_PER_SECOND
+      return { command: `openssl s_server -cert <P-256> -tls1_3 -www; ${stime.replace(String(port), 'PORT')}`, handshakes, clientCpuSeconds, serverCpuSeconds, perSecondPerCore: handshakes / (clientCpuSeconds + serverCpuSeconds) }
+    } finally {
+      server.kill()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -174,6 +250,13 @@ export async function runLimits (options: LimitsOptions, log: (line: string) => 
   } catch (err) {
     errors.push(`${publicKey.command}: ${(err as Error).message}`)
   }
+  let handshakes: OpensslHandshakes | undefined
+  try {
+    handshakes = await opensslHandshakes(options.handshakeSeconds)
+    log(`  limits: TLS 1.3 handshakes in OpenSSL alone ${handshakes.perSecondPerCore.toFixed(0)} per s per core`)
+  } catch (err) {
+    errors.push(`openssl s_time: ${(err as Error).message}`)
+  }
   const tcp = await rawTcp(options.tcpSeconds)
   log(`  limits: raw TCP loopback ${tcp.mibPerSecond.toFixed(0)} MiB/s (Node to Node)`)
   // A few seconds apart: what the hypervisor has taken back changes from moment to moment.
@@ -191,6 +274,7 @@ export async function runLimits (options: LimitsOptions, log: (line: string) => 
     tcp,
     ...(sha1 ? { sha1 } : {}),
     pageCacheWrite,
+    ...(handshakes ? { opensslHandshakes: handshakes } : {}),
     errors
   }
 }
@@ -198,17 +282,16 @@ export async function runLimits (options: LimitsOptions, log: (line: string) => 
 /**
  * The most complete handshakes per second one core could do if it did nothing but the public-key
  * operations of both sides: per connection, 2 X25519 key generations and 2 derivations (counted as
- * 4 X25519 operations), the responder's signature and the initiator's verification (Ed25519 for
- * Basic and Strict; Full Strict adds a P-256 signature and two verifications, chain and exporter
- * signature, per side).
+ * 4 X25519 operations), the responder's CertificateVerify signature and the initiator's check of it,
+ * both ECDSA P-256 (the responder's certificate, src/pki/responder-certificate.ts); Full Strict adds
+ * a P-256 signature and two verifications, chain and exporter signature, per side. (Until
+ * 2026-12-05 this counted an Ed25519 signature and verification, the key of the responder's first
+ * certificates, and put the limit at about 3,600 where P-256 gives about 4,500.)
  */
 export function handshakeLimitPerCore (pk: LimitsResult['publicKey'], level: 'basic' | 'strict' | 'full-strict'): number | undefined {
-  if (!pk.x25519 || !pk.ed25519Sign || !pk.ed25519Verify) return undefined
-  let seconds = 4 / pk.x25519 + 1 / pk.ed25519Sign + 1 / pk.ed25519Verify
-  if (level === 'full-strict') {
-    if (!pk.p256Sign || !pk.p256Verify) return undefined
-    seconds += 2 / pk.p256Sign + 4 / pk.p256Verify
-  }
+  if (!pk.x25519 || !pk.p256Sign || !pk.p256Verify) return undefined
+  let seconds = 4 / pk.x25519 + 1 / pk.p256Sign + 1 / pk.p256Verify
+  if (level === 'full-strict') seconds += 2 / pk.p256Sign + 4 / pk.p256Verify
   return 1 / seconds
 }
 

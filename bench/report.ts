@@ -45,6 +45,8 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
       const w = limits.pageCacheWrite
       rows.push(['page-cache write, fresh file', '', `${f(w.cpuSecondsPerGiB, 2)} CPU-s/GiB (samples ${w.samples.map(v => f(v, 2)).join(', ')})`, w.command])
     }
+    const hs = limits.opensslHandshakes
+    if (hs) rows.push(['TLS 1.3 handshakes, OpenSSL alone', `${f(hs.perSecondPerCore, 0)} per s per core`, `${hs.handshakes} in ${f(hs.clientCpuSeconds, 2)} + ${f(hs.serverCpuSeconds, 2)} CPU-s (client + server)`, `\`${hs.command}\``])
     const pk = limits.publicKey
     rows.push(['public key (ops/s)', `X25519 ${f(pk.x25519, 0)}; Ed25519 sign ${f(pk.ed25519Sign, 0)} verify ${f(pk.ed25519Verify, 0)}; P-256 sign ${f(pk.p256Sign, 0)} verify ${f(pk.p256Verify, 0)}`, '', `\`${pk.command}\``])
     out.push(table(['what', 'one core', 'CPU', 'command'], rows, 'lrll'), '')
@@ -82,7 +84,7 @@ export function markdown (run: BenchRun, analysis: Analysis, files: ChartFiles):
         f(r.responderPerSecondPerCore, 0), f(r.initiatorCpuMicros, 0), f(r.responderCpuMicros, 0), f(r.perSecondWall, 0), f(r.latencyMsP50, 2), f(r.latencyMsP99, 2)])), '')
     out.push(`One handshake = TCP connect + the transport's handshake + the BitTorrent handshake, until the initiator holds the responder's BitTorrent handshake; then the initiator closes. ` +
       `At most ${hs.options.count} per mode or ${hs.options.seconds} s, ${hs.options.concurrency} in flight; initiators = one Session per connection in flight in the bench process (a Session shares one link among concurrent connects to an endpoint), responder = a Session in its own process (bench/serve.ts). ` +
-      'Per core = handshakes / (initiator + responder CPU seconds). The public-key limit counts only the asymmetric operations of both sides (4 X25519, one Ed25519 signature and verification; Full Strict adds 2 P-256 signatures and 4 verifications), timed by openssl speed above; MSE has no such figure (768-bit DH). ' +
+      'Per core = handshakes / (initiator + responder CPU seconds). The public-key limit counts only the asymmetric operations of both sides (4 X25519, one P-256 signature and verification for the responder certificate; Full Strict adds 2 P-256 signatures and 4 verifications), timed by openssl speed above; MSE has no such figure (768-bit DH). ' +
       `The floor rows have nothing of bttls: node:tls alone is a TLS handshake with the initiator's shared context and ClientHello against a node:tls server with the responder's context options and a generated certificate, then the exporter and ${FLOOR_MESSAGE_BYTES} bytes each way; TCP alone is the same without TLS. What Basic and plaintext cost beyond them is ours.`, '')
   }
 

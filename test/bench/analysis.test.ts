@@ -13,7 +13,8 @@ import {
   type BenchRun, type Target
 } from '../../bench/analysis.js'
 import { FULL_HANDSHAKES, type HandshakeResult, type HandshakeRow } from '../../bench/handshakes.js'
-import { handshakeLimitPerCore, pageCacheWriteCost, type LimitsResult } from '../../bench/limits.js'
+import { execFileSync } from 'node:child_process'
+import { handshakeLimitPerCore, opensslHandshakes, pageCacheWriteCost, parseProcStatTicks, parseStimeConnections, type LimitsResult } from '../../bench/limits.js'
 import { markdown } from '../../bench/report.js'
 import type { ScaleResult } from '../../bench/scale.js'
 import type { SwarmModeResult } from '../../bench/swarm-scale.js'
@@ -28,6 +29,15 @@ const limits: LimitsResult = {
   errors: []
 }
 const keyLimit = (level: 'basic' | 'full-strict'): number => handshakeLimitPerCore(publicKey, level)!
+
+t.test('the public-key limit: 4 X25519 and the P-256 signature and check of the responder certificate; Full Strict 2 signatures and 4 checks more', async t => {
+  // 4/8000 + 1/2000 + 1/4000 s per handshake; Ed25519's speeds, which no Basic handshake uses, play no part.
+  t.equal(handshakeLimitPerCore(publicKey, 'basic'), 800)
+  t.equal(handshakeLimitPerCore(publicKey, 'strict'), 800)
+  t.equal(handshakeLimitPerCore({ ...publicKey, ed25519Sign: 1, ed25519Verify: 1 }, 'basic'), 800)
+  t.equal(handshakeLimitPerCore(publicKey, 'full-strict'), 1 / (4 / 8000 + 3 / 2000 + 5 / 4000))
+  t.equal(handshakeLimitPerCore({ command: '', x25519: 8000 }, 'basic'), undefined, 'no P-256 figures: no limit')
+})
 
 function handshake (mode: string, perSecondPerCore: number): HandshakeRow {
   return {
@@ -287,4 +297,34 @@ t.test('the handshake targets show node:tls alone beside the figure: its share o
   const p99 = targets.find(x => x.name === 'Handshakes: Basic latency p99 at 4 in flight')!
   t.equal(p99.measured, '5.0 ms (node:tls alone 12.3 ms)')
   t.equal(p99.verdict, 'PASS', 'the floor is shown, not judged')
+})
+
+t.test('the share target shows OpenSSL alone beside node:tls alone, and the limits table its handshakes', async t => {
+  const base = passingRun()
+  const measured: LimitsResult = { ...limits, opensslHandshakes: { command: 'openssl s_time ...', handshakes: 4000, clientCpuSeconds: 3, serverCpuSeconds: 2, perSecondPerCore: 800 } }
+  const run: BenchRun = { ...base, sections: { ...base.sections, limits: { value: measured, seconds: 10 } } }
+  const share = analyse(run).targets.find(x => x.name === 'Handshakes: Basic, share of the public-key limit per core')!
+  t.match(share.measured, `; OpenSSL alone ${(800 / keyLimit('basic') * 100).toFixed(0)} %)`)
+  t.match(markdown(run, analyse(run), {}), '| TLS 1.3 handshakes, OpenSSL alone | 800 per s per core | 4000 in 3.00 + 2.00 CPU-s (client + server) |')
+  t.notMatch(analyse(passingRun()).targets.find(x => x.name === share.name)!.measured, 'OpenSSL alone', 'absent when not measured')
+})
+
+t.test('s_time\'s count and /proc\'s CPU times are read from their text', async t => {
+  t.equal(parseStimeConnections('Collecting connection statistics for 3 seconds\n7501 connections in 11 real seconds, 0 bytes read per connection\n'), 7501)
+  t.equal(parseStimeConnections('no figure'), undefined)
+  // A process name with spaces and a parenthesis: the fields are counted from the last ')'.
+  const stat = '4242 (a (b) c) S 1 4242 4242 0 -1 4194560 120 0 0 0 250 75 31 9 20 0 1 0 123 4567 89'
+  t.same(parseProcStatTicks(stat), { self: 325, children: 40 })
+})
+
+const haveOpenssl = (() => { try { execFileSync('openssl', ['version']); return true } catch { return false } })()
+t.test('OpenSSL alone: real s_server and s_time handshakes on loopback, both sides\' CPU counted', {
+  skip: haveOpenssl && process.platform === 'linux' ? false : 'needs the openssl command and /proc (Linux)'
+}, async t => {
+  const before = readdirSync(tmpdir()).filter(n => n.startsWith('bttls-limits-tls-')).length
+  const result = await opensslHandshakes(1)
+  t.ok(result.handshakes > 0, `${result.handshakes} handshakes`)
+  t.ok(result.clientCpuSeconds > 0 && result.serverCpuSeconds > 0, `CPU ${result.clientCpuSeconds} + ${result.serverCpuSeconds} s`)
+  t.equal(result.perSecondPerCore, result.handshakes / (result.clientCpuSeconds + result.serverCpuSeconds))
+  t.equal(readdirSync(tmpdir()).filter(n => n.startsWith('bttls-limits-tls-')).length, before, 'no key directory left behind')
 })
