@@ -6,7 +6,7 @@
  * libtorrent, Transmission and aria2 do by default. --dht-bootstrap replaces the routers; --no-dht
  * turns the DHT off. The library (Session) never joins a DHT unless given bootstrap nodes.
  */
-import { isIP } from 'node:net'
+import { isLoopback } from '../codec/endpoint.js'
 
 /** The routers mainstream clients bootstrap from (host:port). */
 export const PUBLIC_DHT_ROUTERS = [
@@ -30,13 +30,4 @@ export function dhtBootstrapFor (choice: DhtChoice): string[] | undefined {
   if (choice.off) return undefined
   if (choice.bootstrap.length > 0) return [...choice.bootstrap]
   return isLoopback(choice.host) ? undefined : [...PUBLIC_DHT_ROUTERS]
-}
-
-/** 127.0.0.0/8, ::1, ::ffff:127.x and "localhost": addresses that reach this host only. */
-export function isLoopback (host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
-  if (h === 'localhost') return true
-  if (isIP(h) === 4) return h.startsWith('127.')
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h)
-  return false
 }

@@ -5,6 +5,7 @@
  * our proof) never falls back: retrying in the clear would hand the infohash to whoever caused it.
  */
 import net from 'node:net'
+import { isLoopback } from '../codec/endpoint.js'
 import { DialCancelledError, DialError, HandshakeTimeoutError, MseHandshakeError, TlsHandshakeError } from '../errors.js'
 import { withBorrowedReads } from '../handshake/borrowed-reads.js'
 import { Deadline } from '../handshake/deadline.js'
@@ -178,15 +179,35 @@ function openPlain (target: TcpTarget): net.Socket {
 }
 
 /**
+ * The address a dial to `host` is bound to, or undefined to let the kernel choose.
+ *
+ * - A source address of the other family cannot reach the peer (bind EINVAL): the kernel chooses.
+ * - 127.0.0.1 (::1) to a loopback destination: the kernel chooses that very address for every
+ *   loopback destination (Linux's local route: `src 127.0.0.1`), so binding it changes nothing but
+ *   the cost. A bind to port 0 searches the kernel's table of bound ports, and on a peer that dials
+ *   much (each closed link leaves a TIME_WAIT socket for a minute) that search took a fifth of a dialer's
+ *   CPU (`perf`: inet_bhash2_conflict; bench/README.md, "The dialer's bind"). A loopback source to any
+ *   other destination is still bound, so that a session on 127.0.0.1 still reaches nothing beyond
+ *   this host.
+ * - Any other source address (another 127.0.0.x, a LAN or public address) is bound: it is where
+ *   peers see us come from.
+ */
+export function dialSourceAddress (localAddress: string | undefined, host: string): string | undefined {
+  if (localAddress === undefined) return undefined
+  const family = net.isIP(host)
+  if (family !== 0 && net.isIP(localAddress) !== family) return undefined
+  if ((localAddress === '127.0.0.1' || localAddress === '::1') && isLoopback(host)) return undefined
+  return localAddress
+}
+
+/**
  * The TCP connect, within connectTimeoutMs and the connection's deadline; cancelled by options.signal.
  * `open` makes the socket (default net.connect; `opener` says which transports make their own).
  */
 function connectTcp (options: DialOptions, connection: Deadline, open: (target: TcpTarget) => net.Socket = t => net.connect(t)): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    // A source address of the other family cannot reach the peer (bind EINVAL): let the OS choose.
-    const local = options.localAddress
-    const localAddress = local !== undefined && net.isIP(options.host) !== 0 && net.isIP(local) !== net.isIP(options.host) ? undefined : local
-    const socket = open({ host: options.host, port: options.port, localAddress })
+    const localAddress = dialSourceAddress(options.localAddress, options.host)
+    const socket = open({ host: options.host, port: options.port, ...(localAddress !== undefined ? { localAddress } : {}) })
     const deadline = connection.within(options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, 'the dial')
     const signal = options.signal
     const done = (): void => { stopWatch(); signal?.removeEventListener('abort', onAbort) }

@@ -3,12 +3,7 @@
  * other listening address, --dht-bootstrap replaces them, --no-dht wins. Pure: no test joins a DHT.
  */
 import t from 'tap'
-import { dhtBootstrapFor, isLoopback, PUBLIC_DHT_ROUTERS } from '../../src/cli/dht-default.js'
-
-t.test('loopback addresses', async t => {
-  for (const h of ['127.0.0.1', '127.0.0.5', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) t.ok(isLoopback(h), h)
-  for (const h of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', '203.0.113.7', '2001:db8::1', 'example.org', '128.0.0.1']) t.notOk(isLoopback(h), h)
-})
+import { dhtBootstrapFor, PUBLIC_DHT_ROUTERS } from '../../src/cli/dht-default.js'
 
 t.test('the default by listening address, and the flags that override it', async t => {
   t.equal(dhtBootstrapFor({ host: '127.0.0.1', bootstrap: [], off: false }), undefined, 'loopback: no DHT')
