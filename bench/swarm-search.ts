@@ -1,6 +1,6 @@
 /**
  * The responder's search for an AuthHello's swarm (src/handshake/swarm-search.ts; bench/README.md,
- * "The responder's search") against the number of torrents served: the CPU one AuthHello costs when it
+ * "The responder's search") against the number of torrents served: the time one AuthHello takes when it
  * matches (the last swarm tried) and when it matches none (both passes), and the longest the event loop
  * went without a turn while the search ran, which the other links of the process wait. All in this
  * process, with real keys and HMACs; no sockets, no TLS. Times are wall clock on a process doing nothing
